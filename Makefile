@@ -1,0 +1,49 @@
+# Verbs for humans and CI. `make demo` and `make test` set up everything they need themselves.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ARTIFACTS ?= artifacts
+DATA := data/online_retail_ii_2009_2010.parquet
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install demo train serve test system-deps lint bench-quality bench-serving bench-scale clean
+
+$(BIN)/microoffers: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/microoffers
+
+train: install
+	$(BIN)/microoffers train --purchases $(DATA) --format online-retail --out $(ARTIFACTS)
+
+demo: train
+	@echo ""
+	@echo "Micro-offers is starting on http://$(HOST):$(PORT) (embedded store; set REDIS_URL to use Redis). Try:"
+	@echo "  curl 'http://$(HOST):$(PORT)/recommend/13085?k=5'"
+	@echo "  curl 'http://$(HOST):$(PORT)/recommend/13085?k=5&include_purchased=true'"
+	@echo "  curl 'http://$(HOST):$(PORT)/recommend/someone-new?k=5'    (unknown customer: popular items)"
+	@echo "  http://$(HOST):$(PORT)/docs                                 (interactive API docs)"
+	@echo ""
+	$(BIN)/microoffers serve --artifacts $(ARTIFACTS) --host $(HOST) --port $(PORT)
+
+serve: install
+	$(BIN)/microoffers serve --artifacts $(ARTIFACTS) --host $(HOST) --port $(PORT)
+
+# Servers the tests run for real: Debian's redis-server and chromium, installed when missing.
+system-deps:
+	@command -v redis-server >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 || { \
+		echo "installing redis-server and chromium (needs root)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server chromium >/dev/null; }
+
+test: install system-deps
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check models training service cli tests benchmarks
+
+clean:
+	rm -rf $(VENV) $(ARTIFACTS) .pytest_cache

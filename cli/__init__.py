@@ -1,0 +1,1 @@
+"""The `microoffers` command line: the entry point above `training` and `service`."""

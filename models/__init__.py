@@ -1,0 +1,1 @@
+"""Recommender algorithms and the shared domain contract. Imports no other project package."""

@@ -1,0 +1,96 @@
+"""Matrix factorisation by alternating least squares (implicit's ALS, CPU).
+
+Customers and items become vectors whose dot product is the predicted preference. The item
+vectors also give "similar items", and a customer the model has never seen can be folded in
+from their purchases alone, without retraining.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from implicit.cpu.als import AlternatingLeastSquares
+from pydantic import BaseModel, ConfigDict
+from threadpoolctl import threadpool_limits
+
+from models.base import Recommender, top_k
+
+
+class ALSParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    factors: int = 64
+    regularization: float = 0.05
+    alpha: float = 1.0
+    iterations: int = 15
+    random_state: int = 42
+
+
+class ALSRecommender(Recommender):
+    name = "als"
+
+    def __init__(self, params: ALSParams | None = None, num_threads: int = 0) -> None:
+        super().__init__()
+        self.params = params or ALSParams()
+        self._als = self._new_model(num_threads)
+
+    def _new_model(self, num_threads: int = 0) -> AlternatingLeastSquares:
+        p = self.params
+        with threadpool_limits(1, "blas"):  # implicit checks the BLAS threading when built
+            return AlternatingLeastSquares(
+                factors=p.factors,
+                regularization=p.regularization,
+                alpha=p.alpha,
+                iterations=p.iterations,
+                random_state=p.random_state,
+                num_threads=num_threads,
+            )
+
+    @property
+    def user_factors(self) -> np.ndarray:
+        return np.asarray(self._als.user_factors)
+
+    @property
+    def item_factors(self) -> np.ndarray:
+        return np.asarray(self._als.item_factors)
+
+    def _fit(self, user_items: sp.csr_matrix) -> None:
+        # implicit parallelises itself; a multi-threaded BLAS underneath only fights it.
+        with threadpool_limits(1, "blas"):
+            self._als.fit(user_items, show_progress=False)
+
+    def _score(self, user_rows: np.ndarray, user_items: sp.csr_matrix) -> np.ndarray:
+        return self.user_factors[user_rows] @ self.item_factors.T
+
+    def fold_in(self, history: sp.csr_matrix) -> np.ndarray:
+        """Customer vector(s) solved from purchase rows (1 x n_items each) against fixed item
+        vectors: how a new or changed customer gets personal scores at once."""
+        self._check_fitted()
+        rows = np.arange(history.shape[0])
+        return np.asarray(self._als.recalculate_user(rows, history.tocsr()), dtype=np.float32)
+
+    def score_vectors(self, vectors: np.ndarray) -> np.ndarray:
+        return np.atleast_2d(vectors) @ self.item_factors.T
+
+    def similar_items(self, item_rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        self._check_fitted()
+        factors = self.item_factors
+        norms = np.linalg.norm(factors, axis=1)
+        norms[norms == 0] = 1.0
+        unit = factors / norms[:, None]
+        sims = unit[np.asarray(item_rows)] @ unit.T
+        sims[np.arange(len(item_rows)), item_rows] = -np.inf
+        return top_k(sims, k)
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {
+            "user_factors": self.user_factors,
+            "item_factors": self.item_factors,
+            "params": np.asarray(self.params.model_dump_json()),
+        }
+
+    def _restore(self, state: dict[str, np.ndarray]) -> None:
+        self.params = ALSParams.model_validate_json(str(state["params"]))
+        self._als = self._new_model()
+        self._als.user_factors = np.ascontiguousarray(state["user_factors"], dtype=np.float32)
+        self._als.item_factors = np.ascontiguousarray(state["item_factors"], dtype=np.float32)

@@ -1,0 +1,132 @@
+"""The one interface every recommender honours.
+
+Each model only has to say how much every item suits a batch of customers (`score`); ranking,
+filtering what the customer already has and batching are written once here, so every model is
+ranked by the same rules and tested by the same contract tests.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Self
+
+import numpy as np
+import scipy.sparse as sp
+
+from models.interactions import Interactions
+
+
+class NotFittedError(RuntimeError):
+    """Raised when a model is used before `fit`."""
+
+
+class Recommender(ABC):
+    """Fit on a customer x item matrix; score, recommend and compare items."""
+
+    name: str = "recommender"
+
+    def __init__(self) -> None:
+        self._fitted = False
+
+    def fit(self, interactions: Interactions) -> Self:
+        """Learn from `interactions.matrix` (customers x items confidence weights)."""
+        if interactions.matrix.nnz == 0:
+            raise ValueError("cannot fit on an empty interaction matrix")
+        self._fit(interactions.matrix.tocsr())
+        self._fitted = True
+        return self
+
+    @abstractmethod
+    def _fit(self, user_items: sp.csr_matrix) -> None: ...
+
+    @abstractmethod
+    def _score(self, user_rows: np.ndarray, user_items: sp.csr_matrix) -> np.ndarray:
+        """Dense (len(user_rows) x n_items) scores; `user_items` are those customers' rows."""
+
+    def score(self, user_rows: np.ndarray, user_items: sp.csr_matrix) -> np.ndarray:
+        self._check_fitted()
+        return np.asarray(self._score(np.asarray(user_rows), user_items), dtype=np.float32)
+
+    def recommend(
+        self,
+        user_rows: np.ndarray,
+        user_items: sp.csr_matrix,
+        k: int,
+        exclude_seen: bool = True,
+        blocked: np.ndarray | None = None,
+        batch_size: int = 2048,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-`k` item rows and scores per customer, best first.
+
+        `user_items` holds the full matrix rows of *all* customers (indexed by `user_rows`).
+        With `exclude_seen` items with a non-zero entry are never returned. Rows that run out of
+        candidates are padded with item -1 and score -inf. `blocked` (a boolean mask over items)
+        removes items for everyone, e.g. those that cannot be delivered.
+        """
+        self._check_fitted()
+        user_rows = np.asarray(user_rows, dtype=np.int64)
+        ids = np.full((len(user_rows), k), -1, dtype=np.int64)
+        scores = np.full((len(user_rows), k), -np.inf, dtype=np.float32)
+        for start, stop in _batches(len(user_rows), batch_size):
+            rows = user_rows[start:stop]
+            seen = user_items[rows]
+            batch = self.score(rows, seen)
+            if exclude_seen:
+                _mask_seen(batch, seen)
+            if blocked is not None:
+                batch[:, blocked] = -np.inf
+            ids[start:stop], scores[start:stop] = top_k(batch, k)
+        return ids, scores
+
+    def similar_items(self, item_rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Most similar items to each of `item_rows`, itself excluded. Not every model has it."""
+        raise NotImplementedError(f"{self.name} does not compare items")
+
+    def save(self, path: Path) -> None:
+        self._check_fitted()
+        np.savez(path, **self._state())
+
+    def load(self, path: Path) -> Self:
+        with np.load(path, allow_pickle=False) as data:
+            self._restore({k: data[k] for k in data.files})
+        self._fitted = True
+        return self
+
+    def _state(self) -> dict[str, np.ndarray]:
+        raise NotImplementedError(f"{self.name} cannot be saved")
+
+    def _restore(self, state: dict[str, np.ndarray]) -> None:
+        raise NotImplementedError(f"{self.name} cannot be loaded")
+
+    def _check_fitted(self) -> None:
+        if not self._fitted:
+            raise NotFittedError(f"{self.name} isn't fitted, call `fit` first")
+
+
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and values of the `k` largest entries per row, sorted best first."""
+    n_items = scores.shape[1]
+    k_eff = min(k, n_items)
+    part = np.argpartition(-scores, k_eff - 1, axis=1)[:, :k_eff]
+    part_scores = np.take_along_axis(scores, part, axis=1)
+    order = np.argsort(-part_scores, axis=1, kind="stable")
+    idx = np.take_along_axis(part, order, axis=1)
+    vals = np.take_along_axis(part_scores, order, axis=1)
+    idx = np.where(np.isfinite(vals), idx, -1)
+    if k_eff < k:
+        pad = k - k_eff
+        idx = np.pad(idx, ((0, 0), (0, pad)), constant_values=-1)
+        vals = np.pad(vals, ((0, 0), (0, pad)), constant_values=-np.inf)
+    return idx, vals
+
+
+def _mask_seen(scores: np.ndarray, seen: sp.csr_matrix) -> None:
+    coo = seen.tocoo()
+    scores[coo.row, coo.col] = -np.inf
+
+
+def _batches(n: int, size: int) -> Iterator[tuple[int, int]]:
+    for start in range(0, n, size):
+        yield start, min(start + size, n)

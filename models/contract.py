@@ -1,0 +1,68 @@
+"""What the training job writes into Redis and the service reads back: key names and encodings.
+
+The one module writer and reader share, so they cannot drift apart. Every version's keys live
+under its own namespace; `CURRENT_KEY` names the version being served, and switching it is the
+single atomic step of a publish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import orjson
+
+PREFIX = "mo"
+CURRENT_KEY = f"{PREFIX}:current"
+PREVIOUS_KEY = f"{PREFIX}:previous"
+VERSIONS_KEY = f"{PREFIX}:versions"  # list, newest first: every version ever switched to
+
+
+class Offer(NamedTuple):
+    """One precomputed candidate: `bought` marks items the customer already purchased."""
+
+    item_id: str
+    score: float
+    bought: bool = False
+
+
+def version_prefix(version: str) -> str:
+    return f"{PREFIX}:v:{version}"
+
+
+def customer_key(version: str, customer_id: str) -> str:
+    # The hash tag keeps one version's keys on one Redis Cluster shard per customer bucket.
+    return f"{version_prefix(version)}:c:{customer_id}"
+
+
+def popular_key(version: str) -> str:
+    return f"{version_prefix(version)}:popular"
+
+
+def catalog_key(version: str) -> str:
+    return f"{version_prefix(version)}:catalog"
+
+
+def manifest_key(version: str) -> str:
+    return f"{version_prefix(version)}:manifest"
+
+
+def complete_key(version: str) -> str:
+    """Written last: a version without it is half-written and never switched to."""
+    return f"{version_prefix(version)}:complete"
+
+
+def encode_offers(offers: Sequence[Offer]) -> bytes:
+    return orjson.dumps([[o.item_id, round(float(o.score), 6), int(o.bought)] for o in offers])
+
+
+def decode_offers(raw: bytes | str) -> list[Offer]:
+    return [Offer(item, float(score), bool(bought)) for item, score, bought in orjson.loads(raw)]
+
+
+def encode_json(value: object) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def decode_json(raw: bytes | str) -> object:
+    return orjson.loads(raw)

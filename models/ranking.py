@@ -1,0 +1,93 @@
+"""Small pure ranking rules, composed in one place (`select_offers`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Iterator
+
+import numpy as np
+import scipy.sparse as sp
+
+from models.contract import Offer
+
+
+def drop_bought(offers: Iterable[Offer]) -> Iterator[Offer]:
+    return (o for o in offers if not o.bought)
+
+
+def drop_items(offers: Iterable[Offer], excluded: Collection[str]) -> Iterator[Offer]:
+    return (o for o in offers if o.item_id not in excluded)
+
+
+def keep_if(offers: Iterable[Offer], predicate: Callable[[str], bool]) -> Iterator[Offer]:
+    return (o for o in offers if predicate(o.item_id))
+
+
+def dedupe(offers: Iterable[Offer]) -> Iterator[Offer]:
+    seen: set[str] = set()
+    for o in offers:
+        if o.item_id not in seen:
+            seen.add(o.item_id)
+            yield o
+
+
+def take(offers: Iterable[Offer], k: int) -> list[Offer]:
+    out: list[Offer] = []
+    for o in offers:
+        if len(out) == k:
+            break
+        out.append(o)
+    return out
+
+
+def select_offers(
+    offers: Iterable[Offer],
+    k: int,
+    include_bought: bool,
+    offerable: Callable[[str], bool],
+    excluded: Collection[str] = (),
+) -> list[Offer]:
+    """The top `k` offers that may be shown: offerable, not excluded, optionally not bought.
+    Candidates are taken in order, so a dropped item is refilled by the next one."""
+    stream: Iterable[Offer] = offers
+    if not include_bought:
+        stream = drop_bought(stream)
+    if excluded:
+        stream = drop_items(stream, excluded)
+    return take(dedupe(keep_if(stream, offerable)), k)
+
+
+def merge_lists(
+    discovery: tuple[np.ndarray, np.ndarray],
+    everything: tuple[np.ndarray, np.ndarray],
+    bought: np.ndarray,
+    item_ids: np.ndarray,
+) -> list[Offer]:
+    """One customer's candidates: the top unbought items plus the bought ones that rank among
+    the overall top, best first. Both `/recommend` modes are answered from this one list."""
+    offers = [Offer(str(item_ids[i]), float(s), False) for i, s in zip(*discovery) if i >= 0]
+    bought_set = set(bought.tolist())
+    offers += [Offer(str(item_ids[i]), float(s), True) for i, s in zip(*everything) if i in bought_set]
+    offers.sort(key=lambda o: -o.score)
+    return offers
+
+
+def customer_offers(
+    row: int,
+    discovery_items: np.ndarray,
+    discovery_scores: np.ndarray,
+    all_items: np.ndarray,
+    all_scores: np.ndarray,
+    history: sp.csr_matrix,
+    item_ids: np.ndarray,
+) -> list[Offer]:
+    bought = history.indices[history.indptr[row] : history.indptr[row + 1]]
+    return merge_lists(
+        (discovery_items[row], discovery_scores[row]),
+        (all_items[row], all_scores[row]),
+        bought,
+        item_ids,
+    )
+
+
+def popular_offers(popular_items: np.ndarray, popular_scores: np.ndarray, item_ids: np.ndarray) -> list[Offer]:
+    return [Offer(str(item_ids[i]), float(s), False) for i, s in zip(popular_items, popular_scores)]

@@ -1,0 +1,58 @@
+"""HTTP mapping of errors, at the edge only: clients get a JSON body naming what was wrong,
+never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.store import StoreUnavailableError
+
+log = logging.getLogger(__name__)
+
+
+def _field(loc: tuple[object, ...] | list[object]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or str(loc[-1] if loc else "request")
+
+
+async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [
+        {"field": _field(e.get("loc", ())), "message": e.get("msg", "invalid"), "in": (e.get("loc") or ["?"])[0]}
+        for e in exc.errors()
+    ]
+    message = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return JSONResponse(status_code=422, content={"error": "invalid_request", "message": message, "errors": errors})
+
+
+async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    return JSONResponse(
+        status_code=exc.status_code,
+        content={"error": _slug(exc.status_code), "message": message},
+        headers=getattr(exc, "headers", None),
+    )
+
+
+async def store_unavailable(request: Request, exc: StoreUnavailableError) -> JSONResponse:
+    log.warning("store unavailable: %s", exc)
+    return JSONResponse(
+        status_code=503,
+        content={"error": "unavailable", "message": "recommendations are temporarily unavailable"},
+        headers={"Retry-After": "1"},
+    )
+
+
+def _slug(status: int) -> str:
+    return {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+            409: "conflict", 413: "too_large", 422: "invalid_request", 429: "rate_limited"}.get(status, "error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StoreUnavailableError, store_unavailable)  # type: ignore[arg-type]

@@ -1,0 +1,134 @@
+"""Where the service reads offers from: one interface, two implementations.
+
+`RedisStore` reads what `microoffers publish` wrote (the production path). `EmbeddedStore`
+serves the same answers straight from an artifact in process memory, so `make demo` needs no
+Redis server; it encodes through the same `models.contract` functions, so both stores answer
+alike by construction, and the same API tests run against both.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import redis.asyncio as aioredis
+
+from models import contract
+from models.artifact import Artifact
+from models.catalog import Catalog, CatalogItem, catalog_from_frame
+from models.contract import Offer
+from models.ranking import customer_offers, popular_offers
+
+
+class StoreUnavailableError(RuntimeError):
+    """The store could not be read (down, slow, or holds no published version)."""
+
+
+class OfferStore(ABC):
+    kind: str
+
+    @abstractmethod
+    async def active_version(self) -> str | None: ...
+
+    @abstractmethod
+    async def customer_offers(self, version: str, customer_id: str) -> list[Offer] | None:
+        """The customer's precomputed candidates, or None for a customer the version does not know."""
+
+    @abstractmethod
+    async def popular_offers(self, version: str) -> list[Offer]: ...
+
+    @abstractmethod
+    async def catalog(self, version: str) -> Catalog: ...
+
+    @abstractmethod
+    async def ping(self) -> bool: ...
+
+    async def close(self) -> None:
+        return None
+
+
+class EmbeddedStore(OfferStore):
+    kind = "embedded"
+
+    def __init__(self, artifact: Artifact) -> None:
+        self.artifact = artifact
+        self._catalog = catalog_from_frame(artifact.catalog)
+        self._popular = popular_offers(artifact.popular_items, artifact.popular_scores, artifact.items.ids)
+
+    async def active_version(self) -> str | None:
+        return self.artifact.version
+
+    async def customer_offers(self, version: str, customer_id: str) -> list[Offer] | None:
+        a = self.artifact
+        row = a.customers.row(customer_id)
+        if version != a.version or row is None:
+            return None
+        return customer_offers(
+            row, a.discovery_items, a.discovery_scores, a.all_items, a.all_scores, a.history, a.items.ids
+        )
+
+    async def popular_offers(self, version: str) -> list[Offer]:
+        return self._popular
+
+    async def catalog(self, version: str) -> Catalog:
+        return self._catalog
+
+    async def ping(self) -> bool:
+        return True
+
+
+class RedisStore(OfferStore):
+    """Async, pooled; per-version data that never changes (catalog, popularity) is cached."""
+
+    kind = "redis"
+
+    def __init__(self, url: str, timeout_s: float = 0.25, pool_size: int = 64) -> None:
+        self.client = aioredis.Redis.from_url(
+            url,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
+            max_connections=pool_size,
+            health_check_interval=5,
+        )
+        self._catalogs: dict[str, Catalog] = {}
+        self._popular: dict[str, list[Offer]] = {}
+
+    async def _call(self, coro):  # type: ignore[no-untyped-def]
+        try:
+            return await coro
+        except (aioredis.RedisError, OSError) as exc:
+            raise StoreUnavailableError(f"redis: {exc}") from exc
+
+    async def active_version(self) -> str | None:
+        raw = await self._call(self.client.get(contract.CURRENT_KEY))
+        return raw.decode() if raw else None
+
+    async def customer_offers(self, version: str, customer_id: str) -> list[Offer] | None:
+        raw = await self._call(self.client.get(contract.customer_key(version, customer_id)))
+        return contract.decode_offers(raw) if raw else None
+
+    async def popular_offers(self, version: str) -> list[Offer]:
+        if version not in self._popular:
+            raw = await self._call(self.client.get(contract.popular_key(version)))
+            if raw is None:
+                raise StoreUnavailableError(f"version {version} has no popularity list")
+            self._popular = {version: contract.decode_offers(raw)}
+        return self._popular[version]
+
+    async def catalog(self, version: str) -> Catalog:
+        if version not in self._catalogs:
+            raw = await self._call(self.client.get(contract.catalog_key(version)))
+            if raw is None:
+                raise StoreUnavailableError(f"version {version} has no catalog")
+            entries = contract.decode_json(raw)
+            assert isinstance(entries, dict)
+            self._catalogs = {version: {k: CatalogItem.from_json(v) for k, v in entries.items()}}
+        return self._catalogs[version]
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self.client.ping())
+        except (aioredis.RedisError, OSError):
+            return False
+
+    async def close(self) -> None:
+        await self.client.aclose()

@@ -1,0 +1,1 @@
+"""Offline job: purchase files -> cleaned interactions -> trained model -> artifact -> Redis."""

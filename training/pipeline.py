@@ -1,0 +1,179 @@
+"""The training job as a pipeline of small steps: load -> clean -> features -> fit -> lists -> save.
+
+Each step is a plain function, timed and logged; `train` composes them. Nothing is written until
+every step succeeded, and the artifact lands atomically (see `models.artifact`), so a failed run
+leaves the previous model serving.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.als import ALSParams, ALSRecommender
+from models.artifact import Artifact, save_artifact
+from models.popular import PopularityRecommender
+from training.clean import CleanResult, clean_purchases
+from training.features import WeightParams, build_interactions
+from training.lists import LIST_LENGTH, offerable_mask, precompute_lists
+from training.load import load_catalog, load_purchases
+
+log = logging.getLogger(__name__)
+
+Format = Literal["canonical", "online-retail"]
+
+
+class TrainParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    als: ALSParams = Field(default_factory=ALSParams)
+    weights: WeightParams = Field(default_factory=WeightParams)
+    list_length: int = LIST_LENGTH
+
+
+@dataclass
+class TrainInputs:
+    purchases_path: Path
+    fmt: Format = "canonical"
+    catalog_path: Path | None = None
+
+
+@dataclass
+class StepTimer:
+    """Collects how long each step took, for the manifest and the progress log."""
+
+    timings: dict[str, float] = field(default_factory=dict)
+    progress: Callable[[str], None] | None = None
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        if self.progress:
+            self.progress(f"{name} ...")
+        yield
+        self.timings[name] = round(time.perf_counter() - start, 3)
+        log.info("step %s done in %.2fs", name, self.timings[name])
+        if self.progress:
+            self.progress(f"{name} done in {self.timings[name]:.2f}s")
+
+
+def fingerprint(*paths: Path | None) -> str:
+    """Content hash of the input files: the same data always gives the same fingerprint."""
+    h = hashlib.sha256()
+    for p in paths:
+        if p is None:
+            continue
+        with open(p, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def new_version(now: datetime | None = None) -> str:
+    """Sortable by creation time, so 'newest' is simply the largest name."""
+    return (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def load_and_clean(inputs: TrainInputs, timer: StepTimer) -> CleanResult:
+    with timer.step("load"):
+        raw = load_purchases(inputs.purchases_path, inputs.fmt)
+        catalog = load_catalog(inputs.catalog_path) if inputs.catalog_path else None
+    with timer.step("clean"):
+        cleaned = clean_purchases(raw, catalog)
+    for name, count in cleaned.counts.items():
+        log.info("clean: %s = %d", name, count)
+    if cleaned.purchases.empty:
+        raise ValueError(f"file {inputs.purchases_path}: no purchases left after cleaning")
+    return cleaned
+
+
+def build_artifact(
+    cleaned: CleanResult, params: TrainParams, timer: StepTimer, extra_manifest: dict[str, Any] | None = None
+) -> Artifact:
+    with timer.step("features"):
+        interactions, history = build_interactions(cleaned.purchases, params.weights)
+    with timer.step("fit"):
+        model = ALSRecommender(params.als).fit(interactions)
+        popularity = PopularityRecommender().fit(history)
+    with timer.step("lists"):
+        today = cleaned.purchases["timestamp"].max().date()
+        offerable = offerable_mask(interactions.items, cleaned.catalog, today)
+        lists = precompute_lists(model, interactions.matrix, offerable, params.list_length)
+        pop_items, pop_scores = popularity.ranking()
+        keep = offerable[pop_items]
+        pop_items, pop_scores = pop_items[keep][: params.list_length], pop_scores[keep][: params.list_length]
+    manifest = {
+        "version": new_version(),
+        "created_at": datetime.now(UTC).isoformat(),
+        "model": model.name,
+        "params": params.model_dump(),
+        "counts": {
+            **cleaned.counts,
+            "matrix_customers": interactions.shape[0],
+            "matrix_items": interactions.shape[1],
+            "matrix_nonzeros": int(interactions.matrix.nnz),
+        },
+        "data_start": str(cleaned.purchases["timestamp"].min()),
+        "data_end": str(cleaned.purchases["timestamp"].max()),
+        **(extra_manifest or {}),
+    }
+    return Artifact(
+        manifest=manifest,
+        customers=interactions.customers,
+        items=interactions.items,
+        model=model,
+        popular_items=pop_items.astype(np.int32),
+        popular_scores=pop_scores.astype(np.float32),
+        history=history.matrix,
+        catalog=_catalog_for(cleaned.catalog, interactions.items.ids),
+        **lists,
+    )
+
+
+def _catalog_for(catalog: pd.DataFrame, item_ids: np.ndarray) -> pd.DataFrame:
+    """Catalog rows for the items the model knows, ids as strings."""
+    cat = catalog.copy()
+    cat["item_id"] = cat["item_id"].astype(str)
+    return cat[cat["item_id"].isin(set(item_ids.tolist()))].reset_index(drop=True)
+
+
+def train(
+    inputs: TrainInputs,
+    out_dir: Path,
+    params: TrainParams | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Path:
+    """Run the whole job; returns the new version directory."""
+    params = params or TrainParams()
+    timer = StepTimer(progress=progress)
+    start = time.perf_counter()
+    cleaned = load_and_clean(inputs, timer)
+    artifact = build_artifact(
+        cleaned,
+        params,
+        timer,
+        {"fingerprint": fingerprint(inputs.purchases_path, inputs.catalog_path), "inputs": _describe(inputs)},
+    )
+    artifact.manifest["timings"] = {**timer.timings, "total": round(time.perf_counter() - start, 3)}
+    with timer.step("save"):
+        path = save_artifact(artifact, out_dir)
+    return path
+
+
+def _describe(inputs: TrainInputs) -> dict[str, str | None]:
+    return {
+        "purchases": str(inputs.purchases_path),
+        "format": inputs.fmt,
+        "catalog": str(inputs.catalog_path) if inputs.catalog_path else None,
+    }

@@ -1,0 +1,172 @@
+"""Publish an artifact into Redis: write a new version namespace, then switch to it atomically.
+
+Order matters for crash safety: the customer lists, popularity, catalog and manifest are
+written first (pipelined, in chunks), then a `complete` marker, and only then the one atomic
+switch of `mo:current`. A publish killed at any point before the switch leaves the previous
+version serving; the next publish removes half-written namespaces it finds. The version
+before the new one stays as `mo:previous` for `rollback`; older ones expire.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import redis
+
+from models import contract
+from models.artifact import Artifact
+from models.catalog import catalog_from_frame
+from models.ranking import customer_offers, popular_offers
+
+log = logging.getLogger(__name__)
+
+PENDING_KEY = f"{contract.PREFIX}:pending"  # versions being written, not yet switched to
+OLD_VERSION_TTL_S = 24 * 3600
+
+_SWITCH = """
+if redis.call('EXISTS', KEYS[3]) == 0 then return redis.error_reply('version is not complete') end
+local prev = redis.call('GET', KEYS[1])
+if prev and prev ~= ARGV[1] then redis.call('SET', KEYS[2], prev) end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('LREM', KEYS[4], 0, ARGV[1])
+redis.call('LPUSH', KEYS[4], ARGV[1])
+redis.call('SREM', KEYS[5], ARGV[1])
+return prev
+"""
+
+_ROLLBACK = """
+local prev = redis.call('GET', KEYS[2])
+if not prev then return redis.error_reply('no previous version to roll back to') end
+local complete = ARGV[1] .. prev .. ARGV[2]
+if redis.call('EXISTS', complete) == 0 then return redis.error_reply('previous version ' .. prev .. ' is gone') end
+local cur = redis.call('GET', KEYS[1])
+redis.call('SET', KEYS[1], prev)
+if cur then redis.call('SET', KEYS[2], cur) end
+return prev
+"""
+
+
+@dataclass
+class PublishReport:
+    version: str
+    customers: int
+    seconds: float
+    previous: str | None
+
+    @property
+    def customers_per_second(self) -> float:
+        return self.customers / self.seconds if self.seconds else float("inf")
+
+
+def publish(
+    artifact: Artifact,
+    client: redis.Redis,
+    chunk_size: int = 2000,
+    progress: Callable[[int, int], None] | None = None,
+) -> PublishReport:
+    start = time.perf_counter()
+    version = artifact.version
+    cleanup_half_written(client, keep=version)
+    client.sadd(PENDING_KEY, version)
+    n = len(artifact.customers)
+    for done in _write_customers(artifact, client, chunk_size):
+        if progress:
+            progress(done, n)
+    _write_shared(artifact, client)
+    client.set(contract.complete_key(version), b"1")
+    previous = _switch(client, version)
+    expire_old_versions(client)
+    report = PublishReport(version, n, time.perf_counter() - start, previous)
+    log.info("published %s: %d customers in %.2fs (%.0f/s)", version, n, report.seconds, report.customers_per_second)
+    return report
+
+
+def _write_customers(artifact: Artifact, client: redis.Redis, chunk_size: int) -> Iterator[int]:
+    ids = artifact.customers.ids
+    item_ids = artifact.items.ids
+    version = artifact.version
+    for start in range(0, len(ids), chunk_size):
+        pipe = client.pipeline(transaction=False)
+        for row in range(start, min(start + chunk_size, len(ids))):
+            offers = customer_offers(
+                row,
+                artifact.discovery_items,
+                artifact.discovery_scores,
+                artifact.all_items,
+                artifact.all_scores,
+                artifact.history,
+                item_ids,
+            )
+            pipe.set(contract.customer_key(version, str(ids[row])), contract.encode_offers(offers))
+        pipe.execute()
+        yield min(start + chunk_size, len(ids))
+
+
+def _write_shared(artifact: Artifact, client: redis.Redis) -> None:
+    version = artifact.version
+    popular = popular_offers(artifact.popular_items, artifact.popular_scores, artifact.items.ids)
+    catalog = {k: v.to_json() for k, v in catalog_from_frame(artifact.catalog).items()}
+    pipe = client.pipeline(transaction=False)
+    pipe.set(contract.popular_key(version), contract.encode_offers(popular))
+    pipe.set(contract.catalog_key(version), contract.encode_json(catalog))
+    pipe.set(contract.manifest_key(version), contract.encode_json(artifact.manifest))
+    pipe.execute()
+
+
+def _switch(client: redis.Redis, version: str) -> str | None:
+    keys = [contract.CURRENT_KEY, contract.PREVIOUS_KEY, contract.complete_key(version), contract.VERSIONS_KEY, PENDING_KEY]
+    prev = client.eval(_SWITCH, len(keys), *keys, version)
+    return prev.decode() if isinstance(prev, bytes) else prev
+
+
+def rollback(client: redis.Redis) -> str:
+    """Serve the previous version again (and remember the current one as previous)."""
+    prefix, suffix = contract.complete_key("\x00").split("\x00")
+    prev = client.eval(_ROLLBACK, 2, contract.CURRENT_KEY, contract.PREVIOUS_KEY, prefix, suffix)
+    return prev.decode() if isinstance(prev, bytes) else str(prev)
+
+
+def _delete_namespace(client: redis.Redis, version: str) -> int:
+    deleted = 0
+    batch: list[bytes] = []
+    for key in client.scan_iter(match=f"{contract.version_prefix(version)}:*", count=5000):
+        batch.append(key)
+        if len(batch) >= 5000:
+            deleted += client.unlink(*batch)
+            batch = []
+    if batch:
+        deleted += client.unlink(*batch)
+    return deleted
+
+
+def cleanup_half_written(client: redis.Redis, keep: str | None = None) -> list[str]:
+    """Delete the keys of versions a killed publish left behind (never the served ones)."""
+    served = {client.get(contract.CURRENT_KEY), client.get(contract.PREVIOUS_KEY)}
+    removed = []
+    for raw in client.smembers(PENDING_KEY):
+        version = raw.decode()
+        if version == keep or raw in served:
+            continue
+        n = _delete_namespace(client, version)
+        client.srem(PENDING_KEY, version)
+        log.warning("removed half-written version %s (%d keys)", version, n)
+        removed.append(version)
+    return removed
+
+
+def expire_old_versions(client: redis.Redis, keep: int = 2, ttl_s: int = OLD_VERSION_TTL_S) -> None:
+    """Versions older than current and previous expire after `ttl_s` (readers that are mid-way
+    through a request on them finish first)."""
+    served = {client.get(contract.CURRENT_KEY), client.get(contract.PREVIOUS_KEY)}
+    for raw in client.lrange(contract.VERSIONS_KEY, keep, -1):
+        if raw in served:
+            continue
+        version = raw.decode()
+        pipe = client.pipeline(transaction=False)
+        for key in client.scan_iter(match=f"{contract.version_prefix(version)}:*", count=5000):
+            pipe.expire(key, ttl_s, nx=True)
+        pipe.execute()
+        client.lrem(contract.VERSIONS_KEY, 0, raw)
