@@ -30,21 +30,25 @@ def version_prefix(version: str) -> str:
     return f"{PREFIX}:v:{version}"
 
 
+def document_key(version: str, name: str) -> str:
+    """Where a version's document `name` (see `models.documents`) lives in Redis."""
+    return f"{version_prefix(version)}:{name}"
+
+
 def customer_key(version: str, customer_id: str) -> str:
-    # The hash tag keeps one version's keys on one Redis Cluster shard per customer bucket.
-    return f"{version_prefix(version)}:c:{customer_id}"
+    return document_key(version, f"c:{customer_id}")
 
 
 def popular_key(version: str) -> str:
-    return f"{version_prefix(version)}:popular"
+    return document_key(version, "popular")
 
 
 def catalog_key(version: str) -> str:
-    return f"{version_prefix(version)}:catalog"
+    return document_key(version, "catalog")
 
 
 def manifest_key(version: str) -> str:
-    return f"{version_prefix(version)}:manifest"
+    return document_key(version, "manifest")
 
 
 def complete_key(version: str) -> str:

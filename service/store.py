@@ -12,11 +12,11 @@ from abc import ABC, abstractmethod
 
 import redis.asyncio as aioredis
 
-from models import contract
+from models import contract, documents
 from models.artifact import Artifact
 from models.catalog import Catalog, CatalogItem, catalog_from_frame
 from models.contract import Offer
-from models.ranking import customer_offers, popular_offers
+from models.documents import all_documents
 
 
 class StoreUnavailableError(RuntimeError):
@@ -30,11 +30,19 @@ class OfferStore(ABC):
     async def active_version(self) -> str | None: ...
 
     @abstractmethod
+    async def document(self, version: str, name: str) -> bytes | None:
+        """One published document of `version` (names in `models.documents`), None if absent."""
+
     async def customer_offers(self, version: str, customer_id: str) -> list[Offer] | None:
         """The customer's precomputed candidates, or None for a customer the version does not know."""
+        raw = await self.document(version, documents.customer_doc(customer_id))
+        return contract.decode_offers(raw) if raw else None
 
-    @abstractmethod
-    async def popular_offers(self, version: str) -> list[Offer]: ...
+    async def popular_offers(self, version: str) -> list[Offer]:
+        raw = await self.document(version, documents.POPULAR)
+        if raw is None:
+            raise StoreUnavailableError(f"version {version} has no popularity list")
+        return contract.decode_offers(raw)
 
     @abstractmethod
     async def catalog(self, version: str) -> Catalog: ...
@@ -47,27 +55,20 @@ class OfferStore(ABC):
 
 
 class EmbeddedStore(OfferStore):
+    """The documents a publish would write, held in a dict (see `models.documents`)."""
+
     kind = "embedded"
 
     def __init__(self, artifact: Artifact) -> None:
         self.artifact = artifact
+        self._documents = dict(all_documents(artifact))
         self._catalog = catalog_from_frame(artifact.catalog)
-        self._popular = popular_offers(artifact.popular_items, artifact.popular_scores, artifact.items.ids)
 
     async def active_version(self) -> str | None:
         return self.artifact.version
 
-    async def customer_offers(self, version: str, customer_id: str) -> list[Offer] | None:
-        a = self.artifact
-        row = a.customers.row(customer_id)
-        if version != a.version or row is None:
-            return None
-        return customer_offers(
-            row, a.discovery_items, a.discovery_scores, a.all_items, a.all_scores, a.history, a.items.ids
-        )
-
-    async def popular_offers(self, version: str) -> list[Offer]:
-        return self._popular
+    async def document(self, version: str, name: str) -> bytes | None:
+        return self._documents.get(name) if version == self.artifact.version else None
 
     async def catalog(self, version: str) -> Catalog:
         return self._catalog
@@ -102,16 +103,12 @@ class RedisStore(OfferStore):
         raw = await self._call(self.client.get(contract.CURRENT_KEY))
         return raw.decode() if raw else None
 
-    async def customer_offers(self, version: str, customer_id: str) -> list[Offer] | None:
-        raw = await self._call(self.client.get(contract.customer_key(version, customer_id)))
-        return contract.decode_offers(raw) if raw else None
+    async def document(self, version: str, name: str) -> bytes | None:
+        return await self._call(self.client.get(contract.document_key(version, name)))  # type: ignore[no-any-return]
 
     async def popular_offers(self, version: str) -> list[Offer]:
         if version not in self._popular:
-            raw = await self._call(self.client.get(contract.popular_key(version)))
-            if raw is None:
-                raise StoreUnavailableError(f"version {version} has no popularity list")
-            self._popular = {version: contract.decode_offers(raw)}
+            self._popular = {version: await super().popular_offers(version)}
         return self._popular[version]
 
     async def catalog(self, version: str) -> Catalog:

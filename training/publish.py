@@ -18,8 +18,7 @@ import redis
 
 from models import contract
 from models.artifact import Artifact
-from models.catalog import catalog_from_frame
-from models.ranking import customer_offers, popular_offers
+from models.documents import customer_documents, shared_documents
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +71,9 @@ def publish(
     cleanup_half_written(client, keep=version)
     client.sadd(PENDING_KEY, version)
     n = len(artifact.customers)
-    for done in _write_customers(artifact, client, chunk_size):
+    for done in _write_documents(artifact, client, chunk_size):
         if progress:
             progress(done, n)
-    _write_shared(artifact, client)
     client.set(contract.complete_key(version), b"1")
     previous = _switch(client, version)
     expire_old_versions(client)
@@ -84,40 +82,29 @@ def publish(
     return report
 
 
-def _write_customers(artifact: Artifact, client: redis.Redis, chunk_size: int) -> Iterator[int]:
-    ids = artifact.customers.ids
-    item_ids = artifact.items.ids
+def _write_documents(artifact: Artifact, client: redis.Redis, chunk_size: int) -> Iterator[int]:
+    """Pipelined writes of every document; yields how many customers are done."""
     version = artifact.version
-    for start in range(0, len(ids), chunk_size):
-        pipe = client.pipeline(transaction=False)
-        for row in range(start, min(start + chunk_size, len(ids))):
-            offers = customer_offers(
-                row,
-                artifact.discovery_items,
-                artifact.discovery_scores,
-                artifact.all_items,
-                artifact.all_scores,
-                artifact.history,
-                item_ids,
-            )
-            pipe.set(contract.customer_key(version, str(ids[row])), contract.encode_offers(offers))
-        pipe.execute()
-        yield min(start + chunk_size, len(ids))
-
-
-def _write_shared(artifact: Artifact, client: redis.Redis) -> None:
-    version = artifact.version
-    popular = popular_offers(artifact.popular_items, artifact.popular_scores, artifact.items.ids)
-    catalog = {k: v.to_json() for k, v in catalog_from_frame(artifact.catalog).items()}
     pipe = client.pipeline(transaction=False)
-    pipe.set(contract.popular_key(version), contract.encode_offers(popular))
-    pipe.set(contract.catalog_key(version), contract.encode_json(catalog))
-    pipe.set(contract.manifest_key(version), contract.encode_json(artifact.manifest))
+    pending = customers = 0
+    for name, payload in customer_documents(artifact):
+        pipe.set(contract.document_key(version, name), payload)
+        pending += 1
+        customers += 1
+        if pending >= chunk_size:
+            pipe.execute()
+            pending = 0
+            yield customers
+    for name, payload in shared_documents(artifact):
+        pipe.set(contract.document_key(version, name), payload)
     pipe.execute()
+    yield customers
 
 
 def _switch(client: redis.Redis, version: str) -> str | None:
-    keys = [contract.CURRENT_KEY, contract.PREVIOUS_KEY, contract.complete_key(version), contract.VERSIONS_KEY, PENDING_KEY]
+    keys = [
+        contract.CURRENT_KEY, contract.PREVIOUS_KEY, contract.complete_key(version), contract.VERSIONS_KEY, PENDING_KEY
+    ]
     prev = client.eval(_SWITCH, len(keys), *keys, version)
     return prev.decode() if isinstance(prev, bytes) else prev
 

@@ -1,0 +1,49 @@
+"""Everything a published version consists of, as (name, bytes) documents.
+
+`training.publish` writes each document to Redis as `mo:v:<version>:<name>`; the service's
+embedded store keeps the very same documents in a dict. One producer, two stores: they cannot
+answer differently. New per-version data (personal stores, segments, similar items, ...) is
+added here as more documents, and both stores serve it without new store code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from models import contract
+from models.artifact import Artifact
+from models.catalog import catalog_from_frame
+from models.ranking import customer_offers, popular_offers
+
+POPULAR = "popular"
+CATALOG = "catalog"
+MANIFEST = "manifest"
+
+
+def customer_doc(customer_id: str) -> str:
+    return f"c:{customer_id}"
+
+
+def customer_documents(artifact: Artifact) -> Iterator[tuple[str, bytes]]:
+    """One document per known customer: their merged candidate list (see `models.ranking`)."""
+    a = artifact
+    for row, customer_id in enumerate(a.customers.ids.tolist()):
+        offers = customer_offers(
+            row, a.discovery_items, a.discovery_scores, a.all_items, a.all_scores, a.history, a.items.ids
+        )
+        yield customer_doc(customer_id), contract.encode_offers(offers)
+
+
+def shared_documents(artifact: Artifact) -> Iterator[tuple[str, bytes]]:
+    """Documents every request may need: popularity, catalog, manifest."""
+    a = artifact
+    popular = popular_offers(a.popular_items, a.popular_scores, a.items.ids)
+    yield POPULAR, contract.encode_offers(popular)
+    catalog = {k: v.to_json() for k, v in catalog_from_frame(a.catalog).items()}
+    yield CATALOG, contract.encode_json(catalog)
+    yield MANIFEST, contract.encode_json({**a.manifest, "metrics": a.metrics})
+
+
+def all_documents(artifact: Artifact) -> Iterator[tuple[str, bytes]]:
+    yield from customer_documents(artifact)
+    yield from shared_documents(artifact)
