@@ -8,6 +8,7 @@ Layout of one version directory (`<out>/<version>/`):
     lists.npz       precomputed top-N per customer: discovery (unbought) and all
     popular.npz     item rows by popularity (cold start)
     history.npz     customer x item purchase counts (what the customer already has)
+    replenishment.npz  per customer x item: occasions, first and last day (buy-again rhythm)
     catalog.parquet item_id, title, price, category, available, available_from, ...
     metrics.json    evaluation figures, when the run evaluated
 
@@ -31,6 +32,7 @@ import scipy.sparse as sp
 
 from models.als import ALSRecommender
 from models.interactions import IdMap
+from models.replenishment import ReplenishmentStats
 
 MANIFEST = "manifest.json"
 TMP_PREFIX = ".tmp-"
@@ -54,6 +56,7 @@ class Artifact:
     popular_scores: np.ndarray
     history: sp.csr_matrix
     catalog: pd.DataFrame
+    replenishment: ReplenishmentStats
     metrics: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
 
@@ -94,6 +97,7 @@ def _write_files(a: Artifact, d: Path) -> None:
     h = a.history.tocsr()
     np.savez(d / "history.npz", data=h.data, indices=h.indices, indptr=h.indptr, shape=h.shape)
     a.catalog.to_parquet(d / "catalog.parquet", index=False)
+    np.savez(d / "replenishment.npz", **a.replenishment.arrays())
     (d / "metrics.json").write_text(json.dumps(a.metrics, indent=2, default=str))
     # The manifest goes last: its presence marks a complete version.
     (d / MANIFEST).write_text(json.dumps(a.manifest, indent=2, default=str))
@@ -126,6 +130,8 @@ def load_artifact(path: Path) -> Artifact:
         popular_items, popular_scores = pop["items"], pop["scores"]
     with np.load(d / "history.npz", allow_pickle=False) as h:
         history = sp.csr_matrix((h["data"], h["indices"], h["indptr"]), shape=tuple(h["shape"]))
+    with np.load(d / "replenishment.npz", allow_pickle=False) as r:
+        replenishment = ReplenishmentStats.from_arrays({k: r[k] for k in r.files})
     metrics_file = d / "metrics.json"
     return Artifact(
         manifest=manifest,
@@ -136,6 +142,7 @@ def load_artifact(path: Path) -> Artifact:
         popular_scores=popular_scores,
         history=history,
         catalog=pd.read_parquet(d / "catalog.parquet"),
+        replenishment=replenishment,
         metrics=json.loads(metrics_file.read_text()) if metrics_file.exists() else {},
         path=d,
         **arrays,

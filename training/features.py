@@ -13,6 +13,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from models.interactions import IdMap, Interactions
+from models.replenishment import ReplenishmentStats, replenishment_stats
 
 
 class WeightParams(BaseModel):
@@ -59,3 +60,17 @@ def build_interactions(
     else:
         matrix.data = (1.0 + np.log1p(matrix.data)).astype(np.float32)
     return Interactions(history.customers, history.items, matrix), history
+
+
+def day_number(timestamps: pd.Series) -> np.ndarray:
+    """Days since the epoch, fractional: the unit of every replenishment rhythm."""
+    return timestamps.to_numpy(dtype="datetime64[s]").astype(np.int64) / 86400.0
+
+
+def build_replenishment(purchases: pd.DataFrame, interactions: Interactions) -> ReplenishmentStats:
+    occ = purchase_occasions(purchases)
+    rows = interactions.customers.rows(occ["customer_id"].to_numpy())
+    cols = interactions.items.rows(occ["item_id"].to_numpy())
+    keep = (rows >= 0) & (cols >= 0)
+    days = day_number(occ["timestamp"])
+    return replenishment_stats(rows[keep], cols[keep], days[keep], interactions.shape)

@@ -25,7 +25,7 @@ from models.als import ALSParams, ALSRecommender
 from models.artifact import Artifact, save_artifact
 from models.popular import PopularityRecommender
 from training.clean import CleanResult, clean_purchases
-from training.features import WeightParams, build_interactions
+from training.features import WeightParams, build_interactions, build_replenishment
 from training.lists import LIST_LENGTH, offerable_mask, precompute_lists
 from training.load import load_catalog, load_purchases
 
@@ -103,6 +103,7 @@ def build_artifact(
 ) -> Artifact:
     with timer.step("features"):
         interactions, history = build_interactions(cleaned.purchases, params.weights)
+        replenishment = build_replenishment(cleaned.purchases, interactions)
     with timer.step("fit"):
         model = ALSRecommender(params.als).fit(interactions)
         popularity = PopularityRecommender().fit(history)
@@ -136,6 +137,7 @@ def build_artifact(
         popular_items=pop_items.astype(np.int32),
         popular_scores=pop_scores.astype(np.float32),
         history=history.matrix,
+        replenishment=replenishment,
         catalog=_catalog_for(cleaned.catalog, interactions.items.ids),
         **lists,
     )

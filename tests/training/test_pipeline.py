@@ -79,3 +79,11 @@ def test_cli_train_canonical_csv(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     a = load_artifact(tmp_path / "out")
     assert len(a.customers) == 40 and len(a.items) == 30
+
+
+def test_replenishment_matches_history(trained_artifacts: Path) -> None:
+    a = load_artifact(trained_artifacts)
+    occ = a.replenishment.occasions
+    assert occ.nnz == a.history.nnz
+    assert np.allclose(occ.toarray(), a.history.toarray())
+    assert (a.replenishment.last_day - a.replenishment.first_day).min() >= 0
