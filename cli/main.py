@@ -141,8 +141,13 @@ def serve(
     os.environ["MICROOFFERS_ARTIFACTS"] = str(artifacts)
     if redis_url:
         os.environ["REDIS_URL"] = redis_url
-    _setup_logging(True)
-    uvicorn.run("service.main:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    from service.middleware import configure_json_logging
+
+    configure_json_logging()
+    uvicorn.run(
+        "service.main:create_app", factory=True, host=host, port=port, workers=workers,
+        log_config=None, access_log=False,  # JSON access lines come from the app's own middleware
+    )
 
 
 def main() -> None:

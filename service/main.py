@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from models.artifact import load_artifact
 from service.errors import install_error_handlers
+from service.middleware import RequestContextMiddleware
 from service.routes import health, recommend
 from service.settings import Settings, get_settings
 from service.store import EmbeddedStore, OfferStore, RedisStore
@@ -43,6 +45,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        )
+    app.add_middleware(
+        RequestContextMiddleware, access_log=settings.access_log, log_customer_ids=settings.log_customer_ids
+    )
     app.include_router(recommend.router)
     app.include_router(health.router)
     return app

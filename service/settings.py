@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1)
     api_key: SecretStr | None = Field(None, description="key for writes and admin endpoints; unset = they are off")
     log_level: str = "INFO"
+    access_log: bool = Field(True, description="one JSON line per request (route template, status, duration)")
+    log_customer_ids: bool = Field(False, description="add a hash of the customer id to access-log lines")
+    cors_origins: list[str] = Field(
+        default_factory=list, description='browser origins allowed to call the API (JSON list); none by default'
+    )
 
 
 @lru_cache
