@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
+from service.resilience import Stores
 from service.settings import Settings
 from service.store import OfferStore
 
@@ -16,11 +17,16 @@ def get_store(request: Request) -> OfferStore:
     return request.app.state.store  # type: ignore[no-any-return]
 
 
+def get_stores(request: Request) -> Stores:
+    return request.app.state.stores  # type: ignore[no-any-return]
+
+
 def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
 StoreDep = Annotated[OfferStore, Depends(get_store)]
+StoresDep = Annotated[Stores, Depends(get_stores)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 CustomerId = Annotated[
     str,

@@ -9,9 +9,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from models.artifact import load_artifact
+from models.artifact import ArtifactNotFoundError, load_artifact
 from service.errors import install_error_handlers
 from service.middleware import RequestContextMiddleware
+from service.resilience import Stores
 from service.routes import health, recommend
 from service.settings import Settings, get_settings
 from service.store import EmbeddedStore, OfferStore, RedisStore
@@ -19,10 +20,18 @@ from service.store import EmbeddedStore, OfferStore, RedisStore
 log = logging.getLogger(__name__)
 
 
-def open_store(settings: Settings) -> OfferStore:
-    if settings.redis_url:
-        return RedisStore(settings.redis_url, settings.redis_timeout_s, settings.redis_pool_size)
-    return EmbeddedStore(load_artifact(settings.artifacts))
+def open_stores(settings: Settings) -> Stores:
+    """Redis when configured, with the artifact in process memory as its fallback; otherwise
+    the embedded store alone."""
+    if not settings.redis_url:
+        return Stores(EmbeddedStore(load_artifact(settings.artifacts)))
+    primary = RedisStore(settings.redis_url, settings.redis_timeout_s, settings.redis_pool_size)
+    try:
+        fallback: OfferStore | None = EmbeddedStore(load_artifact(settings.artifacts))
+    except ArtifactNotFoundError:
+        log.warning("no artifact at %s: no in-process fallback while Redis is down", settings.artifacts)
+        fallback = None
+    return Stores(primary, fallback)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -31,12 +40,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
-        app.state.store = open_store(settings)
+        app.state.stores = open_stores(settings)
+        app.state.store = app.state.stores.primary
         log.info("serving from the %s store", app.state.store.kind)
         try:
             yield
         finally:
-            await app.state.store.close()
+            await app.state.stores.close()
 
     app = FastAPI(
         title="Micro-offers",
