@@ -51,7 +51,9 @@ def redis_server(maxmemory: str = "8gb") -> Iterator[str]:
 
 
 @contextmanager
-def service(artifacts: Path, redis_url: str | None, extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
+def service(
+    artifacts: Path, redis_url: str | None, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[str, int]]:
     """The real app under uvicorn in a subprocess; yields (base URL, pid)."""
     port = free_port()
     env = {**os.environ, "MICROOFFERS_ARTIFACTS": str(artifacts), "MICROOFFERS_ACCESS_LOG": "false",

@@ -79,7 +79,8 @@ def test_service_returns_to_redis_after_restart(client: TestClient, own_redis: R
 
 def test_slow_redis_counts_as_down(client: TestClient, own_redis: RedisServer, trained_artifacts: Path) -> None:
     cid = _customer(trained_artifacts)
-    blocker = threading.Thread(target=lambda: redis.Redis.from_url(own_redis.url).execute_command("DEBUG", "SLEEP", 1.5))
+    sleeper = redis.Redis.from_url(own_redis.url)
+    blocker = threading.Thread(target=lambda: sleeper.execute_command("DEBUG", "SLEEP", 1.5))
     blocker.start()
     time.sleep(0.1)
     start = time.monotonic()
