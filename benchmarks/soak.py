@@ -11,13 +11,14 @@ import argparse
 import asyncio
 import random
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import httpx
 import numpy as np
 
-from benchmarks.harness import publish, redis_server, rss_mb, service, train_demo
+from benchmarks.harness import RedisProcess, publish, redis_server, rss_mb, service, train_demo
 from models.artifact import load_artifact
 
 
@@ -75,15 +76,31 @@ def main() -> None:
     parser.add_argument("--restart-redis", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args()
     seconds = args.minutes * 60
-    with tempfile.TemporaryDirectory() as tmp, redis_server() as url:
+    with tempfile.TemporaryDirectory() as tmp, redis_server() as server:
         artifacts = train_demo(Path(tmp) / "artifacts", ["--no-tune"] if _has_no_tune() else [])
-        publish(artifacts, url)
+        publish(artifacts, server.url)
         customers = [str(c) for c in load_artifact(artifacts).customers.ids] + [f"new-{i}" for i in range(200)]
-        with service(artifacts, url) as (base, pid):
+        with service(artifacts, server.url) as (base, pid):
+            restarter = None
+            if args.restart_redis:
+                restarter = threading.Timer(seconds / 2, _restart, args=(server, artifacts))
+                restarter.start()
             result = asyncio.run(_load(base, customers, args.rate, seconds, pid))
+            if restarter is not None:
+                restarter.join()
     print(f"soak: {args.minutes} min at {args.rate:.0f} req/s")
     for key, value in result.items():
         print(f"  {key}: {value}")
+
+
+def _restart(server: RedisProcess, artifacts: Path) -> None:
+    """Redis goes away for two seconds and comes back empty; the deployment republishes."""
+    print("soak: stopping redis", flush=True)
+    server.stop()
+    time.sleep(2)
+    server.start()
+    publish(artifacts, server.url)
+    print("soak: redis back and republished", flush=True)
 
 
 def _has_no_tune() -> bool:

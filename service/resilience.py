@@ -28,17 +28,24 @@ T = TypeVar("T", bound=Degradable)
 class Stores:
     primary: OfferStore
     fallback: OfferStore | None = None
+    degraded: bool = False  # last answer came from the fallback; logged on change only
 
     async def answer(self, compute: Callable[[OfferStore], Awaitable[T]]) -> T:
         try:
-            return await compute(self.primary)
+            result = await compute(self.primary)
         except StoreUnavailableError as exc:
             if self.fallback is None:
                 raise
-            log.warning("answering from the in-process fallback: %s", exc)
+            if not self.degraded:
+                log.warning("primary store unavailable, answering from the in-process fallback: %s", exc)
+                self.degraded = True
             result = await compute(self.fallback)
             result.degraded = True
             return result
+        if self.degraded:
+            log.warning("primary store is back")
+            self.degraded = False
+        return result
 
     async def close(self) -> None:
         await self.primary.close()
