@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
+from pydantic import StringConstraints
 
 from service.settings import Settings
 from service.store import OfferStore
@@ -31,4 +32,23 @@ CustomerId = Annotated[
         description="the shop's customer id: 1-64 letters, digits and _ . : @ -",
         examples=["13085"],
     ),
+]
+
+
+ITEM_ID_PATTERN = CUSTOMER_ID_PATTERN
+MAX_EXCLUDE = 100
+ItemId = Annotated[
+    str,
+    Path(min_length=1, max_length=64, pattern=ITEM_ID_PATTERN, description="the shop's item id", examples=["85123A"]),
+]
+ItemIdText = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=ITEM_ID_PATTERN)]
+Exclude = Annotated[
+    list[ItemIdText] | None,
+    Query(
+        max_length=MAX_EXCLUDE,
+        description=f"item ids not to show (cart, already on the page); repeatable, at most {MAX_EXCLUDE}",
+    ),
+]
+Category = Annotated[
+    str | None, Query(min_length=1, max_length=64, description="only items of this catalog category (any case)")
 ]

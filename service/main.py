@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from models.artifact import load_artifact
 from service.errors import install_error_handlers
-from service.routes import health, recommend
+from service.routes import health, items, recommend, segments, store
 from service.settings import Settings, get_settings
 from service.store import EmbeddedStore, OfferStore, RedisStore
 
@@ -44,5 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(recommend.router)
+    app.include_router(store.router)
+    app.include_router(items.router)
+    app.include_router(segments.router)
     app.include_router(health.router)
     return app

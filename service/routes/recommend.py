@@ -5,8 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from service import recommendations
-from service.deps import CustomerId, StoreDep
-from service.schemas import ErrorBody, Recommendation
+from service.deps import Category, CustomerId, Exclude, StoreDep
+from service.schemas import BatchRecommendation, BatchRecommendRequest, ErrorBody, Recommendation
 
 router = APIRouter(tags=["recommendations"])
 
@@ -21,6 +21,19 @@ async def recommend(
     store: StoreDep,
     k: Annotated[int, Query(ge=1, le=100, description="how many items")] = 10,
     include_purchased: Annotated[bool, Query(description="allow items the customer already bought")] = False,
+    exclude: Exclude = None,
+    category: Category = None,
 ) -> Recommendation:
-    """A customer's ranked offers. Unknown customers get popular items (`source: popular`)."""
-    return await recommendations.recommend(store, customer_id, k, include_purchased)
+    """A customer's ranked offers, each with a short reason. Unknown customers get popular items
+    (`source: popular`). `exclude` and `category` filter, and the next candidates refill."""
+    return await recommendations.recommend(store, customer_id, k, include_purchased, exclude or (), category)
+
+
+@router.post(
+    "/recommend/batch",
+    response_model=BatchRecommendation,
+    responses={422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+)
+async def recommend_batch(request: BatchRecommendRequest, store: StoreDep) -> BatchRecommendation:
+    """Offers for up to 500 customers at once (e-mail and CRM jobs), all from one model version."""
+    return await recommendations.recommend_batch(store, request)

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from service import personal_store
+from service.deps import Category, CustomerId, Exclude, StoreDep
+from service.recommendations import active_version
+from service.schemas import ErrorBody, PersonalStore
+
+router = APIRouter(tags=["personal store"])
+
+
+@router.get(
+    "/personal-store/{customer_id}",
+    response_model=PersonalStore,
+    responses={422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+)
+async def get_personal_store(
+    customer_id: CustomerId,
+    store: StoreDep,
+    k: Annotated[int, Query(ge=1, le=50, description="items per section")] = 10,
+    exclude: Exclude = None,
+    category: Category = None,
+) -> PersonalStore:
+    """The customer's store page: buy again, picked for you, because you bought, trending in their
+    segment, new arrivals; plus their loyalty tier. Unknown customers get best-sellers, trending
+    and new arrivals. No item appears twice; sections with nothing to show are left out."""
+    version = await active_version(store)
+    return await personal_store.personal_store(store, version, customer_id, k, exclude or (), category)
