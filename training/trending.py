@@ -50,13 +50,16 @@ def trending(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per segment (and a last row for all customers): top-k item rows, scores and
     [recent buyers, mean buyers per earlier window]; -1 / 0 padded."""
-    w = params.window_days
-    recent_start, earlier_start = end_day - w, end_day - w * (1 + params.earlier_windows)
-    recent = buyers_in(customer_rows, item_rows, days > recent_start, shape)
-    earlier = buyers_in(customer_rows, item_rows, (days > earlier_start) & (days <= recent_start), shape)
     n_groups = int(labels.max()) + 1 if len(labels) else 0
-    now = group_counts(labels, n_groups, recent)
-    expected = group_counts(labels, n_groups, earlier) / params.earlier_windows
+
+    def buyers_per_group(window: int) -> np.ndarray:  # window 0 = the recent one, 1 = the one before, ...
+        end = end_day - params.window_days * window
+        keep = (days > end - params.window_days) & (days <= end)
+        return group_counts(labels, n_groups, buyers_in(customer_rows, item_rows, keep, shape))
+
+    now = buyers_per_group(0)
+    # Each earlier window counted alone: the same regulars every month are steady, not rising.
+    expected = sum(buyers_per_group(w) for w in range(1, params.earlier_windows + 1)) / params.earlier_windows
     score = (now - expected) / np.sqrt(expected + 1.0)
     ok = (now >= params.min_buyers) & (score > 0) & deliverable[None, :]
     score = np.where(ok, score, -np.inf)
