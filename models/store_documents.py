@@ -21,13 +21,14 @@ import pandas as pd
 from models import contract
 from models.artifact import Artifact
 from models.contract import Offer
-from models.replenishment import due_items, due_score
+from models.replenishment import Due, due_items, due_score
 from models.storefront import Storefront
 
 SEGMENTS = "segments"
 NEW_ARRIVALS = "new_arrivals"
 ALL_CUSTOMERS = "all"
 BUY_AGAIN_MAX = 15
+MIN_INTERVAL_DAYS = 1.0
 BECAUSE_MAX = 15
 ANCHOR_TRIES = 5
 ANCHOR_MIN_ITEMS = 3
@@ -71,12 +72,18 @@ def customer_store_document(a: Artifact, sf: Storefront, row: int, end_day: floa
         "b": [
             [str(ids[d.item_row]), round(d.interval_days, 1), round(d.days_since, 1),
              round(due_score(d.due_ratio, d.occasions), 3)]
-            for d in due_items(a.replenishment, row, end_day)[:BUY_AGAIN_MAX]
+            for d in _rhythmic(due_items(a.replenishment, row, end_day))[:BUY_AGAIN_MAX]
         ],
         "a": _anchor(a, sf, row, bought_set),
         "n": _pairs(ids, sf.customer_new_items[row], sf.customer_new_scores[row]),
         "x": sorted({str(ids[i]) for i in trending_rows.tolist() if i in bought_set}),
     }
+
+
+def _rhythmic(due: list[Due]) -> list[Due]:
+    """Repeat purchases at least a day apart on average: two invoices within hours are one
+    shopping trip, not a rhythm to remind anyone of."""
+    return [d for d in due if d.interval_days >= MIN_INTERVAL_DAYS]
 
 
 def _anchor(a: Artifact, sf: Storefront, row: int, bought: set[int]) -> list[Any] | None:

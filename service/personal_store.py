@@ -50,19 +50,19 @@ async def personal_store(
     offers, ing = await asyncio.gather(store.customer_offers(version, customer_id),
                                        ingredients(store, version, customer_id))
     rules = ItemFilter.of(await store.catalog(version), exclude, category)
-    everyone = await _trending(store, version, ALL_CUSTOMERS)
     if offers is None or ing is None:  # unknown customer (or a version trained without stores)
-        plans = [
-            plan_popular(await store.popular_offers(version)),
-            plan_shop_trending(everyone),
-            plan_new_arrivals(await _new_arrivals(store, version), personal=False),
-        ]
+        popular, everyone, new = await asyncio.gather(store.popular_offers(version),
+                                                      _trending(store, version, ALL_CUSTOMERS),
+                                                      _new_arrivals(store, version))
+        plans = [plan_popular(popular), plan_shop_trending(everyone), plan_new_arrivals(new, personal=False)]
         return PersonalStore(customer_id=customer_id, model_version=version, source="popular",
                              loyalty=UNKNOWN_LOYALTY, sections=assemble(plans, rules, k))
+    mine, everyone = await asyncio.gather(_trending(store, version, ing.segment),
+                                          _trending(store, version, ALL_CUSTOMERS))
     plans = [plan_buy_again(ing), plan_for_you(offers)]
     if ing.anchor:
         plans.append(plan_because(ing, rules.title(ing.anchor)))
-    plans.append(plan_trending(ing, await _trending(store, version, ing.segment), everyone))
+    plans.append(plan_trending(ing, mine, everyone))
     plans.append(plan_new_arrivals(ing.new_arrivals, personal=True))
     return PersonalStore(customer_id=customer_id, model_version=version, source="personal",
                          loyalty=customer_loyalty(ing), sections=assemble(plans, rules, k))

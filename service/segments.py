@@ -30,7 +30,7 @@ async def segment_offers(store: OfferStore, version: str, segment_id: int, k: in
     segment = await _segment(store, version, segment_id)
     doc = await json_document(store, version, segment_offers_doc(segment_id))
     rules = ItemFilter.of(await store.catalog(version))
-    offers = []
+    offers: list[SegmentOffer] = []
     for item_id, lift, score, share, overall in (doc or {}).get("items", []):
         if len(offers) == k:
             break

@@ -131,7 +131,8 @@ def plan_because(ing: Ingredients, anchor_title: str) -> SectionPlan:
 
 def plan_trending(ing: Ingredients, mine: Trending | None, everyone: Trending | None) -> SectionPlan:
     """The segment's rising items the customer does not have yet, then the shop's."""
-    window = duration((mine or everyone).window_days) if (mine or everyone) else "4 weeks"
+    known = mine or everyone
+    window = duration(known.window_days) if known else "4 weeks"
     who = f"customers like you ({mine.segment})" if mine and mine.segment else "customers like you"
     candidates = [
         Candidate(i, s, f"{r:.0f} customers like you bought this in the last {window} ({_before(b, window)})")

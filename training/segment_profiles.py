@@ -111,7 +111,7 @@ def _median(s: pd.Series) -> float:
 
 def _name(seg: dict[str, Any]) -> str:
     tier = TIER_LABELS.get(seg["loyalty"][0]["name"], "Mixed") if seg["loyalty"] else "Mixed"
-    country = seg["countries"][0] if seg["countries"] else {"name": "unknown", "share": 0}
+    country: dict[str, Any] = seg["countries"][0] if seg["countries"] else {"name": "unknown", "share": 0.0}
     where = country["name"] if country["share"] >= 0.6 and country["name"] != "unknown" else "International"
     theme_items = seg["distinctive_products"] or seg["top_products"]
     theme = _short(theme_items[0]["title"]) if theme_items else "mixed baskets"

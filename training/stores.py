@@ -35,7 +35,7 @@ class StoreParams(BaseModel):
     offers: OfferParams = Field(default_factory=OfferParams)
     trending: TrendingParams = Field(default_factory=TrendingParams)
     similar_source: SimilarSource = "cosine"
-    similar_k: int = Field(30, ge=1)
+    similar_k: int = Field(50, ge=1, description="similar items kept per item (the API serves up to 50)")
     new_arrival_days: float = Field(30.0, gt=0, description="first sold this recently = new arrival")
     new_arrivals_per_customer: int = Field(10, ge=1)
     new_arrivals_max: int = Field(100, ge=1)

@@ -59,7 +59,8 @@ def trending(
 
     now = buyers_per_group(0)
     # Each earlier window counted alone: the same regulars every month are steady, not rising.
-    expected = sum(buyers_per_group(w) for w in range(1, params.earlier_windows + 1)) / params.earlier_windows
+    earlier = [buyers_per_group(w) for w in range(1, params.earlier_windows + 1)]
+    expected = np.mean(earlier, axis=0)
     score = (now - expected) / np.sqrt(expected + 1.0)
     ok = (now >= params.min_buyers) & (score > 0) & deliverable[None, :]
     score = np.where(ok, score, -np.inf)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
@@ -12,7 +12,7 @@ from service.schemas import ErrorBody, SegmentDetail, SegmentList, SegmentOffers
 router = APIRouter(tags=["segments"])
 
 SegmentId = Annotated[int, Path(ge=0, le=100_000, description="segment id from GET /segments")]
-ERRORS = {404: {"model": ErrorBody}, 422: {"model": ErrorBody}, 503: {"model": ErrorBody}}
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (404, 422, 503)}
 
 
 @router.get("/segments", response_model=SegmentList, responses={503: {"model": ErrorBody}})
