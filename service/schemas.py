@@ -59,6 +59,7 @@ class BatchRecommendRequest(BaseModel):
 
 class BatchRecommendation(BaseModel):
     model_version: str
+    degraded: bool = False  # answered from the in-process fallback while Redis is down
     results: list[Recommendation]
 
 
@@ -85,6 +86,7 @@ class Loyalty(BaseModel):
 class PersonalStore(BaseModel):
     customer_id: str
     model_version: str
+    degraded: bool = False  # answered from the in-process fallback while Redis is down
     source: Literal["personal", "popular"]
     loyalty: Loyalty
     sections: list[StoreSection]
@@ -94,6 +96,7 @@ class SimilarItems(BaseModel):
     item_id: str
     title: str
     model_version: str
+    degraded: bool = False  # answered from the in-process fallback while Redis is down
     items: list[StoreItem]
 
 
@@ -106,11 +109,13 @@ class SegmentSummary(BaseModel):
 
 class SegmentList(BaseModel):
     model_version: str
+    degraded: bool = False  # answered from the in-process fallback while Redis is down
     segments: list[SegmentSummary]
 
 
 class SegmentDetail(SegmentSummary):
     model_version: str
+    degraded: bool = False
     countries: list[dict[str, Any]]
     loyalty: list[dict[str, Any]]
     stats: dict[str, float]
@@ -135,4 +140,5 @@ class SegmentOffers(BaseModel):
     segment_id: int
     name: str
     model_version: str
+    degraded: bool = False  # answered from the in-process fallback while Redis is down
     offers: list[SegmentOffer]

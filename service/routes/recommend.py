@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from service import recommendations
-from service.deps import Category, CustomerId, Exclude, StoreDep
+from service.deps import CustomerId, ItemFiltersDep, StoreDep
 from service.schemas import BatchRecommendation, BatchRecommendRequest, ErrorBody, Recommendation
 
 router = APIRouter(tags=["recommendations"])
@@ -19,20 +19,21 @@ router = APIRouter(tags=["recommendations"])
 async def recommend(
     customer_id: CustomerId,
     store: StoreDep,
+    filters: ItemFiltersDep,
     k: Annotated[int, Query(ge=1, le=100, description="how many items")] = 10,
     include_purchased: Annotated[bool, Query(description="allow items the customer already bought")] = False,
-    exclude: Exclude = None,
-    category: Category = None,
 ) -> Recommendation:
     """A customer's ranked offers, each with a short reason. Unknown customers get popular items
     (`source: popular`). `exclude` and `category` filter, and the next candidates refill."""
-    return await recommendations.recommend(store, customer_id, k, include_purchased, exclude or (), category)
+    return await recommendations.recommend(
+        store, customer_id, k, include_purchased, filters.exclude, filters.category
+    )
 
 
 @router.post(
     "/recommend/batch",
     response_model=BatchRecommendation,
-    responses={422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+    responses={400: {"model": ErrorBody}, 422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
 )
 async def recommend_batch(request: BatchRecommendRequest, store: StoreDep) -> BatchRecommendation:
     """Offers for up to 500 customers at once (e-mail and CRM jobs), all from one model version."""

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from service import personal_store
-from service.deps import Category, CustomerId, Exclude, StoreDep
+from service.deps import CustomerId, ItemFiltersDep, StoreDep
 from service.recommendations import active_version
 from service.schemas import ErrorBody, PersonalStore
 
@@ -20,12 +20,13 @@ router = APIRouter(tags=["personal store"])
 async def get_personal_store(
     customer_id: CustomerId,
     store: StoreDep,
+    filters: ItemFiltersDep,
     k: Annotated[int, Query(ge=1, le=50, description="items per section")] = 10,
-    exclude: Exclude = None,
-    category: Category = None,
 ) -> PersonalStore:
     """The customer's store page: buy again, picked for you, because you bought, trending in their
     segment, new arrivals; plus their loyalty tier. Unknown customers get best-sellers, trending
     and new arrivals. No item appears twice; sections with nothing to show are left out."""
     version = await active_version(store)
-    return await personal_store.personal_store(store, version, customer_id, k, exclude or (), category)
+    return await personal_store.personal_store(
+        store, version, customer_id, k, filters.exclude, filters.category
+    )

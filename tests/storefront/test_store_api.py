@@ -214,7 +214,7 @@ def test_recommend_category_without_categories_is_empty(client: TestClient, arti
 @pytest.mark.parametrize(
     ("query", "field"),
     [("exclude=%3Cx%3E", "exclude"), ("&".join(f"exclude=i{n}" for n in range(101)), "exclude"),
-     ("category=" + "x" * 65, "category")],
+     ("category=" + "x" * 65, "category"), ("category=toys&category=home", "category")],
 )
 def test_recommend_bad_filters_are_422(client: TestClient, query: str, field: str) -> None:
     resp = client.get(f"/recommend/13085?{query}")
