@@ -74,17 +74,22 @@ def train(
     out: Annotated[Path, typer.Option("--out", help="artifacts directory; each run adds a version")],
     fmt: Annotated[str, typer.Option("--format", help="canonical | online-retail")] = "canonical",
     catalog: Annotated[Optional[Path], typer.Option("--catalog", help="optional catalog file")] = None,  # noqa: UP045
+    segments: Annotated[int, typer.Option("--segments", min=1, help="micro-segments before merging")] = 36,
+    min_segment_size: Annotated[int, typer.Option("--min-segment-size", min=1, help="smallest segment")] = 20,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Train on a purchase history and write a new artifact version under OUT."""
-    from training.pipeline import TrainInputs
+    from training.pipeline import TrainInputs, TrainParams
     from training.pipeline import train as run_training
+    from training.segments import SegmentParams
+    from training.stores import StoreParams
 
     _setup_logging(verbose)
     if fmt not in ("canonical", "online-retail"):
         _fail(f"--format must be canonical or online-retail, not {fmt!r}")
     typer.echo(f"training on {purchases} ({fmt})", err=True)
-    path = run_training(TrainInputs(purchases, fmt, catalog), out, progress=_progress)  # type: ignore[arg-type]
+    params = TrainParams(store=StoreParams(segments=SegmentParams(n_segments=segments, min_size=min_segment_size)))
+    path = run_training(TrainInputs(purchases, fmt, catalog), out, params, progress=_progress)  # type: ignore[arg-type]
     typer.echo(str(path))
 
 

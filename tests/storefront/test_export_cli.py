@@ -81,3 +81,12 @@ def test_bad_export_requests_are_one_line_exit_2(
     assert code == 2 and message in err and "Traceback" not in err
     assert len([line for line in err.splitlines() if line.startswith("error:")]) == 1
     assert not out_file.exists()
+
+
+def test_train_cli_takes_segment_count_and_minimum_size(retail_slice: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["train", "--purchases", str(retail_slice), "--format", "online-retail",
+                                      "--out", str(tmp_path), "--segments", "4", "--min-segment-size", "50"])
+    assert result.exit_code == 0, result.output
+    sf = load_artifact(tmp_path).storefront
+    sizes = [s["size"] for s in sf.segments]
+    assert 1 <= len(sizes) <= 4 and min(sizes) >= 50 and sum(sizes) == len(sf.segment_of)
