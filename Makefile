@@ -26,6 +26,8 @@ demo: train
 	@echo "  curl 'http://$(HOST):$(PORT)/recommend/13085?k=5'"
 	@echo "  curl 'http://$(HOST):$(PORT)/recommend/13085?k=5&include_purchased=true'"
 	@echo "  curl 'http://$(HOST):$(PORT)/recommend/someone-new?k=5'    (unknown customer: popular items)"
+	@echo "  curl 'http://$(HOST):$(PORT)/personal-store/12494?k=4'     (the customer's store page)"
+	@echo "  curl 'http://$(HOST):$(PORT)/segments'                     (micro-segments for marketers)"
 	@echo "  http://$(HOST):$(PORT)/docs                                 (interactive API docs)"
 	@echo ""
 	$(BIN)/microoffers serve --artifacts $(ARTIFACTS) --host $(HOST) --port $(PORT)

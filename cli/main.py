@@ -1,4 +1,4 @@
-"""`microoffers train | publish | rollback | serve`.
+"""`microoffers train | publish | export | rollback | serve`.
 
 Entry points configure logging and turn known failures into one clear line and a non-zero
 exit; libraries below only raise and log.
@@ -6,6 +6,7 @@ exit; libraries below only raise and log.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import sys
 from collections.abc import Callable
@@ -73,17 +74,22 @@ def train(
     out: Annotated[Path, typer.Option("--out", help="artifacts directory; each run adds a version")],
     fmt: Annotated[str, typer.Option("--format", help="canonical | online-retail")] = "canonical",
     catalog: Annotated[Optional[Path], typer.Option("--catalog", help="optional catalog file")] = None,  # noqa: UP045
+    segments: Annotated[int, typer.Option("--segments", min=1, help="micro-segments before merging")] = 36,
+    min_segment_size: Annotated[int, typer.Option("--min-segment-size", min=1, help="smallest segment")] = 20,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Train on a purchase history and write a new artifact version under OUT."""
-    from training.pipeline import TrainInputs
+    from training.pipeline import TrainInputs, TrainParams
     from training.pipeline import train as run_training
+    from training.segments import SegmentParams
+    from training.stores import StoreParams
 
     _setup_logging(verbose)
     if fmt not in ("canonical", "online-retail"):
         _fail(f"--format must be canonical or online-retail, not {fmt!r}")
     typer.echo(f"training on {purchases} ({fmt})", err=True)
-    path = run_training(TrainInputs(purchases, fmt, catalog), out, progress=_progress)  # type: ignore[arg-type]
+    params = TrainParams(store=StoreParams(segments=SegmentParams(n_segments=segments, min_size=min_segment_size)))
+    path = run_training(TrainInputs(purchases, fmt, catalog), out, params, progress=_progress)  # type: ignore[arg-type]
     typer.echo(str(path))
 
 
@@ -112,6 +118,46 @@ def publish(
         f"published {report.version} ({report.customers} customers, {report.customers_per_second:.0f}/s); "
         f"previous: {report.previous or 'none'}"
     )
+
+
+@app.command()
+@clear_errors
+def export(
+    artifacts: ArtifactsOpt,
+    segment: Annotated[Optional[int], typer.Option("--segment", help="one segment's offer")] = None,  # noqa: UP045
+    all_customers: Annotated[bool, typer.Option("--all", help="every customer's offer, one row per item")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="csv")] = "csv",
+    k: Annotated[int, typer.Option("--k", min=1, max=40, help="offers per segment or customer")] = 10,
+    out: Annotated[Optional[Path], typer.Option("--out", help="file to write; default stdout")] = None,  # noqa: UP045
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="catalog day YYYY-MM-DD; default today")] = None,  # noqa: UP045
+) -> None:
+    """Write segment offers for CRM and e-mail tools: --segment ID (that segment's offer) or --all
+    (every customer's offer: their segment's, minus what they bought)."""
+    from datetime import UTC, date, datetime
+
+    from training.export import CUSTOMER_COLUMNS, SEGMENT_COLUMNS, customer_rows, segment_rows, write_csv
+
+    if fmt != "csv":
+        _fail(f"--format must be csv, not {fmt!r}")
+    if (segment is None) == (not all_customers):
+        _fail("give exactly one of --segment ID or --all")
+    try:
+        day = date.fromisoformat(as_of) if as_of else datetime.now(UTC).date()
+    except ValueError:
+        _fail(f"--as-of must be a date like 2024-05-31, not {as_of!r}")
+    artifact = load_artifact(artifacts)
+    if segment is not None:
+        rows, columns = segment_rows(artifact, segment, k, day), SEGMENT_COLUMNS
+    else:
+        rows, columns = customer_rows(artifact, k, day), CUSTOMER_COLUMNS
+    first = next(rows, None)  # validates (e.g. an unknown segment) before any file is created
+    stream = open(out, "w", newline="", encoding="utf-8") if out else sys.stdout  # noqa: SIM115
+    try:
+        n = write_csv(itertools.chain([first] if first else [], rows), columns, stream)
+    finally:
+        if out:
+            stream.close()
+    typer.echo(f"wrote {n} rows{f' to {out}' if out else ''}", err=True)
 
 
 @app.command()

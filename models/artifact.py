@@ -10,6 +10,8 @@ Layout of one version directory (`<out>/<version>/`):
     history.npz     customer x item purchase counts (what the customer already has)
     replenishment.npz  per customer x item: occasions, first and last day (buy-again rhythm)
     catalog.parquet item_id, title, price, category, available, available_from, ...
+    storefront.npz, segments.json, segment_offers.parquet
+                    personal-store ingredients and micro-segments (see `models.storefront`)
     metrics.json    evaluation figures, when the run evaluated
 
 Arrays only, loaded with `allow_pickle=False`: an artifact cannot run code. A version is written
@@ -33,6 +35,7 @@ import scipy.sparse as sp
 from models.als import ALSRecommender
 from models.interactions import IdMap
 from models.replenishment import ReplenishmentStats
+from models.storefront import Storefront
 
 MANIFEST = "manifest.json"
 TMP_PREFIX = ".tmp-"
@@ -59,6 +62,7 @@ class Artifact:
     replenishment: ReplenishmentStats
     metrics: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    storefront: Storefront | None = None
 
     @property
     def version(self) -> str:
@@ -98,6 +102,8 @@ def _write_files(a: Artifact, d: Path) -> None:
     np.savez(d / "history.npz", data=h.data, indices=h.indices, indptr=h.indptr, shape=h.shape)
     a.catalog.to_parquet(d / "catalog.parquet", index=False)
     np.savez(d / "replenishment.npz", **a.replenishment.arrays())
+    if a.storefront is not None:
+        a.storefront.save(d)
     (d / "metrics.json").write_text(json.dumps(a.metrics, indent=2, default=str))
     # The manifest goes last: its presence marks a complete version.
     (d / MANIFEST).write_text(json.dumps(a.manifest, indent=2, default=str))
@@ -145,5 +151,6 @@ def load_artifact(path: Path) -> Artifact:
         replenishment=replenishment,
         metrics=json.loads(metrics_file.read_text()) if metrics_file.exists() else {},
         path=d,
+        storefront=Storefront.load(d),
         **arrays,
     )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import StringConstraints
 
 from service.resilience import Stores
 from service.settings import Settings
@@ -38,3 +41,43 @@ CustomerId = Annotated[
         examples=["13085"],
     ),
 ]
+
+
+ITEM_ID_PATTERN = CUSTOMER_ID_PATTERN
+MAX_EXCLUDE = 100
+ItemId = Annotated[
+    str,
+    Path(min_length=1, max_length=64, pattern=ITEM_ID_PATTERN, description="the shop's item id", examples=["85123A"]),
+]
+ItemIdText = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=ITEM_ID_PATTERN)]
+Exclude = Annotated[
+    list[ItemIdText],
+    Query(
+        default_factory=list,
+        max_length=MAX_EXCLUDE,
+        description=f"item ids not to show (cart, already on the page); repeatable, at most {MAX_EXCLUDE}",
+    ),
+]
+Category = Annotated[
+    str | None, Query(min_length=1, max_length=64, description="only items of this catalog category (any case)")
+]
+
+
+@dataclass(frozen=True)
+class ItemFilters:
+    """What a frontend asks not to see: `exclude` ids and an optional `category`."""
+
+    exclude: tuple[str, ...] = ()
+    category: str | None = None
+
+
+def get_item_filters(request: Request, exclude: Exclude, category: Category = None) -> ItemFilters:
+    """A single-valued parameter sent twice is refused rather than silently taking the last."""
+    if len(request.query_params.getlist("category")) > 1:
+        raise RequestValidationError(
+            [{"loc": ("query", "category"), "msg": "give category at most once", "type": "value_error"}]
+        )
+    return ItemFilters(tuple(exclude), category)
+
+
+ItemFiltersDep = Annotated[ItemFilters, Depends(get_item_filters)]

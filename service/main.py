@@ -13,7 +13,7 @@ from models.artifact import ArtifactNotFoundError, load_artifact
 from service.errors import install_error_handlers
 from service.middleware import RequestContextMiddleware
 from service.resilience import Stores
-from service.routes import health, recommend
+from service.routes import health, items, recommend, segments, store
 from service.settings import Settings, get_settings
 from service.store import EmbeddedStore, OfferStore, RedisStore
 
@@ -64,5 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestContextMiddleware, access_log=settings.access_log, log_customer_ids=settings.log_customer_ids
     )
     app.include_router(recommend.router)
+    app.include_router(store.router)
+    app.include_router(items.router)
+    app.include_router(segments.router)
     app.include_router(health.router)
     return app

@@ -3,38 +3,91 @@ the ranking rules. Routes only translate HTTP to these calls."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+from collections.abc import Collection
 
-from models.catalog import Catalog
+from models.contract import Offer
 from models.ranking import select_offers
-from service.schemas import Recommendation, RecommendedItem
+from models.wording import every
+from service import personal_store
+from service.filters import ItemFilter
+from service.schemas import BatchRecommendation, BatchRecommendRequest, Recommendation, RecommendedItem
 from service.store import OfferStore, StoreUnavailableError
 
+REASON_LIKE_YOU = "bought by customers like you"
+REASON_BEST_SELLER = "a best-seller"
+REASON_BOUGHT_BEFORE = "you bought this before"
 
-async def recommend(store: OfferStore, customer_id: str, k: int, include_purchased: bool) -> Recommendation:
+
+async def active_version(store: OfferStore) -> str:
     version = await store.active_version()
     if version is None:
         raise StoreUnavailableError("no model version has been published yet")
+    return version
+
+
+async def recommend(
+    store: OfferStore,
+    customer_id: str,
+    k: int,
+    include_purchased: bool,
+    exclude: Collection[str] = (),
+    category: str | None = None,
+) -> Recommendation:
+    version = await active_version(store)
+    return await recommend_in(store, version, customer_id, k, include_purchased, exclude, category)
+
+
+async def recommend_in(
+    store: OfferStore,
+    version: str,
+    customer_id: str,
+    k: int,
+    include_purchased: bool,
+    exclude: Collection[str] = (),
+    category: str | None = None,
+) -> Recommendation:
+    """One customer's answer from `version`. Items dropped by the catalog rules, `exclude` or
+    `category` are refilled from the next candidates, so `k` holds while candidates last."""
     offers = await store.customer_offers(version, customer_id)
     source = "personal"
     if offers is None:
         offers, source = await store.popular_offers(version), "popular"
-    catalog = await store.catalog(version)
-    today = datetime.now(UTC).date()
-    chosen = select_offers(offers, k, include_purchased, lambda i: _offerable(catalog, i, today))
+    rules = ItemFilter.of(await store.catalog(version), exclude, category)
+    chosen = select_offers(offers, k, include_purchased, rules.allows)
+    rhythm = await _rhythms(store, version, customer_id) if any(o.bought for o in chosen) else {}
     return Recommendation(
         customer_id=customer_id,
         model_version=version,
         source=source,  # type: ignore[arg-type]
-        items=[RecommendedItem(item_id=o.item_id, title=_title(catalog, o.item_id), score=o.score) for o in chosen],
+        items=[
+            RecommendedItem(item_id=o.item_id, title=rules.title(o.item_id), price=rules.price(o.item_id),
+                            score=o.score, reason=_reason(o, source, rhythm))
+            for o in chosen
+        ],
     )
 
 
-def _offerable(catalog: Catalog, item_id: str, today) -> bool:  # type: ignore[no-untyped-def]
-    entry = catalog.get(item_id)
-    return entry is not None and entry.offerable(today)
+async def recommend_batch(store: OfferStore, request: BatchRecommendRequest) -> BatchRecommendation:
+    """Every customer of the batch answered from the same version, concurrently."""
+    version = await active_version(store)
+    results = await asyncio.gather(*(
+        recommend_in(store, version, cid, request.k, request.include_purchased, request.exclude, request.category)
+        for cid in request.customer_ids
+    ))
+    return BatchRecommendation(model_version=version, results=list(results))
 
 
-def _title(catalog: Catalog, item_id: str) -> str:
-    entry = catalog.get(item_id)
-    return entry.title if entry else item_id
+async def _rhythms(store: OfferStore, version: str, customer_id: str) -> dict[str, float]:
+    """Item -> the customer's usual days between purchases (only fetched when a bought item is shown)."""
+    ingredients = await personal_store.ingredients(store, version, customer_id)
+    return {b.item_id: b.interval_days for b in ingredients.buy_again} if ingredients else {}
+
+
+def _reason(offer: Offer, source: str, rhythm: dict[str, float]) -> str:
+    if source == "popular":
+        return REASON_BEST_SELLER
+    if not offer.bought:
+        return REASON_LIKE_YOU
+    interval = rhythm.get(offer.item_id)
+    return f"you buy this {every(interval)}" if interval else REASON_BOUGHT_BEFORE

@@ -1,4 +1,5 @@
-"""The training job as a pipeline of small steps: load -> clean -> features -> fit -> lists -> save.
+"""The training job as a pipeline of small steps:
+load -> clean -> features -> fit -> lists -> storefront -> save.
 
 Each step is a plain function, timed and logged; `train` composes them. Nothing is written until
 every step succeeded, and the artifact lands atomically (see `models.artifact`), so a failed run
@@ -26,8 +27,9 @@ from models.artifact import Artifact, save_artifact
 from models.popular import PopularityRecommender
 from training.clean import CleanResult, clean_purchases
 from training.features import WeightParams, build_interactions, build_replenishment
-from training.lists import LIST_LENGTH, offerable_mask, precompute_lists
+from training.lists import LIST_LENGTH, precompute_lists
 from training.load import load_catalog, load_purchases
+from training.stores import StoreParams, build_storefront, deliverable_mask
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ class TrainParams(BaseModel):
     als: ALSParams = Field(default_factory=ALSParams)
     weights: WeightParams = Field(default_factory=WeightParams)
     list_length: int = LIST_LENGTH
+    store: StoreParams = Field(default_factory=StoreParams)
 
 
 @dataclass
@@ -108,12 +111,16 @@ def build_artifact(
         model = ALSRecommender(params.als).fit(interactions)
         popularity = PopularityRecommender().fit(history)
     with timer.step("lists"):
-        today = cleaned.purchases["timestamp"].max().date()
-        offerable = offerable_mask(interactions.items, cleaned.catalog, today)
+        # Unavailable items never enter a list; future `available_from` dates are checked per
+        # request, so those items appear on their day without retraining.
+        offerable = deliverable_mask(interactions.items.ids, cleaned.catalog)
         lists = precompute_lists(model, interactions.matrix, offerable, params.list_length)
         pop_items, pop_scores = popularity.ranking()
         keep = offerable[pop_items]
         pop_items, pop_scores = pop_items[keep][: params.list_length], pop_scores[keep][: params.list_length]
+    with timer.step("storefront"):
+        catalog = _catalog_for(cleaned.catalog, interactions.items.ids)
+        storefront = build_storefront(cleaned.purchases, interactions, history, model, catalog, params.store)
     manifest = {
         "version": new_version(),
         "created_at": datetime.now(UTC).isoformat(),
@@ -138,7 +145,8 @@ def build_artifact(
         popular_scores=pop_scores.astype(np.float32),
         history=history.matrix,
         replenishment=replenishment,
-        catalog=_catalog_for(cleaned.catalog, interactions.items.ids),
+        catalog=catalog,
+        storefront=storefront,
         **lists,
     )
 

@@ -9,6 +9,7 @@ before the new one stays as `mo:previous` for `rollback`; older ones expire.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ import redis
 
 from models import contract
 from models.artifact import Artifact
-from models.documents import customer_documents, shared_documents
+from models.documents import customer_documents, is_customer_doc, shared_documents
 
 log = logging.getLogger(__name__)
 
@@ -83,20 +84,19 @@ def publish(
 
 
 def _write_documents(artifact: Artifact, client: redis.Redis, chunk_size: int) -> Iterator[int]:
-    """Pipelined writes of every document; yields how many customers are done."""
+    """Pipelined writes of every document, `chunk_size` per round trip (shared documents such as
+    similar items are chunked too: there is one per item); yields how many customers are done."""
     version = artifact.version
     pipe = client.pipeline(transaction=False)
     pending = customers = 0
-    for name, payload in customer_documents(artifact):
+    for name, payload in itertools.chain(customer_documents(artifact), shared_documents(artifact)):
         pipe.set(contract.document_key(version, name), payload)
         pending += 1
-        customers += 1
+        customers += is_customer_doc(name)
         if pending >= chunk_size:
             pipe.execute()
             pending = 0
             yield customers
-    for name, payload in shared_documents(artifact):
-        pipe.set(contract.document_key(version, name), payload)
     pipe.execute()
     yield customers
 

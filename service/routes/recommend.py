@@ -5,8 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from service import recommendations
-from service.deps import CustomerId, StoresDep
-from service.schemas import ErrorBody, Recommendation
+from service.deps import CustomerId, ItemFiltersDep, StoresDep
+from service.schemas import BatchRecommendation, BatchRecommendRequest, ErrorBody, Recommendation
 
 router = APIRouter(tags=["recommendations"])
 
@@ -19,9 +19,25 @@ router = APIRouter(tags=["recommendations"])
 async def recommend(
     customer_id: CustomerId,
     stores: StoresDep,
+    filters: ItemFiltersDep,
     k: Annotated[int, Query(ge=1, le=100, description="how many items")] = 10,
     include_purchased: Annotated[bool, Query(description="allow items the customer already bought")] = False,
 ) -> Recommendation:
-    """A customer's ranked offers. Unknown customers get popular items (`source: popular`).
+    """A customer's ranked offers, each with a short reason. Unknown customers get popular items
+    (`source: popular`). `exclude` and `category` filter, and the next candidates refill.
     While Redis is down the answer comes from the service's in-process copy (`degraded: true`)."""
-    return await stores.answer(lambda store: recommendations.recommend(store, customer_id, k, include_purchased))
+    return await stores.answer(
+        lambda store: recommendations.recommend(
+            store, customer_id, k, include_purchased, filters.exclude, filters.category
+        )
+    )
+
+
+@router.post(
+    "/recommend/batch",
+    response_model=BatchRecommendation,
+    responses={400: {"model": ErrorBody}, 422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+)
+async def recommend_batch(request: BatchRecommendRequest, stores: StoresDep) -> BatchRecommendation:
+    """Offers for up to 500 customers at once (e-mail and CRM jobs), all from one model version."""
+    return await stores.answer(lambda store: recommendations.recommend_batch(store, request))

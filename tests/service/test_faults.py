@@ -121,3 +121,15 @@ def test_redis_down_without_fallback_is_503_with_retry_hint(own_redis: RedisServ
         assert resp.status_code == 503 and resp.headers["retry-after"] == "1"
         assert resp.json()["error"] == "unavailable"
         assert c.get("/ready").status_code == 503
+
+
+def test_store_segments_and_similar_answer_degraded_while_redis_down(
+    client: TestClient, own_redis: RedisServer, trained_artifacts: Path
+) -> None:
+    cid = _customer(trained_artifacts)
+    item = client.get(f"/recommend/{cid}?k=1").json()["items"][0]["item_id"]
+    own_redis.stop()
+    for url in (f"/personal-store/{cid}", "/segments", "/segments/0", "/segments/0/offers", f"/items/{item}/similar"):
+        resp = client.get(url)
+        assert resp.status_code == 200, url
+        assert resp.json()["degraded"] is True, url
