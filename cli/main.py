@@ -1,4 +1,4 @@
-"""`microoffers train | publish | rollback | serve`.
+"""`microoffers train | publish | rollback | serve | events export`.
 
 Entry points configure logging and turn known failures into one clear line and a non-zero
 exit; libraries below only raise and log.
@@ -19,6 +19,8 @@ from models.artifact import ArtifactNotFoundError, load_artifact
 from training.errors import InputError
 
 app = typer.Typer(help="Micro-offers: train, publish and serve personalized recommendations.", no_args_is_help=True)
+events_app = typer.Typer(help="The feedback event log (POST /events).", no_args_is_help=True)
+app.add_typer(events_app, name="events")
 
 ArtifactsOpt = Annotated[
     Path, typer.Option("--artifacts", help="a `train --out` directory (newest version used) or one version in it")
@@ -73,6 +75,10 @@ def train(
     out: Annotated[Path, typer.Option("--out", help="artifacts directory; each run adds a version")],
     fmt: Annotated[str, typer.Option("--format", help="canonical | online-retail")] = "canonical",
     catalog: Annotated[Optional[Path], typer.Option("--catalog", help="optional catalog file")] = None,  # noqa: UP045
+    events_from: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--events-from", help="fold in feedback events: redis://… (the event stream) or a JSONL file"),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Train on a purchase history and write a new artifact version under OUT."""
@@ -83,7 +89,7 @@ def train(
     if fmt not in ("canonical", "online-retail"):
         _fail(f"--format must be canonical or online-retail, not {fmt!r}")
     typer.echo(f"training on {purchases} ({fmt})", err=True)
-    path = run_training(TrainInputs(purchases, fmt, catalog), out, progress=_progress)  # type: ignore[arg-type]
+    path = run_training(TrainInputs(purchases, fmt, catalog, events_from), out, progress=_progress)  # type: ignore[arg-type]
     typer.echo(str(path))
 
 
@@ -143,6 +149,22 @@ def serve(
         os.environ["REDIS_URL"] = redis_url
     _setup_logging(True)
     uvicorn.run("service.main:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+
+
+@events_app.command("export")
+@clear_errors
+def events_export(
+    out: Annotated[Path, typer.Option("--out", help="JSONL file to write (what `train --events-from` reads)")],
+    redis_url: RedisOpt = None,
+    after: Annotated[Optional[str], typer.Option("--after", help="only events after this log id")] = None,  # noqa: UP045
+) -> None:
+    """Dump the event log from Redis as JSONL, oldest first."""
+    from training.events import export_stream
+
+    if not redis_url:
+        _fail("--redis-url (or REDIS_URL) is required")
+    n = export_stream(redis_url, out, after)  # type: ignore[arg-type]
+    typer.echo(f"exported {n} events to {out}")
 
 
 def main() -> None:

@@ -3,7 +3,8 @@
 Layout of one version directory (`<out>/<version>/`):
 
     manifest.json   version, creation time, parameters, data fingerprint, counts, timings
-    ids.npz         customer and item ids (row order of every matrix below)
+    ids.npz         customer and item ids (row order of every matrix below); each customer's
+                    country, when the purchases had one (outbound quiet hours use it)
     model.npz       the fitted model's arrays
     lists.npz       precomputed top-N per customer: discovery (unbought) and all
     popular.npz     item rows by popularity (cold start)
@@ -11,6 +12,7 @@ Layout of one version directory (`<out>/<version>/`):
     replenishment.npz  per customer x item: occasions, first and last day (buy-again rhythm)
     catalog.parquet item_id, title, price, category, available, available_from, ...
     metrics.json    evaluation figures, when the run evaluated
+    events.parquet  feedback events folded into this version (`train --events-from`), when any
 
 Arrays only, loaded with `allow_pickle=False`: an artifact cannot run code. A version is written
 into a hidden temporary directory and renamed into place when complete, so a reader never sees a
@@ -59,6 +61,8 @@ class Artifact:
     replenishment: ReplenishmentStats
     metrics: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    countries: np.ndarray | None = None  # per customer row; "" where unknown
+    events: pd.DataFrame | None = None  # every feedback event folded in so far (see training.events)
 
     @property
     def version(self) -> str:
@@ -84,7 +88,10 @@ def save_artifact(artifact: Artifact, out_dir: Path) -> Path:
 
 
 def _write_files(a: Artifact, d: Path) -> None:
-    np.savez(d / "ids.npz", customers=a.customers.ids, items=a.items.ids)
+    extra_ids = {} if a.countries is None else {"countries": np.asarray(a.countries, dtype=str)}
+    np.savez(d / "ids.npz", customers=a.customers.ids, items=a.items.ids, **extra_ids)
+    if a.events is not None:
+        a.events.to_parquet(d / "events.parquet", index=False)
     a.model.save(d / "model.npz")
     np.savez(
         d / "lists.npz",
@@ -119,11 +126,14 @@ def resolve_version_dir(path: Path) -> Path:
     return versions[-1]
 
 
-def load_artifact(path: Path) -> Artifact:
+def load_artifact(path: Path, with_events: bool = False) -> Artifact:
+    """The newest complete version at `path`. The folded-in event table is only read when asked
+    for (`with_events`): training needs it, the service does not."""
     d = resolve_version_dir(path)
     manifest = json.loads((d / MANIFEST).read_text())
     with np.load(d / "ids.npz", allow_pickle=False) as ids:
         customers, items = IdMap.from_ids(ids["customers"]), IdMap.from_ids(ids["items"])
+        countries = ids["countries"] if "countries" in ids.files else None
     with np.load(d / "lists.npz", allow_pickle=False) as lists:
         arrays = {k: lists[k] for k in lists.files}
     with np.load(d / "popular.npz", allow_pickle=False) as pop:
@@ -133,6 +143,7 @@ def load_artifact(path: Path) -> Artifact:
     with np.load(d / "replenishment.npz", allow_pickle=False) as r:
         replenishment = ReplenishmentStats.from_arrays({k: r[k] for k in r.files})
     metrics_file = d / "metrics.json"
+    events_file = d / "events.parquet"
     return Artifact(
         manifest=manifest,
         customers=customers,
@@ -145,5 +156,7 @@ def load_artifact(path: Path) -> Artifact:
         replenishment=replenishment,
         metrics=json.loads(metrics_file.read_text()) if metrics_file.exists() else {},
         path=d,
+        countries=countries,
+        events=pd.read_parquet(events_file) if with_events and events_file.exists() else None,
         **arrays,
     )

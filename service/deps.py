@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
+from service.live.overlays import LiveContext
+from service.metrics import Metrics
 from service.settings import Settings
 from service.store import OfferStore
 
@@ -20,8 +22,18 @@ def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
+def get_live(request: Request) -> LiveContext:
+    return request.app.state.live  # type: ignore[no-any-return]
+
+
+def get_metrics(request: Request) -> Metrics:
+    return request.app.state.metrics  # type: ignore[no-any-return]
+
+
 StoreDep = Annotated[OfferStore, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+LiveDep = Annotated[LiveContext, Depends(get_live)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 CustomerId = Annotated[
     str,
     Path(
