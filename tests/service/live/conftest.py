@@ -63,7 +63,7 @@ def make_client(settings: Settings, clock: FixedClock) -> AppFactory:
     """A fresh app (lifespan and all) per call: closing one and making another is a restart."""
 
     def make(**overrides: object) -> AbstractContextManager[TestClient]:
-        merged = settings.model_copy(update=overrides) if overrides else settings
+        merged = Settings(**{**settings.model_dump(), **overrides}) if overrides else settings
         return TestClient(create_app(merged, clock=clock))
 
     return make
