@@ -88,8 +88,8 @@ def save_artifact(artifact: Artifact, out_dir: Path) -> Path:
 
 
 def _write_files(a: Artifact, d: Path) -> None:
-    extra_ids = {} if a.countries is None else {"countries": np.asarray(a.countries, dtype=str)}
-    np.savez(d / "ids.npz", customers=a.customers.ids, items=a.items.ids, **extra_ids)
+    countries = np.full(len(a.customers), "") if a.countries is None else np.asarray(a.countries, dtype=str)
+    np.savez(d / "ids.npz", customers=a.customers.ids, items=a.items.ids, countries=countries)
     if a.events is not None:
         a.events.to_parquet(d / "events.parquet", index=False)
     a.model.save(d / "model.npz")

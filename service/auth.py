@@ -18,7 +18,7 @@ from service.deps import SettingsDep
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <MICROOFFERS_API_KEY>`")
 
 
-def require_api_key(
+async def require_api_key(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:

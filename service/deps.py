@@ -14,19 +14,19 @@ from service.store import OfferStore
 CUSTOMER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$"
 
 
-def get_store(request: Request) -> OfferStore:
+async def get_store(request: Request) -> OfferStore:
     return request.app.state.store  # type: ignore[no-any-return]
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_live(request: Request) -> LiveContext:
+async def get_live(request: Request) -> LiveContext:
     return request.app.state.live  # type: ignore[no-any-return]
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics  # type: ignore[no-any-return]
 
 

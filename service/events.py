@@ -35,7 +35,8 @@ def parse_events(body: bytes, max_batch: int, now: datetime, max_future_s: float
         if isinstance(raw, list) and len(raw) > max_batch:
             raise _invalid(("events",), f"at most {max_batch} events per request, got {len(raw)}", "too_long")
         batch = _validate(EventBatch, data)
-        items, prefixes = batch.events, [("events", n) for n in range(len(batch.events))]
+        items = batch.events
+        prefixes: list[tuple[str | int, ...]] = [("events", n) for n in range(len(batch.events))]
     else:
         items, prefixes = [_validate(EventIn, data)], [()]
     latest = now + timedelta(seconds=max_future_s)

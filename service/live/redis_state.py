@@ -141,7 +141,8 @@ class RedisLiveState(LiveState):
         if not item_ids:
             return
         keys = [contract.live_key(customer_id, "shown"), contract.FEEDBACK_COUNTS_KEY]
-        args = [now_ms, self.policy.cap_window_ms, source, section, segment, self.policy.ttl_s, *item_ids]
+        args: list[str | int] = [now_ms, self.policy.cap_window_ms, source, section, segment, self.policy.ttl_s,
+                                 *item_ids]
         await self._call(self._impressions(keys=keys, args=args))
 
     async def snapshot(self, customer_id: str, now_ms: int) -> LiveSnapshot:
