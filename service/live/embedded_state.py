@@ -21,6 +21,7 @@ import orjson
 
 from models.events import Event, LoggedEvent, from_record, id_key, to_record
 from service.live.state import CustomerState, LivePolicy, LiveSnapshot, LiveState, Recorded, Shown, feedback_field
+from service.store import StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +40,15 @@ class EmbeddedLiveState(LiveState):
         self._lock = threading.Lock()
         self._last_id = (0, -1)
         self._file: BinaryIO | None = None
+        self._log_error: str | None = None
         if log_path is not None:
-            self._replay(log_path)
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(log_path, "ab")  # noqa: SIM115 - held open for the life of the service
+            try:
+                self._replay(log_path)
+                log_path.parent.mkdir(parents=True, exist_ok=True)
+                self._file = open(log_path, "ab")  # noqa: SIM115 - held open for the life of the service
+            except OSError as exc:  # recommendations still work; events are refused, never half-kept
+                self._log_error = f"event log {log_path} unavailable: {exc}"
+                log.error("%s; POST /events will answer 503", self._log_error)
 
     def _replay(self, path: Path) -> None:
         if not path.exists():
@@ -75,6 +81,8 @@ class EmbeddedLiveState(LiveState):
         return source, section
 
     async def record(self, events: Sequence[Event], segments: Sequence[str], now_ms: int) -> list[Recorded]:
+        if self._log_error is not None:
+            raise StoreUnavailableError(self._log_error)
         with self._lock:
             wall_ms = max(now_ms, int(time.time() * 1000))
             logged = [LoggedEvent(self._next_id(wall_ms), e) for e in events]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 
 import orjson
 import pytest
@@ -167,3 +168,11 @@ def test_log_lines_are_the_export_format(client: TestClient, settings: Settings)
         "customer_id": "c1", "item_id": "85123A", "type": "purchase", "timestamp": "2024-02-29T10:00:00.000Z",
         "quantity": 2, "section": "email",
     }
+
+
+@pytest.mark.parametrize("store_kind", ["embedded"])
+def test_unusable_log_refuses_events_but_keeps_serving(make_client: AppFactory, tmp_path: Path,
+                                                       artifact: Artifact) -> None:
+    with make_client(events_log=tmp_path) as client:  # a directory: cannot be opened as the log
+        assert client.post("/events", json=_event(), headers=AUTH).status_code == 503
+        assert client.get(f"/recommend/{known_customer(artifact)}").status_code == 200
