@@ -9,9 +9,13 @@ consumed, and the next one reads only what came after it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal, get_args
+
+import orjson
 
 EventType = Literal["purchase", "view", "click", "add_to_cart", "dismiss", "return", "complaint", "impression"]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
@@ -84,6 +88,22 @@ def from_record(record: dict[str, Any]) -> LoggedEvent:
         section=record.get("section") or None,
     )
     return LoggedEvent(str(record["id"]), event)
+
+
+def read_log(path: Path) -> Iterator[tuple[int, LoggedEvent | ValueError]]:
+    """Each non-blank line of a JSONL event log with its line number: the event, or what is
+    wrong with the line (the caller decides whether that is fatal)."""
+    with open(path, "rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                logged = from_record(orjson.loads(line))
+                id_key(logged.id)
+            except (ValueError, KeyError, TypeError) as exc:
+                yield number, ValueError(f"not an event record: {exc}")
+                continue
+            yield number, logged
 
 
 def from_stream(event_id: bytes | str, fields: dict[bytes, bytes]) -> LoggedEvent:

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict
 
 from models import contract
 from models.artifact import ArtifactNotFoundError, load_artifact
-from models.events import NEGATIVE_TYPES, LoggedEvent, from_record, from_stream, id_key, to_record
+from models.events import NEGATIVE_TYPES, LoggedEvent, from_stream, id_key, read_log, to_record
 from models.interactions import Interactions
 from training.errors import InputError
 
@@ -87,7 +87,8 @@ def _read_stream(url: str, after_id: str | None) -> Iterator[LoggedEvent]:
     try:
         start = f"({after_id}" if after_id else "-"
         while True:
-            page = client.xrange(contract.EVENTS_STREAM, min=start, max="+", count=_PAGE)
+            page = cast(list[tuple[bytes, dict[bytes, bytes]]],
+                        client.xrange(contract.EVENTS_STREAM, min=start, max="+", count=_PAGE))
             for event_id, fields in page:
                 yield from_stream(event_id, fields)
             if len(page) < _PAGE:
@@ -101,17 +102,11 @@ def _read_file(path: Path, after_id: str | None) -> Iterator[LoggedEvent]:
     if not path.is_file():
         raise InputError(str(path), "event log not found (a JSONL export or the embedded store's log)")
     after = id_key(after_id) if after_id else None
-    with open(path, "rb") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                logged = from_record(orjson.loads(line))
-                key = id_key(logged.id)
-            except (ValueError, KeyError, TypeError) as exc:
-                raise InputError(str(path), f"not an event record: {exc}", row=number) from exc
-            if after is None or key > after:
-                yield logged
+    for number, logged in read_log(path):
+        if isinstance(logged, ValueError):
+            raise InputError(str(path), str(logged), row=number)
+        if after is None or id_key(logged.id) > after:
+            yield logged
 
 
 def previous_events(out_dir: Path) -> tuple[pd.DataFrame | None, str | None]:

@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 import orjson
 
-from models.events import Event, LoggedEvent, from_record, id_key, to_record
+from models.events import Event, LoggedEvent, id_key, read_log, to_record
 from service.live.state import CustomerState, LivePolicy, LiveSnapshot, LiveState, Recorded, Shown, feedback_field
 from service.store import StoreUnavailableError
 
@@ -54,18 +54,13 @@ class EmbeddedLiveState(LiveState):
         if not path.exists():
             return
         replayed = 0
-        with open(path, "rb") as fh:
-            for number, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    logged = from_record(orjson.loads(line))
-                except (ValueError, KeyError, TypeError) as exc:  # a line cut short by a crash
-                    log.warning("event log %s line %d skipped: %s", path, number, exc)
-                    continue
-                self._apply(logged.event, self._segment_of(logged.event.customer_id))
-                self._last_id = max(self._last_id, id_key(logged.id))
-                replayed += 1
+        for number, logged in read_log(path):
+            if isinstance(logged, ValueError):  # a line cut short by a crash
+                log.warning("event log %s line %d skipped: %s", path, number, logged)
+                continue
+            self._apply(logged.event, self._segment_of(logged.event.customer_id))
+            self._last_id = max(self._last_id, id_key(logged.id))
+            replayed += 1
         log.info("replayed %d events from %s", replayed, path)
 
     def _next_id(self, now_ms: int) -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from fastapi.testclient import TestClient
-from live_helpers import AUTH, FixedClock, item_ids, known_customer, post
+from live_helpers import AUTH, AppFactory, FixedClock, item_ids, known_customer, post
 
 from models.artifact import Artifact
 from service.personalize import Personalizer
@@ -83,3 +86,16 @@ def test_invalid_batch_changes_nothing(client: TestClient, artifact: Artifact) -
     assert resp.status_code == 422 and resp.json()["errors"][0]["field"] == "events.1.type"
     assert item_ids(client, customer)[0] == top
     assert client.get("/feedback/summary").json()["total"]["dismissals"] == 0
+
+
+@pytest.mark.parametrize("store_kind", ["redis"])
+def test_redis_without_local_artifact_still_applies_events(make_client: AppFactory, tmp_path: Path,
+                                                           artifact: Artifact) -> None:
+    """Factors are optional with Redis: no fold-in then, but purchases and dismissals still count."""
+    customer = known_customer(artifact, 13)
+    with make_client(artifacts=tmp_path / "nothing-here") as client:
+        top = item_ids(client, customer)[0]
+        post(client, {"customer_id": customer, "item_id": top, "type": "purchase"})
+        assert top not in item_ids(client, customer, k=100)
+        post(client, {"customer_id": "newcomer-2", "item_id": top, "type": "purchase"})
+        assert client.get("/recommend/newcomer-2").json()["source"] == "popular"
