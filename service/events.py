@@ -7,7 +7,7 @@ in one atomic step of the live state.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import orjson
@@ -42,7 +42,7 @@ def parse_events(body: bytes, max_batch: int, now: datetime, max_future_s: float
     latest = now + timedelta(seconds=max_future_s)
     events = []
     for item, prefix in zip(items, prefixes, strict=True):
-        moment = _utc(item.timestamp) if item.timestamp else now
+        moment = item.timestamp or now
         if moment > latest:
             raise _invalid((*prefix, "timestamp"), f"lies in the future (after {latest.isoformat()})", "future")
         events.append(
@@ -71,6 +71,3 @@ def _validate(model: type[M], data: Any) -> M:
 def _invalid(loc: tuple[str | int, ...], message: str, kind: str) -> RequestValidationError:
     return RequestValidationError([{"loc": ("body", *loc), "msg": message, "type": kind}])
 
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

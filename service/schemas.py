@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from models.events import EventType
 
@@ -44,6 +44,19 @@ class ErrorBody(BaseModel):
 # --- Real-time feedback ---
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$"
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _plausible(moment: datetime) -> datetime:
+    """UTC (a time without zone is taken as UTC), and within this century: anything else is a
+    client bug, and local-time arithmetic near year 1 or 9999 would overflow."""
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError(f"must lie between {EARLIEST.date()} and {LATEST.date()}")
+    return moment
+
+
+PlausibleTime = Annotated[datetime, AfterValidator(_plausible)]
 
 
 class EventIn(BaseModel):
@@ -54,7 +67,7 @@ class EventIn(BaseModel):
     customer_id: str = Field(pattern=ID_PATTERN, examples=["13085"])
     item_id: str = Field(pattern=ID_PATTERN, examples=["85123A"])
     type: EventType
-    timestamp: datetime | None = Field(None, description="ISO-8601 or epoch seconds; default now; UTC if no zone")
+    timestamp: PlausibleTime | None = Field(None, description="ISO-8601 or epoch seconds; default now; UTC if no zone")
     quantity: int = Field(1, ge=1, le=1_000_000)
     section: str | None = Field(
         None, pattern=r"^[a-z0-9_]{1,32}$", description="where the item was shown, if the client knows"

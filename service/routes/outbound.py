@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -9,7 +8,7 @@ from fastapi.responses import JSONResponse
 from service import outbound
 from service.auth import ApiKeyDep
 from service.deps import CustomerId, LiveDep, MetricsDep, SettingsDep, StoreDep
-from service.schemas import ErrorBody, OutboundOffer
+from service.schemas import ErrorBody, OutboundOffer, PlausibleTime
 
 router = APIRouter(tags=["feedback"])
 
@@ -33,8 +32,9 @@ async def get_outbound(
     live: LiveDep,
     settings: SettingsDep,
     metrics: MetricsDep,
-    now: Annotated[datetime | None, Query(description="ISO-8601 time to decide for (default: now; UTC if no zone)")]
-    = None,
+    now: Annotated[
+        PlausibleTime | None, Query(description="ISO-8601 time to decide for (default: now; UTC if no zone)")
+    ] = None,
     dry_run: Annotated[bool, Query(description="preview: do not record the contact")] = False,
 ) -> Response:
     """The single best offer to send this customer now by e-mail, SMS or push, or 204 with the

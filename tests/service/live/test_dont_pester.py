@@ -90,6 +90,12 @@ def test_unknown_customer_uses_default_time_zone(client: TestClient) -> None:
     assert resp.status_code == 200 and resp.json()["source"] == "popular"
 
 
+@pytest.mark.parametrize("now", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59+14:00", "tomorrow"])
+def test_outbound_refuses_implausible_now(client: TestClient, now: str) -> None:
+    resp = _outbound(client, "stranger", now)
+    assert resp.status_code == 422 and resp.json()["errors"][0]["field"] == "now"
+
+
 def test_outbound_needs_the_api_key(client: TestClient, artifact: Artifact) -> None:
     resp = client.get(f"/outbound/{known_customer(artifact)}")
     assert resp.status_code == 401 and resp.headers["WWW-Authenticate"] == "Bearer"

@@ -68,6 +68,8 @@ def test_single_event_and_batch_answer_202_with_count(client: TestClient) -> Non
         (_event(colour="red"), "colour"),
         (_event(timestamp="yesterday-ish"), "timestamp"),
         (_event(timestamp="2999-01-01T00:00:00Z"), "timestamp"),
+        (_event(timestamp="1999-12-31T23:59:59Z"), "timestamp"),
+        (_event(timestamp=-1), "timestamp"),
         ({"events": [_event(), _event(item_id="<script>")]}, "events.1.item_id"),
         ({"events": [_event()] * 51}, "events"),
         ({"events": []}, "events"),
