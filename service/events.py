@@ -7,6 +7,7 @@ in one atomic step of the live state.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -19,6 +20,9 @@ from service.live.overlays import LiveContext
 from service.live.state import Recorded
 from service.metrics import Metrics
 from service.schemas import EventBatch, EventIn
+from service.store import StoreUnavailableError
+
+log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -58,6 +62,22 @@ async def record_events(live: LiveContext, metrics: Metrics, events: list[Event]
     for e, segment, r in zip(events, segments, recorded, strict=True):
         metrics.count_feedback(e.type, r.source, r.section, segment)
     return recorded
+
+
+async def record_shown(
+    live: LiveContext, metrics: Metrics, customer_id: str, item_ids: list[str], source: str, section: str,
+    now_ms: int | None = None,
+) -> None:
+    """What the service showed counts as impressions (frequency capping, click-through). Run as
+    a background task after the response: a failure is only logged, never the client's problem."""
+    segment = live.segment_of(customer_id)
+    try:
+        await live.state.record_impressions(customer_id, item_ids, source, section, segment,
+                                            live.now_ms() if now_ms is None else now_ms)
+    except StoreUnavailableError as exc:
+        log.warning("impressions of %s not recorded: %s", customer_id, exc)
+        return
+    metrics.count_feedback("impression", source, section, segment, len(item_ids))
 
 
 def _validate(model: type[M], data: Any) -> M:

@@ -105,9 +105,6 @@ async def decide(
         last = await live.state.claim_contact(customer_id, now_ms, interval_ms)
         if last is not None:
             return _too_recent(last, interval_ms)
-        await live.state.record_impressions(
-            customer_id, [reco.items[0].item_id], reco.source, SECTION, live.segment_of(customer_id), now_ms
-        )
     offer = OutboundOffer(
         customer_id=customer_id, model_version=reco.model_version, source=reco.source, item=reco.items[0],
         timezone=zone.key, local_time=local.isoformat(timespec="seconds"),

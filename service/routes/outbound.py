@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, BackgroundTasks, Query, Response, status
 from fastapi.responses import JSONResponse
 
-from service import outbound
+from service import events, outbound
 from service.auth import ApiKeyDep
 from service.deps import CustomerId, LiveDep, MetricsDep, SettingsDep, StoreDep
 from service.schemas import ErrorBody, OutboundOffer, PlausibleTime
@@ -32,6 +32,7 @@ async def get_outbound(
     live: LiveDep,
     settings: SettingsDep,
     metrics: MetricsDep,
+    background: BackgroundTasks,
     now: Annotated[
         PlausibleTime | None, Query(description="ISO-8601 time to decide for (default: now; UTC if no zone)")
     ] = None,
@@ -40,7 +41,8 @@ async def get_outbound(
     """The single best offer to send this customer now by e-mail, SMS or push, or 204 with the
     reason. An offer (unless `dry_run`) counts as a contact."""
     policy = outbound.ContactPolicy.from_settings(settings)
-    decision = await outbound.decide(store, live, policy, customer_id, now or live.clock(), dry_run)
+    offer_time = now or live.clock()
+    decision = await outbound.decide(store, live, policy, customer_id, offer_time, dry_run)
     metrics.outbound.labels(decision.reason or "offer").inc()
     if decision.offer is None:
         headers = {REASON_HEADER: decision.reason or "no_offer"}
@@ -48,5 +50,7 @@ async def get_outbound(
             headers[NEXT_AT_HEADER] = decision.next_at.isoformat(timespec="seconds")
         return Response(status_code=status.HTTP_204_NO_CONTENT, headers=headers)
     if not dry_run:
-        metrics.count_feedback("impression", decision.offer.source, outbound.SECTION, live.segment_of(customer_id))
+        offer = decision.offer
+        background.add_task(events.record_shown, live, metrics, customer_id, [offer.item.item_id], offer.source,
+                            outbound.SECTION, int(offer_time.timestamp() * 1000))
     return JSONResponse(decision.offer.model_dump())

@@ -80,7 +80,9 @@ def test_outbound_sends_once_then_waits_the_minimum_interval(client: TestClient,
 def test_dry_run_does_not_count_as_contact(client: TestClient, artifact: Artifact) -> None:
     customer = _customer_in(artifact, "France")
     assert _outbound(client, customer, "2024-06-03T10:00:00Z", dry_run="true").status_code == 200
+    assert "outbound" not in client.get("/feedback/summary").json()["by_section"]
     assert _outbound(client, customer, "2024-06-03T10:01:00Z").status_code == 200
+    assert client.get("/feedback/summary").json()["by_section"]["outbound"]["impressions"] == 1
 
 
 def test_unknown_customer_uses_default_time_zone(client: TestClient) -> None:
