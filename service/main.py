@@ -64,7 +64,7 @@ def open_live(settings: Settings, store: OfferStore, artifact: Artifact | None, 
     policy = live_policy(settings)
     state: LiveState
     if isinstance(store, RedisStore):
-        state = RedisLiveState(store.client, policy)
+        state = RedisLiveState(store.client, policy, guard=store._call)  # one Redis, one error policy
     else:
         state = EmbeddedLiveState(policy, events_log_path(settings), partial(customer_segment, personalizer))
     return LiveContext(state, personalizer, policy, settings.similar_pushdown, clock)

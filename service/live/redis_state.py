@@ -12,7 +12,8 @@ keys, so these scripts need a single Redis (or a proxy that keeps them on one no
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -20,6 +21,8 @@ from models import contract
 from models.events import Event
 from service.live.state import LivePolicy, LiveSnapshot, LiveState, Recorded, Shown
 from service.store import StoreUnavailableError
+
+Guard = Callable[[Awaitable[Any]], Awaitable[Any]]
 
 _SHOWN = """
 local function shown_parts(raw)
@@ -101,18 +104,18 @@ return false
 class RedisLiveState(LiveState):
     kind = "redis"
 
-    def __init__(self, client: aioredis.Redis, policy: LivePolicy) -> None:
+    def __init__(self, client: aioredis.Redis, policy: LivePolicy, guard: Guard | None = None) -> None:
+        """`guard` runs every Redis call (the offer store's, so both share one view of Redis'
+        health); by default errors just become `StoreUnavailableError`."""
         super().__init__(policy)
         self.client = client
+        self._guard = guard or _translate_errors
         self._apply = client.register_script(_APPLY)
         self._impressions = client.register_script(_IMPRESSIONS)
         self._claim = client.register_script(_CLAIM_CONTACT)
 
-    async def _call(self, coro):  # type: ignore[no-untyped-def]
-        try:
-            return await coro
-        except (aioredis.RedisError, OSError) as exc:
-            raise StoreUnavailableError(f"redis live state: {exc}") from exc
+    async def _call(self, coro: Awaitable[Any]) -> Any:
+        return await self._guard(coro)
 
     async def record(self, events: Sequence[Event], segments: Sequence[str], now_ms: int) -> list[Recorded]:
         by_customer: dict[str, list[int]] = defaultdict(list)
@@ -179,6 +182,13 @@ class RedisLiveState(LiveState):
         pipe.hgetall(contract.ITEM_COMPLAINTS_KEY)
         returns, complaints = await self._call(pipe.execute())
         return {"return": _counts(returns), "complaint": _counts(complaints)}
+
+
+async def _translate_errors(coro: Awaitable[Any]) -> Any:
+    try:
+        return await coro
+    except (aioredis.RedisError, OSError) as exc:
+        raise StoreUnavailableError(f"redis live state: {exc}") from exc
 
 
 def _counts(raw: dict[bytes, bytes]) -> dict[str, int]:
