@@ -7,7 +7,7 @@ DATA := data/online_retail_ii_2009_2010.parquet
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo train serve test system-deps lint bench-quality bench-serving bench-scale clean
+.PHONY: install demo train serve test system-deps lint bench-quality bench-serving bench-scale bench-events clean
 
 $(BIN)/microoffers: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ test: install system-deps
 
 lint: install
 	$(BIN)/ruff check models training service cli tests benchmarks
+
+# Event-to-effect latency and events/s over loopback (starts its own redis-server and uvicorn); writes docs/events.md.
+bench-events: train
+	$(BIN)/python benchmarks/events.py --artifacts $(ARTIFACTS)
 
 clean:
 	rm -rf $(VENV) $(ARTIFACTS) .pytest_cache

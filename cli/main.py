@@ -1,4 +1,4 @@
-"""`microoffers train | publish | export | rollback | serve`.
+"""`microoffers train | publish | export | rollback | serve | events export`.
 
 Entry points configure logging and turn known failures into one clear line and a non-zero
 exit; libraries below only raise and log.
@@ -20,6 +20,8 @@ from models.artifact import ArtifactNotFoundError, load_artifact
 from training.errors import InputError
 
 app = typer.Typer(help="Micro-offers: train, publish and serve personalized recommendations.", no_args_is_help=True)
+events_app = typer.Typer(help="The feedback event log (POST /events).", no_args_is_help=True)
+app.add_typer(events_app, name="events")
 
 ArtifactsOpt = Annotated[
     Path, typer.Option("--artifacts", help="a `train --out` directory (newest version used) or one version in it")
@@ -76,6 +78,10 @@ def train(
     catalog: Annotated[Optional[Path], typer.Option("--catalog", help="optional catalog file")] = None,  # noqa: UP045
     segments: Annotated[int, typer.Option("--segments", min=1, help="micro-segments before merging")] = 36,
     min_segment_size: Annotated[int, typer.Option("--min-segment-size", min=1, help="smallest segment")] = 20,
+    events_from: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--events-from", help="fold in feedback events: redis://… (the event stream) or a JSONL file"),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Train on a purchase history and write a new artifact version under OUT."""
@@ -89,7 +95,8 @@ def train(
         _fail(f"--format must be canonical or online-retail, not {fmt!r}")
     typer.echo(f"training on {purchases} ({fmt})", err=True)
     params = TrainParams(store=StoreParams(segments=SegmentParams(n_segments=segments, min_size=min_segment_size)))
-    path = run_training(TrainInputs(purchases, fmt, catalog), out, params, progress=_progress)  # type: ignore[arg-type]
+    inputs = TrainInputs(purchases, fmt, catalog, events_from)  # type: ignore[arg-type]
+    path = run_training(inputs, out, params, progress=_progress)
     typer.echo(str(path))
 
 
@@ -199,6 +206,22 @@ def serve(
         "service.main:create_app", factory=True, host=host, port=port, workers=workers,
         log_config=None, access_log=False,  # JSON access lines come from the app's own middleware
     )
+
+
+@events_app.command("export")
+@clear_errors
+def events_export(
+    out: Annotated[Path, typer.Option("--out", help="JSONL file to write (what `train --events-from` reads)")],
+    redis_url: RedisOpt = None,
+    after: Annotated[Optional[str], typer.Option("--after", help="only events after this log id")] = None,  # noqa: UP045
+) -> None:
+    """Dump the event log from Redis as JSONL, oldest first."""
+    from training.events import export_stream
+
+    if not redis_url:
+        _fail("--redis-url (or REDIS_URL) is required")
+    n = export_stream(redis_url, out, after)  # type: ignore[arg-type]
+    typer.echo(f"exported {n} events to {out}")
 
 
 def main() -> None:

@@ -3,7 +3,8 @@
 Layout of one version directory (`<out>/<version>/`):
 
     manifest.json   version, creation time, parameters, data fingerprint, counts, timings
-    ids.npz         customer and item ids (row order of every matrix below)
+    ids.npz         customer and item ids (row order of every matrix below); each customer's
+                    country, when the purchases had one (outbound quiet hours use it)
     model.npz       the fitted model's arrays
     lists.npz       precomputed top-N per customer: discovery (unbought) and all
     popular.npz     item rows by popularity (cold start)
@@ -13,6 +14,7 @@ Layout of one version directory (`<out>/<version>/`):
     storefront.npz, segments.json, segment_offers.parquet
                     personal-store ingredients and micro-segments (see `models.storefront`)
     metrics.json    evaluation figures, when the run evaluated
+    events.parquet  feedback events folded into this version (`train --events-from`), when any
 
 Arrays only, loaded with `allow_pickle=False`: an artifact cannot run code. A version is written
 into a hidden temporary directory and renamed into place when complete, so a reader never sees a
@@ -63,6 +65,8 @@ class Artifact:
     metrics: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     storefront: Storefront | None = None
+    countries: np.ndarray | None = None  # per customer row; "" where unknown
+    events: pd.DataFrame | None = None  # every feedback event folded in so far (see training.events)
 
     @property
     def version(self) -> str:
@@ -88,7 +92,10 @@ def save_artifact(artifact: Artifact, out_dir: Path) -> Path:
 
 
 def _write_files(a: Artifact, d: Path) -> None:
-    np.savez(d / "ids.npz", customers=a.customers.ids, items=a.items.ids)
+    countries = np.full(len(a.customers), "") if a.countries is None else np.asarray(a.countries, dtype=str)
+    np.savez(d / "ids.npz", customers=a.customers.ids, items=a.items.ids, countries=countries)
+    if a.events is not None:
+        a.events.to_parquet(d / "events.parquet", index=False)
     a.model.save(d / "model.npz")
     np.savez(
         d / "lists.npz",
@@ -125,11 +132,14 @@ def resolve_version_dir(path: Path) -> Path:
     return versions[-1]
 
 
-def load_artifact(path: Path) -> Artifact:
+def load_artifact(path: Path, with_events: bool = False) -> Artifact:
+    """The newest complete version at `path`. The folded-in event table is only read when asked
+    for (`with_events`): training needs it, the service does not."""
     d = resolve_version_dir(path)
     manifest = json.loads((d / MANIFEST).read_text())
     with np.load(d / "ids.npz", allow_pickle=False) as ids:
         customers, items = IdMap.from_ids(ids["customers"]), IdMap.from_ids(ids["items"])
+        countries = ids["countries"] if "countries" in ids.files else None
     with np.load(d / "lists.npz", allow_pickle=False) as lists:
         arrays = {k: lists[k] for k in lists.files}
     with np.load(d / "popular.npz", allow_pickle=False) as pop:
@@ -139,6 +149,7 @@ def load_artifact(path: Path) -> Artifact:
     with np.load(d / "replenishment.npz", allow_pickle=False) as r:
         replenishment = ReplenishmentStats.from_arrays({k: r[k] for k in r.files})
     metrics_file = d / "metrics.json"
+    events_file = d / "events.parquet"
     return Artifact(
         manifest=manifest,
         customers=customers,
@@ -152,5 +163,7 @@ def load_artifact(path: Path) -> Artifact:
         metrics=json.loads(metrics_file.read_text()) if metrics_file.exists() else {},
         path=d,
         storefront=Storefront.load(d),
+        countries=countries,
+        events=pd.read_parquet(events_file) if with_events and events_file.exists() else None,
         **arrays,
     )

@@ -9,6 +9,8 @@ from fastapi import Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import StringConstraints
 
+from service.live.overlays import LiveContext
+from service.metrics import Metrics
 from service.resilience import Stores
 from service.settings import Settings
 from service.store import OfferStore
@@ -16,21 +18,31 @@ from service.store import OfferStore
 CUSTOMER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$"
 
 
-def get_store(request: Request) -> OfferStore:
+async def get_store(request: Request) -> OfferStore:
     return request.app.state.store  # type: ignore[no-any-return]
 
 
-def get_stores(request: Request) -> Stores:
+async def get_stores(request: Request) -> Stores:
     return request.app.state.stores  # type: ignore[no-any-return]
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
+
+
+async def get_live(request: Request) -> LiveContext:
+    return request.app.state.live  # type: ignore[no-any-return]
+
+
+async def get_metrics(request: Request) -> Metrics:
+    return request.app.state.metrics  # type: ignore[no-any-return]
 
 
 StoreDep = Annotated[OfferStore, Depends(get_store)]
 StoresDep = Annotated[Stores, Depends(get_stores)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+LiveDep = Annotated[LiveContext, Depends(get_live)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 CustomerId = Annotated[
     str,
     Path(

@@ -74,3 +74,13 @@ def build_replenishment(purchases: pd.DataFrame, interactions: Interactions) -> 
     keep = (rows >= 0) & (cols >= 0)
     days = day_number(occ["timestamp"])
     return replenishment_stats(rows[keep], cols[keep], days[keep], interactions.shape)
+
+
+def customer_countries(purchases: pd.DataFrame, customers: IdMap) -> np.ndarray:
+    """Each customer's most frequent country ("" when the purchases name none): outbound quiet
+    hours follow the customer's local time."""
+    known = purchases.loc[purchases["country"].notna(), ["customer_id", "country"]]
+    counts = known.groupby(["customer_id", "country"], sort=False).size().reset_index(name="n")
+    counts = counts.sort_values(["customer_id", "n", "country"], ascending=[True, False, True], kind="stable")
+    mode = counts.drop_duplicates("customer_id").set_index("customer_id")["country"]
+    return np.asarray(mode.reindex(customers.ids).fillna("").astype(str).to_numpy(), dtype=str)

@@ -26,7 +26,8 @@ from models.als import ALSParams, ALSRecommender
 from models.artifact import Artifact, save_artifact
 from models.popular import PopularityRecommender
 from training.clean import CleanResult, clean_purchases
-from training.features import WeightParams, build_interactions, build_replenishment
+from training.events import FeedbackWeights, FoldedEvents, apply_feedback, collect_events
+from training.features import WeightParams, build_interactions, build_replenishment, customer_countries
 from training.lists import LIST_LENGTH, precompute_lists
 from training.load import load_catalog, load_purchases
 from training.stores import StoreParams, build_storefront, deliverable_mask
@@ -43,6 +44,7 @@ class TrainParams(BaseModel):
     weights: WeightParams = Field(default_factory=WeightParams)
     list_length: int = LIST_LENGTH
     store: StoreParams = Field(default_factory=StoreParams)
+    feedback: FeedbackWeights = Field(default_factory=FeedbackWeights)
 
 
 @dataclass
@@ -50,6 +52,7 @@ class TrainInputs:
     purchases_path: Path
     fmt: Format = "canonical"
     catalog_path: Path | None = None
+    events_from: str | None = None  # Redis URL or JSONL file of feedback events (see training.events)
 
 
 @dataclass
@@ -88,9 +91,11 @@ def new_version(now: datetime | None = None) -> str:
     return (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def load_and_clean(inputs: TrainInputs, timer: StepTimer) -> CleanResult:
+def load_and_clean(inputs: TrainInputs, timer: StepTimer, folded: FoldedEvents | None = None) -> CleanResult:
     with timer.step("load"):
         raw = load_purchases(inputs.purchases_path, inputs.fmt)
+        if folded is not None:
+            raw = folded.add_purchases(raw)
         catalog = load_catalog(inputs.catalog_path) if inputs.catalog_path else None
     with timer.step("clean"):
         cleaned = clean_purchases(raw, catalog)
@@ -102,11 +107,17 @@ def load_and_clean(inputs: TrainInputs, timer: StepTimer) -> CleanResult:
 
 
 def build_artifact(
-    cleaned: CleanResult, params: TrainParams, timer: StepTimer, extra_manifest: dict[str, Any] | None = None
+    cleaned: CleanResult,
+    params: TrainParams,
+    timer: StepTimer,
+    extra_manifest: dict[str, Any] | None = None,
+    folded: FoldedEvents | None = None,
 ) -> Artifact:
     with timer.step("features"):
         interactions, history = build_interactions(cleaned.purchases, params.weights)
         replenishment = build_replenishment(cleaned.purchases, interactions)
+        if folded is not None:
+            interactions = apply_feedback(interactions, folded.events, params.feedback)
     with timer.step("fit"):
         model = ALSRecommender(params.als).fit(interactions)
         popularity = PopularityRecommender().fit(history)
@@ -147,6 +158,8 @@ def build_artifact(
         replenishment=replenishment,
         catalog=catalog,
         storefront=storefront,
+        countries=customer_countries(cleaned.purchases, interactions.customers),
+        events=folded.events if folded is not None else None,
         **lists,
     )
 
@@ -168,13 +181,18 @@ def train(
     params = params or TrainParams()
     timer = StepTimer(progress=progress)
     start = time.perf_counter()
-    cleaned = load_and_clean(inputs, timer)
-    artifact = build_artifact(
-        cleaned,
-        params,
-        timer,
-        {"fingerprint": fingerprint(inputs.purchases_path, inputs.catalog_path), "inputs": _describe(inputs)},
-    )
+    folded = None
+    if inputs.events_from:
+        with timer.step("events"):
+            folded = collect_events(inputs.events_from, out_dir)
+    cleaned = load_and_clean(inputs, timer, folded)
+    extra: dict[str, Any] = {
+        "fingerprint": fingerprint(inputs.purchases_path, inputs.catalog_path),
+        "inputs": _describe(inputs),
+    }
+    if folded is not None:
+        extra["events"] = folded.manifest
+    artifact = build_artifact(cleaned, params, timer, extra, folded)
     artifact.manifest["timings"] = {**timer.timings, "total": round(time.perf_counter() - start, 3)}
     with timer.step("save"):
         path = save_artifact(artifact, out_dir)
