@@ -11,6 +11,7 @@ Layout of one version directory (`<out>/<version>/`):
     replenishment.npz  per customer x item: occasions, first and last day (buy-again rhythm)
     catalog.parquet item_id, title, price, category, available, available_from, ...
     metrics.json    evaluation figures, when the run evaluated
+    report.html     the same figures with plots, for people (optional)
 
 Arrays only, loaded with `allow_pickle=False`: an artifact cannot run code. A version is written
 into a hidden temporary directory and renamed into place when complete, so a reader never sees a
@@ -58,6 +59,7 @@ class Artifact:
     catalog: pd.DataFrame
     replenishment: ReplenishmentStats
     metrics: dict[str, Any] = field(default_factory=dict)
+    reports: dict[str, bytes] = field(default_factory=dict)  # extra files, e.g. report.html (written, not loaded)
     path: Path | None = None
 
     @property
@@ -99,6 +101,8 @@ def _write_files(a: Artifact, d: Path) -> None:
     a.catalog.to_parquet(d / "catalog.parquet", index=False)
     np.savez(d / "replenishment.npz", **a.replenishment.arrays())
     (d / "metrics.json").write_text(json.dumps(a.metrics, indent=2, default=str))
+    for name, content in a.reports.items():
+        (d / name).write_bytes(content)
     # The manifest goes last: its presence marks a complete version.
     (d / MANIFEST).write_text(json.dumps(a.manifest, indent=2, default=str))
 

@@ -24,10 +24,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from models.als import ALSParams, ALSRecommender
 from models.artifact import Artifact, save_artifact
 from models.popular import PopularityRecommender
+from training.candidates import TrainingData, als_spec
 from training.clean import CleanResult, clean_purchases
 from training.features import WeightParams, build_interactions, build_replenishment
 from training.lists import LIST_LENGTH, offerable_mask, precompute_lists
 from training.load import load_catalog, load_purchases
+from training.report import render_html
+from training.selection import QualityParams, fit_selected, select_models
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,7 @@ class TrainParams(BaseModel):
     als: ALSParams = Field(default_factory=ALSParams)
     weights: WeightParams = Field(default_factory=WeightParams)
     list_length: int = LIST_LENGTH
+    quality: QualityParams = Field(default_factory=QualityParams)
 
 
 @dataclass
@@ -101,16 +105,21 @@ def load_and_clean(inputs: TrainInputs, timer: StepTimer) -> CleanResult:
 def build_artifact(
     cleaned: CleanResult, params: TrainParams, timer: StepTimer, extra_manifest: dict[str, Any] | None = None
 ) -> Artifact:
+    with timer.step("select"):  # tuning and the quality gate, before anything else is fitted
+        selection = select_models(cleaned.purchases, params.quality, timer.progress)
     with timer.step("features"):
         interactions, history = build_interactions(cleaned.purchases, params.weights)
         replenishment = build_replenishment(cleaned.purchases, interactions)
     with timer.step("fit"):
         model = ALSRecommender(params.als).fit(interactions)
         popularity = PopularityRecommender().fit(history)
+        data = TrainingData.from_parts(cleaned.purchases, history, replenishment, [(params.weights, interactions)],
+                                       [(als_spec("als", params.als, params.weights), model)])
+        offers_model, offers_matrix = fit_selected(selection, data)
     with timer.step("lists"):
         today = cleaned.purchases["timestamp"].max().date()
         offerable = offerable_mask(interactions.items, cleaned.catalog, today)
-        lists = precompute_lists(model, interactions.matrix, offerable, params.list_length)
+        lists = precompute_lists(offers_model, offers_matrix, offerable, params.list_length)
         pop_items, pop_scores = popularity.ranking()
         keep = offerable[pop_items]
         pop_items, pop_scores = pop_items[keep][: params.list_length], pop_scores[keep][: params.list_length]
@@ -127,8 +136,11 @@ def build_artifact(
         },
         "data_start": str(cleaned.purchases["timestamp"].min()),
         "data_end": str(cleaned.purchases["timestamp"].max()),
+        "selection": selection.manifest(),
+        "forced": selection.forced,
         **(extra_manifest or {}),
     }
+    metrics = selection.result()
     return Artifact(
         manifest=manifest,
         customers=interactions.customers,
@@ -139,6 +151,8 @@ def build_artifact(
         history=history.matrix,
         replenishment=replenishment,
         catalog=_catalog_for(cleaned.catalog, interactions.items.ids),
+        metrics=metrics,
+        reports={"report.html": render_html(metrics, title="Micro-offers: validation of this model").encode()},
         **lists,
     )
 
