@@ -17,12 +17,12 @@ import scipy.sparse as sp
 
 def hits_at_k(recos: np.ndarray, truth: sp.csr_matrix, k: int) -> np.ndarray:
     """Boolean (n_customers x k): is the i-th recommendation in the customer's truth?"""
-    top = np.asarray(recos)[:, :k]
-    out = np.zeros(top.shape, dtype=bool)
-    for row in range(top.shape[0]):
-        bought = truth.indices[truth.indptr[row] : truth.indptr[row + 1]]
-        out[row] = np.isin(top[row], bought) & (top[row] >= 0)
-    return out
+    top = np.asarray(recos)[:, :k].astype(np.int64)
+    n_items = np.int64(truth.shape[1])
+    truth_rows = np.repeat(np.arange(truth.shape[0], dtype=np.int64), np.diff(truth.indptr))
+    truth_keys = truth_rows * n_items + truth.indices
+    reco_keys = np.arange(top.shape[0], dtype=np.int64)[:, None] * n_items + top
+    return np.isin(reco_keys, truth_keys) & (top >= 0)
 
 
 def truth_sizes(truth: sp.csr_matrix) -> np.ndarray:

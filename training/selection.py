@@ -34,7 +34,7 @@ POPULARITY_BASELINES = ("popularity", "recent_popularity")
 class QualityParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    tune: bool = True
+    tune: bool = False  # library default: the fast path; `microoffers train` tunes unless --no-tune
     tune_budget_s: float = 45.0
     validation_days: int = 28
     force: bool = False  # publish even when the gate refuses (recorded in the artifact)

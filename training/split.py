@@ -39,7 +39,7 @@ class TemporalSplit:
     days: int = 28
 
     def describe(self) -> str:
-        return f"temporal: last {self.days} days are the test window"
+        return f"temporal: the last {self.days} days held out"
 
     def cutoff(self, purchases: pd.DataFrame) -> pd.Timestamp:
         """Start of the test window: midnight `days - 1` days before the last day with data."""
