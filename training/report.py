@@ -1,7 +1,7 @@
 """Render an evaluation result (`training.protocol.run_protocol`'s dict) for people.
 
-Markdown for the console and docs; one self-contained HTML file with plots (matplotlib, Agg
-backend, PNGs inlined) for the artifact directory. The numbers come only from the result dict,
+Markdown for the console and docs; one self-contained HTML file with plots (matplotlib's Agg
+canvas, PNGs inlined) for the artifact directory. The numbers come only from the result dict,
 the same one written as metrics.json, so the report and the data cannot disagree.
 """
 
@@ -14,11 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from jinja2 import Environment  # noqa: E402
+from jinja2 import Environment
+from matplotlib.figure import Figure
 
 METRICS = ("ndcg", "recall", "map", "hitrate", "coverage", "popularityrank")
 LABELS = {"ndcg": "NDCG", "recall": "Recall", "map": "MAP", "hitrate": "HitRate", "coverage": "Coverage",
@@ -64,16 +61,18 @@ def render_markdown(result: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _png(fig: Any) -> str:
+def _png(fig: Figure) -> str:
+    """PNG via the Agg canvas a bare `Figure` uses: no pyplot, no global backend switch, so
+    rendering a report in a notebook leaves its inline plots alone."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode()
 
 
 def plot_metric_vs_k(result: dict[str, Any], task: str) -> str:
     ks = result["protocol"]["ks"]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig = Figure(figsize=(10, 3.6))
+    axes = fig.subplots(1, 2)
     for ax, metric in zip(axes, ("ndcg", "recall")):
         for name, values in result["metrics"][task].items():
             style = "-" if _kind(result, task, name) != "baseline" else "--"
@@ -85,7 +84,8 @@ def plot_metric_vs_k(result: dict[str, Any], task: str) -> str:
 
 def plot_coverage_vs_accuracy(result: dict[str, Any], task: str) -> str:
     k = result["protocol"]["ks"][0]
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     for name, values in result["metrics"][task].items():
         marker = "s" if _kind(result, task, name) == "baseline" else "o"
         ax.scatter(values[f"coverage@{k}"], values[f"ndcg@{k}"], marker=marker)
@@ -101,7 +101,8 @@ def plot_segments(result: dict[str, Any], task: str) -> str | None:
     if not chosen:
         return None
     groups = list(segments[chosen[0]])
-    fig, ax = plt.subplots(figsize=(8, 3.6))
+    fig = Figure(figsize=(8, 3.6))
+    ax = fig.subplots()
     width = 0.8 / len(chosen)
     for i, name in enumerate(chosen):
         ax.bar([g + i * width for g in range(len(groups))], [segments[name].get(s, 0) for s in groups], width,

@@ -63,7 +63,7 @@ class UserTailSplit:
     fraction: float = 0.1
 
     def describe(self) -> str:
-        return f"per customer: their latest {self.fraction:.0%} of interactions in time are the test set"
+        return f"per customer: their latest {self.fraction:.0%} of interactions in time held out"
 
     def __call__(self, purchases: pd.DataFrame) -> Split:
         """Customers with a single interaction stay wholly in training (nothing to learn from)."""

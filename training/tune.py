@@ -61,7 +61,7 @@ REPURCHASE_SPACE = SearchSpace(
 RECENT_WINDOWS = (7.0, 14.0, 28.0, 56.0)
 RECENT_BLEND_WEIGHTS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
 CF_BLEND_WEIGHTS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
-UNTUNED_DISCOVERY_RECENT_WEIGHT = 0.2
+UNTUNED_DISCOVERY_RECENT_WEIGHT = 0.2  # when there is nothing to validate on (`--force`)
 UNTUNED_ALL_CF_WEIGHT = 0.2
 
 
@@ -225,23 +225,23 @@ def tune(ev: EvalData, budget_s: float = 45.0, ks: list[int] | None = None) -> T
 
 
 def untuned(ev: EvalData, ks: list[int] | None = None) -> Tuning:
-    """The fast path: default models (ALS, which the artifact needs anyway), checked on the
-    validation window against the two popularity baselines only."""
+    """The fast path: default models (ALS, which the artifact needs anyway, and repurchase),
+    fitted once; only the blend weights are chosen, on cached scores, which costs no refit.
+    Checked on the validation window against the two popularity baselines only."""
     start = time.perf_counter()
     tuner = _Tuner(ev, ks or [10])
     tuner.baselines(fast=True)
     cf = untuned_als()
     tuner.out.best["als"] = cf
     recent = tuner.out.baselines[1]
-    w = UNTUNED_DISCOVERY_RECENT_WEIGHT
-    discovery = blend_spec("cf+recent", [(cf, 1.0), (recent, w)])
-    pair = (discovery, blend_scores([(tuner.score(cf), 1.0), (tuner.scores[recent.name], w)]))
+    pair = tuner.best_blend("cf+recent", (cf, tuner.score(cf)), (recent, tuner.scores[recent.name]),
+                            RECENT_BLEND_WEIGHTS, tuner.objective, keep_base=False)
 
     def repurchase() -> tuple[ModelSpec, np.ndarray]:
         spec = spec_for("repurchase", REPURCHASE_SPACE.start)
         return spec, tuner.score(spec, record=False)
 
-    _select(tuner, pair, repurchase, (UNTUNED_ALL_CF_WEIGHT,))
+    _select(tuner, pair, repurchase, CF_BLEND_WEIGHTS)
     tuner.out.tuned, tuner.out.seconds = False, time.perf_counter() - start
     return tuner.out
 
