@@ -116,16 +116,20 @@ def segment_ndcg(scores: np.ndarray, ev: EvalData, task: str, k: int = 10) -> di
     return {name: float(values[mask].mean()) for name, mask in groups.items() if mask.any()}
 
 
-def evaluate_specs(specs: list[ModelSpec], ev: EvalData, ks: list[int]) -> dict[str, dict[str, dict[str, float]]]:
-    """`{task: {model name: {metric: value}}}` for every spec that applies to the task."""
-    out: dict[str, dict[str, dict[str, float]]] = {t: {} for t in ev.tasks}
-    segments: dict[str, dict[str, dict[str, float]]] = {t: {} for t in ev.tasks}
+Table = dict[str, dict[str, dict[str, float]]]  # task -> model name -> metric or segment -> value
+
+
+def evaluate_specs(specs: list[ModelSpec], ev: EvalData, ks: list[int]) -> tuple[Table, Table]:
+    """(metrics, NDCG@10 by customer segment), each `{task: {model name: {...}}}`, for every
+    spec that applies to the task."""
+    metrics: Table = {t: {} for t in ev.tasks}
+    segments: Table = {t: {} for t in ev.tasks}
     for spec in specs:
         tasks = [t for t in ev.tasks if applies(spec, t)]
         if not tasks:
             continue
         scores = model_scores(ev.data.fit(spec), ev, spec)
         for task in tasks:
-            out[task][spec.name] = task_metrics(scores, ev, task, ks)
+            metrics[task][spec.name] = task_metrics(scores, ev, task, ks)
             segments[task][spec.name] = segment_ndcg(scores, ev, task)
-    return {"metrics": out, "segments": segments}  # type: ignore[dict-item]
+    return metrics, segments

@@ -50,7 +50,7 @@ def run_protocol(
     validation = EvalData.from_split(splitter(split.train), tasks)
     tuning = tune(validation, budget_s, ks) if tune_models else untuned(validation, ks)
     test = EvalData.from_split(split, tasks)
-    evaluation = evaluate_specs(tuning.report_specs(), test, ks)
+    metrics, segments = evaluate_specs(tuning.report_specs(), test, ks)
     return {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "protocol": {
@@ -64,9 +64,9 @@ def run_protocol(
             "items": int(test.data.history.shape[1]),
             "selection_metric": SELECT,
         },
-        "summary": summarize(tuning, evaluation["metrics"]),
-        "metrics": evaluation["metrics"],
-        "segments": evaluation["segments"],
+        "summary": summarize(tuning, metrics),
+        "metrics": metrics,
+        "segments": segments,
         "kinds": {s.name: "baseline" for s in tuning.baselines},
         "tuning": tuning.summary(),
         "seconds": round(time.perf_counter() - start, 1),

@@ -115,7 +115,7 @@ def select_models(
             raise QualityGateError(f"quality gate: no returning customer in the validation window "
                                    f"({splitter.describe()}) to check the model on. Nothing was written; "
                                    "use --force to train anyway")
-        gate = {"passed": False, "reason": "nothing to validate on"}
+        gate: dict[str, Any] = {"passed": False, "reason": "nothing to validate on"}
         return Selection(default_specs(), None, gate, True, splitter.describe())
     tuning = tune(ev, params.tune_budget_s) if params.tune else untuned(ev)
     gate = check_gate(tuning)
