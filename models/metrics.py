@@ -78,7 +78,7 @@ class HitRate:
     k: int
 
     def per_customer(self, recos: np.ndarray, truth: sp.csr_matrix) -> np.ndarray:
-        return hits_at_k(recos, truth, self.k).any(axis=1).astype(np.float64)
+        return np.asarray(hits_at_k(recos, truth, self.k).any(axis=1), dtype=np.float64)
 
 
 @dataclass(frozen=True)

@@ -64,8 +64,9 @@ def _popularity_tiebreak(stats: ReplenishmentStats) -> np.ndarray:
 
 
 class RepurchaseRecommender(TimeAwareRecommender):
-    """Scores only items the customer bought (others get a tiny popularity tie-break, so a
-    customer with few purchases still gets a full, sensible list)."""
+    """Scores only items the customer bought. Others get a popularity tie-break so small (1e-9)
+    that a customer with few purchases still gets a sensible list, yet in a blend it stays below
+    float32 resolution and cannot reorder the other part's items (see `models.blend`)."""
 
     name = "repurchase"
 
@@ -82,7 +83,7 @@ class RepurchaseRecommender(TimeAwareRecommender):
         trend = recent_buyers(stats, times.today, p.trend_window_days)
         score *= 1.0 + p.trend_weight * (trend / max(trend.max(), 1.0))[occ.indices]
         self.scores = sp.csr_matrix((score.astype(np.float32), occ.indices, occ.indptr), shape=occ.shape)
-        self.tiebreak = (1e-4 * _popularity_tiebreak(stats)).astype(np.float32)
+        self.tiebreak = (1e-9 * _popularity_tiebreak(stats)).astype(np.float32)
 
     def _score(self, user_rows: np.ndarray, user_items: sp.csr_matrix) -> np.ndarray:
         return self.scores[user_rows].toarray() + self.tiebreak

@@ -135,3 +135,20 @@ def test_blend_of_repurchase_and_cf_ranks_unbought_items_as_the_cf_model_does() 
     all_ids, _ = blend.recommend(rows, data.matrix, 3, exclude_seen=False)
     bought = [set(data.matrix[r].indices) for r in rows]
     assert all(set(all_ids[r].tolist()) <= bought[r] for r in rows)  # bought items lead the buy-again list
+
+
+def test_blend_keeps_the_cf_order_of_unbought_items_on_realistic_data() -> None:
+    """Among unbought items a repurchase + CF blend ranks as the CF part does (up to exact ties)."""
+    from tests.training.synthetic_shop import as_purchases, taste_shop
+    from training.candidates import TrainingData
+
+    data = TrainingData.from_purchases(as_purchases(taste_shop()))
+    matrix = data.history.matrix
+    cf = EASERecommender(EASEParams(l2=50.0)).fit(data.history)
+    blend = BlendRecommender([(RepurchaseRecommender(times=data.times), 1.0), (cf, 0.05)]).fit(data.history)
+    rows = np.arange(matrix.shape[0])
+    scores = cf.score(rows, matrix)
+    blend_ids, cf_ids = blend.recommend(rows, matrix, 10)[0], cf.recommend(rows, matrix, 10)[0]
+    # the same ranking up to the order of exactly tied items
+    np.testing.assert_allclose(np.take_along_axis(scores, blend_ids, 1), np.take_along_axis(scores, cf_ids, 1),
+                               rtol=1e-5, atol=1e-7)
