@@ -44,6 +44,11 @@ system-deps:
 test: install system-deps
 	$(BIN)/python -m pytest
 
+# Selected models vs baselines on Online Retail II and MovieLens-100K (../shared/data/ml-100k);
+# numbers go into docs/quality.md.
+bench-quality: install
+	$(BIN)/python benchmarks/quality.py
+
 lint: install
 	$(BIN)/ruff check models training service cli tests benchmarks
 

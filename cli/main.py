@@ -1,4 +1,4 @@
-"""`microoffers train | publish | export | rollback | serve | events export`.
+"""`microoffers train | evaluate | publish | export | rollback | serve | events export`.
 
 Entry points configure logging and turn known failures into one clear line and a non-zero
 exit; libraries below only raise and log.
@@ -17,7 +17,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from models.artifact import ArtifactNotFoundError, load_artifact
-from training.errors import InputError
+from training.errors import InputError, QualityGateError
 
 app = typer.Typer(help="Micro-offers: train, publish and serve personalized recommendations.", no_args_is_help=True)
 events_app = typer.Typer(help="The feedback event log (POST /events).", no_args_is_help=True)
@@ -49,6 +49,8 @@ def clear_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except QualityGateError as exc:
+            _fail(str(exc), code=3)
         except (InputError, ArtifactNotFoundError, FileExistsError) as exc:
             _fail(str(exc))
         except ValueError as exc:
@@ -82,22 +84,78 @@ def train(
         Optional[str],  # noqa: UP045
         typer.Option("--events-from", help="fold in feedback events: redis://… (the event stream) or a JSONL file"),
     ] = None,
+    tune: Annotated[bool, typer.Option("--tune/--no-tune", help="tune models on a validation window")] = True,
+    tune_budget: Annotated[float, typer.Option("--tune-budget", help="seconds of tuning", min=0)] = 45.0,
+    force: Annotated[bool, typer.Option("--force", help="publish even if it does not beat popularity")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Train on a purchase history and write a new artifact version under OUT."""
+    """Train on a purchase history and write a new artifact version under OUT.
+
+    Models are tuned on the last weeks of the data; the run refuses (exit code 3, nothing
+    written) when the result does not beat popularity there, unless --force.
+    """
     from training.pipeline import TrainInputs, TrainParams
     from training.pipeline import train as run_training
+    from training.report import render_markdown
     from training.segments import SegmentParams
+    from training.selection import QualityParams
     from training.stores import StoreParams
 
     _setup_logging(verbose)
-    if fmt not in ("canonical", "online-retail"):
-        _fail(f"--format must be canonical or online-retail, not {fmt!r}")
+    _check_format(fmt)
     typer.echo(f"training on {purchases} ({fmt})", err=True)
-    params = TrainParams(store=StoreParams(segments=SegmentParams(n_segments=segments, min_size=min_segment_size)))
+    params = TrainParams(
+        store=StoreParams(segments=SegmentParams(n_segments=segments, min_size=min_segment_size)),
+        quality=QualityParams(tune=tune, tune_budget_s=tune_budget, force=force),
+    )
     inputs = TrainInputs(purchases, fmt, catalog, events_from)  # type: ignore[arg-type]
     path = run_training(inputs, out, params, progress=_progress)
+    metrics = load_artifact(path).metrics
+    if metrics.get("metrics"):
+        typer.echo("\n" + render_markdown(metrics), err=True)
+    if metrics.get("forced"):
+        typer.secho("warning: published with --force although it does not beat popularity", err=True,
+                    fg=typer.colors.YELLOW)
     typer.echo(str(path))
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("canonical", "online-retail"):
+        _fail(f"--format must be canonical or online-retail, not {fmt!r}")
+
+
+@app.command()
+@clear_errors
+def evaluate(
+    purchases: Annotated[Path, typer.Option("--purchases", help="purchases file, CSV or Parquet")],
+    fmt: Annotated[str, typer.Option("--format", help="canonical | online-retail")] = "canonical",
+    test_days: Annotated[int, typer.Option("--test-days", help="the last N days are the test window", min=1)] = 28,
+    k: Annotated[str, typer.Option("--k", help="cut-offs, comma-separated")] = "10,20",
+    tune: Annotated[bool, typer.Option("--tune/--no-tune", help="tune models on a validation window")] = True,
+    tune_budget: Annotated[float, typer.Option("--tune-budget", help="seconds of tuning", min=0)] = 45.0,
+    out: Annotated[Path, typer.Option("--out", help="artifacts directory; the report goes to OUT/evaluations/")] = Path(
+        "artifacts"),
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Compare every model with the baselines on a temporal split; write report.html and metrics.json."""
+    from training.pipeline import StepTimer, TrainInputs, load_and_clean
+    from training.protocol import run_protocol
+    from training.report import render_markdown, write_report
+    from training.split import TemporalSplit
+
+    _setup_logging(verbose)
+    _check_format(fmt)
+    try:
+        ks = sorted({int(x) for x in k.split(",") if x.strip()})
+    except ValueError:
+        ks = []
+    if not ks or min(ks) < 1:
+        _fail(f"--k must be positive integers separated by commas, not {k!r}")
+    cleaned = load_and_clean(TrainInputs(purchases, fmt), StepTimer(progress=_progress))  # type: ignore[arg-type]
+    typer.echo("evaluating (tuning on a validation window before the test window) ...", err=True)
+    result = run_protocol(cleaned.purchases, TemporalSplit(test_days), ks, tune_models=tune, budget_s=tune_budget)
+    typer.echo(render_markdown(result))
+    typer.echo(f"report: {write_report(result, out / 'evaluations')}")
 
 
 @app.command()

@@ -15,6 +15,7 @@ Layout of one version directory (`<out>/<version>/`):
                     personal-store ingredients and micro-segments (see `models.storefront`)
     metrics.json    evaluation figures, when the run evaluated
     events.parquet  feedback events folded into this version (`train --events-from`), when any
+    report.html     the same figures with plots, for people (optional)
 
 Arrays only, loaded with `allow_pickle=False`: an artifact cannot run code. A version is written
 into a hidden temporary directory and renamed into place when complete, so a reader never sees a
@@ -63,6 +64,7 @@ class Artifact:
     catalog: pd.DataFrame
     replenishment: ReplenishmentStats
     metrics: dict[str, Any] = field(default_factory=dict)
+    reports: dict[str, bytes] = field(default_factory=dict)  # extra files, e.g. report.html (written, not loaded)
     path: Path | None = None
     storefront: Storefront | None = None
     countries: np.ndarray | None = None  # per customer row; "" where unknown
@@ -112,6 +114,8 @@ def _write_files(a: Artifact, d: Path) -> None:
     if a.storefront is not None:
         a.storefront.save(d)
     (d / "metrics.json").write_text(json.dumps(a.metrics, indent=2, default=str))
+    for name, content in a.reports.items():
+        (d / name).write_bytes(content)
     # The manifest goes last: its presence marks a complete version.
     (d / MANIFEST).write_text(json.dumps(a.manifest, indent=2, default=str))
 

@@ -19,7 +19,7 @@ from models.replenishment import ReplenishmentStats, replenishment_stats
 class WeightParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    scheme: str = "log"  # "log": 1 + log1p(occasions); "binary": 1
+    scheme: str = "log"  # "log": 1 + log1p(occasions); "binary": 1; "count": occasions
     half_life_days: float | None = 180.0  # recency decay of each occasion; None = no decay
 
 
@@ -57,7 +57,7 @@ def build_interactions(
     matrix = decayed.matrix
     if params.scheme == "binary":
         matrix.data[:] = 1.0
-    else:
+    elif params.scheme != "count":  # "log"
         matrix.data = (1.0 + np.log1p(matrix.data)).astype(np.float32)
     return Interactions(history.customers, history.items, matrix), history
 

@@ -25,11 +25,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from models.als import ALSParams, ALSRecommender
 from models.artifact import Artifact, save_artifact
 from models.popular import PopularityRecommender
+from training.candidates import TrainingData, als_spec
 from training.clean import CleanResult, clean_purchases
 from training.events import FeedbackWeights, FoldedEvents, apply_feedback, collect_events
 from training.features import WeightParams, build_interactions, build_replenishment, customer_countries
 from training.lists import LIST_LENGTH, precompute_lists
 from training.load import load_catalog, load_purchases
+from training.report import render_html
+from training.selection import QualityParams, fit_selected, select_models
 from training.stores import StoreParams, build_storefront, deliverable_mask
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,7 @@ class TrainParams(BaseModel):
     list_length: int = LIST_LENGTH
     store: StoreParams = Field(default_factory=StoreParams)
     feedback: FeedbackWeights = Field(default_factory=FeedbackWeights)
+    quality: QualityParams = Field(default_factory=QualityParams)
 
 
 @dataclass
@@ -113,6 +117,8 @@ def build_artifact(
     extra_manifest: dict[str, Any] | None = None,
     folded: FoldedEvents | None = None,
 ) -> Artifact:
+    with timer.step("select"):  # tuning and the quality gate, before anything else is fitted
+        selection = select_models(cleaned.purchases, params.quality, timer.progress)
     with timer.step("features"):
         interactions, history = build_interactions(cleaned.purchases, params.weights)
         replenishment = build_replenishment(cleaned.purchases, interactions)
@@ -121,11 +127,14 @@ def build_artifact(
     with timer.step("fit"):
         model = ALSRecommender(params.als).fit(interactions)
         popularity = PopularityRecommender().fit(history)
+        data = TrainingData.from_parts(cleaned.purchases, history, replenishment, [(params.weights, interactions)],
+                                       [(als_spec("als", params.als, params.weights), model)])
+        offers_model, offers_matrix = fit_selected(selection, data)
     with timer.step("lists"):
         # Unavailable items never enter a list; future `available_from` dates are checked per
         # request, so those items appear on their day without retraining.
         offerable = deliverable_mask(interactions.items.ids, cleaned.catalog)
-        lists = precompute_lists(model, interactions.matrix, offerable, params.list_length)
+        lists = precompute_lists(offers_model, offers_matrix, offerable, params.list_length)
         pop_items, pop_scores = popularity.ranking()
         keep = offerable[pop_items]
         pop_items, pop_scores = pop_items[keep][: params.list_length], pop_scores[keep][: params.list_length]
@@ -145,8 +154,11 @@ def build_artifact(
         },
         "data_start": str(cleaned.purchases["timestamp"].min()),
         "data_end": str(cleaned.purchases["timestamp"].max()),
+        "selection": selection.manifest(),
+        "forced": selection.forced,
         **(extra_manifest or {}),
     }
+    metrics = selection.result()
     return Artifact(
         manifest=manifest,
         customers=interactions.customers,
@@ -160,6 +172,8 @@ def build_artifact(
         storefront=storefront,
         countries=customer_countries(cleaned.purchases, interactions.customers),
         events=folded.events if folded is not None else None,
+        metrics=metrics,
+        reports={"report.html": render_html(metrics, title="Micro-offers: validation of this model").encode()},
         **lists,
     )
 

@@ -121,7 +121,7 @@ def test_cli_train_from_redis_stream_and_export(redis_server: Any, retail_slice:
     asyncio.run(record())
     out = tmp_path / "art"
     runner = CliRunner()
-    result = runner.invoke(app, ["train", "--purchases", str(retail_slice), "--format", "online-retail",
+    result = runner.invoke(app, ["train", "--no-tune", "--purchases", str(retail_slice), "--format", "online-retail",
                                  "--out", str(out), "--events-from", redis_server.url])
     assert result.exit_code == 0, result.output
     manifest = json.loads((Path(result.stdout.strip().splitlines()[-1]) / "manifest.json").read_text())
