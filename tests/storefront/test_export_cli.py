@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from models.artifact import load_artifact
-from training.export import CUSTOMER_COLUMNS, SEGMENT_COLUMNS
+from models.export import CUSTOMER_COLUMNS, SEGMENT_COLUMNS
 
 
 @pytest.fixture(scope="module")
