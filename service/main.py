@@ -5,33 +5,46 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 
-from models.artifact import ArtifactNotFoundError, load_artifact
+from models.artifact import Artifact, ArtifactNotFoundError, load_artifact
 from service.errors import install_error_handlers
 from service.middleware import RequestContextMiddleware
 from service.resilience import Stores
-from service.routes import health, items, recommend, segments, store
+from service.routes import health, items, preview, recommend, segments, store
 from service.settings import Settings, get_settings
-from service.store import EmbeddedStore, OfferStore, RedisStore
+from service.store import EmbeddedStore, RedisStore
 
 log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "static"
 
 
-def open_stores(settings: Settings) -> Stores:
-    """Redis when configured, with the artifact in process memory as its fallback; otherwise
-    the embedded store alone."""
+def load_local_artifact(settings: Settings) -> Artifact | None:
+    """The artifact held in process memory: the store itself without Redis (so it must exist),
+    Redis' fallback with it (optional). The preview reads purchase histories and CSVs from it."""
     if not settings.redis_url:
-        return Stores(EmbeddedStore(load_artifact(settings.artifacts)))
-    primary = RedisStore(settings.redis_url, settings.redis_timeout_s, settings.redis_pool_size)
+        return load_artifact(settings.artifacts)
     try:
-        fallback: OfferStore | None = EmbeddedStore(load_artifact(settings.artifacts))
+        return load_artifact(settings.artifacts)
     except ArtifactNotFoundError:
         log.warning("no artifact at %s: no in-process fallback while Redis is down", settings.artifacts)
-        fallback = None
-    return Stores(primary, fallback)
+        return None
+
+
+def open_stores(settings: Settings, artifact: Artifact | None) -> Stores:
+    """Redis when configured, with the artifact in process memory as its fallback; otherwise
+    the embedded store alone."""
+    embedded = EmbeddedStore(artifact) if artifact is not None else None
+    if not settings.redis_url:
+        if embedded is None:
+            raise ArtifactNotFoundError(f"no artifact at {settings.artifacts}: the embedded store needs one")
+        return Stores(embedded)
+    primary = RedisStore(settings.redis_url, settings.redis_timeout_s, settings.redis_pool_size)
+    return Stores(primary, embedded)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -40,7 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
-        app.state.stores = open_stores(settings)
+        app.state.artifact = load_local_artifact(settings)
+        app.state.stores = open_stores(settings, app.state.artifact)
         app.state.store = app.state.stores.primary
         log.info("serving from the %s store", app.state.store.kind)
         try:
@@ -68,4 +82,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(items.router)
     app.include_router(segments.router)
     app.include_router(health.router)
+    app.include_router(preview.router)
+    app.mount("/preview/static", StaticFiles(directory=STATIC), name="preview-static")
     return app
