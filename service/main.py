@@ -23,28 +23,26 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 
 
-def load_local_artifact(settings: Settings) -> Artifact | None:
-    """The artifact held in process memory: the store itself without Redis (so it must exist),
-    Redis' fallback with it (optional). The preview reads purchase histories and CSVs from it."""
-    if not settings.redis_url:
-        return load_artifact(settings.artifacts)
-    try:
-        return load_artifact(settings.artifacts)
-    except ArtifactNotFoundError:
-        log.warning("no artifact at %s: no in-process fallback while Redis is down", settings.artifacts)
-        return None
-
-
 def open_stores(settings: Settings, artifact: Artifact | None) -> Stores:
     """Redis when configured, with the artifact in process memory as its fallback; otherwise
     the embedded store alone."""
-    embedded = EmbeddedStore(artifact) if artifact is not None else None
     if not settings.redis_url:
-        if embedded is None:
-            raise ArtifactNotFoundError(f"no artifact at {settings.artifacts}: the embedded store needs one")
-        return Stores(embedded)
+        return Stores(EmbeddedStore(artifact or load_artifact(settings.artifacts)))
     primary = RedisStore(settings.redis_url, settings.redis_timeout_s, settings.redis_pool_size)
-    return Stores(primary, embedded)
+    if artifact is None:
+        log.warning("no artifact at %s: no in-process fallback while Redis is down", settings.artifacts)
+    return Stores(primary, EmbeddedStore(artifact) if artifact is not None else None)
+
+
+def load_model(settings: Settings) -> Artifact | None:
+    """The artifact held in process memory: the embedded store needs it; with Redis it is the
+    fallback and the source of the preview's purchase histories and CSVs (optional)."""
+    try:
+        return load_artifact(settings.artifacts)
+    except ArtifactNotFoundError:
+        if not settings.redis_url:
+            raise
+        return None
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -53,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
-        app.state.artifact = load_local_artifact(settings)
+        app.state.artifact = load_model(settings)
         app.state.stores = open_stores(settings, app.state.artifact)
         app.state.store = app.state.stores.primary
         log.info("serving from the %s store", app.state.store.kind)

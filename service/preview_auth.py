@@ -1,8 +1,9 @@
 """HTTP Basic auth for the marketers' preview, written once as a dependency of its router.
 
-User `marketer`, password = the configured API key: the preview shows customers' purchase
-histories, so it is never open. With no key configured it is off (403), the same rule as the
-write and admin endpoints. Compared in constant time; the password is never logged or echoed.
+User `marketer`, password = the configured API key (any of them while one is rotated out): the
+preview shows customers' purchase histories, so it is never open. With no key configured it is
+off (403), the same rule as the write and admin endpoints. Compared in constant time; the
+password is never logged or echoed.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ _basic = HTTPBasic(auto_error=False, realm=REALM, description="user `marketer`, 
 async def require_marketer(
     settings: SettingsDep, credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)]
 ) -> None:
-    if settings.api_key is None or not settings.api_key.get_secret_value():
+    keys = settings.api_keys()
+    if not keys:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "the preview is off: set MICROOFFERS_API_KEY to enable it (user `marketer`)"
         )
@@ -31,6 +33,7 @@ async def require_marketer(
     if credentials is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in as `marketer` with the API key", headers=challenge)
     user_ok = secrets.compare_digest(credentials.username.encode(), USER.encode())
-    password_ok = secrets.compare_digest(credentials.password.encode(), settings.api_key.get_secret_value().encode())
-    if not (user_ok and password_ok):
+    given = credentials.password.encode()
+    password_ok = [secrets.compare_digest(given, key.encode()) for key in keys]  # every key: no early exit
+    if not (user_ok and any(password_ok)):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong user or password", headers=challenge)

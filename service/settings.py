@@ -35,6 +35,12 @@ class Settings(BaseSettings):
         default_factory=list, description='browser origins allowed to call the API (JSON list); none by default'
     )
 
+    def api_keys(self) -> list[str]:
+        """The accepted API keys (several while one is being rotated out)."""
+        if self.api_key is None:
+            return []
+        return [k.strip() for k in self.api_key.get_secret_value().split(",") if k.strip()]
+
 
 @lru_cache
 def get_settings() -> Settings:

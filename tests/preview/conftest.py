@@ -22,7 +22,8 @@ SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 
 
 def preview_settings(artifacts: Path, **overrides: object) -> Settings:
-    return Settings(artifacts=artifacts, api_key=API_KEY, access_log=False, **overrides)  # type: ignore[arg-type]
+    values: dict[str, object] = {"artifacts": artifacts, "api_key": API_KEY, "access_log": False, **overrides}
+    return Settings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")

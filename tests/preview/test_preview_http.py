@@ -58,6 +58,13 @@ def test_wrong_user_or_password_is_401(client: TestClient, auth: tuple[str, str]
     assert API_KEY not in resp.text
 
 
+def test_every_key_of_a_rotation_signs_in(trained_artifacts: Path) -> None:
+    with TestClient(create_app(preview_settings(trained_artifacts, api_key="old-key, new-key"))) as c:
+        assert c.get("/preview", auth=("marketer", "old-key")).status_code == 200
+        assert c.get("/preview", auth=("marketer", "new-key")).status_code == 200
+        assert c.get("/preview", auth=("marketer", "old-key, new-key")).status_code == 401
+
+
 def test_without_a_configured_key_the_preview_is_off(trained_artifacts: Path) -> None:
     settings = preview_settings(trained_artifacts).model_copy(update={"api_key": None})
     with TestClient(create_app(settings)) as c:
