@@ -74,7 +74,7 @@ async def customer(
 ) -> HTMLResponse:
     """The lookup form's target: a bad id re-renders the form with the problem named."""
     customer_id = customer_id.strip()
-    if not re.fullmatch(CUSTOMER_ID_PATTERN.strip("^$"), customer_id):
+    if not re.fullmatch(CUSTOMER_ID_PATTERN, customer_id):
         problem = "Type a customer id." if not customer_id else (
             f"“{customer_id}” is not a customer id: 1–64 letters, digits and _ . : @ -")
         context = {"customer_id": customer_id, "problem": problem}
