@@ -29,6 +29,7 @@ demo: train
 	@echo "  curl 'http://$(HOST):$(PORT)/personal-store/12494?k=4'     (the customer's store page)"
 	@echo "  curl 'http://$(HOST):$(PORT)/segments'                     (micro-segments for marketers)"
 	@echo "  http://$(HOST):$(PORT)/docs                                 (interactive API docs)"
+	@echo "  http://$(HOST):$(PORT)/preview    (marketers' preview: user marketer, password \$$MICROOFFERS_API_KEY)"
 	@echo ""
 	$(BIN)/microoffers serve --artifacts $(ARTIFACTS) --host $(HOST) --port $(PORT)
 

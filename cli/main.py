@@ -200,7 +200,7 @@ def export(
     (every customer's offer: their segment's, minus what they bought)."""
     from datetime import UTC, date, datetime
 
-    from training.export import CUSTOMER_COLUMNS, SEGMENT_COLUMNS, customer_rows, segment_rows, write_csv
+    from models.export import CUSTOMER_COLUMNS, SEGMENT_COLUMNS, customer_rows, segment_rows, write_csv
 
     if fmt != "csv":
         _fail(f"--format must be csv, not {fmt!r}")

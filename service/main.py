@@ -10,6 +10,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 
 from models.artifact import MANIFEST, Artifact, ArtifactNotFoundError, load_artifact
 from service.errors import install_error_handlers
@@ -19,11 +20,12 @@ from service.metrics import Metrics
 from service.middleware import RequestContextMiddleware
 from service.personalize import Personalizer
 from service.resilience import Stores
-from service.routes import events, feedback, health, items, outbound, recommend, segments, store
+from service.routes import events, feedback, health, items, outbound, preview, recommend, segments, store
 from service.settings import Settings, get_settings
 from service.store import EmbeddedStore, OfferStore, RedisStore
 
 log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 def open_stores(settings: Settings, artifact: Artifact | None) -> Stores:
@@ -120,4 +122,6 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app.include_router(outbound.router)
     app.include_router(feedback.router)
     app.include_router(health.router)
+    app.include_router(preview.router)
+    app.mount("/preview/static", StaticFiles(directory=STATIC), name="preview-static")
     return app

@@ -23,14 +23,23 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
 ]
-HTML_SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
-    (b"x-frame-options", b"DENY"),
-    (
-        b"content-security-policy",
-        b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-        b"script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; frame-ancestors 'none'",
-    ),
-]
+# HTML pages get a strict policy: everything from this origin, no inline script or style (the
+# preview needs none). Only the interactive API docs, which FastAPI renders with an inline script
+# and Swagger UI from a CDN, get the looser one.
+HTML_CSP = (
+    b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; "
+    b"base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
+)
+DOCS_CSP = (
+    b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    b"script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; frame-ancestors 'none'"
+)
+DOCS_PATHS = ("/docs", "/redoc")
+
+
+def html_security_headers(path: str) -> list[tuple[bytes, bytes]]:
+    csp = DOCS_CSP if path.startswith(DOCS_PATHS) else HTML_CSP
+    return [(b"x-frame-options", b"DENY"), (b"content-security-policy", csp)]
 
 
 def hash_id(value: str) -> str:
@@ -73,7 +82,7 @@ class RequestContextMiddleware:
                 headers.append((b"x-request-id", request_id.encode()))
                 headers.extend(SECURITY_HEADERS)
                 if any(k == b"content-type" and v.startswith(b"text/html") for k, v in headers):
-                    headers.extend(HTML_SECURITY_HEADERS)
+                    headers.extend(html_security_headers(scope.get("path", "")))
                 message["headers"] = headers
             await send(message)
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from models.artifact import load_artifact
-from training.export import CUSTOMER_COLUMNS, SEGMENT_COLUMNS
+from models.export import CUSTOMER_COLUMNS, SEGMENT_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +84,8 @@ def test_bad_export_requests_are_one_line_exit_2(
 
 
 def test_train_cli_takes_segment_count_and_minimum_size(retail_slice: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["train", "--no-tune", "--purchases", str(retail_slice), "--format", "online-retail",
+    result = CliRunner().invoke(app, ["train", "--no-tune", "--purchases", str(retail_slice),
+                                      "--format", "online-retail",
                                       "--out", str(tmp_path), "--segments", "4", "--min-segment-size", "50"])
     assert result.exit_code == 0, result.output
     sf = load_artifact(tmp_path).storefront
