@@ -35,9 +35,17 @@ class Personalizer:
         norms[norms == 0] = 1.0
         self._unit = (factors / norms[:, None]).astype(np.float32)
         self._countries = artifact.countries
+        self._segments = artifact.storefront.segment_of if artifact.storefront is not None else None
         self._similar: dict[tuple[int, int], frozenset[str]] = {}
         events = artifact.manifest.get("events") or {}
         self.horizon_ms = int(events.get("last_ts_ms") or 0)  # live purchases up to here are in the model
+
+    def segment(self, customer_id: str) -> int | None:
+        """The customer's micro-segment id in this version (None for customers it has not met)."""
+        row = self.customers.row(customer_id)
+        if row is None or self._segments is None:
+            return None
+        return int(self._segments[row])
 
     def country(self, customer_id: str) -> str | None:
         row = self.customers.row(customer_id)

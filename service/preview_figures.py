@@ -15,6 +15,9 @@ from typing import Any
 import pandas as pd
 from starlette.datastructures import State
 
+from service import feedback
+from service.store import StoreUnavailableError
+
 # Where the training job's validation report keeps its tables (`training.protocol` schema); a
 # metrics dict without these keys is searched whole.
 PREFERRED_SECTIONS = ("summary", "metrics")
@@ -111,10 +114,18 @@ class SegmentFeedback:
 
 
 async def feedback_by_segment(state: State) -> Mapping[int, SegmentFeedback] | None:
-    """Feedback figures per segment id, or None while the service has no events source (the page
-    then says "no feedback yet").
-
-    The seam for the events feature: once the app state holds live event counters, map its
-    per-segment summary (impressions, clicks, purchases, returns) to `SegmentFeedback` here.
-    """
-    return None
+    """Feedback figures per segment id from the live event counters (POST /events and what the
+    service showed), or None when there are none yet (the page then says "no feedback yet")."""
+    live = getattr(state, "live", None)
+    if live is None:
+        return None
+    try:
+        summary = await feedback.summarize(live.state)
+    except StoreUnavailableError:
+        return None
+    figures = {
+        int(label): SegmentFeedback(r.impressions, r.clicks, r.purchases, r.returns)
+        for label, r in summary.by_segment.items()
+        if label.isdigit()
+    }
+    return figures or None

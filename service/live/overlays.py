@@ -45,10 +45,11 @@ class LiveContext:
 
 
 def customer_segment(personalizer: Personalizer | None, customer_id: str) -> str:
-    """The segment label of feedback counters: the customer's country (bounded, and what
-    marketers compare), `unknown` for customers the model has not met."""
-    country = personalizer.country(customer_id) if personalizer else None
-    return country or UNKNOWN_SEGMENT
+    """The segment label of feedback counters: the customer's micro-segment id (a few dozen at
+    most, so Prometheus labels stay bounded; what marketers compare on the preview page),
+    `unknown` for customers the model has not met."""
+    segment = personalizer.segment(customer_id) if personalizer else None
+    return UNKNOWN_SEGMENT if segment is None else str(segment)
 
 
 def apply_live(

@@ -273,3 +273,19 @@ def test_pages_render_from_redis_and_from_the_fallback_when_it_is_down(
             a.get_text() for a in from_redis.select("td.segment-cell a")]
     r.flushdb()
     r.close()
+
+
+def test_segment_page_shows_feedback_once_events_exist(trained_artifacts: Path, tmp_path: Path) -> None:
+    """Clicks and purchases posted as events show up as the segment's click-through figures."""
+    artifact = load_artifact(trained_artifacts)
+    customer = str(artifact.customers.ids[5])
+    segment = int(artifact.storefront.segment_of[5])
+    settings = preview_settings(trained_artifacts, events_log=tmp_path / "events.jsonl")
+    with TestClient(create_app(settings)) as c:
+        assert "No feedback yet" in text(soup(c, f"/preview/segments/{segment}").find("main"))
+        shown = [i["item_id"] for i in c.get(f"/recommend/{customer}?k=4").json()["items"]]
+        resp = c.post("/events", headers={"Authorization": f"Bearer {API_KEY}"},
+                      json={"events": [{"customer_id": customer, "item_id": shown[0], "type": "click"}]})
+        assert resp.status_code == 202
+        page = text(soup(c, f"/preview/segments/{segment}").find("main"))
+    assert "No feedback yet" not in page and "25" in page  # 1 click of 4 impressions

@@ -148,8 +148,8 @@ def test_metrics_and_summary_attribute_clicks_to_the_section_that_showed_them(cl
     assert section["email"]["dismissals"] == 1 and section["email"]["click_through_rate"] is None
     metrics = client.get("/metrics")
     assert metrics.headers["content-type"].startswith("text/plain")
-    country = str(artifact.countries[12]) if artifact.countries is not None else "unknown"
-    line = (f'microoffers_feedback_events_total{{section="recommend",segment="{country}",source="personal",'
+    segment = str(artifact.storefront.segment_of[12]) if artifact.storefront is not None else "unknown"
+    line = (f'microoffers_feedback_events_total{{section="recommend",segment="{segment}",source="personal",'
             f'type="click"}} 1.0')
     assert line in metrics.text
 
