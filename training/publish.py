@@ -23,7 +23,7 @@ from models.documents import customer_documents, is_customer_doc, shared_documen
 
 log = logging.getLogger(__name__)
 
-PENDING_KEY = f"{contract.PREFIX}:pending"  # versions being written, not yet switched to
+PENDING_KEY = contract.PENDING_KEY
 OLD_VERSION_TTL_S = 24 * 3600
 
 _SWITCH = """
