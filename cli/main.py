@@ -82,6 +82,11 @@ def train(
         Optional[str],  # noqa: UP045
         typer.Option("--events-from", help="fold in feedback events: redis://… (the event stream) or a JSONL file"),
     ] = None,
+    forget: Annotated[
+        Optional[list[Path]],  # noqa: UP045
+        typer.Option("--forget", help="deny list of customer ids to leave out (repeatable); "
+                                      "OUT/privacy/forgotten.txt is always read"),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Train on a purchase history and write a new artifact version under OUT."""
@@ -95,7 +100,7 @@ def train(
         _fail(f"--format must be canonical or online-retail, not {fmt!r}")
     typer.echo(f"training on {purchases} ({fmt})", err=True)
     params = TrainParams(store=StoreParams(segments=SegmentParams(n_segments=segments, min_size=min_segment_size)))
-    inputs = TrainInputs(purchases, fmt, catalog, events_from)  # type: ignore[arg-type]
+    inputs = TrainInputs(purchases, fmt, catalog, events_from, tuple(forget or ()))  # type: ignore[arg-type]
     path = run_training(inputs, out, params, progress=_progress)
     typer.echo(str(path))
 
@@ -142,6 +147,8 @@ def export(
     (every customer's offer: their segment's, minus what they bought)."""
     from datetime import UTC, date, datetime
 
+    from models.artifact import artifacts_root
+    from models.privacy import forgotten_path, read_forgotten
     from training.export import CUSTOMER_COLUMNS, SEGMENT_COLUMNS, customer_rows, segment_rows, write_csv
 
     if fmt != "csv":
@@ -156,7 +163,8 @@ def export(
     if segment is not None:
         rows, columns = segment_rows(artifact, segment, k, day), SEGMENT_COLUMNS
     else:
-        rows, columns = customer_rows(artifact, k, day), CUSTOMER_COLUMNS
+        forgotten = read_forgotten(forgotten_path(artifacts_root(artifacts)))
+        rows, columns = customer_rows(artifact, k, day, forgotten), CUSTOMER_COLUMNS
     first = next(rows, None)  # validates (e.g. an unknown segment) before any file is created
     stream = open(out, "w", newline="", encoding="utf-8") if out else sys.stdout  # noqa: SIM115
     try:
@@ -200,11 +208,13 @@ def serve(
     if redis_url:
         os.environ["REDIS_URL"] = redis_url
     from service.middleware import configure_json_logging
+    from service.settings import Settings
 
     configure_json_logging()
     uvicorn.run(
         "service.main:create_app", factory=True, host=host, port=port, workers=workers,
         log_config=None, access_log=False,  # JSON access lines come from the app's own middleware
+        timeout_graceful_shutdown=Settings().shutdown_timeout_s,  # SIGTERM: requests in flight finish first
     )
 
 

@@ -20,7 +20,7 @@ from models.artifact import Artifact
 from models.catalog import Catalog, CatalogItem, catalog_from_frame
 from models.contract import Offer
 from models.documents import all_documents
-from models.store_documents import segment_doc, segment_of_store_document, segment_without_customer, store_doc
+from models.store_documents import segment_doc, segment_of_store_document, segment_without_customer
 from service.breaker import CircuitBreaker, CircuitOpenError
 
 LookupCounter = Callable[[str, bool], None]  # (store kind, customer document found)
@@ -28,11 +28,6 @@ LookupCounter = Callable[[str, bool], None]  # (store kind, customer document fo
 
 class StoreUnavailableError(RuntimeError):
     """The store could not be read (down, slow, or holds no published version)."""
-
-
-def personal_document_names(customer_id: str) -> tuple[str, str]:
-    """The documents of a version that are about one customer: their list and store ingredients."""
-    return documents.customer_doc(customer_id), store_doc(customer_id)
 
 
 class OfferStore(ABC):
@@ -61,7 +56,7 @@ class OfferStore(ABC):
         """Version -> the customer's own documents in it (privacy export)."""
         found: dict[str, dict[str, bytes]] = {}
         for version in await self.held_versions():
-            for name in personal_document_names(customer_id):
+            for name in documents.personal_documents(customer_id):
                 raw = await self.document(version, name)
                 if raw is not None:
                     found.setdefault(version, {})[name] = raw
@@ -114,7 +109,7 @@ class EmbeddedStore(OfferStore):
         return self.forget_now(customer_id)
 
     def forget_now(self, customer_id: str) -> int:
-        offers_name, store_name = personal_document_names(customer_id)
+        offers_name, store_name = documents.personal_documents(customer_id)
         removed = self._documents.pop(offers_name, None) is not None
         store_raw = self._documents.pop(store_name, None)
         segment = segment_of_store_document(store_raw) if store_raw else None
@@ -205,7 +200,7 @@ class RedisStore(OfferStore):
     async def forget(self, customer_id: str) -> int:
         removed = 0
         for version in await self.held_versions():
-            keys = [contract.document_key(version, name) for name in personal_document_names(customer_id)]
+            keys = [contract.document_key(version, name) for name in documents.personal_documents(customer_id)]
             store_raw = await self._call(self.client.get(keys[1]))
             removed += await self._call(self.client.delete(*keys))
             segment = segment_of_store_document(store_raw) if store_raw else None
