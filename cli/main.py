@@ -208,13 +208,13 @@ def serve(
     if redis_url:
         os.environ["REDIS_URL"] = redis_url
     from service.middleware import configure_json_logging
-    from service.settings import Settings
+    from service.settings import get_settings
 
     configure_json_logging()
     uvicorn.run(
         "service.main:create_app", factory=True, host=host, port=port, workers=workers,
         log_config=None, access_log=False,  # JSON access lines come from the app's own middleware
-        timeout_graceful_shutdown=Settings().shutdown_timeout_s,  # SIGTERM: requests in flight finish first
+        timeout_graceful_shutdown=get_settings().shutdown_timeout_s,  # SIGTERM: requests in flight finish first
     )
 
 

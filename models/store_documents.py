@@ -54,14 +54,14 @@ def segment_offers_doc(segment: int) -> str:
     return f"segment:{segment}:offers"
 
 
-def segment_of_store_document(raw: bytes) -> int | None:
+def segment_of_store_document(raw: bytes | str) -> int | None:
     """The segment id recorded in a customer's `store:` document."""
     doc = contract.decode_json(raw)
     segment = doc.get("s") if isinstance(doc, dict) else None
     return int(segment) if segment is not None else None
 
 
-def segment_without_customer(raw: bytes, customer_id: str) -> bytes | None:
+def segment_without_customer(raw: bytes | str, customer_id: str) -> bytes | None:
     """A `segment:<id>` document with `customer_id` taken out of its sample customers (None when
     they are not in it): what forgetting a customer changes in a shared document."""
     doc = contract.decode_json(raw)

@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     forgotten_file: Path | None = Field(
         None, description="deny list of forgotten customers; default <artifacts root>/privacy/forgotten.txt"
     )
-    shutdown_timeout_s: float = Field(20, gt=0, description="on SIGTERM, wait this long for requests in flight")
+    shutdown_timeout_s: int = Field(20, ge=1, description="on SIGTERM, wait this long for requests in flight")
 
     # Real-time feedback: POST /events, live overlays, frequency capping, outbound contact policy.
     events_max_batch: int = Field(500, ge=1, le=10_000, description="most events in one POST /events")

@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 import redis
 
@@ -118,7 +119,7 @@ def purge_forgotten(client: redis.Redis, artifact: Artifact) -> int:
         removed += client.delete(*(contract.document_key(version, n) for n in personal_documents(customer_id)))
         if artifact.storefront is not None:
             key = contract.document_key(version, segment_doc(int(artifact.storefront.segment_of[row])))
-            client.transaction(lambda pipe, key=key, cid=customer_id: _scrub(pipe, key, cid), key)
+            client.transaction(partial(_scrub, key=key, customer_id=customer_id), key)
     if removed:
         log.info("left %d documents of forgotten customers out of %s", removed, version)
     return removed
