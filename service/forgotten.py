@@ -32,6 +32,7 @@ class DenyList:
         self._guard: Guard | None = None
         self.ids: set[str] = set()
         self._file_stamp: tuple[float, int] | None = None
+        self._redis_count = -1
 
     def attach(self, client: aioredis.Redis, guard: Guard) -> None:
         """Record in (and read) the Redis set too, through the store's guard (timeouts, breaker)."""
@@ -47,9 +48,21 @@ class DenyList:
         except StoreUnavailableError as exc:
             log.warning("deny list in Redis unreadable (the file's is used): %s", exc)
             return set()
+        self._redis_count = len(members)
         new = {m.decode() for m in members} - self.ids
         self.ids |= new
         return new
+
+    async def refresh_redis(self) -> set[str]:
+        """Re-read the Redis set if its size changed (a worker on another host forgot someone):
+        one SCARD per poll, the members only when needed."""
+        if self.client is None:
+            return set()
+        try:
+            count = await self._call(self.client.scard(contract.FORGOTTEN_KEY))
+        except StoreUnavailableError:
+            return set()
+        return await self.load_redis() if count != self._redis_count else set()
 
     def refresh_file(self) -> set[str]:
         """Re-read the file if it changed (another worker forgot someone); returns the new ids."""

@@ -98,8 +98,8 @@ class Reloader:
             return None
 
     async def watch(self, state: Any, interval_s: float) -> None:
-        """Poll forever (cancelled at shutdown): newly forgotten customers from other workers,
-        then a new target version."""
+        """Poll forever (cancelled at shutdown): customers other workers forgot (deny-list file
+        and Redis set), then a new target version."""
         while True:
             await asyncio.sleep(interval_s)
             try:
@@ -110,7 +110,7 @@ class Reloader:
                 log.exception("reload watch: poll failed")
 
     async def _tick(self, state: Any) -> None:
-        for customer_id in self.deny.refresh_file():
+        for customer_id in self.deny.refresh_file() | await self.deny.refresh_redis():
             state.serving.stores.forget_in_process(customer_id)
         target = await self.target(state.serving)
         if target is None or _same(state.serving, target):

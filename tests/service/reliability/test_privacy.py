@@ -11,11 +11,11 @@ import orjson
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from reliability_helpers import AUTH, add_version, client_for
+from reliability_helpers import AUTH, add_version, client_for, wait_until
 
 from models import contract
 from models.artifact import Artifact, load_artifact
-from models.privacy import forgotten_path, read_forgotten
+from models.privacy import append_forgotten, forgotten_path, read_forgotten
 from tests.conftest import RedisServer
 from training.publish import publish
 
@@ -169,3 +169,11 @@ def test_events_refused_with_retry_hint_while_redis_is_down(artifacts: Path, art
         resp = client.post("/events", json=event, headers=AUTH)
         assert resp.status_code == 503 and resp.headers["retry-after"] == "1"
         assert resp.json()["error"] == "unavailable"
+
+
+def test_watch_applies_erasures_made_by_another_worker(artifacts: Path, artifact: Artifact) -> None:
+    customer = str(artifact.customers.ids[12])
+    with client_for(artifacts, reload_interval_s=0.1) as client:
+        assert client.get(f"/recommend/{customer}").json()["source"] == "personal"
+        append_forgotten(forgotten_path(artifacts), [customer])  # what another worker's DELETE writes
+        assert wait_until(lambda: client.get(f"/recommend/{customer}").json()["source"] == "popular")
