@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -38,12 +36,3 @@ def settings_for(artifacts: Path, redis_url: str | None = None, **overrides: obj
 
 def client_for(artifacts: Path, redis_url: str | None = None, **overrides: object) -> TestClient:
     return TestClient(create_app(settings_for(artifacts, redis_url, **overrides)))
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False

@@ -11,12 +11,12 @@ import orjson
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from reliability_helpers import AUTH, add_version, client_for, wait_until
+from reliability_helpers import AUTH, add_version, client_for
 
 from models import contract
 from models.artifact import Artifact, load_artifact
 from models.privacy import append_forgotten, forgotten_path, read_forgotten
-from tests.conftest import RedisServer
+from tests.conftest import RedisServer, wait_until
 from training.publish import publish
 
 

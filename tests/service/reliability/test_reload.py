@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from reliability_helpers import AUTH, add_version, client_for, wait_until
+from reliability_helpers import AUTH, add_version, client_for
 
 from models.artifact import Artifact, load_artifact
-from tests.conftest import ROOT, RedisServer
+from tests.conftest import ROOT, RedisServer, wait_until
 from training.publish import publish
 
 

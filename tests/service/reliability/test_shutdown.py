@@ -12,10 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-from reliability_helpers import API_KEY, AUTH, client_for, wait_until
+from reliability_helpers import API_KEY, AUTH, client_for
 
 from models.artifact import Artifact
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, wait_until
 
 HERE = Path(__file__).parent
 
