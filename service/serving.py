@@ -120,8 +120,12 @@ def next_serving(
 
 
 def install(state: Any, serving: Serving) -> None:
-    """Make `serving` what new requests read: one reference assignment."""
+    """Make `serving` what new requests read: one reference assignment. Routes reach it through
+    `service.deps` (one generation per request); the plain attributes are kept in step for code
+    that reads `app.state` directly and needs no such guarantee (e.g. a page showing the model)."""
     state.serving = serving
+    state.artifact, state.stores, state.store, state.live = (
+        serving.artifact, serving.stores, serving.stores.primary, serving.live)
 
 
 def _embedded(artifact: Artifact, forgotten: Collection[str], metrics: Metrics | None) -> EmbeddedStore:
