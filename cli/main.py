@@ -55,6 +55,8 @@ def clear_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             _fail(str(exc))
         except _redis_errors() as exc:
             _fail(f"redis: {exc}")
+        except OSError as exc:  # an output file or directory that cannot be written, a full disk
+            _fail(f"{exc.filename or 'file'}: {exc.strerror or exc}")
 
     return wrapper
 

@@ -62,3 +62,11 @@ def test_publish_and_serve_refuse_a_damaged_artifact_the_same_way(broken: tuple[
 def test_export_of_a_directory_without_versions_is_one_clear_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["export", "--artifacts", str(tmp_path), "--segment", "0"])
     assert result.exit_code == 2 and result.stderr.startswith("error: no complete artifact version")
+
+
+def test_export_to_an_unwritable_place_is_one_clear_line(trained_artifacts: Path, tmp_path: Path) -> None:
+    out = tmp_path / "no-such-dir" / "offers.csv"
+    result = CliRunner().invoke(app, ["export", "--artifacts", str(trained_artifacts), "--segment", "0",
+                                      "--out", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [f"error: {out}: No such file or directory"]
