@@ -57,6 +57,8 @@ def clear_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             _fail(str(exc))
         except _redis_errors() as exc:
             _fail(f"redis: {exc}")
+        except OSError as exc:  # an output file or directory that cannot be written, a full disk
+            _fail(f"{exc.filename or 'file'}: {exc.strerror or exc}")
 
     return wrapper
 
@@ -87,6 +89,11 @@ def train(
     tune: Annotated[bool, typer.Option("--tune/--no-tune", help="tune models on a validation window")] = True,
     tune_budget: Annotated[float, typer.Option("--tune-budget", help="seconds of tuning", min=0)] = 45.0,
     force: Annotated[bool, typer.Option("--force", help="publish even if it does not beat popularity")] = False,
+    forget: Annotated[
+        Optional[list[Path]],  # noqa: UP045
+        typer.Option("--forget", help="deny list of customer ids to leave out (repeatable); "
+                                      "OUT/privacy/forgotten.txt is always read"),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Train on a purchase history and write a new artifact version under OUT.
@@ -108,7 +115,7 @@ def train(
         store=StoreParams(segments=SegmentParams(n_segments=segments, min_size=min_segment_size)),
         quality=QualityParams(tune=tune, tune_budget_s=tune_budget, force=force),
     )
-    inputs = TrainInputs(purchases, fmt, catalog, events_from)  # type: ignore[arg-type]
+    inputs = TrainInputs(purchases, fmt, catalog, events_from, tuple(forget or ()))  # type: ignore[arg-type]
     path = run_training(inputs, out, params, progress=_progress)
     metrics = load_artifact(path).metrics
     if metrics.get("metrics"):
@@ -200,7 +207,9 @@ def export(
     (every customer's offer: their segment's, minus what they bought)."""
     from datetime import UTC, date, datetime
 
+    from models.artifact import artifacts_root
     from models.export import CUSTOMER_COLUMNS, SEGMENT_COLUMNS, customer_rows, segment_rows, write_csv
+    from models.privacy import forgotten_path, read_forgotten
 
     if fmt != "csv":
         _fail(f"--format must be csv, not {fmt!r}")
@@ -214,7 +223,8 @@ def export(
     if segment is not None:
         rows, columns = segment_rows(artifact, segment, k, day), SEGMENT_COLUMNS
     else:
-        rows, columns = customer_rows(artifact, k, day), CUSTOMER_COLUMNS
+        forgotten = read_forgotten(forgotten_path(artifacts_root(artifacts)))
+        rows, columns = customer_rows(artifact, k, day, forgotten), CUSTOMER_COLUMNS
     first = next(rows, None)  # validates (e.g. an unknown segment) before any file is created
     stream = open(out, "w", newline="", encoding="utf-8") if out else sys.stdout  # noqa: SIM115
     try:
@@ -258,11 +268,13 @@ def serve(
     if redis_url:
         os.environ["REDIS_URL"] = redis_url
     from service.middleware import configure_json_logging
+    from service.settings import get_settings
 
     configure_json_logging()
     uvicorn.run(
         "service.main:create_app", factory=True, host=host, port=port, workers=workers,
         log_config=None, access_log=False,  # JSON access lines come from the app's own middleware
+        timeout_graceful_shutdown=get_settings().shutdown_timeout_s,  # SIGTERM: requests in flight finish first
     )
 
 

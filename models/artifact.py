@@ -27,6 +27,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +49,11 @@ TMP_PREFIX = ".tmp-"
 
 class ArtifactNotFoundError(FileNotFoundError):
     """No complete artifact version where one was expected."""
+
+
+class ArtifactCorruptError(ValueError):
+    """A version directory has its manifest but a file in it is missing or unreadable (copied
+    in part, truncated, edited by hand). The message names the file."""
 
 
 @dataclass
@@ -136,38 +144,71 @@ def resolve_version_dir(path: Path) -> Path:
     return versions[-1]
 
 
+def artifacts_root(path: Path) -> Path:
+    """The `train --out` directory of `path` (itself, or the parent of one version directory):
+    where data that outlives every version lives (event log, deny list)."""
+    path = Path(path)
+    return path.parent if (path / MANIFEST).is_file() else path
+
+
+# What reading a damaged file raises: missing (OSError), truncated zip, bad JSON or parquet
+# (ValueError, incl. pyarrow's ArrowInvalid), an array or field missing (KeyError, TypeError).
+_READ_ERRORS = (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile)
+
+
+@contextmanager
+def _reading(d: Path, name: str) -> Iterator[Path]:
+    try:
+        yield d / name
+    except _READ_ERRORS as exc:
+        raise ArtifactCorruptError(
+            f"artifact {d}: {name} is missing or unreadable ({type(exc).__name__}: {exc}); "
+            "retrain, or remove this version to fall back to the previous one"
+        ) from exc
+
+
 def load_artifact(path: Path, with_events: bool = False) -> Artifact:
     """The newest complete version at `path`. The folded-in event table is only read when asked
-    for (`with_events`): training needs it, the service does not."""
+    for (`with_events`): training needs it, the service does not. A damaged version raises
+    `ArtifactCorruptError` naming the file."""
     d = resolve_version_dir(path)
-    manifest = json.loads((d / MANIFEST).read_text())
-    with np.load(d / "ids.npz", allow_pickle=False) as ids:
+    with _reading(d, MANIFEST) as f:
+        manifest = json.loads(f.read_text())
+    with _reading(d, "ids.npz") as f, np.load(f, allow_pickle=False) as ids:
         customers, items = IdMap.from_ids(ids["customers"]), IdMap.from_ids(ids["items"])
         countries = ids["countries"] if "countries" in ids.files else None
-    with np.load(d / "lists.npz", allow_pickle=False) as lists:
+    with _reading(d, "lists.npz") as f, np.load(f, allow_pickle=False) as lists:
         arrays = {k: lists[k] for k in lists.files}
-    with np.load(d / "popular.npz", allow_pickle=False) as pop:
+    with _reading(d, "popular.npz") as f, np.load(f, allow_pickle=False) as pop:
         popular_items, popular_scores = pop["items"], pop["scores"]
-    with np.load(d / "history.npz", allow_pickle=False) as h:
+    with _reading(d, "history.npz") as f, np.load(f, allow_pickle=False) as h:
         history = sp.csr_matrix((h["data"], h["indices"], h["indptr"]), shape=tuple(h["shape"]))
-    with np.load(d / "replenishment.npz", allow_pickle=False) as r:
+    with _reading(d, "replenishment.npz") as f, np.load(f, allow_pickle=False) as r:
         replenishment = ReplenishmentStats.from_arrays({k: r[k] for k in r.files})
-    metrics_file = d / "metrics.json"
-    events_file = d / "events.parquet"
+    with _reading(d, "model.npz") as f:
+        model = ALSRecommender().load(f)
+    with _reading(d, "catalog.parquet") as f:
+        catalog = pd.read_parquet(f)
+    with _reading(d, "metrics.json") as f:
+        metrics = json.loads(f.read_text()) if f.exists() else {}
+    with _reading(d, "storefront files"):
+        storefront = Storefront.load(d)
+    with _reading(d, "events.parquet") as f:
+        events = pd.read_parquet(f) if with_events and f.exists() else None
     return Artifact(
         manifest=manifest,
         customers=customers,
         items=items,
-        model=ALSRecommender().load(d / "model.npz"),
+        model=model,
         popular_items=popular_items,
         popular_scores=popular_scores,
         history=history,
-        catalog=pd.read_parquet(d / "catalog.parquet"),
+        catalog=catalog,
         replenishment=replenishment,
-        metrics=json.loads(metrics_file.read_text()) if metrics_file.exists() else {},
+        metrics=metrics,
         path=d,
-        storefront=Storefront.load(d),
+        storefront=storefront,
         countries=countries,
-        events=pd.read_parquet(events_file) if with_events and events_file.exists() else None,
+        events=events,
         **arrays,
     )

@@ -16,6 +16,8 @@ PREFIX = "mo"
 CURRENT_KEY = f"{PREFIX}:current"
 PREVIOUS_KEY = f"{PREFIX}:previous"
 VERSIONS_KEY = f"{PREFIX}:versions"  # list, newest first: every version ever switched to
+PENDING_KEY = f"{PREFIX}:pending"  # set: versions being written by a publish, not yet switched to
+FORGOTTEN_KEY = f"{PREFIX}:forgotten"  # set: customer ids to keep out of every version (models.privacy)
 
 
 class Offer(NamedTuple):

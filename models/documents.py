@@ -15,7 +15,7 @@ from models import contract
 from models.artifact import Artifact
 from models.catalog import catalog_from_frame
 from models.ranking import customer_offers, popular_offers
-from models.store_documents import shared_store_documents, store_documents
+from models.store_documents import shared_store_documents, store_doc, store_documents
 
 POPULAR = "popular"
 CATALOG = "catalog"
@@ -27,6 +27,12 @@ CUSTOMER_PREFIX = "c:"
 
 def customer_doc(customer_id: str) -> str:
     return f"{CUSTOMER_PREFIX}{customer_id}"
+
+
+def personal_documents(customer_id: str) -> tuple[str, str]:
+    """The documents of a version that are about one customer: their list and store ingredients
+    (what forgetting a customer removes; segment samples are edited, see `store_documents`)."""
+    return customer_doc(customer_id), store_doc(customer_id)
 
 
 def is_customer_doc(name: str) -> bool:

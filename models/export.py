@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import date
 from typing import Any, TextIO
 
@@ -50,13 +50,18 @@ def segment_rows(artifact: Artifact, segment_id: int, k: int, as_of: date) -> It
                "overall_share": round(float(offer.overall_share), 4)}
 
 
-def customer_rows(artifact: Artifact, k: int, as_of: date) -> Iterator[dict[str, Any]]:
-    """Every customer's top-k of their segment's offer that they have not bought."""
+def customer_rows(
+    artifact: Artifact, k: int, as_of: date, forgotten: Collection[str] = frozenset()
+) -> Iterator[dict[str, Any]]:
+    """Every customer's top-k of their segment's offer that they have not bought; customers on
+    the deny list (forgotten since the artifact was trained) are left out."""
     sf = storefront_of(artifact)
     catalog = catalog_from_frame(artifact.catalog)
     by_segment = _offers_by_segment(sf)
     h = artifact.history
     for row, customer_id in enumerate(artifact.customers.ids.tolist()):
+        if customer_id in forgotten:
+            continue
         segment = int(sf.segment_of[row])
         bought = {str(artifact.items.ids[i]) for i in h.indices[h.indptr[row] : h.indptr[row + 1]]}
         offers = _offerable(artifact, by_segment.get(segment, sf.offers.iloc[:0]), catalog, as_of, k, bought)

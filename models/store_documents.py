@@ -54,6 +54,23 @@ def segment_offers_doc(segment: int) -> str:
     return f"segment:{segment}:offers"
 
 
+def segment_of_store_document(raw: bytes | str) -> int | None:
+    """The segment id recorded in a customer's `store:` document."""
+    doc = contract.decode_json(raw)
+    segment = doc.get("s") if isinstance(doc, dict) else None
+    return int(segment) if segment is not None else None
+
+
+def segment_without_customer(raw: bytes | str, customer_id: str) -> bytes | None:
+    """A `segment:<id>` document with `customer_id` taken out of its sample customers (None when
+    they are not in it): what forgetting a customer changes in a shared document."""
+    doc = contract.decode_json(raw)
+    sample = doc.get("sample_customers") if isinstance(doc, dict) else None
+    if not isinstance(doc, dict) or not sample or customer_id not in sample:
+        return None
+    return contract.encode_json({**doc, "sample_customers": [c for c in sample if c != customer_id]})
+
+
 def data_end_day(artifact: Artifact) -> float:
     """The end of the training data as a day number (the unit of `models.replenishment`)."""
     return pd.Timestamp(artifact.manifest["data_end"]).value / 86_400e9

@@ -1,8 +1,9 @@
-"""Bearer-key authentication for endpoints that change state, written once as a dependency.
+"""Access to endpoints that change state or read personal data, written once as dependencies.
 
 Keys come from `MICROOFFERS_API_KEY` (comma-separated while one is rotated out). With no key
 configured those endpoints are off (403) rather than open. Keys are compared in constant time
-and never logged or echoed.
+and never logged or echoed; a request is known by the key's position (`key1`, `key2`), which is
+what the rate limiter counts by.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from service.deps import SettingsDep
+from service.deps import MetricsDep, SettingsDep
+from service.ratelimit import RateLimiter, retry_after
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <MICROOFFERS_API_KEY>`")
 
@@ -21,7 +23,8 @@ _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <MICR
 async def require_api_key(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
+) -> str:
+    """The matching key's id (`key1`, ...); 403 when no key is configured, 401 for a wrong one."""
     keys = settings.api_keys()
     if not keys:
         raise HTTPException(
@@ -37,6 +40,24 @@ async def require_api_key(
     matches = [hmac.compare_digest(given, key.encode()) for key in keys]  # every key compared: no early exit
     if not any(matches):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid API key", headers={"WWW-Authenticate": "Bearer"})
+    return f"key{matches.index(True) + 1}"
+
+
+async def require_write_access(
+    request: Request, key_id: Annotated[str, Depends(require_api_key)], metrics: MetricsDep
+) -> None:
+    """A valid key within its rate (`MICROOFFERS_WRITE_RATE_PER_S`, `MICROOFFERS_WRITE_BURST`)."""
+    limiter: RateLimiter = request.app.state.rate_limiter
+    wait = limiter.wait_s(key_id)
+    if wait > 0:
+        metrics.rate_limited.inc()
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"too many write requests for this key (limit {limiter.rate_per_s:g}/s, burst {limiter.burst}); "
+            "retry after the Retry-After header's seconds",
+            headers={"Retry-After": retry_after(wait)},
+        )
 
 
 ApiKeyDep = Depends(require_api_key)
+WriteAccessDep = Depends(require_write_access)

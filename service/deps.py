@@ -9,33 +9,54 @@ from fastapi import Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import StringConstraints
 
+from service.forgotten import DenyList
 from service.live.overlays import LiveContext
 from service.metrics import Metrics
+from service.reload import Reloader
 from service.resilience import Stores
+from service.serving import Serving
 from service.settings import Settings
 from service.store import OfferStore
 
 CUSTOMER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$"
 
 
-async def get_store(request: Request) -> OfferStore:
-    return request.app.state.store  # type: ignore[no-any-return]
+async def get_serving(request: Request) -> Serving:
+    """What this request reads (stores, live context, model), taken once per request: FastAPI
+    caches a dependency per request, so every dependency below sees the same generation even
+    if a reload swaps `app.state.serving` meanwhile."""
+    return request.app.state.serving  # type: ignore[no-any-return]
 
 
-async def get_stores(request: Request) -> Stores:
-    return request.app.state.stores  # type: ignore[no-any-return]
+ServingDep = Annotated[Serving, Depends(get_serving)]
+
+
+async def get_store(serving: ServingDep) -> OfferStore:
+    return serving.stores.primary
+
+
+async def get_stores(serving: ServingDep) -> Stores:
+    return serving.stores
 
 
 async def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-async def get_live(request: Request) -> LiveContext:
-    return request.app.state.live  # type: ignore[no-any-return]
+async def get_live(serving: ServingDep) -> LiveContext:
+    return serving.live
 
 
 async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics  # type: ignore[no-any-return]
+
+
+async def get_deny_list(request: Request) -> DenyList:
+    return request.app.state.deny_list  # type: ignore[no-any-return]
+
+
+async def get_reloader(request: Request) -> Reloader:
+    return request.app.state.reloader  # type: ignore[no-any-return]
 
 
 StoreDep = Annotated[OfferStore, Depends(get_store)]
@@ -43,6 +64,8 @@ StoresDep = Annotated[Stores, Depends(get_stores)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 LiveDep = Annotated[LiveContext, Depends(get_live)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+DenyListDep = Annotated[DenyList, Depends(get_deny_list)]
+ReloaderDep = Annotated[Reloader, Depends(get_reloader)]
 CustomerId = Annotated[
     str,
     Path(

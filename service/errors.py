@@ -47,7 +47,7 @@ async def store_unavailable(request: Request, exc: StoreUnavailableError) -> JSO
     log.warning("store unavailable: %s", exc)
     return JSONResponse(
         status_code=503,
-        content={"error": "unavailable", "message": "recommendations are temporarily unavailable"},
+        content={"error": "unavailable", "message": "the store is temporarily unavailable: retry after Retry-After"},
         headers={"Retry-After": "1"},
     )
 

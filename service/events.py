@@ -19,6 +19,7 @@ from models.events import Event
 from service.live.overlays import LiveContext
 from service.live.state import Recorded
 from service.metrics import Metrics
+from service.middleware import hash_id
 from service.schemas import EventBatch, EventIn
 from service.store import StoreUnavailableError
 
@@ -75,7 +76,7 @@ async def record_shown(
         await live.state.record_impressions(customer_id, item_ids, source, section, segment,
                                             live.now_ms() if now_ms is None else now_ms)
     except StoreUnavailableError as exc:
-        log.warning("impressions of %s not recorded: %s", customer_id, exc)
+        log.warning("impressions of customer %s not recorded: %s", hash_id(customer_id), exc)
         return
     metrics.count_feedback("impression", source, section, segment, len(item_ids))
 

@@ -1,6 +1,6 @@
 """Cross-cutting HTTP concerns as one pure-ASGI middleware (cheap on the hot path, unlike
 `BaseHTTPMiddleware`): a request id on every answer, one structured access-log line per request,
-and security headers.
+latency and status metrics per route template, and security headers.
 
 Privacy: the access log names the *route template* (`/recommend/{customer_id}`), never the raw
 path, so customer ids do not land in logs; with `log_customer_ids` they are added hashed. No
@@ -16,6 +16,8 @@ import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.metrics import Metrics
 
 log = logging.getLogger("microoffers.access")
 
@@ -60,10 +62,13 @@ def _valid_request_id(value: str | None) -> str | None:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, access_log: bool = True, log_customer_ids: bool = False) -> None:
+    def __init__(
+        self, app: ASGIApp, access_log: bool = True, log_customer_ids: bool = False, metrics: Metrics | None = None
+    ) -> None:
         self.app = app
         self.access_log = access_log
         self.log_customer_ids = log_customer_ids
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -89,17 +94,20 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
+            seconds = time.perf_counter() - start
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            if self.metrics is not None:
+                self.metrics.observe_request(scope.get("method", ""), route, status, seconds)
             if self.access_log:
-                log.info("request", extra=self._fields(scope, status, start, request_id))
+                log.info("request", extra=self._fields(scope, route, status, seconds, request_id))
 
-    def _fields(self, scope: Scope, status: int, start: float, request_id: str) -> dict[str, Any]:
-        route = scope.get("route")
+    def _fields(self, scope: Scope, route: str, status: int, seconds: float, request_id: str) -> dict[str, Any]:
         fields: dict[str, Any] = {
             "request_id": request_id,
             "method": scope.get("method"),
-            "route": getattr(route, "path", None) or "unmatched",
+            "route": route,
             "status": status,
-            "duration_ms": round((time.perf_counter() - start) * 1000, 3),
+            "duration_ms": round(seconds * 1000, 3),
         }
         customer = (scope.get("path_params") or {}).get("customer_id")
         if customer and self.log_customer_ids:

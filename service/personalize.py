@@ -8,7 +8,7 @@ personal offers right after their first purchases instead of after the next nigh
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,8 +24,13 @@ _SIMILAR_CACHE_LIMIT = 20_000
 
 
 class Personalizer:
-    def __init__(self, artifact: Artifact, list_length: int = LIST_LENGTH) -> None:
+    def __init__(
+        self, artifact: Artifact, list_length: int = LIST_LENGTH, forgotten: Collection[str] = frozenset()
+    ) -> None:
+        """`forgotten` (the live deny list, shared, so it sees later additions) are treated as
+        customers the model never met: their trained history and country are not used."""
         self.version = artifact.version
+        self.forgotten = forgotten
         self.model = artifact.model
         self.customers, self.items = artifact.customers, artifact.items
         self.history = artifact.history.tocsr()
@@ -42,13 +47,16 @@ class Personalizer:
 
     def segment(self, customer_id: str) -> int | None:
         """The customer's micro-segment id in this version (None for customers it has not met)."""
-        row = self.customers.row(customer_id)
+        row = self._row(customer_id)
         if row is None or self._segments is None:
             return None
         return int(self._segments[row])
 
+    def _row(self, customer_id: str) -> int | None:
+        return None if customer_id in self.forgotten else self.customers.row(customer_id)
+
     def country(self, customer_id: str) -> str | None:
-        row = self.customers.row(customer_id)
+        row = self._row(customer_id)
         if row is None or self._countries is None:
             return None
         return str(self._countries[row]) or None
@@ -79,7 +87,7 @@ class Personalizer:
         """Confidence per item column: trained history plus live purchases, log-scaled like
         training's weights (without the recency decay); disliked items negative."""
         occasions: dict[int, float] = {}
-        row = self.customers.row(customer_id)
+        row = self._row(customer_id)
         if row is not None:
             lo, hi = self.history.indptr[row], self.history.indptr[row + 1]
             occasions.update(zip(self.history.indices[lo:hi].tolist(), self.history.data[lo:hi].tolist()))

@@ -221,3 +221,77 @@ class FeedbackSummary(BaseModel):
     by_section: dict[str, FeedbackRates]
     by_segment: dict[str, FeedbackRates]
     most_complained: list[ItemFeedback]
+
+
+# --- Privacy and administration ---
+
+
+class LoggedEventOut(BaseModel):
+    """One event as it is stored in the durable log (and in `events.parquet` of a version)."""
+
+    id: str
+    customer_id: str
+    item_id: str
+    type: str
+    timestamp: str
+    quantity: int
+    section: str | None = None
+
+
+class TrainedPurchase(BaseModel):
+    item_id: str
+    title: str | None
+    occasions: int = Field(description="purchase occasions (distinct invoices) in the training data")
+    first_purchase: str
+    last_purchase: str
+
+
+class TrainingData(BaseModel):
+    """What the artifact loaded in this process holds about the customer."""
+
+    model_version: str
+    known: bool = Field(description="the customer is one of the version's trained customers")
+    country: str | None
+    purchases: list[TrainedPurchase]
+    folded_events: list[LoggedEventOut] = Field(description="feedback events this version was trained on")
+
+
+class LiveData(BaseModel):
+    """The customer's events since training, and the state derived from them."""
+
+    events: list[LoggedEventOut]
+    purchases: dict[str, int] = Field(description="item -> purchase events since training")
+    suppressed: list[str] = Field(description="items hidden now (dismissed, returned, complained about)")
+    negative: list[str] = Field(description="items returned or complained about, newest first")
+    impressions: dict[str, int] = Field(description="item -> times shown in the current capping window")
+    last_contact: str | None = Field(description="last outbound contact (ISO-8601)")
+
+
+class CachedDocument(BaseModel):
+    model_version: str
+    name: str = Field(description="`c:<id>` (ranked candidates) or `store:<id>` (personal-store ingredients)")
+    content: Any
+
+
+class SegmentMembership(BaseModel):
+    id: int
+    name: str | None
+    model_version: str
+
+
+class CustomerExport(BaseModel):
+    """Everything Micro-offers stores about one customer."""
+
+    customer_id: str
+    exported_at: str
+    forgotten: bool = Field(description="on the deny list (DELETE /customers/{id} was called)")
+    training: TrainingData | None = Field(description="null when this process has no artifact loaded")
+    live: LiveData
+    cached: list[CachedDocument]
+    segment: SegmentMembership | None
+
+
+class ReloadResult(BaseModel):
+    previous_version: str | None
+    version: str
+    changed: bool

@@ -38,6 +38,16 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(
         default_factory=list, description='browser origins allowed to call the API (JSON list); none by default'
     )
+    write_rate_per_s: float = Field(50, gt=0, description="write/admin requests per second per API key (average)")
+    write_burst: int = Field(100, ge=1, description="write/admin requests per API key allowed at once")
+    max_body_bytes: int = Field(1 << 20, ge=1024, description="larger request bodies are refused with 413")
+    reload_interval_s: float = Field(
+        0, ge=0, description="poll the artifacts for a new version this often and reload it; 0 = off"
+    )
+    forgotten_file: Path | None = Field(
+        None, description="deny list of forgotten customers; default <artifacts root>/privacy/forgotten.txt"
+    )
+    shutdown_timeout_s: int = Field(20, ge=1, description="on SIGTERM, wait this long for requests in flight")
 
     # Real-time feedback: POST /events, live overlays, frequency capping, outbound contact policy.
     events_max_batch: int = Field(500, ge=1, le=10_000, description="most events in one POST /events")

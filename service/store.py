@@ -9,6 +9,7 @@ alike by construction, and the same API tests run against both.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -19,7 +20,10 @@ from models.artifact import Artifact
 from models.catalog import Catalog, CatalogItem, catalog_from_frame
 from models.contract import Offer
 from models.documents import all_documents
+from models.store_documents import segment_doc, segment_of_store_document, segment_without_customer
 from service.breaker import CircuitBreaker, CircuitOpenError
+
+LookupCounter = Callable[[str, bool], None]  # (store kind, customer document found)
 
 
 class StoreUnavailableError(RuntimeError):
@@ -28,6 +32,7 @@ class StoreUnavailableError(RuntimeError):
 
 class OfferStore(ABC):
     kind: str
+    count_lookup: LookupCounter | None = None  # set by the app: cache hits and misses for /metrics
 
     @abstractmethod
     async def active_version(self) -> str | None: ...
@@ -39,7 +44,28 @@ class OfferStore(ABC):
     async def customer_offers(self, version: str, customer_id: str) -> list[Offer] | None:
         """The customer's precomputed candidates, or None for a customer the version does not know."""
         raw = await self.document(version, documents.customer_doc(customer_id))
+        if self.count_lookup is not None:
+            self.count_lookup(self.kind, raw is not None)
         return contract.decode_offers(raw) if raw else None
+
+    @abstractmethod
+    async def held_versions(self) -> list[str]:
+        """Every version whose documents this store holds (served, previous, being written)."""
+
+    async def customer_documents(self, customer_id: str) -> dict[str, dict[str, bytes]]:
+        """Version -> the customer's own documents in it (privacy export)."""
+        found: dict[str, dict[str, bytes]] = {}
+        for version in await self.held_versions():
+            for name in documents.personal_documents(customer_id):
+                raw = await self.document(version, name)
+                if raw is not None:
+                    found.setdefault(version, {})[name] = raw
+        return found
+
+    @abstractmethod
+    async def forget(self, customer_id: str) -> int:
+        """Remove the customer's documents from every held version, and them from segment
+        samples; returns how many documents were removed."""
 
     async def popular_offers(self, version: str) -> list[Offer]:
         raw = await self.document(version, documents.POPULAR)
@@ -62,16 +88,36 @@ class EmbeddedStore(OfferStore):
 
     kind = "embedded"
 
-    def __init__(self, artifact: Artifact) -> None:
+    def __init__(self, artifact: Artifact, forgotten: Iterable[str] = ()) -> None:
+        """`forgotten` customers (the deny list) are left out, even if the artifact has them."""
         self.artifact = artifact
         self._documents = dict(all_documents(artifact))
         self._catalog = catalog_from_frame(artifact.catalog)
+        for customer_id in forgotten:
+            self.forget_now(customer_id)
 
     async def active_version(self) -> str | None:
         return self.artifact.version
 
     async def document(self, version: str, name: str) -> bytes | None:
         return self._documents.get(name) if version == self.artifact.version else None
+
+    async def held_versions(self) -> list[str]:
+        return [self.artifact.version]
+
+    async def forget(self, customer_id: str) -> int:
+        return self.forget_now(customer_id)
+
+    def forget_now(self, customer_id: str) -> int:
+        offers_name, store_name = documents.personal_documents(customer_id)
+        removed = self._documents.pop(offers_name, None) is not None
+        store_raw = self._documents.pop(store_name, None)
+        segment = segment_of_store_document(store_raw) if store_raw else None
+        if segment is not None and (raw := self._documents.get(segment_doc(segment))) is not None:
+            scrubbed = segment_without_customer(raw, customer_id)
+            if scrubbed is not None:
+                self._documents[segment_doc(segment)] = scrubbed
+        return int(removed) + int(store_raw is not None)
 
     async def catalog(self, version: str) -> Catalog:
         return self._catalog
@@ -138,6 +184,48 @@ class RedisStore(OfferStore):
             return bool(await self._call(self.client.ping()))
         except StoreUnavailableError:
             return False
+
+    async def held_versions(self) -> list[str]:
+        """Current, previous, the recent ones and any being written. Versions older than those
+        are already expiring (see `training.publish.expire_old_versions`) and never served."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.get(contract.CURRENT_KEY)
+        pipe.get(contract.PREVIOUS_KEY)
+        pipe.lrange(contract.VERSIONS_KEY, 0, -1)
+        pipe.smembers(contract.PENDING_KEY)
+        current, previous, recent, pending = await self._call(pipe.execute())
+        names = [current, previous, *recent, *sorted(pending)]
+        return list(dict.fromkeys(raw.decode() for raw in names if raw))
+
+    async def forget(self, customer_id: str) -> int:
+        removed = 0
+        for version in await self.held_versions():
+            keys = [contract.document_key(version, name) for name in documents.personal_documents(customer_id)]
+            store_raw = await self._call(self.client.get(keys[1]))
+            removed += await self._call(self.client.delete(*keys))
+            segment = segment_of_store_document(store_raw) if store_raw else None
+            if segment is not None:
+                key = contract.document_key(version, segment_doc(segment))
+                await self._call(self._scrub_segment(key, customer_id))
+        return removed
+
+    async def _scrub_segment(self, key: str, customer_id: str) -> None:
+        """Take the customer out of a segment's sample (optimistic transaction: two customers of
+        one segment forgotten at once both stay out)."""
+        async with self.client.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.get(key)
+                    scrubbed = segment_without_customer(raw, customer_id) if raw else None
+                    if scrubbed is None:
+                        return
+                    pipe.multi()
+                    pipe.set(key, scrubbed, keepttl=True)
+                    await pipe.execute()
+                    return
+                except aioredis.WatchError:
+                    continue
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -3,13 +3,14 @@
 Each rule is a small function so it can be tested alone, and each one's
 effect is counted: when a model looks odd, the first question is "how many
 rows did cleaning throw away, and why?", and ``CleanResult.counts`` answers it.
-Counts are additive: rows_in = dropped_no_customer + dropped_non_product
-+ returns + dropped_zero_price + purchases_out.
+Counts are additive: rows_in = dropped_no_customer + dropped_forgotten
++ dropped_non_product + returns + dropped_zero_price + purchases_out.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +57,15 @@ def drop_missing_customers(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     cid = df["customer_id"]
     keep = cid.notna() & (cid.astype("str").str.strip() != "")
     return df[keep], int((~keep).sum())
+
+
+def drop_forgotten(df: pd.DataFrame, forgotten: Collection[str]) -> tuple[pd.DataFrame, int]:
+    """Customers on the deny list (`models.privacy`) asked to be forgotten: none of their rows
+    may reach a model, a list or a segment again."""
+    if not forgotten:
+        return df, 0
+    bad = df["customer_id"].astype("str").isin(set(forgotten)).to_numpy()
+    return df[~bad], int(bad.sum())
 
 
 def drop_non_products(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -147,13 +157,18 @@ def build_catalog(purchases: pd.DataFrame, catalog: pd.DataFrame | None = None) 
     return out.sort_values("item_id", kind="stable").reset_index(drop=True)
 
 
-def clean_purchases(df: pd.DataFrame, catalog: pd.DataFrame | None = None) -> CleanResult:
+def clean_purchases(
+    df: pd.DataFrame, catalog: pd.DataFrame | None = None, forgotten: Collection[str] = frozenset()
+) -> CleanResult:
     """Apply the cleaning steps in order, counting and logging what each removes."""
     counts: dict[str, int] = {"rows_in": len(df)}
     log.info("cleaning %d purchase rows", len(df))
 
     rows, counts["dropped_no_customer"] = drop_missing_customers(df)
     log.info("dropped %d rows without customer id", counts["dropped_no_customer"])
+
+    rows, counts["dropped_forgotten"] = drop_forgotten(rows, forgotten)
+    log.info("dropped %d rows of forgotten customers", counts["dropped_forgotten"])
 
     rows, counts["dropped_non_product"] = drop_non_products(rows)
     log.info("dropped %d non-product rows (postage, fees, vouchers, ...)", counts["dropped_non_product"])

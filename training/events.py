@@ -12,7 +12,7 @@ item and day); returns and complaints turn the pair into negative feedback; dism
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -118,19 +118,25 @@ def previous_events(out_dir: Path) -> tuple[pd.DataFrame | None, str | None]:
     return previous.events, (previous.manifest.get("events") or {}).get("last_id")
 
 
-def collect_events(source: str, out_dir: Path) -> FoldedEvents:
+def collect_events(source: str, out_dir: Path, forgotten: Collection[str] = frozenset()) -> FoldedEvents:
+    """The previous version's events plus the new ones, without forgotten customers' (they
+    leave the folded history too, not only the new part)."""
     known, after = previous_events(out_dir)
     new = read_event_log(source, after)
     parts = [f for f in (known, new) if f is not None and len(f)]
     events = pd.concat(parts, ignore_index=True) if parts else new
     events = events.drop_duplicates("id").sort_values("id", key=_id_sort_key, kind="stable").reset_index(drop=True)
+    last_id = str(events["id"].iloc[-1]) if len(events) else after  # consumed, even if dropped below
+    denied = events["customer_id"].astype(str).isin(set(forgotten)).to_numpy()
+    events = events[~denied].reset_index(drop=True)
     purchases = events[events["type"] == "purchase"]
     manifest = {
         "source": _redacted(source),
         "after_id": after,
-        "last_id": str(events["id"].iloc[-1]) if len(events) else after,
+        "last_id": last_id,
         "new": len(new),
         "total": len(events),
+        "dropped_forgotten": int(denied.sum()),
         "by_type": {str(k): int(v) for k, v in events["type"].value_counts().sort_index().items()},
         "last_ts_ms": int(purchases["timestamp"].max().value // 1_000_000) if len(purchases) else 0,
     }

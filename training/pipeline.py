@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,8 +27,9 @@ from models.artifact import Artifact, save_artifact
 from models.popular import PopularityRecommender
 from training.candidates import TrainingData, als_spec
 from training.clean import CleanResult, clean_purchases
-from training.events import FeedbackWeights, FoldedEvents, apply_feedback, collect_events
+from training.events import FeedbackWeights, FoldedEvents, apply_feedback, collect_events, is_redis_url
 from training.features import WeightParams, build_interactions, build_replenishment, customer_countries
+from training.forget import forgotten_customers
 from training.lists import LIST_LENGTH, precompute_lists
 from training.load import load_catalog, load_purchases
 from training.report import render_html
@@ -57,6 +58,7 @@ class TrainInputs:
     fmt: Format = "canonical"
     catalog_path: Path | None = None
     events_from: str | None = None  # Redis URL or JSONL file of feedback events (see training.events)
+    forget_files: tuple[Path, ...] = ()  # deny lists besides <out>/privacy/forgotten.txt (see training.forget)
 
 
 @dataclass
@@ -95,14 +97,16 @@ def new_version(now: datetime | None = None) -> str:
     return (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def load_and_clean(inputs: TrainInputs, timer: StepTimer, folded: FoldedEvents | None = None) -> CleanResult:
+def load_and_clean(
+    inputs: TrainInputs, timer: StepTimer, folded: FoldedEvents | None = None, forgotten: Collection[str] = ()
+) -> CleanResult:
     with timer.step("load"):
         raw = load_purchases(inputs.purchases_path, inputs.fmt)
         if folded is not None:
             raw = folded.add_purchases(raw)
         catalog = load_catalog(inputs.catalog_path) if inputs.catalog_path else None
     with timer.step("clean"):
-        cleaned = clean_purchases(raw, catalog)
+        cleaned = clean_purchases(raw, catalog, forgotten)
     for name, count in cleaned.counts.items():
         log.info("clean: %s = %d", name, count)
     if cleaned.purchases.empty:
@@ -195,11 +199,13 @@ def train(
     params = params or TrainParams()
     timer = StepTimer(progress=progress)
     start = time.perf_counter()
+    redis_url = inputs.events_from if inputs.events_from and is_redis_url(inputs.events_from) else None
+    forgotten = forgotten_customers(out_dir, inputs.forget_files, redis_url)
     folded = None
     if inputs.events_from:
         with timer.step("events"):
-            folded = collect_events(inputs.events_from, out_dir)
-    cleaned = load_and_clean(inputs, timer, folded)
+            folded = collect_events(inputs.events_from, out_dir, forgotten)
+    cleaned = load_and_clean(inputs, timer, folded, forgotten)
     extra: dict[str, Any] = {
         "fingerprint": fingerprint(inputs.purchases_path, inputs.catalog_path),
         "inputs": _describe(inputs),

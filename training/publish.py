@@ -1,7 +1,8 @@
 """Publish an artifact into Redis: write a new version namespace, then switch to it atomically.
 
 Order matters for crash safety: the customer lists, popularity, catalog and manifest are
-written first (pipelined, in chunks), then a `complete` marker, and only then the one atomic
+written first (pipelined, in chunks), customers on the deny list (`mo:forgotten`, see
+`models.privacy`) are taken out again, then a `complete` marker, and only then the one atomic
 switch of `mo:current`. A publish killed at any point before the switch leaves the previous
 version serving; the next publish removes half-written namespaces it finds. The version
 before the new one stays as `mo:previous` for `rollback`; older ones expire.
@@ -14,16 +15,18 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 import redis
 
 from models import contract
 from models.artifact import Artifact
-from models.documents import customer_documents, is_customer_doc, shared_documents
+from models.documents import customer_documents, is_customer_doc, personal_documents, shared_documents
+from models.store_documents import segment_doc, segment_without_customer
 
 log = logging.getLogger(__name__)
 
-PENDING_KEY = f"{contract.PREFIX}:pending"  # versions being written, not yet switched to
+PENDING_KEY = contract.PENDING_KEY
 OLD_VERSION_TTL_S = 24 * 3600
 
 _SWITCH = """
@@ -75,6 +78,7 @@ def publish(
     for done in _write_documents(artifact, client, chunk_size):
         if progress:
             progress(done, n)
+    purge_forgotten(client, artifact)
     client.set(contract.complete_key(version), b"1")
     previous = _switch(client, version)
     expire_old_versions(client)
@@ -99,6 +103,34 @@ def _write_documents(artifact: Artifact, client: redis.Redis, chunk_size: int) -
             yield customers
     pipe.execute()
     yield customers
+
+
+def purge_forgotten(client: redis.Redis, artifact: Artifact) -> int:
+    """Remove forgotten customers from the version being written: an artifact trained before
+    their `DELETE` still has them. Read after every document is written, and the service's
+    DELETE also cleans versions being written (`mo:pending`), so one racing the other is
+    caught by one of the two. Returns how many documents were removed."""
+    version, removed = artifact.version, 0
+    for raw in client.sscan_iter(contract.FORGOTTEN_KEY, count=10_000):
+        customer_id = raw.decode()
+        row = artifact.customers.row(customer_id)
+        if row is None:
+            continue
+        removed += client.delete(*(contract.document_key(version, n) for n in personal_documents(customer_id)))
+        if artifact.storefront is not None:
+            key = contract.document_key(version, segment_doc(int(artifact.storefront.segment_of[row])))
+            client.transaction(partial(_scrub, key=key, customer_id=customer_id), key)
+    if removed:
+        log.info("left %d documents of forgotten customers out of %s", removed, version)
+    return removed
+
+
+def _scrub(pipe: redis.client.Pipeline, key: str, customer_id: str) -> None:
+    raw = pipe.get(key)
+    scrubbed = segment_without_customer(raw, customer_id) if raw else None
+    pipe.multi()
+    if scrubbed is not None:
+        pipe.set(key, scrubbed, keepttl=True)
 
 
 def _switch(client: redis.Redis, version: str) -> str | None:

@@ -9,7 +9,9 @@ capping counts of the embedded store start afresh after a restart; Redis keeps t
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import threading
 import time
 from collections import defaultdict
@@ -19,7 +21,7 @@ from typing import BinaryIO
 
 import orjson
 
-from models.events import Event, LoggedEvent, id_key, read_log, to_record
+from models.events import Event, LoggedEvent, from_record, id_key, read_log, to_record
 from service.live.state import CustomerState, LivePolicy, LiveSnapshot, LiveState, Recorded, Shown, feedback_field
 from service.store import StoreUnavailableError
 
@@ -40,6 +42,7 @@ class EmbeddedLiveState(LiveState):
         self._lock = threading.Lock()
         self._last_id = (0, -1)
         self._file: BinaryIO | None = None
+        self._log_path = log_path
         self._log_error: str | None = None
         if log_path is not None:
             try:
@@ -124,7 +127,65 @@ class EmbeddedLiveState(LiveState):
         with self._lock:
             return {kind: dict(counts) for kind, counts in self._items.items()}
 
+    async def customer_events(self, customer_id: str) -> list[LoggedEvent]:
+        return await asyncio.to_thread(self._customer_events, customer_id)
+
+    def _customer_events(self, customer_id: str) -> list[LoggedEvent]:
+        if self._file is None or self._log_path is None:
+            return []
+        # Without the lock (a long read must not stall recording): a batch being appended right
+        # now shows up as an unparsable last line, skipped like a line cut short by a crash.
+        return [x for _, x in read_log(self._log_path)
+                if not isinstance(x, ValueError) and x.event.customer_id == customer_id]
+
+    async def forget(self, customer_id: str) -> int:
+        if self._log_error is not None:
+            raise StoreUnavailableError(self._log_error)
+        return await asyncio.to_thread(self._forget, customer_id)
+
+    def _forget(self, customer_id: str) -> int:
+        """Drop the state, and rewrite the log without the customer's lines: written beside it,
+        synced, then renamed over it, so a crash leaves the old log or the new one, never half."""
+        with self._lock:
+            self._customers.pop(customer_id, None)
+            if self._file is None or self._log_path is None:
+                return 0
+            path, tmp = self._log_path, self._log_path.with_name(self._log_path.name + ".tmp")
+            removed = 0
+            with open(path, "rb") as src, open(tmp, "wb") as dst:
+                for line in src:
+                    if _is_customers(line, customer_id):
+                        removed += 1
+                    else:
+                        dst.write(line)
+                dst.flush()
+                os.fsync(dst.fileno())
+            os.replace(tmp, path)  # the old handle still points at the replaced file: swap it next
+            _fsync_dir(path.parent)
+            old, self._file = self._file, open(path, "ab")  # noqa: SIM115 - held open for the service's life
+            old.close()
+            return removed
+
     async def close(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def _is_customers(line: bytes, customer_id: str) -> bool:
+    """True for a log line holding one of the customer's events (lines that do not parse, e.g.
+    cut short by a crash, are kept as they were)."""
+    if not line.strip():
+        return False
+    try:
+        return from_record(orjson.loads(line)).event.customer_id == customer_id
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

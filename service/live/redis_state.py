@@ -12,17 +12,18 @@ keys, so these scripts need a single Redis (or a proxy that keeps them on one no
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
 
 from models import contract
-from models.events import Event
+from models.events import Event, LoggedEvent, from_stream
 from service.live.state import LivePolicy, LiveSnapshot, LiveState, Recorded, Shown
 from service.store import StoreUnavailableError
 
 Guard = Callable[[Awaitable[Any]], Awaitable[Any]]
+STREAM_PAGE = 2000  # entries per XRANGE while scanning the log for one customer
 
 _SHOWN = """
 local function shown_parts(raw)
@@ -182,6 +183,32 @@ class RedisLiveState(LiveState):
         pipe.hgetall(contract.ITEM_COMPLAINTS_KEY)
         returns, complaints = await self._call(pipe.execute())
         return {"return": _counts(returns), "complaint": _counts(complaints)}
+
+    async def customer_events(self, customer_id: str) -> list[LoggedEvent]:
+        return [from_stream(event_id, fields) async for event_id, fields in self._entries_of(customer_id)]
+
+    async def forget(self, customer_id: str) -> int:
+        await self._call(self.client.delete(*contract.live_keys(customer_id)))
+        ids = [event_id async for event_id, _ in self._entries_of(customer_id)]
+        for start in range(0, len(ids), STREAM_PAGE):
+            await self._call(self.client.xdel(contract.EVENTS_STREAM, *ids[start : start + STREAM_PAGE]))
+        # Again: an event recorded while the log was scanned was removed from the log above, so
+        # its effect on the state goes too; anything later is a new event, kept in both.
+        await self._call(self.client.delete(*contract.live_keys(customer_id)))
+        return len(ids)
+
+    async def _entries_of(self, customer_id: str) -> AsyncIterator[tuple[bytes, dict[bytes, bytes]]]:
+        """The stream entries of one customer, paging through the whole log."""
+        wanted, start = customer_id.encode(), "-"
+        while True:
+            page = await self._call(self.client.xrange(contract.EVENTS_STREAM, min=start, max="+",
+                                                       count=STREAM_PAGE))
+            for event_id, fields in page:
+                if fields.get(b"customer_id") == wanted:
+                    yield event_id, fields
+            if len(page) < STREAM_PAGE:
+                return
+            start = f"({page[-1][0].decode()}"
 
 
 async def _translate_errors(coro: Awaitable[Any]) -> Any:

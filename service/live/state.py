@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from models.events import ENGAGEMENT_TYPES, NEGATIVE_TYPES, Event
+from models.events import ENGAGEMENT_TYPES, NEGATIVE_TYPES, Event, LoggedEvent
 
 NONE = "none"  # attribution when nothing is known
 
@@ -136,6 +136,17 @@ class LiveState(ABC):
     @abstractmethod
     async def item_feedback(self) -> dict[str, dict[str, int]]:
         """{"return": {item: n}, "complaint": {item: n}} for marketers."""
+
+    @abstractmethod
+    async def customer_events(self, customer_id: str) -> list[LoggedEvent]:
+        """Every event of the customer in the durable log, oldest first (privacy export). Scans
+        the whole log: meant for rare admin calls, not the request path."""
+
+    @abstractmethod
+    async def forget(self, customer_id: str) -> int:
+        """Remove the customer's live state and their events from the log at once; returns how
+        many events were removed. Aggregate counters (feedback totals) are kept: they hold no
+        customer id."""
 
     async def close(self) -> None:
         return None

@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, status
 
 from service import events
-from service.auth import ApiKeyDep
+from service.auth import WriteAccessDep
 from service.deps import LiveDep, MetricsDep, SettingsDep
 from service.schemas import ErrorBody, EventBatch, EventIn, EventsAccepted
 
@@ -29,10 +29,10 @@ _BYTES_PER_EVENT = 1024
     "/events",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=EventsAccepted,
-    dependencies=[ApiKeyDep],
+    dependencies=[WriteAccessDep],
     openapi_extra={"requestBody": _body_schema()},
     responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 413: {"model": ErrorBody},
-               422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+               422: {"model": ErrorBody}, 429: {"model": ErrorBody}, 503: {"model": ErrorBody}},
 )
 async def post_events(request: Request, settings: SettingsDep, live: LiveDep, metrics: MetricsDep) -> EventsAccepted:
     """Record one event or a batch `{"events": [...]}`. Each is in the durable log before the 202,

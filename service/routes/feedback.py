@@ -3,7 +3,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from service import feedback
-from service.deps import LiveDep, MetricsDep
+from service.deps import LiveDep, MetricsDep, StoresDep
+from service.model_info import refresh_model_metrics
 from service.schemas import FeedbackSummary
 
 router = APIRouter(tags=["feedback"])
@@ -17,6 +18,9 @@ async def feedback_summary(live: LiveDep) -> FeedbackSummary:
 
 
 @router.get("/metrics", tags=["operations"], response_class=Response)
-async def prometheus_metrics(metrics: MetricsDep) -> Response:
-    """Prometheus exposition of this process's counters."""
+async def prometheus_metrics(metrics: MetricsDep, stores: StoresDep) -> Response:
+    """Prometheus exposition of this process: request latency and status per route, cache hits
+    and misses, degraded answers, events, rate limiting, reloads, and the served model's version
+    and age."""
+    await refresh_model_metrics(stores, metrics)
     return Response(metrics.exposition(), media_type=metrics.content_type)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from service import events, outbound
-from service.auth import ApiKeyDep
+from service.auth import WriteAccessDep
 from service.deps import CustomerId, LiveDep, MetricsDep, SettingsDep, StoreDep
 from service.schemas import ErrorBody, OutboundOffer, PlausibleTime
 
@@ -19,11 +19,12 @@ NEXT_AT_HEADER = "X-Outbound-Next-At"
 @router.get(
     "/outbound/{customer_id}",
     response_model=OutboundOffer,
-    dependencies=[ApiKeyDep],
+    dependencies=[WriteAccessDep],
     responses={
         204: {"description": f"nothing to send now; `{REASON_HEADER}` says why (quiet_hours, contacted_recently, "
                              f"no_offer) and `{NEXT_AT_HEADER}` from when on asking again may help"},
-        401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 422: {"model": ErrorBody}, 503: {"model": ErrorBody},
+        401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 422: {"model": ErrorBody}, 429: {"model": ErrorBody},
+        503: {"model": ErrorBody},
     },
 )
 async def get_outbound(

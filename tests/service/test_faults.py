@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from models.artifact import load_artifact
 from service.main import create_app
 from service.settings import Settings
-from tests.conftest import RedisServer
+from tests.conftest import RedisServer, wait_until
 from training.publish import publish
 
 pytestmark = pytest.mark.redis
@@ -42,15 +42,6 @@ def _customer(trained_artifacts: Path) -> str:
     return str(load_artifact(trained_artifacts).customers.ids[3])
 
 
-def _wait_until(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def test_redis_down_answers_degraded_personal_list(client: TestClient, own_redis: RedisServer,
                                                    trained_artifacts: Path) -> None:
     cid = _customer(trained_artifacts)
@@ -72,7 +63,7 @@ def test_service_returns_to_redis_after_restart(client: TestClient, own_redis: R
     assert client.get(f"/recommend/{cid}").json()["degraded"] is True
     own_redis.start()  # same port, empty: publish again, as a recovering deployment would
     publish(load_artifact(trained_artifacts), redis.Redis.from_url(own_redis.url))
-    assert _wait_until(lambda: client.get(f"/recommend/{cid}").json()["degraded"] is False, timeout=10)
+    assert wait_until(lambda: client.get(f"/recommend/{cid}").json()["degraded"] is False, timeout=10)
     ready = client.get("/ready").json()
     assert ready["degraded"] is False and ready["ready"] is True and ready["store_reachable"] is True
 

@@ -95,10 +95,11 @@ def test_clean_purchases_counts_in_order(caplog: pytest.LogCaptureFixture) -> No
     with caplog.at_level(logging.INFO, logger="training.clean"):
         result = clean_purchases(df)
     assert isinstance(result, CleanResult)
-    assert list(result.counts) == ["rows_in", "dropped_no_customer", "dropped_non_product", "returns",
-                                   "dropped_zero_price", "purchases_out", "customers", "items"]
-    assert result.counts == {"rows_in": 10, "dropped_no_customer": 2, "dropped_non_product": 2, "returns": 2,
-                             "dropped_zero_price": 1, "purchases_out": 3, "customers": 2, "items": 2}
+    assert list(result.counts) == ["rows_in", "dropped_no_customer", "dropped_forgotten", "dropped_non_product",
+                                   "returns", "dropped_zero_price", "purchases_out", "customers", "items"]
+    assert result.counts == {"rows_in": 10, "dropped_no_customer": 2, "dropped_forgotten": 0,
+                             "dropped_non_product": 2, "returns": 2, "dropped_zero_price": 1, "purchases_out": 3,
+                             "customers": 2, "items": 2}
     assert all(type(v) is int for v in result.counts.values())
     assert result.returns["item_id"].tolist() == ["10001", "10002"]
     assert (result.returns["quantity"] > 0).all()
@@ -162,8 +163,8 @@ def test_real_bundled_file() -> None:
     assert elapsed < 5, f"cleaning took {elapsed:.1f}s"
     c = result.counts
     assert 4000 <= c["customers"] <= 4400
-    assert c["rows_in"] == (c["dropped_no_customer"] + c["dropped_non_product"] + c["returns"]
-                            + c["dropped_zero_price"] + c["purchases_out"])
+    assert c["rows_in"] == (c["dropped_no_customer"] + c["dropped_forgotten"] + c["dropped_non_product"]
+                            + c["returns"] + c["dropped_zero_price"] + c["purchases_out"])
     p = result.purchases
     assert not p["item_id"].isin(NON_PRODUCT_CODES).any()
     assert not is_non_product(p["item_id"]).any()
