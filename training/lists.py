@@ -1,4 +1,11 @@
-"""Precompute every customer's ranked candidates, so serving is a lookup, not a computation."""
+"""Precompute every customer's ranked candidates, so serving is a lookup, not a computation.
+
+Both lists (top unbought = discovery, top of everything = re-purchase) come from one scoring
+pass: the top `k + spare` of everything, from which discovery is the first `k` items the
+customer has not bought. Only customers who bought more than `spare` of their own top items
+need a second, exact pass. A factor model (ALS) is searched with norm-bounded pruning
+(`models.inner_product`), which scores a small fraction of the items per customer.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +15,14 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from models.als import ALSRecommender
 from models.base import Recommender
+from models.inner_product import top_k_inner_products
 from models.interactions import IdMap
 
 LIST_LENGTH = 100
+SPARE = 32  # extra candidates so bought items can be skipped without a second pass
+_ROWS_PER_CHUNK = 65_536
 
 
 def offerable_mask(items: IdMap, catalog: pd.DataFrame, today: date) -> np.ndarray:
@@ -28,13 +39,71 @@ def precompute_lists(
 ) -> dict[str, np.ndarray]:
     """Top-k unbought items (discovery) and top-k of everything (re-purchase) per customer,
     never an item that cannot be offered."""
-    rows = np.arange(matrix.shape[0])
-    blocked = ~offerable
-    disc_items, disc_scores = model.recommend(rows, matrix, k, exclude_seen=True, blocked=blocked)
-    all_items, all_scores = model.recommend(rows, matrix, k, exclude_seen=False, blocked=blocked)
+    matrix = matrix.tocsr()
+    cand_items, cand_scores = top_candidates(model, matrix, offerable, k + SPARE)
+    disc_items = np.full((matrix.shape[0], k), -1, dtype=np.int32)
+    disc_scores = np.full((matrix.shape[0], k), -np.inf, dtype=np.float32)
+    for start in range(0, matrix.shape[0], _ROWS_PER_CHUNK):
+        stop = min(start + _ROWS_PER_CHUNK, matrix.shape[0])
+        items, scores = cand_items[start:stop], cand_scores[start:stop]
+        bought = bought_mask(matrix[start:stop], items)
+        disc_items[start:stop], disc_scores[start:stop] = first_unbought(items, scores, bought, k)
+    _redo_short_rows(model, matrix, offerable, cand_items, disc_items, disc_scores)
     return {
         "discovery_items": disc_items,
         "discovery_scores": disc_scores,
-        "all_items": all_items,
-        "all_scores": all_scores,
+        "all_items": cand_items[:, :k].astype(np.int32),
+        "all_scores": cand_scores[:, :k],
     }
+
+
+def top_candidates(
+    model: Recommender, matrix: sp.csr_matrix, offerable: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k offerable item rows of every customer (bought or not) and their scores."""
+    if isinstance(model, ALSRecommender):
+        allowed = np.flatnonzero(offerable)
+        rows, scores = top_k_inner_products(model.user_factors, model.item_factors[allowed], k)
+        return np.where(rows >= 0, allowed[np.maximum(rows, 0)], -1), scores
+    customers = np.arange(matrix.shape[0])
+    return model.recommend(customers, matrix, k, exclude_seen=False, blocked=~offerable)
+
+
+def bought_mask(history: sp.csr_matrix, items: np.ndarray) -> np.ndarray:
+    """`items[r, j]` is among row r's non-zero columns of `history` (vectorised lookup)."""
+    history = history.tocsr()
+    history.sort_indices()
+    n_items = history.shape[1]
+    row_of_entry = np.repeat(np.arange(history.shape[0], dtype=np.int64), np.diff(history.indptr))
+    owned = row_of_entry * n_items + history.indices
+    wanted = np.arange(len(items), dtype=np.int64)[:, None] * n_items + np.maximum(items, 0)
+    pos = np.minimum(np.searchsorted(owned, wanted), max(len(owned) - 1, 0))
+    return (items >= 0) & (owned[pos] == wanted) if len(owned) else np.zeros(items.shape, dtype=bool)
+
+
+def first_unbought(
+    items: np.ndarray, scores: np.ndarray, bought: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the first `k` candidates not bought (in order), padded with -1 / -inf."""
+    usable = ~bought & (items >= 0)
+    order = np.argsort(~usable, axis=1, kind="stable")[:, :k]
+    keep = np.take_along_axis(usable, order, axis=1)
+    picked = np.where(keep, np.take_along_axis(items, order, axis=1), -1).astype(np.int32)
+    return picked, np.where(keep, np.take_along_axis(scores, order, axis=1), -np.inf).astype(np.float32)
+
+
+def _redo_short_rows(
+    model: Recommender,
+    matrix: sp.csr_matrix,
+    offerable: np.ndarray,
+    cand_items: np.ndarray,
+    disc_items: np.ndarray,
+    disc_scores: np.ndarray,
+) -> None:
+    """Customers who bought so many of their own top items that the spare ran out (their
+    candidate list is full, yet discovery is not) get an exact pass with purchases masked."""
+    k = disc_items.shape[1]
+    short = np.flatnonzero((disc_items[:, k - 1] < 0) & (cand_items[:, -1] >= 0))
+    if len(short):
+        items, scores = model.recommend(short, matrix, k, exclude_seen=True, blocked=~offerable)
+        disc_items[short], disc_scores[short] = items, scores
