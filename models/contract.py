@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
+import numpy as np
 import orjson
 
 PREFIX = "mo"
@@ -58,6 +59,23 @@ def complete_key(version: str) -> str:
 
 def encode_offers(offers: Sequence[Offer]) -> bytes:
     return orjson.dumps([[o.item_id, round(float(o.score), 6), int(o.bought)] for o in offers])
+
+
+def encode_offer_rows(
+    item_ids: np.ndarray, scores: np.ndarray, bought: np.ndarray, lengths: np.ndarray
+) -> list[bytes]:
+    """`encode_offers` for many lists at once (row r valid up to `lengths[r]`), byte for byte.
+
+    Scores are rounded in numpy: a float32 times 10**6 is exact in float64, so rounding it
+    there is the same correctly rounded result as Python's `round(x, 6)`.
+    """
+    ids = item_ids.tolist()
+    rounded = np.round(scores.astype(np.float64), 6).tolist()
+    flags = bought.astype(np.int64).tolist()
+    return [
+        orjson.dumps(list(zip(i[:n], s[:n], b[:n])))
+        for i, s, b, n in zip(ids, rounded, flags, lengths.tolist())
+    ]
 
 
 def decode_offers(raw: bytes | str) -> list[Offer]:

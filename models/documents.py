@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
+
 from models import contract
 from models.artifact import Artifact
 from models.catalog import catalog_from_frame
-from models.ranking import customer_offers, popular_offers
+from models.ranking import merged_candidates, popular_offers
 
 POPULAR = "popular"
 CATALOG = "catalog"
@@ -24,14 +26,18 @@ def customer_doc(customer_id: str) -> str:
     return f"c:{customer_id}"
 
 
-def customer_documents(artifact: Artifact) -> Iterator[tuple[str, bytes]]:
-    """One document per known customer: their merged candidate list (see `models.ranking`)."""
+def customer_documents(artifact: Artifact, chunk: int = 4096) -> Iterator[tuple[str, bytes]]:
+    """One document per known customer: their merged candidate list (see `models.ranking`),
+    merged and encoded a block of customers at a time (a million customers in seconds)."""
     a = artifact
-    for row, customer_id in enumerate(a.customers.ids.tolist()):
-        offers = customer_offers(
-            row, a.discovery_items, a.discovery_scores, a.all_items, a.all_scores, a.history, a.items.ids
+    item_ids = a.items.ids.astype(object)
+    for start in range(0, len(a.customers), chunk):
+        rows = slice(start, min(start + chunk, len(a.customers)))
+        items, scores, bought, lengths = merged_candidates(
+            rows, a.discovery_items, a.discovery_scores, a.all_items, a.all_scores, a.history
         )
-        yield customer_doc(customer_id), contract.encode_offers(offers)
+        payloads = contract.encode_offer_rows(item_ids[np.maximum(items, 0)], scores, bought, lengths)
+        yield from zip(map(customer_doc, a.customers.ids[rows].tolist()), payloads)
 
 
 def shared_documents(artifact: Artifact) -> Iterator[tuple[str, bytes]]:

@@ -19,6 +19,7 @@ from models.als import ALSRecommender
 from models.base import Recommender
 from models.inner_product import top_k_inner_products
 from models.interactions import IdMap
+from models.ranking import bought_mask
 
 LIST_LENGTH = 100
 SPARE = 32  # extra candidates so bought items can be skipped without a second pass
@@ -67,18 +68,6 @@ def top_candidates(
         return np.where(rows >= 0, allowed[np.maximum(rows, 0)], -1), scores
     customers = np.arange(matrix.shape[0])
     return model.recommend(customers, matrix, k, exclude_seen=False, blocked=~offerable)
-
-
-def bought_mask(history: sp.csr_matrix, items: np.ndarray) -> np.ndarray:
-    """`items[r, j]` is among row r's non-zero columns of `history` (vectorised lookup)."""
-    history = history.tocsr()
-    history.sort_indices()
-    n_items = history.shape[1]
-    row_of_entry = np.repeat(np.arange(history.shape[0], dtype=np.int64), np.diff(history.indptr))
-    owned = row_of_entry * n_items + history.indices
-    wanted = np.arange(len(items), dtype=np.int64)[:, None] * n_items + np.maximum(items, 0)
-    pos = np.minimum(np.searchsorted(owned, wanted), max(len(owned) - 1, 0))
-    return (items >= 0) & (owned[pos] == wanted) if len(owned) else np.zeros(items.shape, dtype=bool)
 
 
 def first_unbought(

@@ -9,7 +9,8 @@ import scipy.sparse as sp
 from models.als import ALSParams, ALSRecommender
 from models.interactions import Interactions
 from models.popular import PopularityRecommender
-from training.lists import SPARE, bought_mask, first_unbought, precompute_lists
+from models.ranking import bought_mask
+from training.lists import SPARE, first_unbought, precompute_lists
 
 
 def random_interactions(rng: np.random.Generator, n_customers: int = 300, n_items: int = 400) -> Interactions:
