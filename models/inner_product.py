@@ -33,7 +33,7 @@ def top_k_inner_products(
     norms = np.linalg.norm(items, axis=1)
     order = np.argsort(-norms, kind="stable")
     ordered, ordered_norms = items[order], norms[order]
-    ids = np.full((len(queries), k), -1, dtype=np.int64)
+    ids = np.full((len(queries), k), -1, dtype=np.int32 if len(items) < 2**31 else np.int64)
     scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
     for start in range(0, len(queries), batch_size):
         stop = min(start + batch_size, len(queries))

@@ -53,8 +53,8 @@ def precompute_lists(
     return {
         "discovery_items": disc_items,
         "discovery_scores": disc_scores,
-        "all_items": cand_items[:, :k].astype(np.int32),
-        "all_scores": cand_scores[:, :k],
+        "all_items": np.ascontiguousarray(cand_items[:, :k], dtype=np.int32),
+        "all_scores": np.ascontiguousarray(cand_scores[:, :k]),
     }
 
 
@@ -63,9 +63,9 @@ def top_candidates(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-k offerable item rows of every customer (bought or not) and their scores."""
     if isinstance(model, ALSRecommender):
-        allowed = np.flatnonzero(offerable)
-        rows, scores = top_k_inner_products(model.user_factors, model.item_factors[allowed], k)
-        return np.where(rows >= 0, allowed[np.maximum(rows, 0)], -1), scores
+        allowed = np.append(np.flatnonzero(offerable), -1).astype(np.int32)  # row -1 stays -1
+        rows, scores = top_k_inner_products(model.user_factors, model.item_factors[allowed[:-1]], k)
+        return allowed[rows], scores
     customers = np.arange(matrix.shape[0])
     return model.recommend(customers, matrix, k, exclude_seen=False, blocked=~offerable)
 
