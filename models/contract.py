@@ -62,20 +62,22 @@ def encode_offers(offers: Sequence[Offer]) -> bytes:
 
 
 def encode_offer_rows(
-    item_ids: np.ndarray, scores: np.ndarray, bought: np.ndarray, lengths: np.ndarray
+    item_ids: np.ndarray, items: np.ndarray, scores: np.ndarray, bought: np.ndarray, lengths: np.ndarray
 ) -> list[bytes]:
-    """`encode_offers` for many lists at once (row r valid up to `lengths[r]`), byte for byte.
+    """`encode_offers` for many lists at once, byte for byte: row r is the first `lengths[r]`
+    entries of `items` (rows into `item_ids`), `scores` and `bought`.
 
-    Scores are rounded in numpy: a float32 times 10**6 is exact in float64, so rounding it
-    there is the same correctly rounded result as Python's `round(x, 6)`.
+    The valid entries of all rows become one flat list of (id, score, bought) tuples, built by
+    C loops; each document is then one slice of it. Scores are rounded in numpy: a float32
+    times 10**6 is exact in float64, so this is the same correctly rounded value as Python's
+    `round(x, 6)`.
     """
-    ids = item_ids.tolist()
-    rounded = np.round(scores.astype(np.float64), 6).tolist()
-    flags = bought.astype(np.int64).tolist()
-    return [
-        orjson.dumps(list(zip(i[:n], s[:n], b[:n])))
-        for i, s, b, n in zip(ids, rounded, flags, lengths.tolist())
-    ]
+    valid = np.arange(items.shape[1]) < lengths[:, None]
+    ids = item_ids[items[valid]].tolist()
+    rounded = np.round(scores[valid].astype(np.float64), 6).tolist()
+    entries = list(zip(ids, rounded, bought[valid].astype(np.int64).tolist()))
+    ends = np.cumsum(lengths).tolist()
+    return [orjson.dumps(entries[end - n : end]) for end, n in zip(ends, lengths.tolist())]
 
 
 def decode_offers(raw: bytes | str) -> list[Offer]:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import numpy as np
-
 from models import contract
 from models.artifact import Artifact
 from models.catalog import catalog_from_frame
@@ -36,7 +34,7 @@ def customer_documents(artifact: Artifact, chunk: int = 4096) -> Iterator[tuple[
         items, scores, bought, lengths = merged_candidates(
             rows, a.discovery_items, a.discovery_scores, a.all_items, a.all_scores, a.history
         )
-        payloads = contract.encode_offer_rows(item_ids[np.maximum(items, 0)], scores, bought, lengths)
+        payloads = contract.encode_offer_rows(item_ids, items, scores, bought, lengths)
         yield from zip(map(customer_doc, a.customers.ids[rows].tolist()), payloads)
 
 

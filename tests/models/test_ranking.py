@@ -56,10 +56,11 @@ def test_block_merge_and_encoding_equal_the_per_customer_path(trained_artifacts)
 def test_encode_offer_rows_rounds_like_python() -> None:
     rng = np.random.default_rng(2)
     scores = (rng.standard_normal((50, 8)) * 10.0 ** rng.integers(-7, 3, (50, 1))).astype(np.float32)
-    ids = np.array([[f"i{j}" for j in range(8)]] * 50, dtype=object)
+    item_ids = np.array([f"i{j}" for j in range(20)], dtype=object)
+    items = rng.integers(0, 20, (50, 8))
     bought = rng.random((50, 8)) < 0.3
     lengths = rng.integers(0, 9, 50)
-    rows = encode_offer_rows(ids, scores, bought, lengths)
+    rows = encode_offer_rows(item_ids, items, scores, bought, lengths)
     for r in range(50):
-        offers = [Offer(ids[r, j], float(scores[r, j]), bool(bought[r, j])) for j in range(lengths[r])]
+        offers = [Offer(item_ids[items[r, j]], float(scores[r, j]), bool(bought[r, j])) for j in range(lengths[r])]
         assert rows[r] == encode_offers(offers)
