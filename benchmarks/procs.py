@@ -25,9 +25,12 @@ def free_port() -> int:
 
 @dataclass(frozen=True)
 class Measured:
-    """One finished child process: wall time, peak resident memory, its output."""
+    """One finished child process: wall time, CPU time (user + system, all its threads), peak
+    resident memory, its output. CPU time shows the work done even when other processes
+    compete for the cores and stretch the wall time."""
 
     seconds: float
+    cpu_seconds: float
     peak_rss_mib: float
     stdout: str
     stderr: str
@@ -47,7 +50,7 @@ def run_measured(cmd: Sequence[str], env: dict[str, str] | None = None) -> Measu
         stdout, stderr = out.read().decode(), err.read().decode()
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{stderr[-3000:]}")
-    return Measured(seconds, usage.ru_maxrss / 1024, stdout, stderr)
+    return Measured(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout, stderr)
 
 
 def cli(*args: str) -> list[str]:

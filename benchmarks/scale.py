@@ -57,10 +57,12 @@ def train_and_publish(label: str, purchases: Path, fmt: str, out: Path, redis_ur
         "lines": manifest["counts"]["rows_in"],
         "nonzeros": manifest["counts"]["matrix_nonzeros"],
         "train_s": round(trained.seconds, 1),
+        "train_cpu_s": round(trained.cpu_seconds, 1),
         "train_peak_mib": round(trained.peak_rss_mib),
         "train_steps_s": manifest["timings"],
         "artifact_mib": round(sum(f.stat().st_size for f in version_dir.iterdir()) / 2**20),
         "publish_s": round(published.seconds, 1),
+        "publish_cpu_s": round(published.cpu_seconds, 1),
         "publish_peak_mib": round(published.peak_rss_mib),
         "publish_customers_per_s": int(match.group(2)),
         "redis_used_mib": round(client.info("memory")["used_memory"] / 2**20),
@@ -68,8 +70,9 @@ def train_and_publish(label: str, purchases: Path, fmt: str, out: Path, redis_ur
 
 
 def print_table(results: list[dict[str, Any]]) -> None:
-    cols = ["run", "customers", "items", "lines", "train_s", "train_peak_mib", "publish_s", "publish_peak_mib",
-            "publish_customers_per_s", "artifact_mib", "redis_used_mib"]
+    """Markdown, ready for docs/benchmarks.md; the load average shows how busy the machine was."""
+    cols = ["run", "customers", "items", "lines", "train_s", "train_cpu_s", "train_peak_mib", "publish_s",
+            "publish_cpu_s", "publish_peak_mib", "publish_customers_per_s", "artifact_mib", "redis_used_mib"]
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     for r in results:
