@@ -17,30 +17,39 @@ import numpy as np
 from models.base import top_k
 
 
-def top_k_inner_products(
-    queries: np.ndarray,
-    items: np.ndarray,
-    k: int,
-    batch_size: int = 2048,
-    head: int = 2048,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of `items` with the `k` largest `query . item` per query, best first, and the scores.
+class InnerProductIndex:
+    """Item vectors sorted longest first, built once and searched many times (e.g. per request)."""
 
-    Rows are padded with -1 / -inf when there are fewer than `k` items.
-    """
-    queries = np.ascontiguousarray(queries, dtype=np.float32)
-    items = np.ascontiguousarray(items, dtype=np.float32)
-    norms = np.linalg.norm(items, axis=1)
-    order = np.argsort(-norms, kind="stable")
-    ordered, ordered_norms = items[order], norms[order]
-    ids = np.full((len(queries), k), -1, dtype=np.int32 if len(items) < 2**31 else np.int64)
-    scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
-    for start in range(0, len(queries), batch_size):
-        stop = min(start + batch_size, len(queries))
-        best, best_scores = _search_batch(queries[start:stop], ordered, ordered_norms, k, max(head, k))
-        ids[start:stop] = np.where(best >= 0, order[np.maximum(best, 0)], -1)
-        scores[start:stop] = best_scores
-    return ids, scores
+    def __init__(self, items: np.ndarray) -> None:
+        items = np.ascontiguousarray(items, dtype=np.float32)
+        norms = np.linalg.norm(items, axis=1)
+        self.order = np.argsort(-norms, kind="stable")
+        self.items, self.norms = items[self.order], norms[self.order]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def search(
+        self, queries: np.ndarray, k: int, batch_size: int = 2048, head: int = 2048
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of the indexed items with the `k` largest `query . item` per query, best first,
+        and the scores. Rows are padded with -1 / -inf when there are fewer than `k` items."""
+        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        ids = np.full((len(queries), k), -1, dtype=np.int32 if len(self) < 2**31 else np.int64)
+        scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        for start in range(0, len(queries), batch_size):
+            stop = min(start + batch_size, len(queries))
+            best, best_scores = _search_batch(queries[start:stop], self.items, self.norms, k, max(head, k))
+            ids[start:stop] = np.where(best >= 0, self.order[np.maximum(best, 0)], -1)
+            scores[start:stop] = best_scores
+        return ids, scores
+
+
+def top_k_inner_products(
+    queries: np.ndarray, items: np.ndarray, k: int, batch_size: int = 2048, head: int = 2048
+) -> tuple[np.ndarray, np.ndarray]:
+    """`InnerProductIndex(items).search(queries, k)`: the exact top k, best first."""
+    return InnerProductIndex(items).search(queries, k, batch_size, head)
 
 
 def _search_batch(

@@ -61,3 +61,15 @@ def test_written_files_load_as_canonical_purchases_and_catalog(tmp_path: Path) -
     assert purchases["timestamp"].notna().all()
     catalog = load_catalog(cat)
     assert len(catalog) == SMALL.items and set(purchases["item_id"]) <= set(catalog["item_id"])
+
+
+def test_cache_miss_scorers_agree() -> None:
+    from benchmarks.cache_miss import DenseScorer, PrunedScorer, random_histories, random_model
+
+    model = random_model(3000, 16, seed=1)
+    offerable = np.arange(3000) % 7 != 0
+    dense, pruned = DenseScorer(model, offerable), PrunedScorer(model, offerable)
+    for history in random_histories(3000, 40, seed=1):
+        expected = dense(history, 20)
+        assert len(expected) == 20 and not set(expected) & set(history.indices)
+        assert np.array_equal(pruned(history, 20), expected)
