@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import time
@@ -66,13 +67,15 @@ def train_and_publish(label: str, purchases: Path, fmt: str, out: Path, redis_ur
         "publish_peak_mib": round(published.peak_rss_mib),
         "publish_customers_per_s": int(match.group(2)),
         "redis_used_mib": round(client.info("memory")["used_memory"] / 2**20),
+        "load_avg_1min_after": round(os.getloadavg()[0], 2),
     }
 
 
 def print_table(results: list[dict[str, Any]]) -> None:
     """Markdown, ready for docs/benchmarks.md; the load average shows how busy the machine was."""
     cols = ["run", "customers", "items", "lines", "train_s", "train_cpu_s", "train_peak_mib", "publish_s",
-            "publish_cpu_s", "publish_peak_mib", "publish_customers_per_s", "artifact_mib", "redis_used_mib"]
+            "publish_cpu_s", "publish_peak_mib", "publish_customers_per_s", "artifact_mib", "redis_used_mib",
+            "load_avg_1min_after"]
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     for r in results:
