@@ -63,6 +63,8 @@ bench-cachemiss: install
 	$(BIN)/python -m benchmarks.cache_miss --items $(BENCH_ITEMS)
 
 bench-serving: install system-deps
+	@command -v wrk >/dev/null 2>&1 || { echo "installing wrk (needs root)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python -m benchmarks.serving --workdir $(BENCH_DIR)
 
 clean:
