@@ -56,14 +56,10 @@ def _search_batch(
     queries: np.ndarray, items: np.ndarray, item_norms: np.ndarray, k: int, head: int
 ) -> tuple[np.ndarray, np.ndarray]:
     best, best_scores = top_k(queries @ items[:head].T, k)
-    if head >= len(items):
-        return best, best_scores
-    kth = best_scores[:, k - 1]
-    reach = _reach(np.linalg.norm(queries, axis=1), kth, item_norms, head)
-    rows, cols, vals = _tail_candidates(queries, items, reach, kth, head)
-    if len(rows) == 0:
-        return best, best_scores
-    return _merge(best, best_scores, rows, cols, vals, k)
+    if head < len(items):
+        reach = _reach(np.linalg.norm(queries, axis=1), best_scores[:, k - 1], item_norms, head)
+        _search_tail(queries, items, reach, head, best, best_scores)
+    return best, best_scores
 
 
 def _reach(query_norms: np.ndarray, kth: np.ndarray, item_norms: np.ndarray, head: int) -> np.ndarray:
@@ -75,41 +71,42 @@ def _reach(query_norms: np.ndarray, kth: np.ndarray, item_norms: np.ndarray, hea
     return np.maximum(reach, head)
 
 
-def _tail_candidates(
-    queries: np.ndarray, items: np.ndarray, reach: np.ndarray, kth: np.ndarray, head: int, chunk: int = 256
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(query, item, score) of every item past the head that beats the query's k-th best so far.
-    Queries are scored in chunks of similar reach, so BLAS does little wasted work."""
+def _search_tail(
+    queries: np.ndarray,
+    items: np.ndarray,
+    reach: np.ndarray,
+    head: int,
+    best: np.ndarray,
+    best_scores: np.ndarray,
+    chunk: int = 256,
+) -> None:
+    """Score the items past the head that each query can still reach, in chunks of queries of
+    similar reach (little wasted BLAS work), and merge only the scores that beat the query's
+    k-th best so far (few) into its top k, in place."""
     todo = np.flatnonzero(reach > head)
     todo = todo[np.argsort(reach[todo], kind="stable")]
-    parts = []
+    k = best.shape[1]
     for start in range(0, len(todo), chunk):
         q = todo[start : start + chunk]
         width = int(reach[q[-1]]) - head
         scores = queries[q] @ items[head : head + width].T
-        hits = np.flatnonzero(scores > kth[q, None])
-        r, c = np.divmod(hits, width)
-        parts.append((q[r], c + head, scores.ravel()[hits]))
-    if not parts:
-        empty = np.empty(0, dtype=np.int64)
-        return empty, empty, np.empty(0, dtype=np.float32)
-    return tuple(np.concatenate(p) for p in zip(*parts))  # type: ignore[return-value]
+        hits = np.flatnonzero(scores > best_scores[q, k - 1, None])
+        if len(hits) == 0:
+            continue
+        hit_scores, hit_items = _padded_hits(hits, scores.ravel()[hits], width, len(q))
+        merged_scores = np.concatenate([best_scores[q], hit_scores], axis=1)
+        merged_items = np.concatenate([best[q], hit_items + head], axis=1)
+        pos, best_scores[q] = top_k(merged_scores, k)
+        best[q] = np.take_along_axis(merged_items, np.maximum(pos, 0), axis=1)
 
 
-def _merge(
-    best: np.ndarray, best_scores: np.ndarray, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, k: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The head's top k and the tail's hits, per query: top k again (only queries with hits)."""
-    touched = np.unique(rows)
-    local = np.searchsorted(touched, rows)
-    all_rows = np.concatenate([np.repeat(np.arange(len(touched)), k), local])
-    all_cols = np.concatenate([best[touched].ravel(), cols])
-    all_vals = np.concatenate([best_scores[touched].ravel(), vals])
-    order = np.lexsort((-all_vals, all_rows))
-    all_rows, all_cols, all_vals = all_rows[order], all_cols[order], all_vals[order]
-    starts = np.searchsorted(all_rows, np.arange(len(touched)))
-    rank = np.arange(len(all_rows)) - starts[all_rows]
-    keep = rank < k
-    best[touched[all_rows[keep]], rank[keep]] = all_cols[keep]
-    best_scores[touched[all_rows[keep]], rank[keep]] = all_vals[keep]
-    return best, best_scores
+def _padded_hits(hits: np.ndarray, values: np.ndarray, width: int, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Flat row-major hit positions of an (n_rows x width) block as one padded row per query:
+    (scores, -inf padded; columns)."""
+    rows, cols = np.divmod(hits, width)
+    counts = np.bincount(rows, minlength=n_rows)
+    rank = np.arange(len(hits)) - (np.cumsum(counts) - counts)[rows]
+    scores = np.full((n_rows, int(counts.max())), -np.inf, dtype=np.float32)
+    columns = np.zeros(scores.shape, dtype=np.int64)
+    scores[rows, rank], columns[rows, rank] = values, cols
+    return scores, columns
