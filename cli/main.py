@@ -89,7 +89,12 @@ def train(
 
 @app.command()
 @clear_errors
-def publish(artifacts: ArtifactsOpt, redis_url: RedisOpt = None, verbose: bool = False) -> None:
+def publish(
+    artifacts: ArtifactsOpt,
+    redis_url: RedisOpt = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="processes encoding and writing documents")] = 1,
+    verbose: bool = False,
+) -> None:
     """Write an artifact's offers into Redis under a new version, then switch to it atomically."""
     import redis
     from tqdm import tqdm
@@ -102,7 +107,7 @@ def publish(artifacts: ArtifactsOpt, redis_url: RedisOpt = None, verbose: bool =
     artifact = load_artifact(artifacts)
     client = redis.Redis.from_url(redis_url)  # type: ignore[arg-type]
     with tqdm(total=len(artifact.customers), unit="customers", file=sys.stderr, disable=None) as bar:
-        report = run_publish(artifact, client, progress=lambda done, _n: bar.update(done - bar.n))
+        report = run_publish(artifact, client, progress=lambda done, _n: bar.update(done - bar.n), workers=workers)
     typer.echo(
         f"published {report.version} ({report.customers} customers, {report.customers_per_second:.0f}/s); "
         f"previous: {report.previous or 'none'}"

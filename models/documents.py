@@ -24,13 +24,16 @@ def customer_doc(customer_id: str) -> str:
     return f"c:{customer_id}"
 
 
-def customer_documents(artifact: Artifact, chunk: int = 4096) -> Iterator[tuple[str, bytes]]:
-    """One document per known customer: their merged candidate list (see `models.ranking`),
-    merged and encoded a block of customers at a time (a million customers in seconds)."""
+def customer_documents(
+    artifact: Artifact, chunk: int = 4096, customers: range | None = None
+) -> Iterator[tuple[str, bytes]]:
+    """One document per known customer (or per customer row in `customers`): their merged
+    candidate list (see `models.ranking`), merged and encoded a block at a time."""
     a = artifact
     item_ids = a.items.ids.astype(object)
-    for start in range(0, len(a.customers), chunk):
-        rows = slice(start, min(start + chunk, len(a.customers)))
+    todo = customers if customers is not None else range(len(a.customers))
+    for start in range(todo.start, todo.stop, chunk):
+        rows = slice(start, min(start + chunk, todo.stop))
         items, scores, bought, lengths = merged_candidates(
             rows, a.discovery_items, a.discovery_scores, a.all_items, a.all_scores, a.history
         )
