@@ -38,7 +38,9 @@ def synthetic_file(workdir: Path, spec: ShopSpec) -> Path:
     return path
 
 
-def train_and_publish(label: str, purchases: Path, fmt: str, out: Path, redis_url: str) -> dict[str, Any]:
+def train_and_publish(
+    label: str, purchases: Path, fmt: str, out: Path, redis_url: str, publish_workers: int = 1
+) -> dict[str, Any]:
     shutil.rmtree(out, ignore_errors=True)
     print(f"[{label}] train ...", flush=True)
     trained = run_measured(cli("train", "--purchases", str(purchases), "--format", fmt, "--out", str(out)))
@@ -47,7 +49,9 @@ def train_and_publish(label: str, purchases: Path, fmt: str, out: Path, redis_ur
     client = redis.Redis.from_url(redis_url)
     client.flushall()
     print(f"[{label}] publish ...", flush=True)
-    published = run_measured(cli("publish", "--artifacts", str(version_dir), "--redis-url", redis_url))
+    published = run_measured(
+        cli("publish", "--artifacts", str(version_dir), "--redis-url", redis_url, "--workers", str(publish_workers))
+    )
     match = _PUBLISHED.search(published.stdout)
     if match is None:
         raise RuntimeError(f"unexpected publish output: {published.stdout!r}")
@@ -66,6 +70,7 @@ def train_and_publish(label: str, purchases: Path, fmt: str, out: Path, redis_ur
         "publish_cpu_s": round(published.cpu_seconds, 1),
         "publish_peak_mib": round(published.peak_rss_mib),
         "publish_customers_per_s": int(match.group(2)),
+        "publish_workers": publish_workers,
         "redis_used_mib": round(client.info("memory")["used_memory"] / 2**20),
         "load_avg_1min_after": round(os.getloadavg()[0], 2),
     }
@@ -91,6 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--lines", type=int, default=ShopSpec.lines)
     ap.add_argument("--seed", type=int, default=ShopSpec.seed)
     ap.add_argument("--workdir", type=Path, default=ROOT / ".bench")
+    ap.add_argument("--publish-workers", type=int, default=1, help="publish --workers")
     ap.add_argument("--skip-demo", action="store_true", help="only the synthetic run")
     ap.add_argument("--skip-synthetic", action="store_true", help="only the demo-data run")
     args = ap.parse_args(argv)
@@ -100,9 +106,11 @@ def main(argv: list[str] | None = None) -> None:
     with redis_server() as url:
         if not args.skip_synthetic:
             data = synthetic_file(args.workdir, spec)
-            results.append(train_and_publish("synthetic", data, "canonical", args.workdir / "artifacts-synthetic", url))
+            out = args.workdir / "artifacts-synthetic"
+            results.append(train_and_publish("synthetic", data, "canonical", out, url, args.publish_workers))
         if not args.skip_demo:
-            results.append(train_and_publish("demo", DEMO, "online-retail", args.workdir / "artifacts-demo", url))
+            out = args.workdir / "artifacts-demo"
+            results.append(train_and_publish("demo", DEMO, "online-retail", out, url, args.publish_workers))
     print_table(results)
     out = args.workdir / "scale-results.json"
     out.write_text(json.dumps({"date": time.strftime("%Y-%m-%d %H:%M"), "results": results}, indent=2))
