@@ -22,7 +22,7 @@ from typing import Any
 import redis
 
 from benchmarks.procs import ROOT, cli, redis_server, run_measured
-from benchmarks.synthetic import ShopSpec, write
+from benchmarks.synthetic import ShopSpec, add_spec_arguments, spec_from_arguments, write
 
 DEMO = ROOT / "data" / "online_retail_ii_2009_2010.parquet"
 _PUBLISHED = re.compile(r"published \S+ \((\d+) customers, (\d+)/s\)")
@@ -91,17 +91,14 @@ def print_table(results: list[dict[str, Any]]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--customers", type=int, default=ShopSpec.customers)
-    ap.add_argument("--items", type=int, default=ShopSpec.items)
-    ap.add_argument("--lines", type=int, default=ShopSpec.lines)
-    ap.add_argument("--seed", type=int, default=ShopSpec.seed)
+    add_spec_arguments(ap)
     ap.add_argument("--workdir", type=Path, default=ROOT / ".bench")
     ap.add_argument("--publish-workers", type=int, default=1, help="publish --workers")
     ap.add_argument("--skip-demo", action="store_true", help="only the synthetic run")
     ap.add_argument("--skip-synthetic", action="store_true", help="only the demo-data run")
     args = ap.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
-    spec = ShopSpec(customers=args.customers, items=args.items, lines=args.lines, seed=args.seed)
+    spec = spec_from_arguments(args)
     results = []
     with redis_server() as url:
         if not args.skip_synthetic:

@@ -77,10 +77,11 @@ def generate(spec: ShopSpec) -> Purchases:
     # Items sorted by taste: each taste is one contiguous slice of a cumulative weight array.
     by_taste = np.argsort(item_taste, kind="stable")
     cum_taste = np.cumsum(weight[by_taste])
-    taste_end = np.searchsorted(item_taste[by_taste], np.arange(spec.tastes), side="right")
-    taste_hi = cum_taste[taste_end - 1]
-    taste_lo = np.concatenate([[0.0], taste_hi[:-1]])
-    taste_weight = taste_hi - taste_lo
+    bounds = np.concatenate([[0.0], cum_taste])  # taste t spans bounds[start_t] .. bounds[end_t]
+    sorted_tastes = item_taste[by_taste]
+    taste_lo = bounds[np.searchsorted(sorted_tastes, np.arange(spec.tastes), side="left")]
+    taste_hi = bounds[np.searchsorted(sorted_tastes, np.arange(spec.tastes), side="right")]
+    taste_weight = taste_hi - taste_lo  # 0 for a taste without items: never picked
 
     counts = lines_per_customer(rng, spec)
     customer = np.repeat(np.arange(spec.customers, dtype=np.int32), counts)
@@ -153,16 +154,23 @@ def write(spec: ShopSpec, out: Path, catalog: Path | None = None) -> Purchases:
     return p
 
 
+def add_spec_arguments(ap: argparse.ArgumentParser) -> None:
+    """--customers --items --lines --seed, for every benchmark that generates a shop."""
+    for name in ("customers", "items", "lines", "seed"):
+        ap.add_argument(f"--{name}", type=int, default=getattr(ShopSpec, name))
+
+
+def spec_from_arguments(args: argparse.Namespace) -> ShopSpec:
+    return ShopSpec(customers=args.customers, items=args.items, lines=args.lines, seed=args.seed)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--customers", type=int, default=ShopSpec.customers)
-    ap.add_argument("--items", type=int, default=ShopSpec.items)
-    ap.add_argument("--lines", type=int, default=ShopSpec.lines)
-    ap.add_argument("--seed", type=int, default=ShopSpec.seed)
+    add_spec_arguments(ap)
     ap.add_argument("--out", type=Path, required=True, help="purchases .parquet to write")
     ap.add_argument("--catalog", type=Path, help="also write a catalog .parquet here")
     args = ap.parse_args(argv)
-    spec = ShopSpec(customers=args.customers, items=args.items, lines=args.lines, seed=args.seed)
+    spec = spec_from_arguments(args)
     start = time.perf_counter()
     write(spec, args.out, args.catalog)
     print(f"wrote {spec.lines} lines ({spec.customers} customers, {spec.items} items) to {args.out} "

@@ -22,6 +22,11 @@ def test_every_customer_buys_and_lines_add_up() -> None:
     assert (p.quantity >= 1).all() and (p.price > 0).all()
 
 
+def test_more_tastes_than_items_still_generates() -> None:
+    p = generate(ShopSpec(customers=100, items=50, lines=1000, tastes=500, seed=1))
+    assert len(p.item) == 1000 and p.item.max() < 50
+
+
 def test_same_seed_same_data_other_seed_other_data() -> None:
     a, b = generate(SMALL), generate(SMALL)
     c = generate(ShopSpec(**{**SMALL.__dict__, "seed": 8}))
