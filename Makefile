@@ -45,7 +45,8 @@ test: install system-deps
 lint: install
 	$(BIN)/ruff check models training service cli tests benchmarks
 
-# Benchmarks (numbers and how to read them: docs/benchmarks.md). Scratch files go to $(BENCH_DIR).
+# Benchmarks (numbers and how to read them: docs/benchmarks.md). Scratch files go to $(BENCH_DIR);
+# bench-scale generates the synthetic shop itself (the same file bench-data writes) when missing.
 BENCH_DIR ?= .bench
 BENCH_CUSTOMERS ?= 1000000
 BENCH_ITEMS ?= 50000
@@ -53,7 +54,7 @@ BENCH_LINES ?= 10000000
 
 bench-data: install
 	$(BIN)/python -m benchmarks.synthetic --customers $(BENCH_CUSTOMERS) --items $(BENCH_ITEMS) \
-		--lines $(BENCH_LINES) --out $(BENCH_DIR)/synthetic.parquet --catalog $(BENCH_DIR)/synthetic_catalog.parquet
+		--lines $(BENCH_LINES) --workdir $(BENCH_DIR) --catalog $(BENCH_DIR)/synthetic_catalog.parquet
 
 bench-scale: install system-deps
 	$(BIN)/python -m benchmarks.scale --customers $(BENCH_CUSTOMERS) --items $(BENCH_ITEMS) \

@@ -22,7 +22,7 @@ from typing import Any
 import redis
 
 from benchmarks.procs import ROOT, cli, redis_server, run_measured
-from benchmarks.synthetic import ShopSpec, add_spec_arguments, spec_from_arguments, write
+from benchmarks.synthetic import ShopSpec, add_spec_arguments, default_path, spec_from_arguments, write
 
 DEMO = ROOT / "data" / "online_retail_ii_2009_2010.parquet"
 _PUBLISHED = re.compile(r"published \S+ \((\d+) customers, (\d+)/s\)")
@@ -30,7 +30,7 @@ _PUBLISHED = re.compile(r"published \S+ \((\d+) customers, (\d+)/s\)")
 
 def synthetic_file(workdir: Path, spec: ShopSpec) -> Path:
     """Generated once per spec and reused (the generator is seeded)."""
-    path = workdir / f"synthetic-{spec.customers}c-{spec.items}i-{spec.lines}l-s{spec.seed}.parquet"
+    path = default_path(workdir, spec)
     if not path.exists():
         start = time.perf_counter()
         write(spec, path)

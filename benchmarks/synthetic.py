@@ -6,7 +6,7 @@ seconds. Each customer gets one to three *tastes* (item groups); a line picks on
 then an item of that group by popularity, or, with `explore` probability, any item by global
 popularity. Lines come in baskets that share a timestamp (one shopping trip).
 
-    python -m benchmarks.synthetic --customers 1000000 --items 50000 --lines 10000000 --out data.parquet
+    python -m benchmarks.synthetic --customers 1000000 --items 50000 --lines 10000000 [--out data.parquet]
 """
 
 from __future__ import annotations
@@ -164,13 +164,20 @@ def spec_from_arguments(args: argparse.Namespace) -> ShopSpec:
     return ShopSpec(customers=args.customers, items=args.items, lines=args.lines, seed=args.seed)
 
 
+def default_path(workdir: Path, spec: ShopSpec) -> Path:
+    """One file name per shop, so a generated shop is found again (the generator is seeded)."""
+    return workdir / f"synthetic-{spec.customers}c-{spec.items}i-{spec.lines}l-s{spec.seed}.parquet"
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_spec_arguments(ap)
-    ap.add_argument("--out", type=Path, required=True, help="purchases .parquet to write")
+    ap.add_argument("--out", type=Path, help="purchases .parquet to write (default: named after the sizes)")
+    ap.add_argument("--workdir", type=Path, default=Path(".bench"), help="where the default --out goes")
     ap.add_argument("--catalog", type=Path, help="also write a catalog .parquet here")
     args = ap.parse_args(argv)
     spec = spec_from_arguments(args)
+    args.out = args.out or default_path(args.workdir, spec)
     start = time.perf_counter()
     write(spec, args.out, args.catalog)
     print(f"wrote {spec.lines} lines ({spec.customers} customers, {spec.items} items) to {args.out} "
