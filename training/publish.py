@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import redis
-from redis.client import Pipeline
 
 from models import contract
 from models.artifact import Artifact
@@ -86,7 +85,8 @@ def publish(
     for done in written:
         if progress:
             progress(done, n)
-    _write_batch(client.pipeline(transaction=False), dict(_keyed(version, shared_documents(artifact))))
+    for _ in _write_documents(client, version, shared_documents(artifact), chunk_size):
+        pass
     client.set(contract.complete_key(version), b"1")
     previous = _switch(client, version)
     expire_old_versions(client)
@@ -96,16 +96,24 @@ def publish(
 
 
 def _write_customers(artifact: Artifact, client: redis.Redis, customers: range, chunk_size: int) -> Iterator[int]:
-    """Pipelined writes of the customers' documents; yields how many are done.
+    """The documents of the customers in `customers` (row numbers); yields how many are done."""
+    documents = customer_documents(artifact, customers=customers)
+    return _write_documents(client, artifact.version, documents, chunk_size)
+
+
+def _write_documents(
+    client: redis.Redis, version: str, documents: Iterable[tuple[str, bytes]], chunk_size: int
+) -> Iterator[int]:
+    """Pipelined writes of `documents` under `version`; yields how many are written so far.
 
     Documents go in MSETs of `MSET_KEYS` keys (one command instead of hundreds: about three
-    times the rate of single SETs), several per pipeline round trip. Each MSET is small enough
-    to keep Redis answering readers in between (well under a millisecond each)."""
+    times the rate of single SETs), `chunk_size` documents per pipeline round trip. Each MSET
+    is small enough to keep Redis answering readers in between (well under a millisecond)."""
     pipe = client.pipeline(transaction=False)
     batch: dict[str, bytes] = {}
     pending = done = 0
-    for key, payload in _keyed(artifact.version, customer_documents(artifact, customers=customers)):
-        batch[key] = payload
+    for name, payload in documents:
+        batch[contract.document_key(version, name)] = payload
         done += 1
         if len(batch) >= MSET_KEYS:
             pipe.mset(batch)
@@ -114,18 +122,10 @@ def _write_customers(artifact: Artifact, client: redis.Redis, customers: range, 
             pipe.execute()
             pending = 0
             yield done
-    _write_batch(pipe, batch)
-    yield done
-
-
-def _keyed(version: str, documents: Iterable[tuple[str, bytes]]) -> Iterator[tuple[str, bytes]]:
-    return ((contract.document_key(version, name), payload) for name, payload in documents)
-
-
-def _write_batch(pipe: Pipeline, batch: dict[str, bytes]) -> None:
     if batch:
         pipe.mset(batch)
     pipe.execute()
+    yield done
 
 
 # What forked workers inherit: (artifact, how to connect, chunk size). Set only while they run.
