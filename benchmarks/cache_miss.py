@@ -79,9 +79,6 @@ class PrunedScorer:
         return items[~np.isin(items, history.indices)][:k]
 
 
-SCORERS = {"dense": DenseScorer, "pruned": PrunedScorer}
-
-
 def measure(scorer: DenseScorer | PrunedScorer, histories: list[sp.csr_matrix], k: int, warmup: int = 50) -> dict:
     """Latency of one cache miss at a time, after a warm-up."""
     for h in histories[:warmup]:
@@ -125,8 +122,8 @@ def main(argv: list[str] | None = None) -> None:
     if not all(np.array_equal(dense(h, args.k), pruned(h, args.k)) for h in histories[:100]):
         raise SystemExit("pruned and dense scoring disagree")
     with threadpool_limits(args.blas_threads or None, "blas"):
-        for name, scorer in SCORERS.items():
-            print(name, json.dumps(measure(scorer(model, offerable), histories, args.k)))
+        for name, scorer in (("dense", dense), ("pruned", pruned)):
+            print(name, json.dumps(measure(scorer, histories, args.k)))
 
 
 if __name__ == "__main__":
