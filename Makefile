@@ -7,7 +7,7 @@ DATA := data/online_retail_ii_2009_2010.parquet
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo train serve test system-deps lint bench-quality bench-serving bench-scale bench-data bench-cachemiss clean
+.PHONY: install demo train serve test system-deps lint bench-quality bench-serving bench-scale bench-data bench-cachemiss bench-events clean
 
 $(BIN)/microoffers: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,10 @@ demo: train
 	@echo "  curl 'http://$(HOST):$(PORT)/recommend/13085?k=5'"
 	@echo "  curl 'http://$(HOST):$(PORT)/recommend/13085?k=5&include_purchased=true'"
 	@echo "  curl 'http://$(HOST):$(PORT)/recommend/someone-new?k=5'    (unknown customer: popular items)"
+	@echo "  curl 'http://$(HOST):$(PORT)/personal-store/12494?k=4'     (the customer's store page)"
+	@echo "  curl 'http://$(HOST):$(PORT)/segments'                     (micro-segments for marketers)"
 	@echo "  http://$(HOST):$(PORT)/docs                                 (interactive API docs)"
+	@echo "  http://$(HOST):$(PORT)/preview    (marketers' preview: user marketer, password \$$MICROOFFERS_API_KEY)"
 	@echo ""
 	$(BIN)/microoffers serve --artifacts $(ARTIFACTS) --host $(HOST) --port $(PORT)
 
@@ -41,6 +44,11 @@ system-deps:
 
 test: install system-deps
 	$(BIN)/python -m pytest
+
+# Selected models vs baselines on Online Retail II and MovieLens-100K (../shared/data/ml-100k);
+# numbers go into docs/quality.md.
+bench-quality: install
+	$(BIN)/python benchmarks/quality.py
 
 lint: install
 	$(BIN)/ruff check models training service cli tests benchmarks
@@ -67,6 +75,10 @@ bench-serving: install system-deps
 	@command -v wrk >/dev/null 2>&1 || { echo "installing wrk (needs root)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python -m benchmarks.serving --workdir $(BENCH_DIR)
+
+# Event-to-effect latency and events/s over loopback (starts its own redis-server and uvicorn); writes docs/events.md.
+bench-events: train
+	$(BIN)/python benchmarks/events.py --artifacts $(ARTIFACTS)
 
 clean:
 	rm -rf $(VENV) $(ARTIFACTS) $(BENCH_DIR) .pytest_cache

@@ -1,4 +1,4 @@
-"""`microoffers train | publish | rollback | serve`.
+"""`microoffers train | evaluate | publish | export | rollback | serve | events export`.
 
 Entry points configure logging and turn known failures into one clear line and a non-zero
 exit; libraries below only raise and log.
@@ -6,6 +6,7 @@ exit; libraries below only raise and log.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import sys
 from collections.abc import Callable
@@ -16,9 +17,11 @@ from typing import Annotated, Any, Optional
 import typer
 
 from models.artifact import ArtifactNotFoundError, load_artifact
-from training.errors import InputError
+from training.errors import InputError, QualityGateError
 
 app = typer.Typer(help="Micro-offers: train, publish and serve personalized recommendations.", no_args_is_help=True)
+events_app = typer.Typer(help="The feedback event log (POST /events).", no_args_is_help=True)
+app.add_typer(events_app, name="events")
 
 ArtifactsOpt = Annotated[
     Path, typer.Option("--artifacts", help="a `train --out` directory (newest version used) or one version in it")
@@ -46,6 +49,8 @@ def clear_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except QualityGateError as exc:
+            _fail(str(exc), code=3)
         except (InputError, ArtifactNotFoundError, FileExistsError) as exc:
             _fail(str(exc))
         except ValueError as exc:
@@ -73,18 +78,84 @@ def train(
     out: Annotated[Path, typer.Option("--out", help="artifacts directory; each run adds a version")],
     fmt: Annotated[str, typer.Option("--format", help="canonical | online-retail")] = "canonical",
     catalog: Annotated[Optional[Path], typer.Option("--catalog", help="optional catalog file")] = None,  # noqa: UP045
+    segments: Annotated[int, typer.Option("--segments", min=1, help="micro-segments before merging")] = 36,
+    min_segment_size: Annotated[int, typer.Option("--min-segment-size", min=1, help="smallest segment")] = 20,
+    events_from: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--events-from", help="fold in feedback events: redis://… (the event stream) or a JSONL file"),
+    ] = None,
+    tune: Annotated[bool, typer.Option("--tune/--no-tune", help="tune models on a validation window")] = True,
+    tune_budget: Annotated[float, typer.Option("--tune-budget", help="seconds of tuning", min=0)] = 45.0,
+    force: Annotated[bool, typer.Option("--force", help="publish even if it does not beat popularity")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Train on a purchase history and write a new artifact version under OUT."""
-    from training.pipeline import TrainInputs
+    """Train on a purchase history and write a new artifact version under OUT.
+
+    Models are tuned on the last weeks of the data; the run refuses (exit code 3, nothing
+    written) when the result does not beat popularity there, unless --force.
+    """
+    from training.pipeline import TrainInputs, TrainParams
     from training.pipeline import train as run_training
+    from training.report import render_markdown
+    from training.segments import SegmentParams
+    from training.selection import QualityParams
+    from training.stores import StoreParams
 
     _setup_logging(verbose)
+    _check_format(fmt)
+    typer.echo(f"training on {purchases} ({fmt})", err=True)
+    params = TrainParams(
+        store=StoreParams(segments=SegmentParams(n_segments=segments, min_size=min_segment_size)),
+        quality=QualityParams(tune=tune, tune_budget_s=tune_budget, force=force),
+    )
+    inputs = TrainInputs(purchases, fmt, catalog, events_from)  # type: ignore[arg-type]
+    path = run_training(inputs, out, params, progress=_progress)
+    metrics = load_artifact(path).metrics
+    if metrics.get("metrics"):
+        typer.echo("\n" + render_markdown(metrics), err=True)
+    if metrics.get("forced"):
+        typer.secho("warning: published with --force although it does not beat popularity", err=True,
+                    fg=typer.colors.YELLOW)
+    typer.echo(str(path))
+
+
+def _check_format(fmt: str) -> None:
     if fmt not in ("canonical", "online-retail"):
         _fail(f"--format must be canonical or online-retail, not {fmt!r}")
-    typer.echo(f"training on {purchases} ({fmt})", err=True)
-    path = run_training(TrainInputs(purchases, fmt, catalog), out, progress=_progress)  # type: ignore[arg-type]
-    typer.echo(str(path))
+
+
+@app.command()
+@clear_errors
+def evaluate(
+    purchases: Annotated[Path, typer.Option("--purchases", help="purchases file, CSV or Parquet")],
+    fmt: Annotated[str, typer.Option("--format", help="canonical | online-retail")] = "canonical",
+    test_days: Annotated[int, typer.Option("--test-days", help="the last N days are the test window", min=1)] = 28,
+    k: Annotated[str, typer.Option("--k", help="cut-offs, comma-separated")] = "10,20",
+    tune: Annotated[bool, typer.Option("--tune/--no-tune", help="tune models on a validation window")] = True,
+    tune_budget: Annotated[float, typer.Option("--tune-budget", help="seconds of tuning", min=0)] = 45.0,
+    out: Annotated[Path, typer.Option("--out", help="artifacts directory; the report goes to OUT/evaluations/")] = Path(
+        "artifacts"),
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Compare every model with the baselines on a temporal split; write report.html and metrics.json."""
+    from training.pipeline import StepTimer, TrainInputs, load_and_clean
+    from training.protocol import run_protocol
+    from training.report import render_markdown, write_report
+    from training.split import TemporalSplit
+
+    _setup_logging(verbose)
+    _check_format(fmt)
+    try:
+        ks = sorted({int(x) for x in k.split(",") if x.strip()})
+    except ValueError:
+        ks = []
+    if not ks or min(ks) < 1:
+        _fail(f"--k must be positive integers separated by commas, not {k!r}")
+    cleaned = load_and_clean(TrainInputs(purchases, fmt), StepTimer(progress=_progress))  # type: ignore[arg-type]
+    typer.echo("evaluating (tuning on a validation window before the test window) ...", err=True)
+    result = run_protocol(cleaned.purchases, TemporalSplit(test_days), ks, tune_models=tune, budget_s=tune_budget)
+    typer.echo(render_markdown(result))
+    typer.echo(f"report: {write_report(result, out / 'evaluations')}")
 
 
 @app.command()
@@ -92,6 +163,7 @@ def train(
 def publish(
     artifacts: ArtifactsOpt,
     redis_url: RedisOpt = None,
+    chunk_size: Annotated[int, typer.Option(min=1, help="documents per pipelined round trip")] = 4096,
     workers: Annotated[int, typer.Option("--workers", min=1, help="processes encoding and writing documents")] = 1,
     verbose: bool = False,
 ) -> None:
@@ -107,11 +179,53 @@ def publish(
     artifact = load_artifact(artifacts)
     client = redis.Redis.from_url(redis_url)  # type: ignore[arg-type]
     with tqdm(total=len(artifact.customers), unit="customers", file=sys.stderr, disable=None) as bar:
-        report = run_publish(artifact, client, progress=lambda done, _n: bar.update(done - bar.n), workers=workers)
+        report = run_publish(
+            artifact, client, chunk_size, progress=lambda done, _n: bar.update(done - bar.n), workers=workers
+        )
     typer.echo(
         f"published {report.version} ({report.customers} customers, {report.customers_per_second:.0f}/s); "
         f"previous: {report.previous or 'none'}"
     )
+
+
+@app.command()
+@clear_errors
+def export(
+    artifacts: ArtifactsOpt,
+    segment: Annotated[Optional[int], typer.Option("--segment", help="one segment's offer")] = None,  # noqa: UP045
+    all_customers: Annotated[bool, typer.Option("--all", help="every customer's offer, one row per item")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="csv")] = "csv",
+    k: Annotated[int, typer.Option("--k", min=1, max=40, help="offers per segment or customer")] = 10,
+    out: Annotated[Optional[Path], typer.Option("--out", help="file to write; default stdout")] = None,  # noqa: UP045
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="catalog day YYYY-MM-DD; default today")] = None,  # noqa: UP045
+) -> None:
+    """Write segment offers for CRM and e-mail tools: --segment ID (that segment's offer) or --all
+    (every customer's offer: their segment's, minus what they bought)."""
+    from datetime import UTC, date, datetime
+
+    from models.export import CUSTOMER_COLUMNS, SEGMENT_COLUMNS, customer_rows, segment_rows, write_csv
+
+    if fmt != "csv":
+        _fail(f"--format must be csv, not {fmt!r}")
+    if (segment is None) == (not all_customers):
+        _fail("give exactly one of --segment ID or --all")
+    try:
+        day = date.fromisoformat(as_of) if as_of else datetime.now(UTC).date()
+    except ValueError:
+        _fail(f"--as-of must be a date like 2024-05-31, not {as_of!r}")
+    artifact = load_artifact(artifacts)
+    if segment is not None:
+        rows, columns = segment_rows(artifact, segment, k, day), SEGMENT_COLUMNS
+    else:
+        rows, columns = customer_rows(artifact, k, day), CUSTOMER_COLUMNS
+    first = next(rows, None)  # validates (e.g. an unknown segment) before any file is created
+    stream = open(out, "w", newline="", encoding="utf-8") if out else sys.stdout  # noqa: SIM115
+    try:
+        n = write_csv(itertools.chain([first] if first else [], rows), columns, stream)
+    finally:
+        if out:
+            stream.close()
+    typer.echo(f"wrote {n} rows{f' to {out}' if out else ''}", err=True)
 
 
 @app.command()
@@ -146,8 +260,29 @@ def serve(
     os.environ["MICROOFFERS_ARTIFACTS"] = str(artifacts)
     if redis_url:
         os.environ["REDIS_URL"] = redis_url
-    _setup_logging(True)
-    uvicorn.run("service.main:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    from service.middleware import configure_json_logging
+
+    configure_json_logging()
+    uvicorn.run(
+        "service.main:create_app", factory=True, host=host, port=port, workers=workers,
+        log_config=None, access_log=False,  # JSON access lines come from the app's own middleware
+    )
+
+
+@events_app.command("export")
+@clear_errors
+def events_export(
+    out: Annotated[Path, typer.Option("--out", help="JSONL file to write (what `train --events-from` reads)")],
+    redis_url: RedisOpt = None,
+    after: Annotated[Optional[str], typer.Option("--after", help="only events after this log id")] = None,  # noqa: UP045
+) -> None:
+    """Dump the event log from Redis as JSONL, oldest first."""
+    from training.events import export_stream
+
+    if not redis_url:
+        _fail("--redis-url (or REDIS_URL) is required")
+    n = export_stream(redis_url, out, after)  # type: ignore[arg-type]
+    typer.echo(f"exported {n} events to {out}")
 
 
 def main() -> None:

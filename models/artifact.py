@@ -3,14 +3,19 @@
 Layout of one version directory (`<out>/<version>/`):
 
     manifest.json   version, creation time, parameters, data fingerprint, counts, timings
-    ids.npz         customer and item ids (row order of every matrix below)
+    ids.npz         customer and item ids (row order of every matrix below); each customer's
+                    country, when the purchases had one (outbound quiet hours use it)
     model.npz       the fitted model's arrays
     lists.npz       precomputed top-N per customer: discovery (unbought) and all
     popular.npz     item rows by popularity (cold start)
     history.npz     customer x item purchase counts (what the customer already has)
     replenishment.npz  per customer x item: occasions, first and last day (buy-again rhythm)
     catalog.parquet item_id, title, price, category, available, available_from, ...
+    storefront.npz, segments.json, segment_offers.parquet
+                    personal-store ingredients and micro-segments (see `models.storefront`)
     metrics.json    evaluation figures, when the run evaluated
+    events.parquet  feedback events folded into this version (`train --events-from`), when any
+    report.html     the same figures with plots, for people (optional)
 
 Arrays only, loaded with `allow_pickle=False`: an artifact cannot run code. A version is written
 into a hidden temporary directory and renamed into place when complete, so a reader never sees a
@@ -33,6 +38,7 @@ import scipy.sparse as sp
 from models.als import ALSRecommender
 from models.interactions import IdMap
 from models.replenishment import ReplenishmentStats
+from models.storefront import Storefront
 
 MANIFEST = "manifest.json"
 TMP_PREFIX = ".tmp-"
@@ -58,7 +64,11 @@ class Artifact:
     catalog: pd.DataFrame
     replenishment: ReplenishmentStats
     metrics: dict[str, Any] = field(default_factory=dict)
+    reports: dict[str, bytes] = field(default_factory=dict)  # extra files, e.g. report.html (written, not loaded)
     path: Path | None = None
+    storefront: Storefront | None = None
+    countries: np.ndarray | None = None  # per customer row; "" where unknown
+    events: pd.DataFrame | None = None  # every feedback event folded in so far (see training.events)
 
     @property
     def version(self) -> str:
@@ -84,7 +94,10 @@ def save_artifact(artifact: Artifact, out_dir: Path) -> Path:
 
 
 def _write_files(a: Artifact, d: Path) -> None:
-    np.savez(d / "ids.npz", customers=a.customers.ids, items=a.items.ids)
+    countries = np.full(len(a.customers), "") if a.countries is None else np.asarray(a.countries, dtype=str)
+    np.savez(d / "ids.npz", customers=a.customers.ids, items=a.items.ids, countries=countries)
+    if a.events is not None:
+        a.events.to_parquet(d / "events.parquet", index=False)
     a.model.save(d / "model.npz")
     np.savez(
         d / "lists.npz",
@@ -98,7 +111,11 @@ def _write_files(a: Artifact, d: Path) -> None:
     np.savez(d / "history.npz", data=h.data, indices=h.indices, indptr=h.indptr, shape=h.shape)
     a.catalog.to_parquet(d / "catalog.parquet", index=False)
     np.savez(d / "replenishment.npz", **a.replenishment.arrays())
+    if a.storefront is not None:
+        a.storefront.save(d)
     (d / "metrics.json").write_text(json.dumps(a.metrics, indent=2, default=str))
+    for name, content in a.reports.items():
+        (d / name).write_bytes(content)
     # The manifest goes last: its presence marks a complete version.
     (d / MANIFEST).write_text(json.dumps(a.manifest, indent=2, default=str))
 
@@ -119,11 +136,14 @@ def resolve_version_dir(path: Path) -> Path:
     return versions[-1]
 
 
-def load_artifact(path: Path) -> Artifact:
+def load_artifact(path: Path, with_events: bool = False) -> Artifact:
+    """The newest complete version at `path`. The folded-in event table is only read when asked
+    for (`with_events`): training needs it, the service does not."""
     d = resolve_version_dir(path)
     manifest = json.loads((d / MANIFEST).read_text())
     with np.load(d / "ids.npz", allow_pickle=False) as ids:
         customers, items = IdMap.from_ids(ids["customers"]), IdMap.from_ids(ids["items"])
+        countries = ids["countries"] if "countries" in ids.files else None
     with np.load(d / "lists.npz", allow_pickle=False) as lists:
         arrays = {k: lists[k] for k in lists.files}
     with np.load(d / "popular.npz", allow_pickle=False) as pop:
@@ -133,6 +153,7 @@ def load_artifact(path: Path) -> Artifact:
     with np.load(d / "replenishment.npz", allow_pickle=False) as r:
         replenishment = ReplenishmentStats.from_arrays({k: r[k] for k in r.files})
     metrics_file = d / "metrics.json"
+    events_file = d / "events.parquet"
     return Artifact(
         manifest=manifest,
         customers=customers,
@@ -145,5 +166,8 @@ def load_artifact(path: Path) -> Artifact:
         replenishment=replenishment,
         metrics=json.loads(metrics_file.read_text()) if metrics_file.exists() else {},
         path=d,
+        storefront=Storefront.load(d),
+        countries=countries,
+        events=pd.read_parquet(events_file) if with_events and events_file.exists() else None,
         **arrays,
     )

@@ -90,3 +90,33 @@ def encode_json(value: object) -> bytes:
 
 def decode_json(raw: bytes | str) -> object:
     return orjson.loads(raw)
+
+
+# --- Real-time feedback (not per version: live state and the event log survive publishes) ---
+
+EVENTS_STREAM = f"{PREFIX}:events"  # the durable event log (XADD), read by `train --events-from`
+FEEDBACK_COUNTS_KEY = f"{PREFIX}:feedback:counts"  # hash "type|source|section|segment" -> count
+ITEM_RETURNS_KEY = f"{PREFIX}:feedback:returns"  # hash item -> returns reported by events
+ITEM_COMPLAINTS_KEY = f"{PREFIX}:feedback:complaints"  # hash item -> complaints reported by events
+
+# One customer's live state, each part a key. The `{customer}` hash tag keeps a customer's keys
+# on one cluster shard, so the scripts that update them stay single-slot.
+LIVE_PARTS = (
+    "bought",  # hash item -> purchase events
+    "recent",  # zset item -> latest purchase time (ms)
+    "suppressed",  # zset item -> suppressed until (ms; +inf for returns and complaints)
+    "negative",  # zset item -> time returned/complained (ms), newest kept
+    "shown",  # hash item -> "since_ms|count|source|section": impressions in the current window
+    "contact",  # string: time of the last outbound contact (ms)
+)
+
+
+def live_key(customer_id: str, part: str) -> str:
+    if part not in LIVE_PARTS:
+        raise ValueError(f"unknown live state part {part!r}")
+    return f"{PREFIX}:live:{{{customer_id}}}:{part}"
+
+
+def live_keys(customer_id: str) -> list[str]:
+    """All of one customer's live keys, in `LIVE_PARTS` order."""
+    return [live_key(customer_id, part) for part in LIVE_PARTS]

@@ -8,47 +8,63 @@ added here as more documents, and both stores serve it without new store code.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 from models import contract
 from models.artifact import Artifact
 from models.catalog import catalog_from_frame
 from models.ranking import merged_candidates, popular_offers
+from models.store_documents import shared_store_documents, store_documents
 
 POPULAR = "popular"
 CATALOG = "catalog"
 MANIFEST = "manifest"
 
 
+CUSTOMER_PREFIX = "c:"
+
+
 def customer_doc(customer_id: str) -> str:
-    return f"c:{customer_id}"
+    return f"{CUSTOMER_PREFIX}{customer_id}"
+
+
+def is_customer_doc(name: str) -> bool:
+    """True for the one `c:` document every known customer has (publish counts them)."""
+    return name.startswith(CUSTOMER_PREFIX)
 
 
 def customer_documents(
     artifact: Artifact, chunk: int = 4096, customers: range | None = None
 ) -> Iterator[tuple[str, bytes]]:
-    """One document per known customer (or per customer row in `customers`): their merged
-    candidate list (see `models.ranking`), merged and encoded a block at a time."""
+    """Per known customer (or per customer row in `customers`): their merged candidate list
+    (`c:`, see `models.ranking`; merged and encoded a block at a time), each followed by their
+    personal-store ingredients (`store:`, see `models.store_documents`) when trained."""
     a = artifact
     item_ids = a.items.ids.astype(object)
     todo = customers if customers is not None else range(len(a.customers))
+    stores = store_documents(a, todo)
     for start in range(todo.start, todo.stop, chunk):
         rows = slice(start, min(start + chunk, todo.stop))
         items, scores, bought, lengths = merged_candidates(
             rows, a.discovery_items, a.discovery_scores, a.all_items, a.all_scores, a.history
         )
         payloads = contract.encode_offer_rows(item_ids, items, scores, bought, lengths)
-        yield from zip(map(customer_doc, a.customers.ids[rows].tolist()), payloads)
+        for document in zip(map(customer_doc, a.customers.ids[rows].tolist()), payloads):
+            yield document
+            yield from itertools.islice(stores, 1)
 
 
 def shared_documents(artifact: Artifact) -> Iterator[tuple[str, bytes]]:
-    """Documents every request may need: popularity, catalog, manifest."""
+    """Documents shared by all customers: popularity, catalog, manifest, and the store's similar
+    items, trending, new arrivals and segments."""
     a = artifact
     popular = popular_offers(a.popular_items, a.popular_scores, a.items.ids)
     yield POPULAR, contract.encode_offers(popular)
     catalog = {k: v.to_json() for k, v in catalog_from_frame(a.catalog).items()}
     yield CATALOG, contract.encode_json(catalog)
     yield MANIFEST, contract.encode_json({**a.manifest, "metrics": a.metrics})
+    yield from shared_store_documents(a)
 
 
 def all_documents(artifact: Artifact) -> Iterator[tuple[str, bytes]]:

@@ -127,3 +127,18 @@ def bought_mask(history: sp.csr_matrix, items: np.ndarray) -> np.ndarray:
 
 def popular_offers(popular_items: np.ndarray, popular_scores: np.ndarray, item_ids: np.ndarray) -> list[Offer]:
     return [Offer(str(item_ids[i]), float(s), False) for i, s in zip(popular_items, popular_scores)]
+
+
+def mark_bought(offers: Iterable[Offer], bought: Collection[str]) -> Iterator[Offer]:
+    """Items bought since the lists were computed count as bought (they leave discovery)."""
+    return (o._replace(bought=True) if o.item_id in bought and not o.bought else o for o in offers)
+
+
+def demote(offers: Iterable[Offer], demoted: Collection[str]) -> list[Offer]:
+    """Move `demoted` items behind all others, each group keeping its order: they are only
+    shown when nothing else is left (frequency capping, items like a returned one)."""
+    kept: list[Offer] = []
+    behind: list[Offer] = []
+    for o in offers:
+        (behind if o.item_id in demoted else kept).append(o)
+    return kept + behind

@@ -110,8 +110,12 @@ def due_items(stats: ReplenishmentStats, row: int, today_day: float, min_occasio
 
 def due_score(due_ratio: float, occasions: int) -> float:
     """Peaks when due (ratio 1), falls off before and slowly after; more occasions = surer."""
-    timing = np.exp(-0.5 * ((np.log(max(due_ratio, 1e-3))) / 0.6) ** 2)
-    return float(timing * np.log1p(occasions))
+    return float(due_timing(np.asarray(due_ratio)) * np.log1p(occasions))
+
+
+def due_timing(due_ratio: np.ndarray) -> np.ndarray:
+    """The timing part of `due_score` for many ratios at once: 1 when due, a log-normal bump."""
+    return np.exp(-0.5 * (np.log(np.maximum(due_ratio, 1e-3)) / 0.6) ** 2)
 
 
 def _reciprocal(m: sp.csr_matrix) -> sp.csr_matrix:

@@ -15,6 +15,11 @@ from service.store import StoreUnavailableError
 log = logging.getLogger(__name__)
 
 
+class NotFoundError(LookupError):
+    """A thing the client named (item, segment) is not in the model version being served; the
+    message says which and where to look instead."""
+
+
 def _field(loc: tuple[object, ...] | list[object]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or str(loc[-1] if loc else "request")
@@ -47,6 +52,10 @@ async def store_unavailable(request: Request, exc: StoreUnavailableError) -> JSO
     )
 
 
+async def not_found(request: Request, exc: NotFoundError) -> JSONResponse:
+    return JSONResponse(status_code=404, content={"error": "not_found", "message": str(exc)})
+
+
 def _slug(status: int) -> str:
     return {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
             409: "conflict", 413: "too_large", 422: "invalid_request", 429: "rate_limited"}.get(status, "error")
@@ -56,3 +65,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.add_exception_handler(StoreUnavailableError, store_unavailable)  # type: ignore[arg-type]
+    app.add_exception_handler(NotFoundError, not_found)  # type: ignore[arg-type]

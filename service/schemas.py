@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from models.events import EventType
+from service.deps import CUSTOMER_ID_PATTERN, ITEM_ID_PATTERN, MAX_EXCLUDE
 
 
 class RecommendedItem(BaseModel):
     item_id: str
     title: str
+    price: float | None = None
     score: float
+    reason: str = Field("", description='why this item: "bought by customers like you", "a best-seller", ...')
 
 
 class Recommendation(BaseModel):
@@ -36,3 +42,182 @@ class Readiness(BaseModel):
 class ErrorBody(BaseModel):
     error: str
     message: str
+
+
+MAX_BATCH = 500
+
+
+class BatchRecommendRequest(BaseModel):
+    """Many customers at once (e-mail and CRM jobs), all answered from one model version."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_ids: list[Annotated[str, Field(pattern=CUSTOMER_ID_PATTERN)]] = Field(min_length=1, max_length=MAX_BATCH)
+    k: int = Field(10, ge=1, le=100)
+    include_purchased: bool = False
+    exclude: list[Annotated[str, Field(pattern=ITEM_ID_PATTERN)]] = Field(default_factory=list, max_length=MAX_EXCLUDE)
+    category: str | None = Field(None, min_length=1, max_length=64)
+
+
+class BatchRecommendation(BaseModel):
+    model_version: str
+    degraded: bool = False  # answered from the in-process fallback while Redis is down
+    results: list[Recommendation]
+
+
+class StoreItem(BaseModel):
+    item_id: str
+    title: str
+    price: float | None
+    score: float
+    reason: str
+
+
+class StoreSection(BaseModel):
+    id: str
+    title: str
+    reason: str
+    items: list[StoreItem]
+
+
+class Loyalty(BaseModel):
+    tier: Literal["new", "regular", "loyal", "vip", "at_risk"]
+    why: str
+
+
+class PersonalStore(BaseModel):
+    customer_id: str
+    model_version: str
+    degraded: bool = False  # answered from the in-process fallback while Redis is down
+    source: Literal["personal", "popular"]
+    loyalty: Loyalty
+    sections: list[StoreSection]
+
+
+class SimilarItems(BaseModel):
+    item_id: str
+    title: str
+    model_version: str
+    degraded: bool = False  # answered from the in-process fallback while Redis is down
+    items: list[StoreItem]
+
+
+class SegmentSummary(BaseModel):
+    id: int
+    name: str
+    size: int
+    description: str
+
+
+class SegmentList(BaseModel):
+    model_version: str
+    degraded: bool = False  # answered from the in-process fallback while Redis is down
+    segments: list[SegmentSummary]
+
+
+class SegmentDetail(SegmentSummary):
+    model_version: str
+    degraded: bool = False
+    countries: list[dict[str, Any]]
+    loyalty: list[dict[str, Any]]
+    stats: dict[str, float]
+    top_products: list[dict[str, Any]]
+    distinctive_products: list[dict[str, Any]]
+    top_categories: list[dict[str, Any]]
+    sample_customers: list[str]
+
+
+class SegmentOffer(BaseModel):
+    item_id: str
+    title: str
+    price: float | None
+    lift: float = Field(description="share of the segment that bought it / share of all customers")
+    score: float = Field(description="lift shrunk toward 1 for items few customers bought (the ranking)")
+    segment_share: float
+    overall_share: float
+    reason: str
+
+
+class SegmentOffers(BaseModel):
+    segment_id: int
+    name: str
+    model_version: str
+    degraded: bool = False  # answered from the in-process fallback while Redis is down
+    offers: list[SegmentOffer]
+# --- Real-time feedback ---
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$"
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _plausible(moment: datetime) -> datetime:
+    """UTC (a time without zone is taken as UTC), and within this century: anything else is a
+    client bug, and local-time arithmetic near year 1 or 9999 would overflow."""
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError(f"must lie between {EARLIEST.date()} and {LATEST.date()}")
+    return moment
+
+
+PlausibleTime = Annotated[datetime, AfterValidator(_plausible)]
+
+
+class EventIn(BaseModel):
+    """One thing a customer did with an item."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: str = Field(pattern=ID_PATTERN, examples=["13085"])
+    item_id: str = Field(pattern=ID_PATTERN, examples=["85123A"])
+    type: EventType
+    timestamp: PlausibleTime | None = Field(None, description="ISO-8601 or epoch seconds; default now; UTC if no zone")
+    quantity: int = Field(1, ge=1, le=1_000_000)
+    section: str | None = Field(
+        None, pattern=r"^[a-z0-9_]{1,32}$", description="where the item was shown, if the client knows"
+    )
+
+
+class EventBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[EventIn] = Field(min_length=1)
+
+
+class EventsAccepted(BaseModel):
+    accepted: int
+    ids: list[str] = Field(description="the events' ids in the durable log, in request order")
+
+
+class OutboundOffer(BaseModel):
+    customer_id: str
+    model_version: str
+    source: Literal["personal", "popular"]
+    item: RecommendedItem
+    timezone: str
+    local_time: str
+
+
+class FeedbackRates(BaseModel):
+    impressions: int = 0
+    clicks: int = 0
+    add_to_carts: int = 0
+    purchases: int = 0
+    dismissals: int = 0
+    returns: int = 0
+    complaints: int = 0
+    click_through_rate: float | None = None
+    conversion_rate: float | None = None
+
+
+class ItemFeedback(BaseModel):
+    item_id: str
+    returns: int
+    complaints: int
+
+
+class FeedbackSummary(BaseModel):
+    total: FeedbackRates
+    by_source: dict[str, FeedbackRates]
+    by_section: dict[str, FeedbackRates]
+    by_segment: dict[str, FeedbackRates]
+    most_complained: list[ItemFeedback]

@@ -11,12 +11,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from models import contract, documents
 from models.artifact import Artifact
 from models.catalog import Catalog, CatalogItem, catalog_from_frame
 from models.contract import Offer
 from models.documents import all_documents
+from service.breaker import CircuitBreaker, CircuitOpenError
 
 
 class StoreUnavailableError(RuntimeError):
@@ -88,16 +91,25 @@ class RedisStore(OfferStore):
             socket_timeout=timeout_s,
             socket_connect_timeout=timeout_s,
             max_connections=pool_size,
-            health_check_interval=5,
+            retry=Retry(NoBackoff(), 0),  # fail fast: the breaker and the fallback handle outages
         )
+        self.breaker = CircuitBreaker()
         self._catalogs: dict[str, Catalog] = {}
         self._popular: dict[str, list[Offer]] = {}
 
     async def _call(self, coro):  # type: ignore[no-untyped-def]
         try:
-            return await coro
+            self.breaker.before_call()
+        except CircuitOpenError as exc:
+            coro.close()
+            raise StoreUnavailableError(str(exc)) from exc
+        try:
+            result = await coro
         except (aioredis.RedisError, OSError) as exc:
+            self.breaker.failure()
             raise StoreUnavailableError(f"redis: {exc}") from exc
+        self.breaker.success()
+        return result
 
     async def active_version(self) -> str | None:
         raw = await self._call(self.client.get(contract.CURRENT_KEY))
@@ -123,8 +135,8 @@ class RedisStore(OfferStore):
 
     async def ping(self) -> bool:
         try:
-            return bool(await self.client.ping())
-        except (aioredis.RedisError, OSError):
+            return bool(await self._call(self.client.ping()))
+        except StoreUnavailableError:
             return False
 
     async def close(self) -> None:

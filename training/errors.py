@@ -17,3 +17,8 @@ class InputError(Exception):
         if row is not None:
             where.append(f"row {row}")
         super().__init__(f"{', '.join(where)}: {message}")
+
+
+class QualityGateError(Exception):
+    """The trained model does not beat popularity on the validation window: nothing is
+    published. The message is one line naming the task, both figures and the `--force` remedy."""

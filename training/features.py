@@ -21,7 +21,7 @@ from models.replenishment import ReplenishmentStats, replenishment_stats
 class WeightParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    scheme: str = "log"  # "log": 1 + log1p(occasions); "binary": 1
+    scheme: str = "log"  # "log": 1 + log1p(occasions); "binary": 1; "count": occasions
     half_life_days: float | None = 180.0  # recency decay of each occasion; None = no decay
 
 
@@ -98,7 +98,7 @@ def build_interactions(
     matrix = Interactions.from_rows(customers, items, rows, cols, weights).matrix
     if params.scheme == "binary":
         matrix.data[:] = 1.0
-    else:
+    elif params.scheme != "count":  # "log"
         matrix.data = (1.0 + np.log1p(matrix.data)).astype(np.float32)
     return Interactions(customers, items, matrix), history
 
@@ -115,3 +115,13 @@ def build_replenishment(purchases: pd.DataFrame, interactions: Interactions) -> 
     keep = (rows >= 0) & (cols >= 0)
     days = day_number(occ.timestamp)
     return replenishment_stats(rows[keep], cols[keep], days[keep], interactions.shape)
+
+
+def customer_countries(purchases: pd.DataFrame, customers: IdMap) -> np.ndarray:
+    """Each customer's most frequent country ("" when the purchases name none): outbound quiet
+    hours follow the customer's local time."""
+    known = purchases.loc[purchases["country"].notna(), ["customer_id", "country"]]
+    counts = known.groupby(["customer_id", "country"], sort=False).size().reset_index(name="n")
+    counts = counts.sort_values(["customer_id", "n", "country"], ascending=[True, False, True], kind="stable")
+    mode = counts.drop_duplicates("customer_id").set_index("customer_id")["country"]
+    return np.asarray(mode.reindex(customers.ids).fillna("").astype(str).to_numpy(), dtype=str)

@@ -1,47 +1,75 @@
 """Precompute every customer's ranked candidates, so serving is a lookup, not a computation.
 
-Both lists (top unbought = discovery, top of everything = re-purchase) come from one scoring
-pass: the top `k + spare` of everything, from which discovery is the first `k` items the
-customer has not bought. Only customers who bought more than `spare` of their own top items
-need a second, exact pass. A factor model (ALS) is searched with norm-bounded pruning
-(`models.inner_product`), which scores a small fraction of the items per customer.
+Both lists (top unbought = discovery, top of everything = re-purchase) come from one model's
+scores, so they share one scale: `models.ranking.merge_lists` interleaves them by score.
+Training publishes a blend of the repurchase model and the discovery winner, which ranks
+unbought items exactly as the discovery winner does (see `models.blend`); such a model is
+scored on every item, a batch of customers at a time, and both lists come from that one pass.
+
+A plain factor model (ALS) takes a faster exact path: norm-bounded search
+(`models.inner_product`) for the top `k + spare` of everything, which scores a small fraction
+of the items per customer; discovery is the first `k` of those the customer has not bought.
+Only customers who bought more than `spare` of their own top items need a second, exact pass.
 """
 
 from __future__ import annotations
 
-from datetime import date
-
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
 from models.als import ALSRecommender
-from models.base import Recommender
+from models.base import Recommender, top_k
 from models.inner_product import top_k_inner_products
-from models.interactions import IdMap
 from models.ranking import bought_mask
 
 LIST_LENGTH = 100
 SPARE = 32  # extra candidates so bought items can be skipped without a second pass
 _ROWS_PER_CHUNK = 65_536
-
-
-def offerable_mask(items: IdMap, catalog: pd.DataFrame, today: date) -> np.ndarray:
-    """True for items that may be promised today (available, and available_from not ahead)."""
-    cat = catalog.drop_duplicates("item_id").set_index("item_id").reindex(items.ids)
-    available = cat["available"].astype("boolean").fillna(True).to_numpy(dtype=bool)
-    starts = pd.to_datetime(cat["available_from"], errors="coerce")
-    not_yet = (starts > pd.Timestamp(today)).fillna(False).to_numpy(dtype=bool)
-    return available & ~not_yet
+LIST_NAMES = ("discovery_items", "discovery_scores", "all_items", "all_scores")
 
 
 def precompute_lists(
-    model: Recommender, matrix: sp.csr_matrix, offerable: np.ndarray, k: int = LIST_LENGTH
+    model: Recommender, matrix: sp.csr_matrix, offerable: np.ndarray, k: int = LIST_LENGTH, batch_size: int = 2048
 ) -> dict[str, np.ndarray]:
     """Top-k unbought items (discovery) and top-k of everything (re-purchase) per customer,
     never an item that cannot be offered."""
     matrix = matrix.tocsr()
-    cand_items, cand_scores = top_candidates(model, matrix, offerable, k + SPARE)
+    if isinstance(model, ALSRecommender):
+        return _factor_lists(model, matrix, offerable, k)
+    return _scored_lists(model, matrix, offerable, k, batch_size)
+
+
+def _scored_lists(
+    model: Recommender, matrix: sp.csr_matrix, offerable: np.ndarray, k: int, batch_size: int
+) -> dict[str, np.ndarray]:
+    """Any model: every item scored once per batch of customers, both lists from those scores."""
+    n = matrix.shape[0]
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in LIST_NAMES}
+    for start in range(0, n, batch_size):
+        rows = np.arange(start, min(start + batch_size, n))
+        seen = matrix[rows]
+        scores = model.score(rows, seen)
+        scores[:, ~offerable] = -np.inf
+        all_items, all_scores = top_k(scores, k)
+        bought = seen.tocoo()
+        scores[bought.row, bought.col] = -np.inf
+        disc_items, disc_scores = top_k(scores, k)
+        for name, value in zip(LIST_NAMES, (disc_items, disc_scores, all_items, all_scores)):
+            parts[name].append(value)
+    return {name: _stack(values, k, name.endswith("items")) for name, values in parts.items()}
+
+
+def _stack(values: list[np.ndarray], k: int, ids: bool) -> np.ndarray:
+    if values:
+        return np.vstack(values)
+    return np.zeros((0, k), dtype=np.int64 if ids else np.float32)
+
+
+def _factor_lists(
+    model: ALSRecommender, matrix: sp.csr_matrix, offerable: np.ndarray, k: int
+) -> dict[str, np.ndarray]:
+    """ALS: the top `k + SPARE` of everything by pruned search, discovery filtered from it."""
+    cand_items, cand_scores = top_candidates(model, offerable, k + SPARE)
     disc_items = np.full((matrix.shape[0], k), -1, dtype=np.int32)
     disc_scores = np.full((matrix.shape[0], k), -np.inf, dtype=np.float32)
     for start in range(0, matrix.shape[0], _ROWS_PER_CHUNK):
@@ -58,16 +86,11 @@ def precompute_lists(
     }
 
 
-def top_candidates(
-    model: Recommender, matrix: sp.csr_matrix, offerable: np.ndarray, k: int
-) -> tuple[np.ndarray, np.ndarray]:
+def top_candidates(model: ALSRecommender, offerable: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Top-k offerable item rows of every customer (bought or not) and their scores."""
-    if isinstance(model, ALSRecommender):
-        allowed = np.append(np.flatnonzero(offerable), -1).astype(np.int32)  # row -1 stays -1
-        rows, scores = top_k_inner_products(model.user_factors, model.item_factors[allowed[:-1]], k)
-        return allowed[rows], scores
-    customers = np.arange(matrix.shape[0])
-    return model.recommend(customers, matrix, k, exclude_seen=False, blocked=~offerable)
+    allowed = np.append(np.flatnonzero(offerable), -1).astype(np.int32)  # row -1 stays -1
+    rows, scores = top_k_inner_products(model.user_factors, model.item_factors[allowed[:-1]], k)
+    return allowed[rows], scores
 
 
 def first_unbought(

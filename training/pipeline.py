@@ -1,4 +1,5 @@
-"""The training job as a pipeline of small steps: load -> clean -> features -> fit -> lists -> save.
+"""The training job as a pipeline of small steps:
+load -> clean -> features -> fit -> lists -> storefront -> save.
 
 Each step is a plain function, timed and logged; `train` composes them. Nothing is written until
 every step succeeded, and the artifact lands atomically (see `models.artifact`), so a failed run
@@ -24,10 +25,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from models.als import ALSParams, ALSRecommender
 from models.artifact import Artifact, save_artifact
 from models.popular import PopularityRecommender
+from training.candidates import TrainingData, als_spec
 from training.clean import CleanResult, clean_purchases
-from training.features import WeightParams, build_interactions, build_replenishment
-from training.lists import LIST_LENGTH, offerable_mask, precompute_lists
+from training.events import FeedbackWeights, FoldedEvents, apply_feedback, collect_events
+from training.features import WeightParams, build_interactions, build_replenishment, customer_countries
+from training.lists import LIST_LENGTH, precompute_lists
 from training.load import load_catalog, load_purchases
+from training.report import render_html
+from training.selection import QualityParams, fit_selected, select_models
+from training.stores import StoreParams, build_storefront, deliverable_mask
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +46,9 @@ class TrainParams(BaseModel):
     als: ALSParams = Field(default_factory=ALSParams)
     weights: WeightParams = Field(default_factory=WeightParams)
     list_length: int = LIST_LENGTH
+    store: StoreParams = Field(default_factory=StoreParams)
+    feedback: FeedbackWeights = Field(default_factory=FeedbackWeights)
+    quality: QualityParams = Field(default_factory=QualityParams)
 
 
 @dataclass
@@ -47,6 +56,7 @@ class TrainInputs:
     purchases_path: Path
     fmt: Format = "canonical"
     catalog_path: Path | None = None
+    events_from: str | None = None  # Redis URL or JSONL file of feedback events (see training.events)
 
 
 @dataclass
@@ -85,9 +95,11 @@ def new_version(now: datetime | None = None) -> str:
     return (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def load_and_clean(inputs: TrainInputs, timer: StepTimer) -> CleanResult:
+def load_and_clean(inputs: TrainInputs, timer: StepTimer, folded: FoldedEvents | None = None) -> CleanResult:
     with timer.step("load"):
         raw = load_purchases(inputs.purchases_path, inputs.fmt)
+        if folded is not None:
+            raw = folded.add_purchases(raw)
         catalog = load_catalog(inputs.catalog_path) if inputs.catalog_path else None
     with timer.step("clean"):
         cleaned = clean_purchases(raw, catalog)
@@ -99,21 +111,36 @@ def load_and_clean(inputs: TrainInputs, timer: StepTimer) -> CleanResult:
 
 
 def build_artifact(
-    cleaned: CleanResult, params: TrainParams, timer: StepTimer, extra_manifest: dict[str, Any] | None = None
+    cleaned: CleanResult,
+    params: TrainParams,
+    timer: StepTimer,
+    extra_manifest: dict[str, Any] | None = None,
+    folded: FoldedEvents | None = None,
 ) -> Artifact:
+    with timer.step("select"):  # tuning and the quality gate, before anything else is fitted
+        selection = select_models(cleaned.purchases, params.quality, timer.progress)
     with timer.step("features"):
         interactions, history = build_interactions(cleaned.purchases, params.weights)
         replenishment = build_replenishment(cleaned.purchases, interactions)
+        if folded is not None:
+            interactions = apply_feedback(interactions, folded.events, params.feedback)
     with timer.step("fit"):
         model = ALSRecommender(params.als).fit(interactions)
         popularity = PopularityRecommender().fit(history)
+        data = TrainingData.from_parts(cleaned.purchases, history, replenishment, [(params.weights, interactions)],
+                                       [(als_spec("als", params.als, params.weights), model)])
+        offers_model, offers_matrix = fit_selected(selection, data)
     with timer.step("lists"):
-        today = cleaned.purchases["timestamp"].max().date()
-        offerable = offerable_mask(interactions.items, cleaned.catalog, today)
-        lists = precompute_lists(model, interactions.matrix, offerable, params.list_length)
+        # Unavailable items never enter a list; future `available_from` dates are checked per
+        # request, so those items appear on their day without retraining.
+        offerable = deliverable_mask(interactions.items.ids, cleaned.catalog)
+        lists = precompute_lists(offers_model, offers_matrix, offerable, params.list_length)
         pop_items, pop_scores = popularity.ranking()
         keep = offerable[pop_items]
         pop_items, pop_scores = pop_items[keep][: params.list_length], pop_scores[keep][: params.list_length]
+    with timer.step("storefront"):
+        catalog = _catalog_for(cleaned.catalog, interactions.items.ids)
+        storefront = build_storefront(cleaned.purchases, interactions, history, model, catalog, params.store)
     manifest = {
         "version": new_version(),
         "created_at": datetime.now(UTC).isoformat(),
@@ -127,8 +154,11 @@ def build_artifact(
         },
         "data_start": str(cleaned.purchases["timestamp"].min()),
         "data_end": str(cleaned.purchases["timestamp"].max()),
+        "selection": selection.manifest(),
+        "forced": selection.forced,
         **(extra_manifest or {}),
     }
+    metrics = selection.result()
     return Artifact(
         manifest=manifest,
         customers=interactions.customers,
@@ -138,7 +168,12 @@ def build_artifact(
         popular_scores=pop_scores.astype(np.float32),
         history=history.matrix,
         replenishment=replenishment,
-        catalog=_catalog_for(cleaned.catalog, interactions.items.ids),
+        catalog=catalog,
+        storefront=storefront,
+        countries=customer_countries(cleaned.purchases, interactions.customers),
+        events=folded.events if folded is not None else None,
+        metrics=metrics,
+        reports={"report.html": render_html(metrics, title="Micro-offers: validation of this model").encode()},
         **lists,
     )
 
@@ -160,13 +195,18 @@ def train(
     params = params or TrainParams()
     timer = StepTimer(progress=progress)
     start = time.perf_counter()
-    cleaned = load_and_clean(inputs, timer)
-    artifact = build_artifact(
-        cleaned,
-        params,
-        timer,
-        {"fingerprint": fingerprint(inputs.purchases_path, inputs.catalog_path), "inputs": _describe(inputs)},
-    )
+    folded = None
+    if inputs.events_from:
+        with timer.step("events"):
+            folded = collect_events(inputs.events_from, out_dir)
+    cleaned = load_and_clean(inputs, timer, folded)
+    extra: dict[str, Any] = {
+        "fingerprint": fingerprint(inputs.purchases_path, inputs.catalog_path),
+        "inputs": _describe(inputs),
+    }
+    if folded is not None:
+        extra["events"] = folded.manifest
+    artifact = build_artifact(cleaned, params, timer, extra, folded)
     artifact.manifest["timings"] = {**timer.timings, "total": round(time.perf_counter() - start, 3)}
     with timer.step("save"):
         path = save_artifact(artifact, out_dir)

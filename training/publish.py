@@ -19,7 +19,7 @@ import redis
 
 from models import contract
 from models.artifact import Artifact
-from models.documents import customer_documents, shared_documents
+from models.documents import customer_documents, is_customer_doc, shared_documents
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,8 @@ def publish(
 
 
 def _write_customers(artifact: Artifact, client: redis.Redis, customers: range, chunk_size: int) -> Iterator[int]:
-    """The documents of the customers in `customers` (row numbers); yields how many are done."""
+    """The documents (`c:` and `store:`) of the customers in `customers` (row numbers); yields
+    how many customers are done."""
     documents = customer_documents(artifact, customers=customers)
     return _write_documents(client, artifact.version, documents, chunk_size)
 
@@ -104,28 +105,31 @@ def _write_customers(artifact: Artifact, client: redis.Redis, customers: range, 
 def _write_documents(
     client: redis.Redis, version: str, documents: Iterable[tuple[str, bytes]], chunk_size: int
 ) -> Iterator[int]:
-    """Pipelined writes of `documents` under `version`; yields how many are written so far.
+    """Pipelined writes of `documents` under `version`, `chunk_size` per round trip (shared
+    documents such as similar items go through here too: there is one per item); yields how
+    many customers (`c:` documents) are written so far.
 
-    Documents go in MSETs of `MSET_KEYS` keys (one command instead of hundreds: about three
-    times the rate of single SETs), `chunk_size` documents per pipeline round trip. Each MSET
-    is small enough to keep Redis answering readers in between (well under a millisecond)."""
+    Documents go in MSETs of up to `MSET_KEYS` keys (one command instead of hundreds: about three
+    times the rate of single SETs). Each MSET is small enough to keep Redis answering readers in
+    between (well under a millisecond)."""
     pipe = client.pipeline(transaction=False)
+    mset_keys = min(MSET_KEYS, chunk_size)
     batch: dict[str, bytes] = {}
-    pending = done = 0
+    pending = customers = 0
     for name, payload in documents:
         batch[contract.document_key(version, name)] = payload
-        done += 1
-        if len(batch) >= MSET_KEYS:
+        customers += is_customer_doc(name)
+        if len(batch) >= mset_keys:
             pipe.mset(batch)
             pending, batch = pending + len(batch), {}
         if pending >= chunk_size:
             pipe.execute()
             pending = 0
-            yield done
+            yield customers
     if batch:
         pipe.mset(batch)
     pipe.execute()
-    yield done
+    yield customers
 
 
 # What forked workers inherit: (artifact, how to connect, chunk size). Set only while they run.

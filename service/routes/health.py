@@ -3,9 +3,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from service.deps import StoreDep
+from service.deps import StoresDep
 from service.schemas import Health, Readiness
-from service.store import StoreUnavailableError
+from service.store import OfferStore, StoreUnavailableError
 
 router = APIRouter(tags=["operations"])
 
@@ -17,20 +17,27 @@ async def health() -> Health:
 
 
 @router.get("/ready", response_model=Readiness, responses={503: {"model": Readiness}})
-async def ready(store: StoreDep) -> JSONResponse:
-    """A model is loaded and the store answers: safe to route traffic here."""
-    reachable = await store.ping()
-    version = None
-    if reachable:
-        try:
-            version = await store.active_version()
-        except StoreUnavailableError:
-            reachable = False
+async def ready(stores: StoresDep) -> JSONResponse:
+    """Ready = a model version can be served. Redis down with an in-process fallback is still
+    ready, but reported `degraded`; down without one is not ready (503)."""
+    store = stores.primary
+    version = await _version(store)
+    reachable = version is not None or await store.ping()
+    degraded = version is None and stores.fallback is not None
+    if degraded:
+        version = await _version(stores.fallback)  # type: ignore[arg-type]
     body = Readiness(
-        ready=reachable and version is not None,
+        ready=version is not None,
         store=store.kind,
         store_reachable=reachable,
         model_version=version,
-        degraded=not reachable,
+        degraded=degraded,
     )
     return JSONResponse(status_code=200 if body.ready else 503, content=body.model_dump())
+
+
+async def _version(store: OfferStore) -> str | None:
+    try:
+        return await store.active_version()
+    except StoreUnavailableError:
+        return None

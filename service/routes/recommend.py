@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, BackgroundTasks, Query
 
-from service import recommendations
-from service.deps import CustomerId, StoreDep
-from service.schemas import ErrorBody, Recommendation
+from service import events, recommendations
+from service.deps import CustomerId, ItemFiltersDep, LiveDep, MetricsDep, StoresDep
+from service.schemas import BatchRecommendation, BatchRecommendRequest, ErrorBody, Recommendation
+
+SECTION = "recommend"
 
 router = APIRouter(tags=["recommendations"])
 
@@ -18,9 +20,35 @@ router = APIRouter(tags=["recommendations"])
 )
 async def recommend(
     customer_id: CustomerId,
-    store: StoreDep,
+    stores: StoresDep,
+    filters: ItemFiltersDep,
+    live: LiveDep,
+    metrics: MetricsDep,
+    background: BackgroundTasks,
     k: Annotated[int, Query(ge=1, le=100, description="how many items")] = 10,
     include_purchased: Annotated[bool, Query(description="allow items the customer already bought")] = False,
 ) -> Recommendation:
-    """A customer's ranked offers. Unknown customers get popular items (`source: popular`)."""
-    return await recommendations.recommend(store, customer_id, k, include_purchased)
+    """A customer's ranked offers, each with a short reason. Unknown customers get popular items
+    (`source: popular`). `exclude` and `category` filter, and the next candidates refill. What the
+    customer did since the model was trained (POST /events) is already taken into account.
+    While Redis is down the answer comes from the service's in-process copy (`degraded: true`)."""
+    reco = await stores.answer(
+        lambda store: recommendations.recommend(
+            store, customer_id, k, include_purchased, filters.exclude, filters.category, live
+        )
+    )
+    if reco.items:
+        items = [i.item_id for i in reco.items]
+        background.add_task(events.record_shown, live, metrics, customer_id, items, reco.source, SECTION)
+    return reco
+
+
+@router.post(
+    "/recommend/batch",
+    response_model=BatchRecommendation,
+    responses={400: {"model": ErrorBody}, 422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+)
+async def recommend_batch(request: BatchRecommendRequest, stores: StoresDep, live: LiveDep) -> BatchRecommendation:
+    """Offers for up to 500 customers at once (e-mail and CRM jobs), all from one model version,
+    with each customer's live state taken into account."""
+    return await stores.answer(lambda store: recommendations.recommend_batch(store, request, live))

@@ -40,7 +40,8 @@ def test_customer_offers_merges_discovery_and_bought() -> None:
 
 def test_block_merge_and_encoding_equal_the_per_customer_path(trained_artifacts) -> None:  # type: ignore[no-untyped-def]
     from models.artifact import load_artifact
-    from models.documents import customer_doc, customer_documents
+    from models.documents import customer_doc, customer_documents, is_customer_doc
+    from models.store_documents import store_documents
 
     a = load_artifact(trained_artifacts)
     lists = (a.discovery_items, a.discovery_scores, a.all_items, a.all_scores, a.history, a.items.ids)
@@ -48,8 +49,12 @@ def test_block_merge_and_encoding_equal_the_per_customer_path(trained_artifacts)
         customer_doc(cid): encode_offers(customer_offers(row, *lists))
         for row, cid in enumerate(a.customers.ids.tolist())
     }
-    produced = dict(customer_documents(a, chunk=97))
+    everything = list(customer_documents(a, chunk=97))
+    produced = {name: doc for name, doc in everything if is_customer_doc(name)}
     assert produced == expected
+    # each customer's `store:` document follows their `c:` document, also across blocks
+    stores = list(store_documents(a))
+    assert stores and everything[1::2] == stores
     assert any(o.bought for doc in produced.values() for o in decode_offers(doc))
 
 

@@ -10,8 +10,15 @@ import pytest
 
 from models.als import ALSParams, ALSRecommender
 from models.base import NotFittedError, Recommender, top_k
+from models.blend import BlendRecommender
+from models.ease import EASEParams, EASERecommender
 from models.interactions import Interactions
+from models.knn import ItemKNNRecommender, KNNParams
 from models.popular import PopularityRecommender
+from models.recent_popular import RecentPopularityRecommender
+from models.replenishment import replenishment_stats
+from models.repurchase import PurchaseFrequencyRecommender, RepurchaseRecommender
+from models.timed import PurchaseTimes
 
 N_CUSTOMERS, N_ITEMS = 40, 20
 
@@ -28,13 +35,38 @@ def checkerboard() -> Interactions:
     return Interactions.from_triples(np.array(rows), np.array(cols), np.ones(len(rows)))
 
 
-MODELS = [
-    lambda: ALSRecommender(ALSParams(factors=4, iterations=20, regularization=0.01)),
-    PopularityRecommender,
-]
+def checkerboard_times() -> PurchaseTimes:
+    """Purchase days for the checkerboard: customer c bought item i on day 100 - (c + i) % 30,
+    item i a second time on day 60 when i is even (so some items have a rhythm)."""
+    coo = checkerboard().matrix.tocoo()
+    rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
+    days = 100.0 - (rows + cols) % 30
+    again = cols % 2 == 0
+    stats = replenishment_stats(
+        np.concatenate([rows, rows[again]]),
+        np.concatenate([cols, cols[again]]),
+        np.concatenate([days, np.full(again.sum(), 60.0)]),
+        (N_CUSTOMERS, N_ITEMS),
+    )
+    return PurchaseTimes(stats, today=100.0)
 
 
-@pytest.fixture(params=MODELS, ids=["als", "popularity"])
+MODELS = {
+    "als": lambda: ALSRecommender(ALSParams(factors=4, iterations=20, regularization=0.01)),
+    "popularity": PopularityRecommender,
+    "recent_popularity": lambda: RecentPopularityRecommender(times=checkerboard_times()),
+    "purchase_frequency": lambda: PurchaseFrequencyRecommender(times=checkerboard_times()),
+    "repurchase": lambda: RepurchaseRecommender(times=checkerboard_times()),
+    "item_knn_bm25": ItemKNNRecommender,
+    "item_knn_cosine": lambda: ItemKNNRecommender(KNNParams(similarity="cosine")),
+    "ease": lambda: EASERecommender(EASEParams(l2=1.0)),
+    "blend": lambda: BlendRecommender(
+        [(RepurchaseRecommender(times=checkerboard_times()), 1.0), (EASERecommender(EASEParams(l2=1.0)), 0.3)]
+    ),
+}
+
+
+@pytest.fixture(params=list(MODELS.values()), ids=list(MODELS))
 def model(request: pytest.FixtureRequest) -> Recommender:
     return request.param()  # type: ignore[no-any-return]
 

@@ -7,6 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from models.als import ALSParams, ALSRecommender
+from models.blend import BlendRecommender
 from models.interactions import Interactions
 from models.popular import PopularityRecommender
 from models.ranking import bought_mask
@@ -21,7 +22,12 @@ def random_interactions(rng: np.random.Generator, n_customers: int = 300, n_item
     return Interactions.from_triples(rows.astype(str), cols.astype(str), np.ones(len(rows)))
 
 
-@pytest.mark.parametrize("model", [ALSRecommender(ALSParams(factors=8, iterations=5)), PopularityRecommender()])
+BLEND = BlendRecommender([(PopularityRecommender(), 0.4), (ALSRecommender(ALSParams(factors=8, iterations=5)), 1.0)])
+
+
+@pytest.mark.parametrize(
+    "model", [ALSRecommender(ALSParams(factors=8, iterations=5)), PopularityRecommender(), BLEND], ids=str
+)
 def test_lists_equal_dense_recommend(model) -> None:  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(0)
     inter = random_interactions(rng)

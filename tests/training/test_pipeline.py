@@ -75,7 +75,7 @@ def test_cli_train_canonical_csv(tmp_path: Path) -> None:
         lines.append(f"cust{c},sku{i},{1700000000 + n * 3600},{int(rng.integers(1, 4))},2.5")
     csv = tmp_path / "p.csv"
     csv.write_text("\n".join(lines) + "\n")
-    result = CliRunner().invoke(app, ["train", "--purchases", str(csv), "--out", str(tmp_path / "out")])
+    result = CliRunner().invoke(app, ["train", "--no-tune", "--purchases", str(csv), "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     a = load_artifact(tmp_path / "out")
     assert len(a.customers) == 40 and len(a.items) == 30

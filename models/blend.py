@@ -1,0 +1,82 @@
+"""A weighted blend of recommenders, each one's scores rescaled per customer first.
+
+Scores of different models live on different scales (ALS dot products, EASE regressions,
+decayed purchase counts), so each model's row is min-max scaled to [0, 1] for that customer
+before the weighted sum. The scaling is affine and increasing, which keeps one useful property:
+in `Blend([(repurchase, a), (cf, b)])` the repurchase model scores only bought items, so among
+items the customer never bought the blend ranks exactly as `cf` does. That is how one list can
+answer both the discovery and the buy-again question consistently.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from models.base import Recommender
+from models.interactions import Interactions
+
+
+def minmax_rows(scores: np.ndarray) -> np.ndarray:
+    """Each row scaled to [0, 1] (a constant row becomes 0)."""
+    scores = np.asarray(scores, dtype=np.float32)
+    low = scores.min(axis=1, keepdims=True)
+    span = scores.max(axis=1, keepdims=True) - low
+    return np.divide(scores - low, span, out=np.zeros_like(scores), where=span > 0)
+
+
+def blend_scores(parts: Sequence[tuple[np.ndarray, float]]) -> np.ndarray:
+    """Σ weight · minmax_rows(scores): shared by the model and by tuning on cached scores."""
+    total = np.zeros_like(np.asarray(parts[0][0], dtype=np.float32))
+    for scores, weight in parts:
+        if weight:
+            total += np.float32(weight) * minmax_rows(scores)
+    return total
+
+
+class BlendRecommender(Recommender):
+    """Parts that are already fitted are used as they are (a tuned model is not fitted twice);
+    the others are fitted on the blend's own `fit` data."""
+
+    name = "blend"
+
+    def __init__(self, parts: Sequence[tuple[Recommender, float]] = ()) -> None:
+        super().__init__()
+        self.parts = list(parts)
+
+    def fit(self, interactions: Interactions) -> BlendRecommender:
+        if not self.parts:
+            raise ValueError("a blend needs at least one part")
+        for model, _ in self.parts:
+            if not model._fitted:
+                model.fit(interactions)
+        return super().fit(interactions)
+
+    def _fit(self, user_items: sp.csr_matrix) -> None:
+        """The parts are fitted in `fit`; nothing is learnt on top of them."""
+
+    def _score(self, user_rows: np.ndarray, user_items: sp.csr_matrix) -> np.ndarray:
+        return blend_scores([(model.score(user_rows, user_items), w) for model, w in self.parts])
+
+    def describe(self) -> list[dict[str, object]]:
+        return [{"model": model.name, "weight": w} for model, w in self.parts]
+
+    def _state(self) -> dict[str, np.ndarray]:
+        state: dict[str, np.ndarray] = {"parts": np.asarray(json.dumps(self.describe()))}
+        for i, (model, _) in enumerate(self.parts):
+            state.update({f"p{i}__{key}": value for key, value in model._state().items()})
+        return state
+
+    def _restore(self, state: dict[str, np.ndarray]) -> None:
+        from models.registry import new_model
+
+        self.parts = []
+        for i, part in enumerate(json.loads(str(state["parts"]))):
+            prefix = f"p{i}__"
+            model = new_model(str(part["model"]))
+            model._restore({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
+            model._fitted = True
+            self.parts.append((model, float(part["weight"])))

@@ -1,0 +1,121 @@
+"""Segment offers as CSV for CRM and e-mail tools: one segment's offer, or every customer's
+offer (their segment's, minus what they already bought).
+
+Read from an artifact, not from Redis, so a marketing export never loads the serving path. The
+catalog rules apply as on the API, on the export day (`as_of`, default today): unavailable and
+not-yet-available items are skipped and the next offer takes their place.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from datetime import date
+from typing import Any, TextIO
+
+import pandas as pd
+
+from models.artifact import Artifact
+from models.catalog import Catalog, catalog_from_frame
+from models.storefront import Storefront
+from models.wording import segment_offer_reason
+
+SEGMENT_COLUMNS = ["segment_id", "segment_name", "rank", "item_id", "title", "price", "lift", "segment_share",
+                   "overall_share", "reason"]
+CUSTOMER_COLUMNS = ["customer_id", "segment_id", "segment_name", "rank", "item_id", "title", "price", "lift",
+                    "reason"]
+
+
+class ExportError(ValueError):
+    """The export cannot be made as asked (message names the remedy)."""
+
+
+def storefront_of(artifact: Artifact) -> Storefront:
+    if artifact.storefront is None:
+        raise ExportError(f"artifact {artifact.version} has no segments: retrain it with this release")
+    return artifact.storefront
+
+
+def segment_rows(artifact: Artifact, segment_id: int, k: int, as_of: date) -> Iterator[dict[str, Any]]:
+    sf = storefront_of(artifact)
+    if not 0 <= segment_id < sf.n_segments:
+        raise ExportError(f"segment {segment_id} does not exist: this artifact has segments 0..{sf.n_segments - 1}")
+    catalog = catalog_from_frame(artifact.catalog)
+    name = sf.segments[segment_id]["name"]
+    offers = _offers_by_segment(sf).get(segment_id, sf.offers.iloc[:0])
+    for rank, (item_id, offer) in enumerate(_offerable(artifact, offers, catalog, as_of, k, set()), start=1):
+        yield {"segment_id": segment_id, "segment_name": name, "rank": rank, **_item(catalog, item_id, offer),
+               "segment_share": round(float(offer.segment_share), 4),
+               "overall_share": round(float(offer.overall_share), 4)}
+
+
+def customer_rows(artifact: Artifact, k: int, as_of: date) -> Iterator[dict[str, Any]]:
+    """Every customer's top-k of their segment's offer that they have not bought."""
+    sf = storefront_of(artifact)
+    catalog = catalog_from_frame(artifact.catalog)
+    by_segment = _offers_by_segment(sf)
+    h = artifact.history
+    for row, customer_id in enumerate(artifact.customers.ids.tolist()):
+        segment = int(sf.segment_of[row])
+        bought = {str(artifact.items.ids[i]) for i in h.indices[h.indptr[row] : h.indptr[row + 1]]}
+        offers = _offerable(artifact, by_segment.get(segment, sf.offers.iloc[:0]), catalog, as_of, k, bought)
+        for rank, (item_id, offer) in enumerate(offers, start=1):
+            yield {"customer_id": customer_id, "segment_id": segment, "segment_name": sf.segments[segment]["name"],
+                   "rank": rank, **_item(catalog, item_id, offer)}
+
+
+def _offerable(
+    artifact: Artifact, offers: pd.DataFrame, catalog: Catalog, as_of: date, k: int, bought: set[str]
+) -> list[tuple[str, Any]]:
+    """The first `k` offers deliverable on `as_of` that the customer has not bought."""
+    out = []
+    for offer in offers.itertuples():
+        item_id = str(artifact.items.ids[offer.item_row])
+        entry = catalog.get(item_id)
+        if entry is not None and entry.offerable(as_of) and item_id not in bought:
+            out.append((item_id, offer))
+            if len(out) == k:
+                break
+    return out
+
+
+def _offers_by_segment(sf: Storefront) -> dict[int, pd.DataFrame]:
+    return {int(s): g.sort_values("rank") for s, g in sf.offers.groupby("segment")}
+
+
+def _item(catalog: Catalog, item_id: str, offer: Any) -> dict[str, Any]:
+    entry = catalog[item_id]
+    return {"item_id": item_id, "title": entry.title, "price": entry.price, "lift": round(float(offer.lift), 3),
+            "reason": segment_offer_reason(offer.lift, offer.segment_share, offer.overall_share)}
+
+
+def write_csv(rows: Iterable[dict[str, Any]], columns: list[str], out: TextIO) -> int:
+    """Stream rows as CSV with a header; returns the number of data rows."""
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    n = 0
+    for row in rows:
+        writer.writerow(row)
+        n += 1
+    return n
+
+
+def csv_chunks(rows: Iterable[dict[str, Any]], columns: list[str], rows_per_chunk: int = 1000) -> Iterator[str]:
+    """The same CSV as `write_csv`, as text chunks for an HTTP download: a chunk per batch of rows
+    keeps memory flat for every customer's offers without a send per row."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for n, row in enumerate(rows, start=1):
+        writer.writerow(row)
+        if n % rows_per_chunk == 0:
+            yield _drain(buffer)
+    yield _drain(buffer)
+
+
+def _drain(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text

@@ -1,0 +1,159 @@
+"""Published documents of the personal store, similar items and micro-segments.
+
+Size matters (a million customers must stay publishable), so a customer's own document
+(`store:<id>`) holds only what is theirs, in short arrays: segment, tier and RFM, their due
+repeat items, one "because you bought" anchor with its unbought neighbours, their new-arrival
+picks and the trending items they already have. Everything shared (similar items, trending per
+segment, new arrivals, segments and their offers) is one document per thing; the service
+assembles a store from the customer's two documents (`c:` and `store:`) plus two shared ones.
+
+Replenishment timing ("last time 4 weeks ago") is measured at the end of the training data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from models import contract
+from models.artifact import Artifact
+from models.contract import Offer
+from models.replenishment import Due, due_items, due_score
+from models.storefront import Storefront
+
+SEGMENTS = "segments"
+NEW_ARRIVALS = "new_arrivals"
+ALL_CUSTOMERS = "all"
+BUY_AGAIN_MAX = 15
+MIN_INTERVAL_DAYS = 1.0
+BECAUSE_MAX = 15
+ANCHOR_TRIES = 5
+ANCHOR_MIN_ITEMS = 3
+
+
+def store_doc(customer_id: str) -> str:
+    return f"store:{customer_id}"
+
+
+def similar_doc(item_id: str) -> str:
+    return f"similar:{item_id}"
+
+
+def trending_doc(segment: int | str) -> str:
+    return f"trending:{segment}"
+
+
+def segment_doc(segment: int) -> str:
+    return f"segment:{segment}"
+
+
+def segment_offers_doc(segment: int) -> str:
+    return f"segment:{segment}:offers"
+
+
+def data_end_day(artifact: Artifact) -> float:
+    """The end of the training data as a day number (the unit of `models.replenishment`)."""
+    return pd.Timestamp(artifact.manifest["data_end"]).value / 86_400e9
+
+
+def customer_store_document(a: Artifact, sf: Storefront, row: int, end_day: float) -> dict[str, Any]:
+    ids = a.items.ids
+    bought = a.history.indices[a.history.indptr[row] : a.history.indptr[row + 1]]
+    bought_set = set(bought.tolist())
+    segment = int(sf.segment_of[row])
+    trending_rows = np.concatenate([sf.trending_items[segment], sf.trending_items[-1]])
+    return {
+        "s": segment,
+        "t": sf.tier_name(row),
+        "r": [round(float(v), 2) for v in sf.rfm[row]],
+        "b": [
+            [str(ids[d.item_row]), round(d.interval_days, 1), round(d.days_since, 1),
+             round(due_score(d.due_ratio, d.occasions), 3)]
+            for d in _rhythmic(due_items(a.replenishment, row, end_day))[:BUY_AGAIN_MAX]
+        ],
+        "a": _anchor(a, sf, row, bought_set),
+        "n": _pairs(ids, sf.customer_new_items[row], sf.customer_new_scores[row]),
+        "x": sorted({str(ids[i]) for i in trending_rows.tolist() if i in bought_set}),
+    }
+
+
+def _rhythmic(due: list[Due]) -> list[Due]:
+    """Repeat purchases at least a day apart on average: two invoices within hours are one
+    shopping trip, not a rhythm to remind anyone of."""
+    return [d for d in due if d.interval_days >= MIN_INTERVAL_DAYS]
+
+
+def _anchor(a: Artifact, sf: Storefront, row: int, bought: set[int]) -> list[Any] | None:
+    """The most recently bought item (more occasions first on the same day) whose similar items
+    the customer mostly has not bought: [anchor id, [[item, similarity], ...]]."""
+    stats = a.replenishment
+    lo, hi = stats.occasions.indptr[row], stats.occasions.indptr[row + 1]
+    items, last, count = stats.occasions.indices[lo:hi], stats.last_day.data[lo:hi], stats.occasions.data[lo:hi]
+    best: list[Any] | None = None
+    for i in np.lexsort((-count, -last))[:ANCHOR_TRIES]:
+        anchor = int(items[i])
+        neighbours = [(int(n), float(s)) for n, s in zip(sf.similar_items[anchor], sf.similar_scores[anchor])
+                      if n >= 0 and int(n) not in bought][:BECAUSE_MAX]
+        if best is None or len(neighbours) > len(best[1]):
+            best = [str(a.items.ids[anchor]), [[str(a.items.ids[n]), round(s, 3)] for n, s in neighbours]]
+        if len(neighbours) >= ANCHOR_MIN_ITEMS:
+            break
+    return best if best and best[1] else None
+
+
+def _pairs(ids: np.ndarray, rows: np.ndarray, scores: np.ndarray) -> list[list[Any]]:
+    return [[str(ids[i]), round(float(s), 3)] for i, s in zip(rows, scores) if i >= 0]
+
+
+def store_documents(a: Artifact, rows: range | None = None) -> Iterator[tuple[str, bytes]]:
+    """`store:<customer>` for every known customer (or every customer row in `rows`), in
+    customer-row order."""
+    sf = a.storefront
+    if sf is None:
+        return
+    end_day = data_end_day(a)
+    todo = rows if rows is not None else range(len(a.customers))
+    for row, customer_id in zip(todo, a.customers.ids[todo.start : todo.stop].tolist()):
+        yield store_doc(customer_id), contract.encode_json(customer_store_document(a, sf, row, end_day))
+
+
+def shared_store_documents(a: Artifact) -> Iterator[tuple[str, bytes]]:
+    """Similar items per item, trending per segment and overall, new arrivals, segments."""
+    sf = a.storefront
+    if sf is None:
+        return
+    ids = a.items.ids
+    for row, item_id in enumerate(ids.tolist()):
+        offers = [Offer(str(ids[i]), float(s)) for i, s in zip(sf.similar_items[row], sf.similar_scores[row]) if i >= 0]
+        if offers:
+            yield similar_doc(item_id), contract.encode_offers(offers)
+    window = sf.meta.get("trending_window_days")
+    for g in range(sf.trending_items.shape[0]):
+        name = trending_doc(g if g < sf.n_segments else ALL_CUSTOMERS)
+        entries = [[str(ids[i]), round(float(s), 4), round(float(c[0]), 1), round(float(c[1]), 1)]
+                   for i, s, c in zip(sf.trending_items[g], sf.trending_scores[g], sf.trending_counts[g]) if i >= 0]
+        segment = sf.segments[g]["name"] if g < sf.n_segments else None
+        yield name, contract.encode_json({"window_days": window, "segment": segment, "items": entries})
+    new_arrivals = [Offer(str(ids[i]), float(s)) for i, s in zip(sf.new_items, sf.new_scores)]
+    yield NEW_ARRIVALS, contract.encode_offers(new_arrivals)
+    yield from segment_documents(a, sf)
+
+
+def segment_documents(a: Artifact, sf: Storefront) -> Iterator[tuple[str, bytes]]:
+    summary = [{k: s[k] for k in ("id", "name", "size", "description")} for s in sf.segments]
+    yield SEGMENTS, contract.encode_json({"segments": summary})
+    ids = a.items.ids
+    offers = sf.offers.sort_values(["segment", "rank"])
+    by_segment = {int(s): g for s, g in offers.groupby("segment")}
+    for seg in sf.segments:
+        yield segment_doc(seg["id"]), contract.encode_json(seg)
+        rows = by_segment.get(seg["id"])
+        entries = [] if rows is None else [
+            [str(ids[r.item_row]), round(float(r.lift), 3), round(float(r.score), 3),
+             round(float(r.segment_share), 4), round(float(r.overall_share), 4)]
+            for r in rows.itertuples()
+        ]
+        yield segment_offers_doc(seg["id"]), contract.encode_json({"items": entries})

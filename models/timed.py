@@ -1,0 +1,47 @@
+"""What time-aware recommenders need besides the matrix: when each customer bought each item.
+
+A customer x item matrix forgets time, yet in shop data time is much of the signal: what is
+selling *now*, how recently a customer bought something, whether their usual interval has
+passed. `PurchaseTimes` carries that (the replenishment stats, aligned with the matrix rows and
+columns, and the day the data ends) so `fit(interactions)` stays the one interface.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Self
+
+from models.base import Recommender
+from models.replenishment import ReplenishmentStats
+
+
+@dataclass(frozen=True)
+class PurchaseTimes:
+    """Per customer x item occasions, first and last day (see `models.replenishment`), and
+    `today`: the day number (days since the epoch) at which the training data ends."""
+
+    stats: ReplenishmentStats
+    today: float
+
+
+class TimeAwareRecommender(Recommender):
+    """A recommender that reads purchase times at fit time.
+
+    Give them in the constructor (`times=`) or with `with_times(...)` before `fit`; a saved model
+    keeps what it derived from them, so a loaded one needs no times.
+    """
+
+    def __init__(self, times: PurchaseTimes | None = None) -> None:
+        super().__init__()
+        self.times = times
+
+    def with_times(self, times: PurchaseTimes) -> Self:
+        self.times = times
+        return self
+
+    def _require_times(self, shape: tuple[int, int]) -> PurchaseTimes:
+        if self.times is None:
+            raise ValueError(f"{self.name} needs purchase times: pass `times=` or call `with_times(...)` before `fit`")
+        if self.times.stats.shape != shape:
+            raise ValueError(f"{self.name}: purchase times are {self.times.stats.shape}, the matrix is {shape}")
+        return self.times

@@ -1,0 +1,42 @@
+"""Durations as people say them, for the one-line reasons shown to customers and marketers.
+
+"Every ~3 weeks", "4 months ago": rounded to the unit a person would use, so a reason reads like
+a shop assistant talking, not like a log line.
+"""
+
+from __future__ import annotations
+
+
+def duration(days: float) -> str:
+    """12.4 -> "12 days", 30 -> "4 weeks", 200 -> "7 months", 800 -> "2 years"."""
+    days = max(float(days), 0.0)
+    if days < 1.5:
+        return "1 day" if days >= 0.5 else "less than a day"
+    if days < 14:
+        return _plural(round(days), "day")
+    if days < 60:
+        return _plural(round(days / 7), "week")
+    if days < 700:
+        return _plural(round(days / 30.44), "month")
+    return _plural(round(days / 365.25), "year")
+
+
+def ago(days: float) -> str:
+    return "today" if days < 0.5 else f"{duration(days)} ago"
+
+
+def every(days: float) -> str:
+    """The rhythm of a repeat purchase: "every ~3 weeks" ("every day" when daily)."""
+    if days < 1.5:
+        return "every day"
+    return f"every ~{duration(days)}"
+
+
+def _plural(n: int, unit: str) -> str:
+    return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
+
+
+def segment_offer_reason(lift: float, segment_share: float, overall_share: float) -> str:
+    """Why a segment gets an offer, in the marketer's terms (shared by the API and the export)."""
+    return (f"bought by {segment_share:.0%} of this segment vs {overall_share:.1%} of all customers "
+            f"({lift:.1f}x); {1 - segment_share:.0%} of the segment has not bought it yet")

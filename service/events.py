@@ -1,0 +1,93 @@
+"""POST /events behind the route: validate the whole body, then record every event at once.
+
+Validation comes first and covers the whole batch (shape, ids, types, size, timestamps ahead of
+the clock), so an invalid batch changes nothing; only then are the events logged and applied,
+in one atomic step of the live state.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import orjson
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+
+from models.events import Event
+from service.live.overlays import LiveContext
+from service.live.state import Recorded
+from service.metrics import Metrics
+from service.schemas import EventBatch, EventIn
+from service.store import StoreUnavailableError
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_events(body: bytes, max_batch: int, now: datetime, max_future_s: float) -> list[Event]:
+    """One event object or `{"events": [...]}` into events; any problem raises a 422 naming
+    the field (e.g. `events.3.timestamp`)."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise _invalid((), f"body is not valid JSON: {exc}", "json_invalid") from exc
+    if isinstance(data, dict) and "events" in data:
+        raw = data["events"]
+        if isinstance(raw, list) and len(raw) > max_batch:
+            raise _invalid(("events",), f"at most {max_batch} events per request, got {len(raw)}", "too_long")
+        batch = _validate(EventBatch, data)
+        items = batch.events
+        prefixes: list[tuple[str | int, ...]] = [("events", n) for n in range(len(batch.events))]
+    else:
+        items, prefixes = [_validate(EventIn, data)], [()]
+    latest = now + timedelta(seconds=max_future_s)
+    events = []
+    for item, prefix in zip(items, prefixes, strict=True):
+        moment = item.timestamp or now
+        if moment > latest:
+            raise _invalid((*prefix, "timestamp"), f"lies in the future (after {latest.isoformat()})", "future")
+        events.append(
+            Event(item.customer_id, item.item_id, item.type, int(moment.timestamp() * 1000), item.quantity,
+                  item.section)
+        )
+    return events
+
+
+async def record_events(live: LiveContext, metrics: Metrics, events: list[Event]) -> list[Recorded]:
+    segments = [live.segment_of(e.customer_id) for e in events]
+    recorded = await live.state.record(events, segments, live.now_ms())
+    for e, segment, r in zip(events, segments, recorded, strict=True):
+        metrics.count_feedback(e.type, r.source, r.section, segment)
+    return recorded
+
+
+async def record_shown(
+    live: LiveContext, metrics: Metrics, customer_id: str, item_ids: list[str], source: str, section: str,
+    now_ms: int | None = None,
+) -> None:
+    """What the service showed counts as impressions (frequency capping, click-through). Run as
+    a background task after the response: a failure is only logged, never the client's problem."""
+    segment = live.segment_of(customer_id)
+    try:
+        await live.state.record_impressions(customer_id, item_ids, source, section, segment,
+                                            live.now_ms() if now_ms is None else now_ms)
+    except StoreUnavailableError as exc:
+        log.warning("impressions of %s not recorded: %s", customer_id, exc)
+        return
+    metrics.count_feedback("impression", source, section, segment, len(item_ids))
+
+
+def _validate(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False, include_context=False)]
+        raise RequestValidationError(errors) from exc
+
+
+def _invalid(loc: tuple[str | int, ...], message: str, kind: str) -> RequestValidationError:
+    return RequestValidationError([{"loc": ("body", *loc), "msg": message, "type": kind}])
+

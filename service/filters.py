@@ -1,0 +1,50 @@
+"""The request-time rules every list passes through: catalog rules, `exclude` and `category`.
+
+Written once and used by `/recommend`, the personal store, similar items and segment offers,
+so no surface can promise an item another surface would refuse. Titles and prices come from
+the catalog here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from models.catalog import Catalog
+
+
+def today() -> date:
+    """The day catalog rules are checked against (UTC): an item whose `available_from` is
+    tomorrow appears tomorrow, without retraining."""
+    return datetime.now(UTC).date()
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    catalog: Catalog
+    day: date
+    exclude: frozenset[str] = frozenset()
+    category: str | None = None
+
+    @classmethod
+    def of(
+        cls, catalog: Catalog, exclude: Collection[str] | None = None, category: str | None = None,
+        day: date | None = None,
+    ) -> ItemFilter:
+        return cls(catalog, day or today(), frozenset(exclude or ()), category.casefold() if category else None)
+
+    def allows(self, item_id: str) -> bool:
+        """In the catalog, deliverable today, not excluded, and in the requested category."""
+        entry = self.catalog.get(item_id)
+        if entry is None or not entry.offerable(self.day) or item_id in self.exclude:
+            return False
+        return self.category is None or (entry.category or "").casefold() == self.category
+
+    def title(self, item_id: str) -> str:
+        entry = self.catalog.get(item_id)
+        return entry.title if entry else item_id
+
+    def price(self, item_id: str) -> float | None:
+        entry = self.catalog.get(item_id)
+        return entry.price if entry else None

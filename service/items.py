@@ -1,0 +1,34 @@
+"""The domain core behind `/items/{item_id}/similar`: the item's precomputed neighbours, passed
+through the request-time catalog rules (an unavailable neighbour is replaced by the next one)."""
+
+from __future__ import annotations
+
+from models import contract
+from models.store_documents import similar_doc
+from service.errors import NotFoundError
+from service.filters import ItemFilter
+from service.schemas import SimilarItems, StoreItem
+from service.store import OfferStore
+
+
+async def similar_items(store: OfferStore, version: str, item_id: str, k: int) -> SimilarItems:
+    catalog = await store.catalog(version)
+    if item_id not in catalog:
+        raise NotFoundError(
+            f"item {item_id!r} is not in model version {version}: only items bought in the training data "
+            "have similar items"
+        )
+    raw = await store.document(version, similar_doc(item_id))
+    rules = ItemFilter.of(catalog, exclude={item_id})
+    neighbours = [o for o in (contract.decode_offers(raw) if raw else []) if rules.allows(o.item_id)][:k]
+    anchor = rules.title(item_id)
+    return SimilarItems(
+        item_id=item_id,
+        title=anchor,
+        model_version=version,
+        items=[
+            StoreItem(item_id=o.item_id, title=rules.title(o.item_id), price=rules.price(o.item_id), score=o.score,
+                      reason=f"often bought by customers who bought {anchor}")
+            for o in neighbours
+        ],
+    )

@@ -1,0 +1,119 @@
+"""Cross-cutting HTTP concerns as one pure-ASGI middleware (cheap on the hot path, unlike
+`BaseHTTPMiddleware`): a request id on every answer, one structured access-log line per request,
+and security headers.
+
+Privacy: the access log names the *route template* (`/recommend/{customer_id}`), never the raw
+path, so customer ids do not land in logs; with `log_customer_ids` they are added hashed. No
+headers (so no keys) and no bodies are ever logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("microoffers.access")
+
+SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+# HTML pages get a strict policy: everything from this origin, no inline script or style (the
+# preview needs none). Only the interactive API docs, which FastAPI renders with an inline script
+# and Swagger UI from a CDN, get the looser one.
+HTML_CSP = (
+    b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; "
+    b"base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
+)
+DOCS_CSP = (
+    b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    b"script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; frame-ancestors 'none'"
+)
+DOCS_PATHS = ("/docs", "/redoc")
+
+
+def html_security_headers(path: str) -> list[tuple[bytes, bytes]]:
+    csp = DOCS_CSP if path.startswith(DOCS_PATHS) else HTML_CSP
+    return [(b"x-frame-options", b"DENY"), (b"content-security-policy", csp)]
+
+
+def hash_id(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:12]
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _valid_request_id(value: str | None) -> str | None:
+    if value and len(value) <= 64 and all(c.isalnum() or c in "-_." for c in value):
+        return value
+    return None
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, access_log: bool = True, log_customer_ids: bool = False) -> None:
+        self.app = app
+        self.access_log = access_log
+        self.log_customer_ids = log_customer_ids
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _valid_request_id(_header(scope, b"x-request-id")) or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+        start = time.perf_counter()
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                headers.extend(SECURITY_HEADERS)
+                if any(k == b"content-type" and v.startswith(b"text/html") for k, v in headers):
+                    headers.extend(html_security_headers(scope.get("path", "")))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            if self.access_log:
+                log.info("request", extra=self._fields(scope, status, start, request_id))
+
+    def _fields(self, scope: Scope, status: int, start: float, request_id: str) -> dict[str, Any]:
+        route = scope.get("route")
+        fields: dict[str, Any] = {
+            "request_id": request_id,
+            "method": scope.get("method"),
+            "route": getattr(route, "path", None) or "unmatched",
+            "status": status,
+            "duration_ms": round((time.perf_counter() - start) * 1000, 3),
+        }
+        customer = (scope.get("path_params") or {}).get("customer_id")
+        if customer and self.log_customer_ids:
+            fields["customer"] = hash_id(str(customer))
+        return fields
+
+
+def configure_json_logging(level: str = "INFO") -> None:
+    """JSON lines on stderr for the service process (entry points configure; libraries only log)."""
+    from pythonjsonlogger.json import JsonFormatter
+
+    handler = logging.StreamHandler()
+    fmt = "%(asctime)s %(levelname)s %(name)s %(message)s"
+    handler.setFormatter(JsonFormatter(fmt, rename_fields={"levelname": "level"}))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)

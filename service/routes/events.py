@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+
+from service import events
+from service.auth import ApiKeyDep
+from service.deps import LiveDep, MetricsDep, SettingsDep
+from service.schemas import ErrorBody, EventBatch, EventIn, EventsAccepted
+
+router = APIRouter(tags=["feedback"])
+
+
+def _body_schema() -> dict[str, Any]:
+    """The body is parsed by hand (to validate a batch whole), so its schema is given here:
+    one event, or a batch of them."""
+    batch = EventBatch.model_json_schema()
+    batch.pop("$defs", None)
+    batch["properties"]["events"]["items"] = EventIn.model_json_schema()
+    schema = {"oneOf": [EventIn.model_json_schema(), batch]}
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+_BYTES_PER_EVENT = 1024
+
+
+@router.post(
+    "/events",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=EventsAccepted,
+    dependencies=[ApiKeyDep],
+    openapi_extra={"requestBody": _body_schema()},
+    responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 413: {"model": ErrorBody},
+               422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+)
+async def post_events(request: Request, settings: SettingsDep, live: LiveDep, metrics: MetricsDep) -> EventsAccepted:
+    """Record one event or a batch `{"events": [...]}`. Each is in the durable log before the 202,
+    and the very next request for that customer sees its effect."""
+    limit = settings.events_max_batch * _BYTES_PER_EVENT + 4096
+    if int(request.headers.get("content-length") or 0) > limit:
+        metrics.events_rejected.labels("too_large").inc()
+        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"body larger than {limit} bytes")
+    try:
+        parsed = events.parse_events(
+            await request.body(), settings.events_max_batch, live.clock(), settings.events_max_future_s
+        )
+    except Exception:
+        metrics.events_rejected.labels("invalid").inc()
+        raise
+    recorded = await events.record_events(live, metrics, parsed)
+    return EventsAccepted(accepted=len(recorded), ids=[r.id for r in recorded])

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from service import items
+from service.deps import ItemId, StoresDep
+from service.recommendations import active_version
+from service.schemas import ErrorBody, SimilarItems
+from service.store import OfferStore
+
+router = APIRouter(tags=["items"])
+
+
+@router.get(
+    "/items/{item_id}/similar",
+    response_model=SimilarItems,
+    responses={404: {"model": ErrorBody}, 422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+)
+async def similar(
+    item_id: ItemId,
+    stores: StoresDep,
+    k: Annotated[int, Query(ge=1, le=50, description="how many items")] = 10,
+) -> SimilarItems:
+    """Items most often bought by the same customers, deliverable today. 404 for an item the
+    model version does not know."""
+    return await stores.answer(lambda store: _similar(store, item_id, k))
+
+
+async def _similar(store: OfferStore, item_id: str, k: int) -> SimilarItems:
+    return await items.similar_items(store, await active_version(store), item_id, k)

@@ -1,0 +1,105 @@
+"""`/preview`: server-rendered pages for marketers (segments, their offers, customer lookup, CSV
+downloads), behind HTTP Basic auth. Pages only; they are not part of the JSON API's schema."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.templating import Jinja2Templates
+
+from models.artifact import Artifact
+from service import preview
+from service.deps import CUSTOMER_ID_PATTERN, StoresDep
+from service.errors import NotFoundError
+from service.filters import today
+from service.preview_auth import require_marketer
+from service.preview_figures import SegmentFeedback, feedback_by_segment
+from service.preview_format import install_filters
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
+install_filters(TEMPLATES.env)
+
+router = APIRouter(prefix="/preview", dependencies=[Depends(require_marketer)], include_in_schema=False)
+
+SegmentId = Annotated[int, PathParam(ge=0, le=100_000)]
+OffersK = Annotated[int, Query(ge=1, le=40, description="offers per segment or customer")]
+
+
+def get_artifact(request: Request) -> Artifact | None:
+    """The artifact this process loaded (the embedded store, or Redis' fallback); None if none."""
+    return getattr(request.app.state, "artifact", None)
+
+
+async def get_feedback(request: Request) -> Mapping[int, SegmentFeedback] | None:
+    return await feedback_by_segment(request.app.state)
+
+
+ArtifactDep = Annotated[Artifact | None, Depends(get_artifact)]
+FeedbackDep = Annotated[Mapping[int, SegmentFeedback] | None, Depends(get_feedback)]
+
+
+@router.get("", response_class=HTMLResponse)
+async def overview(
+    request: Request,
+    stores: StoresDep,
+    artifact: ArtifactDep,
+    sort: Annotated[preview.SegmentSort, Query()] = "size",
+    order: Annotated[Literal["asc", "desc"], Query()] = "desc",
+) -> HTMLResponse:
+    page = await stores.answer(lambda store: preview.overview(store, artifact, sort, order == "desc"))
+    return TEMPLATES.TemplateResponse(request, "overview.html", {"page": page})
+
+
+@router.get("/segments/{segment_id}", response_class=HTMLResponse)
+async def segment(
+    request: Request, segment_id: SegmentId, stores: StoresDep, artifact: ArtifactDep, feedback: FeedbackDep
+) -> HTMLResponse:
+    try:
+        page = await stores.answer(lambda store: preview.segment_page(store, artifact, segment_id, feedback))
+    except NotFoundError as exc:
+        return _not_found(request, f"Segment {segment_id} not found", str(exc))
+    return TEMPLATES.TemplateResponse(request, "segment.html", {"page": page})
+
+
+@router.get("/customers", response_class=HTMLResponse)
+async def customer(
+    request: Request, stores: StoresDep, artifact: ArtifactDep,
+    customer_id: Annotated[str, Query(max_length=200)] = "",
+) -> HTMLResponse:
+    """The lookup form's target: a bad id re-renders the form with the problem named."""
+    customer_id = customer_id.strip()
+    if not re.fullmatch(CUSTOMER_ID_PATTERN, customer_id):
+        problem = "Type a customer id." if not customer_id else (
+            f"“{customer_id}” is not a customer id: 1–64 letters, digits and _ . : @ -")
+        context = {"customer_id": customer_id, "problem": problem}
+        return TEMPLATES.TemplateResponse(request, "lookup.html", context, status_code=422)
+    page = await stores.answer(lambda store: preview.customer_page(store, artifact, customer_id))
+    return TEMPLATES.TemplateResponse(request, "customer.html", {"page": page})
+
+
+@router.get("/segments/{segment_id}/offers.csv")
+async def segment_offers_csv(segment_id: SegmentId, artifact: ArtifactDep, k: OffersK = 10) -> StreamingResponse:
+    """The segment's offer as CSV, the rows of `microoffers export --segment`."""
+    return _csv(*preview.offers_csv(artifact, segment_id, k, today()))
+
+
+@router.get("/offers.csv")
+async def all_offers_csv(artifact: ArtifactDep, k: OffersK = 10) -> StreamingResponse:
+    """Every customer's offer as CSV, the rows of `microoffers export --all`."""
+    return _csv(*preview.offers_csv(artifact, None, k, today()))
+
+
+def _csv(chunks: Iterator[str], filename: str) -> StreamingResponse:
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
+    return StreamingResponse(chunks, media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def _not_found(request: Request, title: str, message: str) -> HTMLResponse:
+    context = {"title": title, "message": message}
+    return TEMPLATES.TemplateResponse(request, "not_found.html", context, status_code=404)

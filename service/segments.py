@@ -1,0 +1,49 @@
+"""The domain core behind `/segments`: the version's micro-segments, one segment's details, and
+its offer with the catalog rules applied per request (unavailable items are skipped and the
+next-best lift takes their place)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.store_documents import SEGMENTS, segment_doc, segment_offers_doc
+from models.wording import segment_offer_reason
+from service.errors import NotFoundError
+from service.filters import ItemFilter
+from service.json_documents import json_document
+from service.schemas import SegmentDetail, SegmentList, SegmentOffer, SegmentOffers
+from service.store import OfferStore, StoreUnavailableError
+
+
+async def list_segments(store: OfferStore, version: str) -> SegmentList:
+    doc = await json_document(store, version, SEGMENTS)
+    if doc is None:
+        raise StoreUnavailableError(f"model version {version} has no segments: retrain to get them")
+    return SegmentList(model_version=version, **doc)
+
+
+async def segment_detail(store: OfferStore, version: str, segment_id: int) -> SegmentDetail:
+    return SegmentDetail(model_version=version, **await _segment(store, version, segment_id))
+
+
+async def segment_offers(store: OfferStore, version: str, segment_id: int, k: int) -> SegmentOffers:
+    segment = await _segment(store, version, segment_id)
+    doc = await json_document(store, version, segment_offers_doc(segment_id))
+    rules = ItemFilter.of(await store.catalog(version))
+    offers: list[SegmentOffer] = []
+    for item_id, lift, score, share, overall in (doc or {}).get("items", []):
+        if len(offers) == k:
+            break
+        if rules.allows(item_id):
+            offers.append(SegmentOffer(
+                item_id=item_id, title=rules.title(item_id), price=rules.price(item_id), lift=lift, score=score,
+                segment_share=share, overall_share=overall, reason=segment_offer_reason(lift, share, overall),
+            ))
+    return SegmentOffers(segment_id=segment_id, name=segment["name"], model_version=version, offers=offers)
+
+
+async def _segment(store: OfferStore, version: str, segment_id: int) -> dict[str, Any]:
+    doc = await json_document(store, version, segment_doc(segment_id))
+    if doc is None:
+        raise NotFoundError(f"segment {segment_id} does not exist in model version {version}: GET /segments lists them")
+    return doc

@@ -1,0 +1,75 @@
+"""Fixtures of the real-time feedback tests: a clock the test moves, and the app over both stores
+(embedded with its JSONL log, and a real Redis), which a test can stop and start again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+from live_helpers import API_KEY, AppFactory, FixedClock
+
+from models.artifact import Artifact, load_artifact
+from service.main import create_app
+from service.settings import Settings
+from training.publish import publish
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture(scope="module")
+def artifact(trained_artifacts: Path) -> Artifact:
+    return load_artifact(trained_artifacts)
+
+
+
+@pytest.fixture(params=["embedded", "redis"])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def settings(store_kind: str, request: pytest.FixtureRequest, trained_artifacts: Path, tmp_path: Path) -> Settings:
+    """Small limits so tests reach them quickly."""
+    redis_url = None
+    if store_kind == "redis":
+        server = request.getfixturevalue("redis_server")
+        client = redis.Redis.from_url(server.url)
+        client.flushdb()
+        publish(load_artifact(trained_artifacts), client)
+        client.close()
+        redis_url = server.url
+    return Settings(
+        artifacts=trained_artifacts,
+        redis_url=redis_url,
+        api_key=API_KEY,
+        events_log=tmp_path / "events" / "events.jsonl",
+        events_max_batch=50,
+        cap_window_s=3600,
+        dismiss_suppress_s=600,
+        min_contact_interval_s=86_400,
+        cap_impressions=1000,  # capping off unless a test turns it on: every GET counts as an impression
+    )
+
+
+@pytest.fixture
+def make_client(settings: Settings, clock: FixedClock) -> AppFactory:
+    """A fresh app (lifespan and all) per call: closing one and making another is a restart."""
+
+    def make(**overrides: object) -> AbstractContextManager[TestClient]:
+        merged = Settings(**{**settings.model_dump(), **overrides}) if overrides else settings
+        return TestClient(create_app(merged, clock=clock))
+
+    return make
+
+
+@pytest.fixture
+def client(make_client: AppFactory) -> Iterator[TestClient]:
+    with make_client() as c:
+        yield c

@@ -1,0 +1,135 @@
+"""Offline evaluation on a time split: fit on the past, rank, compare with what was bought next.
+
+Two tasks, both a shop's real questions:
+
+- **all**: truth = every distinct item the customer bought in the test window, repeats
+  included; recommendations may contain items already bought (`include_purchased=true`).
+- **discovery**: truth = test-window items the customer had never bought; recommendations
+  exclude bought items (the `/recommend` default).
+
+Customers seen in both the training part and the test window are evaluated (for discovery:
+those who bought something new to them). Items first sold in the test window are left out of
+the truth: no model trained before could know them, so they would only lower every row alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from models.base import Recommender, top_k
+from models.metrics import calc_metrics, per_customer_metrics, popularity_ranks
+from training.candidates import ModelSpec, TrainingData
+from training.split import Split
+
+TASKS = ("all", "discovery")
+ONLY_FOR_TASK = {"purchase_frequency": "all", "repurchase": "all"}  # the others rank every item
+
+
+def applies(spec: ModelSpec, task: str) -> bool:
+    return ONLY_FOR_TASK.get(spec.family, task) == task
+
+
+@dataclass
+class EvalData:
+    """A split ready to score: training data, and per task the evaluated customers' truth."""
+
+    data: TrainingData
+    split: Split
+    rows: np.ndarray  # matrix rows of every evaluated customer (either task)
+    positions: dict[str, np.ndarray]  # per task: indices into `rows`
+    truth: dict[str, sp.csr_matrix]  # per task: one row per evaluated customer, in `positions` order
+    item_rank: np.ndarray  # popularity rank of every item in the training part
+
+    @classmethod
+    def from_split(cls, split: Split, tasks: tuple[str, ...] = TASKS) -> EvalData:
+        data = TrainingData.from_purchases(split.train)
+        seen = data.history.matrix.copy()
+        seen.data[:] = 1.0
+        rows = data.history.customers.rows(split.test["customer_id"].to_numpy())
+        cols = data.history.items.rows(split.test["item_id"].to_numpy())
+        keep = (rows >= 0) & (cols >= 0)
+        bought = sp.csr_matrix((np.ones(keep.sum()), (rows[keep], cols[keep])), shape=seen.shape)
+        bought.data[:] = 1.0
+        new = (bought - bought.multiply(seen)).tocsr()
+        new.eliminate_zeros()
+        by_task = {"all": bought.tocsr(), "discovery": new}
+        evaluated = {t: np.flatnonzero(np.diff(by_task[t].indptr)) for t in tasks}
+        all_rows = np.unique(np.concatenate(list(evaluated.values())))
+        return cls(
+            data=data,
+            split=split,
+            rows=all_rows,
+            positions={t: np.searchsorted(all_rows, evaluated[t]) for t in tasks},
+            truth={t: by_task[t][evaluated[t]] for t in tasks},
+            item_rank=popularity_ranks(np.asarray(seen.sum(axis=0)).ravel()),
+        )
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        return tuple(self.truth)
+
+    def customers(self, task: str) -> int:
+        return int(self.truth[task].shape[0])
+
+    def history_sizes(self, task: str) -> np.ndarray:
+        """Distinct items each evaluated customer bought before the window (for segments)."""
+        h = self.data.history.matrix
+        return np.diff(h.indptr)[self.rows[self.positions[task]]]
+
+
+def model_scores(model: Recommender, ev: EvalData, spec: ModelSpec, batch: int = 2048) -> np.ndarray:
+    """Dense scores (evaluated customers x items) of a fitted model."""
+    matrix = ev.data.matrix(spec.weights).matrix
+    parts = [model.score(ev.rows[s : s + batch], matrix[ev.rows[s : s + batch]]) for s in range(0, len(ev.rows), batch)]
+    return np.vstack(parts) if parts else np.zeros((0, matrix.shape[1]), dtype=np.float32)
+
+
+def recommendations(scores: np.ndarray, ev: EvalData, task: str, k: int) -> np.ndarray:
+    """Top-k item rows per evaluated customer of `task` (discovery: bought items excluded)."""
+    sub = scores[ev.positions[task]].copy()
+    if task == "discovery":
+        seen = ev.data.history.matrix[ev.rows[ev.positions[task]]].tocoo()
+        sub[seen.row, seen.col] = -np.inf
+    ids, _ = top_k(sub, k)
+    return ids
+
+
+def task_metrics(scores: np.ndarray, ev: EvalData, task: str, ks: list[int]) -> dict[str, float]:
+    return calc_metrics(recommendations(scores, ev, task, max(ks)), ev.truth[task], ks, ev.item_rank)
+
+
+def segment_ndcg(scores: np.ndarray, ev: EvalData, task: str, k: int = 10) -> dict[str, float]:
+    """NDCG@k by customer activity (terciles of distinct items bought before the window)."""
+    values = per_customer_metrics(recommendations(scores, ev, task, k), ev.truth[task], [k], ev.item_rank)[f"ndcg@{k}"]
+    sizes = ev.history_sizes(task)
+    if len(sizes) < 3:
+        return {}
+    low, high = np.quantile(sizes, [1 / 3, 2 / 3])
+    groups = {
+        f"light (<= {low:.0f} items)": sizes <= low,
+        f"medium ({low:.0f}-{high:.0f})": (sizes > low) & (sizes <= high),
+        f"heavy (> {high:.0f})": sizes > high,
+    }
+    return {name: float(values[mask].mean()) for name, mask in groups.items() if mask.any()}
+
+
+Table = dict[str, dict[str, dict[str, float]]]  # task -> model name -> metric or segment -> value
+
+
+def evaluate_specs(specs: list[ModelSpec], ev: EvalData, ks: list[int]) -> tuple[Table, Table]:
+    """(metrics, NDCG@10 by customer segment), each `{task: {model name: {...}}}`, for every
+    spec that applies to the task."""
+    metrics: Table = {t: {} for t in ev.tasks}
+    segments: Table = {t: {} for t in ev.tasks}
+    for spec in specs:
+        tasks = [t for t in ev.tasks if applies(spec, t)]
+        if not tasks:
+            continue
+        scores = model_scores(ev.data.fit(spec), ev, spec)
+        for task in tasks:
+            metrics[task][spec.name] = task_metrics(scores, ev, task, ks)
+            segments[task][spec.name] = segment_ndcg(scores, ev, task)
+    return metrics, segments

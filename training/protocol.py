@@ -1,0 +1,73 @@
+"""The whole evaluation protocol as data: split, tune on validation, refit, score the test window.
+
+`run_protocol` returns one JSON-ready dict; `training.report` renders it (Markdown, HTML) and the
+CLI and benchmark write it as `metrics.json`. Same protocol for `microoffers evaluate`, the
+quality benchmark and the notebook.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from training.evaluate import TASKS, EvalData, evaluate_specs
+from training.split import Splitter
+from training.tune import SELECT, Tuning, tune, untuned
+
+
+def lift_over_baselines(metrics: dict[str, dict[str, float]], selected: str, baselines: list[str]) -> dict[str, Any]:
+    """The selected model's NDCG@10 against the best baseline in the same table."""
+    present = [b for b in baselines if b in metrics]
+    best = max(present, key=lambda b: metrics[b][SELECT])
+    ours, theirs = metrics[selected][SELECT], metrics[best][SELECT]
+    return {
+        "selected": selected,
+        "best_baseline": best,
+        "selected_" + SELECT: ours,
+        "baseline_" + SELECT: theirs,
+        "lift": ours / theirs - 1.0 if theirs > 0 else float("inf"),
+    }
+
+
+def summarize(tuning: Tuning, metrics: dict[str, dict[str, dict[str, float]]]) -> dict[str, Any]:
+    baselines = [b.name for b in tuning.baselines]
+    return {task: lift_over_baselines(metrics[task], tuning.selected[task].name, baselines) for task in metrics}
+
+
+def run_protocol(
+    purchases: pd.DataFrame,
+    splitter: Splitter,
+    ks: list[int],
+    tasks: tuple[str, ...] = TASKS,
+    tune_models: bool = True,
+    budget_s: float = 45.0,
+) -> dict[str, Any]:
+    start = time.perf_counter()
+    split = splitter(purchases)
+    validation = EvalData.from_split(splitter(split.train), tasks)
+    tuning = tune(validation, budget_s, ks) if tune_models else untuned(validation, ks)
+    test = EvalData.from_split(split, tasks)
+    metrics, segments = evaluate_specs(tuning.report_specs(), test, ks)
+    return {
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "protocol": {
+            "split": split.description,
+            "validation": validation.split.description,
+            "ks": ks,
+            "tasks": list(tasks),
+            "train_rows": len(split.train),
+            "test_rows": len(split.test),
+            "customers": {t: test.customers(t) for t in tasks},
+            "items": int(test.data.history.shape[1]),
+            "selection_metric": SELECT,
+        },
+        "summary": summarize(tuning, metrics),
+        "metrics": metrics,
+        "segments": segments,
+        "kinds": {s.name: "baseline" for s in tuning.baselines},
+        "tuning": tuning.summary(),
+        "seconds": round(time.perf_counter() - start, 1),
+    }

@@ -1,0 +1,283 @@
+"""Automatic tuning on a validation window, within a time budget.
+
+The validation window is carved from the end of the *training* data (the same splitter applied
+again), so the test window of an evaluation is never seen while choosing. Steps:
+
+1. Baselines on the validation window (recent popularity's window chosen per task).
+2. Collaborative families (EASE, ALS, item-kNN) searched one coordinate at a time from a sensible
+   starting point, taking turns, until the budget is spent; every family's start is always tried.
+   Objective: NDCG@10 on *discovery* (on *all* when that is the only task).
+3. Discovery winner: the best collaborative model, blended with recent popularity when that helps.
+4. Repurchase model searched on *all*, then the *all* winner: repurchase blended with the
+   discovery winner (see `models.blend` for why the two lists stay consistent).
+
+Blends are tuned on cached score matrices, so a blend weight costs no refit.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from models.als import ALSParams
+from models.blend import blend_scores
+from models.ease import MAX_ITEMS
+from training.candidates import ModelSpec, als_spec, baseline_specs, blend_spec
+from training.evaluate import EvalData, applies, model_scores, task_metrics
+from training.features import WeightParams
+
+log = logging.getLogger(__name__)
+
+SELECT = "ndcg@10"
+_WEIGHT_KEYS = ("half_life_days", "scheme")
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    family: str
+    start: dict[str, Any]  # model parameters plus the weighting keys ("half_life_days", "scheme")
+    values: dict[str, list[Any]]  # tried one coordinate at a time, in this order
+
+
+CF_SPACES = (
+    SearchSpace("ease", {"l2": 300.0, "half_life_days": 30.0},
+                {"l2": [100.0, 1000.0, 3000.0], "half_life_days": [90.0, None], "scheme": ["binary"]}),
+    SearchSpace("als", {"factors": 128, "regularization": 0.05, "alpha": 1.0, "half_life_days": 30.0},
+                {"factors": [64, 256], "regularization": [0.5, 5.0], "alpha": [0.5, 2.0],
+                 "half_life_days": [90.0, None]}),
+    SearchSpace("item_knn", {"similarity": "bm25", "neighbours": 50, "half_life_days": 30.0},
+                {"neighbours": [20, 200], "similarity": ["cosine", "tfidf"], "half_life_days": [90.0, None]}),
+)
+REPURCHASE_SPACE = SearchSpace(
+    "repurchase", {"half_life_days": 120.0, "due_weight": 0.0, "trend_weight": 2.0, "trend_window_days": 14.0},
+    {"trend_weight": [0.0, 1.0, 4.0], "half_life_days": [30.0, 60.0, 240.0], "trend_window_days": [7.0, 28.0],
+     "due_weight": [0.3, 1.0]},
+)
+RECENT_WINDOWS = (7.0, 14.0, 28.0, 56.0)
+RECENT_BLEND_WEIGHTS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
+CF_BLEND_WEIGHTS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
+UNTUNED_DISCOVERY_RECENT_WEIGHT = 0.2  # when there is nothing to validate on (`--force`)
+UNTUNED_ALL_CF_WEIGHT = 0.2
+
+
+def spec_for(family: str, point: dict[str, Any], name: str | None = None) -> ModelSpec:
+    weights = WeightParams(**{k: point[k] for k in _WEIGHT_KEYS if k in point})
+    params = {k: v for k, v in point.items() if k not in _WEIGHT_KEYS}
+    if family == "repurchase":  # its half-life is its own parameter, not a matrix weighting
+        params, weights = dict(point), WeightParams()
+    return ModelSpec(name=name or family, family=family, params=params, weights=weights)
+
+
+def coordinate_search(space: SearchSpace) -> Generator[dict[str, Any], float, None]:
+    """Yields points to try, is sent each one's score; moves to a value only if it scored better."""
+    best = dict(space.start)
+    best_score = yield best
+    for name, values in space.values.items():
+        for value in values:
+            if value == best.get(name, object()):
+                continue
+            candidate = {**best, name: value}
+            score = yield candidate
+            if score > best_score:
+                best, best_score = candidate, score
+
+
+@dataclass
+class Tuning:
+    """The outcome: winners per task, best spec per row of the report, validation figures."""
+
+    selected: dict[str, ModelSpec] = field(default_factory=dict)
+    best: dict[str, ModelSpec] = field(default_factory=dict)
+    baselines: list[ModelSpec] = field(default_factory=list)
+    validation: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+    tuned: bool = True
+
+    def report_specs(self) -> list[ModelSpec]:
+        """Winners, then the best of each family, then baselines; each name once."""
+        seen: dict[str, ModelSpec] = {}
+        for spec in [*self.selected.values(), *self.best.values(), *self.baselines]:
+            seen.setdefault(spec.name, spec)
+        return list(seen.values())
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "tuned": self.tuned,
+            "seconds": round(self.seconds, 1),
+            "selected": {task: spec.name for task, spec in self.selected.items()},
+            "models": {spec.name: spec.summary() for spec in self.report_specs()},
+            "validation": self.validation,
+            "trials": self.trials,
+        }
+
+
+class _Tuner:
+    def __init__(self, ev: EvalData, ks: list[int]) -> None:
+        self.ev, self.ks, self.out = ev, ks, Tuning(validation={t: {} for t in ev.tasks})
+        self.objective = "discovery" if "discovery" in ev.tasks else "all"
+        self.scores: dict[str, np.ndarray] = {}
+
+    def score(self, spec: ModelSpec, record: bool = True) -> np.ndarray:
+        """Fit on the validation window's training part, log a trial, return the scores (and
+        keep the metrics as a report row when `record`)."""
+        start = time.perf_counter()
+        scores = model_scores(self.ev.data.fit(spec, cache=False), self.ev, spec)
+        self.trial(spec, scores, time.perf_counter() - start)
+        if record:
+            self.record(spec, scores)
+        return scores
+
+    def trial(self, spec: ModelSpec, scores: np.ndarray, seconds: float = 0.0) -> dict[str, float]:
+        values = {t: task_metrics(scores, self.ev, t, [10])[SELECT] for t in self.ev.tasks if applies(spec, t)}
+        self.out.trials.append({"name": spec.name, **spec.summary(), "seconds": round(seconds, 2),
+                                **{f"{t}_{SELECT}": round(v, 5) for t, v in values.items()}})
+        return values
+
+    def record(self, spec: ModelSpec, scores: np.ndarray) -> None:
+        for task in self.ev.tasks:
+            if applies(spec, task):
+                self.out.validation[task][spec.name] = task_metrics(scores, self.ev, task, self.ks)
+
+    def value(self, task: str) -> float:
+        return float(self.out.trials[-1].get(f"{task}_{SELECT}", 0.0))
+
+    def baselines(self, fast: bool = False) -> None:
+        """Recent popularity's window is chosen on the validation objective, like a model's."""
+        by_window = {}
+        for window in RECENT_WINDOWS:
+            self.score(baseline_specs(window)[1], record=False)
+            by_window[window] = self.value(self.objective)
+        specs = baseline_specs(max(by_window, key=lambda w: by_window[w]))
+        for spec in specs[:2] if fast else specs:
+            self.out.baselines.append(spec)
+            self.scores[spec.name] = self.score(spec)
+
+    def collaborative(self, deadline: float) -> dict[str, tuple[ModelSpec, float, np.ndarray]]:
+        spaces = [s for s in CF_SPACES if s.family != "ease" or self.ev.data.history.shape[1] <= MAX_ITEMS]
+        searches = {s.family: coordinate_search(s) for s in spaces}
+        pending = {family: next(search) for family, search in searches.items()}
+        best: dict[str, tuple[ModelSpec, float, np.ndarray]] = {}
+        while pending:
+            for family in list(pending):
+                if family in best and time.perf_counter() > deadline:
+                    del pending[family]
+                    continue
+                spec = spec_for(family, pending[family])
+                scores = self.score(spec, record=False)
+                value = self.value(self.objective)
+                if family not in best or value > best[family][1]:
+                    best[family] = (spec, value, scores)
+                try:
+                    pending[family] = searches[family].send(value)
+                except StopIteration:
+                    del pending[family]
+        return best
+
+    def best_blend(
+        self, name: str, base: tuple[ModelSpec, np.ndarray], other: tuple[ModelSpec, np.ndarray],
+        weights: tuple[float, ...], task: str, keep_base: bool,
+    ) -> tuple[ModelSpec, np.ndarray]:
+        """`base` + w · `other` over `weights` (cached scores); `base` alone too if `keep_base`."""
+        options = [(base[0], base[1], self.trial(base[0], base[1])[task])] if keep_base else []
+        for w in weights:
+            scores = blend_scores([(base[1], 1.0), (other[1], w)])
+            spec = blend_spec(name, [(base[0], 1.0), (other[0], w)])
+            options.append((spec, scores, self.trial(spec, scores)[task]))
+        spec, scores, _ = max(options, key=lambda o: o[2])
+        return spec, scores
+
+    def repurchase(self) -> tuple[ModelSpec, np.ndarray]:
+        search = coordinate_search(REPURCHASE_SPACE)
+        point, best = next(search), None
+        while True:
+            spec = spec_for("repurchase", point)
+            scores = self.score(spec, record=False)
+            if best is None or self.value("all") > best[2]:
+                best = (spec, scores, self.value("all"))
+            try:
+                point = search.send(self.value("all"))
+            except StopIteration:
+                return best[0], best[1]
+
+
+def tune(ev: EvalData, budget_s: float = 45.0, ks: list[int] | None = None) -> Tuning:
+    """Search within `budget_s` seconds (each family's starting point is always tried)."""
+    start = time.perf_counter()
+    tuner = _Tuner(ev, ks or [10])
+    tuner.baselines()
+    families = tuner.collaborative(deadline=start + budget_s)
+    for family, (spec, _, scores) in families.items():
+        tuner.record(spec, scores)
+        tuner.out.best[family] = spec
+    best = max(families, key=lambda f: families[f][1])
+    recent = tuner.out.baselines[1]
+    cf, recent_pair = (families[best][0], families[best][2]), (recent, tuner.scores[recent.name])
+    discovery = tuner.best_blend("cf+recent", cf, recent_pair, RECENT_BLEND_WEIGHTS, tuner.objective, keep_base=True)
+    _select(tuner, discovery, lambda: tuner.repurchase(), CF_BLEND_WEIGHTS)
+    tuner.out.seconds = time.perf_counter() - start
+    return tuner.out
+
+
+def untuned(ev: EvalData, ks: list[int] | None = None) -> Tuning:
+    """The fast path: default models (ALS, which the artifact needs anyway, and repurchase),
+    fitted once; only the blend weights are chosen, on cached scores, which costs no refit.
+    Checked on the validation window against the two popularity baselines only."""
+    start = time.perf_counter()
+    tuner = _Tuner(ev, ks or [10])
+    tuner.baselines(fast=True)
+    cf = untuned_als()
+    tuner.out.best["als"] = cf
+    recent = tuner.out.baselines[1]
+    pair = tuner.best_blend("cf+recent", (cf, tuner.score(cf)), (recent, tuner.scores[recent.name]),
+                            RECENT_BLEND_WEIGHTS, tuner.objective, keep_base=False)
+
+    def repurchase() -> tuple[ModelSpec, np.ndarray]:
+        spec = spec_for("repurchase", REPURCHASE_SPACE.start)
+        return spec, tuner.score(spec, record=False)
+
+    _select(tuner, pair, repurchase, CF_BLEND_WEIGHTS)
+    tuner.out.tuned, tuner.out.seconds = False, time.perf_counter() - start
+    return tuner.out
+
+
+def untuned_als() -> ModelSpec:
+    """The training pipeline's own ALS (default `ALSParams` and weights), so the artifact's ALS
+    is fitted once and serves both the service and the published lists."""
+    return als_spec("als", ALSParams(), WeightParams())
+
+
+def default_specs() -> dict[str, ModelSpec]:
+    """The untuned choice per task, for when there is nothing to validate on (`--force`)."""
+    cf = untuned_als()
+    discovery = blend_spec("cf+recent", [(cf, 1.0), (baseline_specs()[1], UNTUNED_DISCOVERY_RECENT_WEIGHT)])
+    repurchase = spec_for("repurchase", REPURCHASE_SPACE.start)
+    everything = blend_spec("repurchase+cf", [(repurchase, 1.0), (discovery, UNTUNED_ALL_CF_WEIGHT)])
+    return {"discovery": discovery, "all": everything}
+
+
+def _select(
+    tuner: _Tuner,
+    discovery: tuple[ModelSpec, np.ndarray],
+    repurchase: Callable[[], tuple[ModelSpec, np.ndarray]],
+    cf_weights: tuple[float, ...],
+) -> None:
+    """Record the discovery winner; then the *all* winner, repurchase blended with it."""
+    out = tuner.out
+    tuner.record(*discovery)
+    out.selected["discovery"] = discovery[0]
+    if discovery[0].family == "blend":
+        out.best["cf+recent"] = discovery[0]
+    if "all" not in tuner.ev.tasks:
+        return
+    rep = repurchase()
+    everything = tuner.best_blend("repurchase+cf", rep, discovery, cf_weights, "all", keep_base=False)
+    tuner.record(*rep)
+    tuner.record(*everything)
+    out.best["repurchase"], out.best["repurchase+cf"] = rep[0], everything[0]
+    out.selected["all"] = everything[0]
