@@ -7,7 +7,7 @@ DATA := data/online_retail_ii_2009_2010.parquet
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo train serve test system-deps lint bench-quality bench-serving bench-scale bench-events clean
+.PHONY: install demo train serve test system-deps lint bench-quality bench-serving bench-scale bench-data bench-cachemiss bench-events clean
 
 $(BIN)/microoffers: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,9 +53,32 @@ bench-quality: install
 lint: install
 	$(BIN)/ruff check models training service cli tests benchmarks
 
+# Benchmarks (numbers and how to read them: docs/benchmarks.md). Scratch files go to $(BENCH_DIR);
+# bench-scale generates the synthetic shop itself (the same file bench-data writes) when missing.
+BENCH_DIR ?= .bench
+BENCH_CUSTOMERS ?= 1000000
+BENCH_ITEMS ?= 50000
+BENCH_LINES ?= 10000000
+
+bench-data: install
+	$(BIN)/python -m benchmarks.synthetic --customers $(BENCH_CUSTOMERS) --items $(BENCH_ITEMS) \
+		--lines $(BENCH_LINES) --workdir $(BENCH_DIR) --catalog $(BENCH_DIR)/synthetic_catalog.parquet
+
+bench-scale: install system-deps
+	$(BIN)/python -m benchmarks.scale --customers $(BENCH_CUSTOMERS) --items $(BENCH_ITEMS) \
+		--lines $(BENCH_LINES) --workdir $(BENCH_DIR)
+
+bench-cachemiss: install
+	$(BIN)/python -m benchmarks.cache_miss --items $(BENCH_ITEMS)
+
+bench-serving: install system-deps
+	@command -v wrk >/dev/null 2>&1 || { echo "installing wrk (needs root)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python -m benchmarks.serving --workdir $(BENCH_DIR)
+
 # Event-to-effect latency and events/s over loopback (starts its own redis-server and uvicorn); writes docs/events.md.
 bench-events: train
 	$(BIN)/python benchmarks/events.py --artifacts $(ARTIFACTS)
 
 clean:
-	rm -rf $(VENV) $(ARTIFACTS) .pytest_cache
+	rm -rf $(VENV) $(ARTIFACTS) $(BENCH_DIR) .pytest_cache

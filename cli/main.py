@@ -170,7 +170,8 @@ def evaluate(
 def publish(
     artifacts: ArtifactsOpt,
     redis_url: RedisOpt = None,
-    chunk_size: Annotated[int, typer.Option(min=1, help="customers per pipelined round trip")] = 2000,
+    chunk_size: Annotated[int, typer.Option(min=1, help="documents per pipelined round trip")] = 4096,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="processes encoding and writing documents")] = 1,
     verbose: bool = False,
 ) -> None:
     """Write an artifact's offers into Redis under a new version, then switch to it atomically."""
@@ -185,7 +186,9 @@ def publish(
     artifact = load_artifact(artifacts)
     client = redis.Redis.from_url(redis_url)  # type: ignore[arg-type]
     with tqdm(total=len(artifact.customers), unit="customers", file=sys.stderr, disable=None) as bar:
-        report = run_publish(artifact, client, chunk_size, progress=lambda done, _n: bar.update(done - bar.n))
+        report = run_publish(
+            artifact, client, chunk_size, progress=lambda done, _n: bar.update(done - bar.n), workers=workers
+        )
     typer.echo(
         f"published {report.version} ({report.customers} customers, {report.customers_per_second:.0f}/s); "
         f"previous: {report.previous or 'none'}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
+import numpy as np
 import orjson
 
 PREFIX = "mo"
@@ -60,6 +61,25 @@ def complete_key(version: str) -> str:
 
 def encode_offers(offers: Sequence[Offer]) -> bytes:
     return orjson.dumps([[o.item_id, round(float(o.score), 6), int(o.bought)] for o in offers])
+
+
+def encode_offer_rows(
+    item_ids: np.ndarray, items: np.ndarray, scores: np.ndarray, bought: np.ndarray, lengths: np.ndarray
+) -> list[bytes]:
+    """`encode_offers` for many lists at once, byte for byte: row r is the first `lengths[r]`
+    entries of `items` (rows into `item_ids`), `scores` and `bought`.
+
+    The valid entries of all rows become one flat list of (id, score, bought) tuples, built by
+    C loops; each document is then one slice of it. Scores are rounded in numpy: a float32
+    times 10**6 is exact in float64, so this is the same correctly rounded value as Python's
+    `round(x, 6)`.
+    """
+    valid = np.arange(items.shape[1]) < lengths[:, None]
+    ids = item_ids[items[valid]].tolist()
+    rounded = np.round(scores[valid].astype(np.float64), 6).tolist()
+    entries = list(zip(ids, rounded, bought[valid].astype(np.int64).tolist()))
+    ends = np.cumsum(lengths).tolist()
+    return [orjson.dumps(entries[end - n : end]) for end, n in zip(ends, lengths.tolist())]
 
 
 def decode_offers(raw: bytes | str) -> list[Offer]:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from models import contract
 from models.artifact import Artifact
 from models.catalog import catalog_from_frame
-from models.ranking import customer_offers, popular_offers
+from models.ranking import merged_candidates, popular_offers
 from models.store_documents import shared_store_documents, store_doc, store_documents
 
 POPULAR = "popular"
@@ -40,17 +40,25 @@ def is_customer_doc(name: str) -> bool:
     return name.startswith(CUSTOMER_PREFIX)
 
 
-def customer_documents(artifact: Artifact) -> Iterator[tuple[str, bytes]]:
-    """Per known customer: their merged candidate list (`c:`, see `models.ranking`), followed by
-    their personal-store ingredients (`store:`, see `models.store_documents`) when trained."""
+def customer_documents(
+    artifact: Artifact, chunk: int = 4096, customers: range | None = None
+) -> Iterator[tuple[str, bytes]]:
+    """Per known customer (or per customer row in `customers`): their merged candidate list
+    (`c:`, see `models.ranking`; merged and encoded a block at a time), each followed by their
+    personal-store ingredients (`store:`, see `models.store_documents`) when trained."""
     a = artifact
-    stores = store_documents(a)
-    for row, customer_id in enumerate(a.customers.ids.tolist()):
-        offers = customer_offers(
-            row, a.discovery_items, a.discovery_scores, a.all_items, a.all_scores, a.history, a.items.ids
+    item_ids = a.items.ids.astype(object)
+    todo = customers if customers is not None else range(len(a.customers))
+    stores = store_documents(a, todo)
+    for start in range(todo.start, todo.stop, chunk):
+        rows = slice(start, min(start + chunk, todo.stop))
+        items, scores, bought, lengths = merged_candidates(
+            rows, a.discovery_items, a.discovery_scores, a.all_items, a.all_scores, a.history
         )
-        yield customer_doc(customer_id), contract.encode_offers(offers)
-        yield from itertools.islice(stores, 1)
+        payloads = contract.encode_offer_rows(item_ids, items, scores, bought, lengths)
+        for document in zip(map(customer_doc, a.customers.ids[rows].tolist()), payloads):
+            yield document
+            yield from itertools.islice(stores, 1)
 
 
 def shared_documents(artifact: Artifact) -> Iterator[tuple[str, bytes]]:

@@ -89,6 +89,42 @@ def customer_offers(
     )
 
 
+def merged_candidates(
+    rows: slice,
+    discovery_items: np.ndarray,
+    discovery_scores: np.ndarray,
+    all_items: np.ndarray,
+    all_scores: np.ndarray,
+    history: sp.csr_matrix,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`merge_lists` for a block of customers at once: (item rows, scores, bought, lengths),
+    each row sorted best first and valid up to its length. Same order as `merge_lists`
+    (a stable sort, discovery first on ties), without a Python loop per customer."""
+    disc_items, all_rows = discovery_items[rows], all_items[rows]
+    bought = bought_mask(history[rows], all_rows)
+    items = np.concatenate([disc_items, all_rows], axis=1)
+    scores = np.concatenate([discovery_scores[rows], all_scores[rows]], axis=1)
+    valid = np.concatenate([disc_items >= 0, bought], axis=1)
+    flags = np.concatenate([np.zeros(disc_items.shape, dtype=bool), bought], axis=1)
+    order = np.argsort(np.where(valid, -scores.astype(np.float64), np.inf), axis=1, kind="stable")
+    take = lambda a: np.take_along_axis(a, order, axis=1)  # noqa: E731
+    return take(items), take(scores), take(flags), valid.sum(axis=1)
+
+
+def bought_mask(history: sp.csr_matrix, items: np.ndarray) -> np.ndarray:
+    """`items[r, j]` is one of row r's purchases in `history` (sorted keys, one searchsorted)."""
+    history = history.tocsr()
+    history.sort_indices()
+    if history.nnz == 0:
+        return np.zeros(items.shape, dtype=bool)
+    n_items = history.shape[1]
+    owned = np.repeat(np.arange(history.shape[0], dtype=np.int64), np.diff(history.indptr)) * n_items
+    owned += history.indices
+    wanted = np.arange(len(items), dtype=np.int64)[:, None] * n_items + np.maximum(items, 0)
+    pos = np.minimum(np.searchsorted(owned, wanted), len(owned) - 1)
+    return (items >= 0) & (owned[pos] == wanted)
+
+
 def popular_offers(popular_items: np.ndarray, popular_scores: np.ndarray, item_ids: np.ndarray) -> list[Offer]:
     return [Offer(str(item_ids[i]), float(s), False) for i, s in zip(popular_items, popular_scores)]
 

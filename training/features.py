@@ -8,11 +8,13 @@ taste weighs more, then log-scaled.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from models.interactions import IdMap, Interactions
+from models.interactions import IdMap, Interactions, sorted_codes
 from models.replenishment import ReplenishmentStats, replenishment_stats
 
 
@@ -23,25 +25,57 @@ class WeightParams(BaseModel):
     half_life_days: float | None = 180.0  # recency decay of each occasion; None = no decay
 
 
+@dataclass(frozen=True)
+class Occasions:
+    """One entry per (customer, item, occasion) as integer codes into sorted unique ids."""
+
+    customer_codes: np.ndarray
+    item_codes: np.ndarray
+    occasion_codes: np.ndarray
+    timestamp: pd.Series  # the occasion's latest line
+    customer_ids: np.ndarray
+    item_ids: np.ndarray
+    occasion_ids: np.ndarray  # invoice numbers, or days
+
+
+def occasions(purchases: pd.DataFrame) -> Occasions:
+    """Repeated lines on one invoice (or one day, without invoices) count once. Ids are hashed
+    once into integer codes, and the grouping runs on those codes, not on strings."""
+    has_invoice = purchases["invoice"].notna().any()
+    occasion = purchases["invoice"] if has_invoice else purchases["timestamp"].dt.floor("D")
+    cust, cust_ids = sorted_codes(purchases["customer_id"])
+    item, item_ids = sorted_codes(purchases["item_id"])
+    occ, occ_ids = pd.factorize(occasion)
+    codes = pd.DataFrame({"c": cust, "i": item, "o": occ, "t": purchases["timestamp"].to_numpy()})
+    grouped = codes.groupby(["c", "i", "o"], sort=False, as_index=False)["t"].max()
+    return Occasions(
+        grouped["c"].to_numpy(), grouped["i"].to_numpy(), grouped["o"].to_numpy(), grouped["t"],
+        cust_ids, item_ids, np.asarray(occ_ids),
+    )
+
+
 def purchase_occasions(purchases: pd.DataFrame) -> pd.DataFrame:
-    """One row per (customer, item, occasion) with its time: repeated lines on one invoice
-    count once."""
-    occasion = purchases["invoice"] if purchases["invoice"].notna().any() else purchases["timestamp"].dt.floor("D")
-    frame = pd.DataFrame(
+    """One row per (customer, item, occasion) with its time, as ids (see `occasions`)."""
+    occ = occasions(purchases)
+    return pd.DataFrame(
         {
-            "customer_id": purchases["customer_id"].to_numpy(),
-            "item_id": purchases["item_id"].to_numpy(),
-            "occasion": occasion.to_numpy(),
-            "timestamp": purchases["timestamp"].to_numpy(),
+            "customer_id": occ.customer_ids[occ.customer_codes],
+            "item_id": occ.item_ids[occ.item_codes],
+            "occasion": occ.occasion_ids[occ.occasion_codes],
+            "timestamp": occ.timestamp.to_numpy(),
         }
     )
-    return frame.groupby(["customer_id", "item_id", "occasion"], sort=False, as_index=False)["timestamp"].max()
 
 
-def confidence_weights(occasions: pd.DataFrame, params: WeightParams, now: pd.Timestamp) -> np.ndarray:
+def confidence_weights(
+    timestamps: pd.Series | pd.DataFrame, params: WeightParams, now: pd.Timestamp
+) -> np.ndarray:
+    """Each occasion's weight: halved every `half_life_days` of age (times, or occasion rows)."""
+    if isinstance(timestamps, pd.DataFrame):
+        timestamps = timestamps["timestamp"]
     if params.half_life_days is None:
-        return np.ones(len(occasions), dtype=np.float32)
-    age_days = (now - occasions["timestamp"]).dt.total_seconds().to_numpy() / 86400.0
+        return np.ones(len(timestamps), dtype=np.float32)
+    age_days = (now - timestamps).dt.total_seconds().to_numpy() / 86400.0
     return np.power(0.5, np.clip(age_days, 0, None) / params.half_life_days).astype(np.float32)
 
 
@@ -49,17 +83,24 @@ def build_interactions(
     purchases: pd.DataFrame, params: WeightParams, items: IdMap | None = None
 ) -> tuple[Interactions, Interactions]:
     """(confidence matrix for the model, plain occasion counts as the purchase history)."""
-    occ = purchase_occasions(purchases)
-    now = purchases["timestamp"].max()
-    customers, item_ids = occ["customer_id"].to_numpy(), occ["item_id"].to_numpy()
-    history = Interactions.from_triples(customers, item_ids, np.ones(len(occ)), items=items)
-    decayed = Interactions.from_triples(customers, item_ids, confidence_weights(occ, params, now), items=history.items)
-    matrix = decayed.matrix
+    occ = occasions(purchases)
+    customers = IdMap.from_ids(occ.customer_ids)
+    rows, cols = occ.customer_codes, occ.item_codes
+    if items is None:
+        items = IdMap.from_ids(occ.item_ids)
+        keep = slice(None)
+    else:
+        cols = items.rows(occ.item_ids)[cols]
+        keep = cols >= 0
+        rows, cols = rows[keep], cols[keep]
+    history = Interactions.from_rows(customers, items, rows, cols, np.ones(len(rows)))
+    weights = confidence_weights(occ.timestamp, params, purchases["timestamp"].max())[keep]
+    matrix = Interactions.from_rows(customers, items, rows, cols, weights).matrix
     if params.scheme == "binary":
         matrix.data[:] = 1.0
     elif params.scheme != "count":  # "log"
         matrix.data = (1.0 + np.log1p(matrix.data)).astype(np.float32)
-    return Interactions(history.customers, history.items, matrix), history
+    return Interactions(customers, items, matrix), history
 
 
 def day_number(timestamps: pd.Series) -> np.ndarray:
@@ -68,11 +109,11 @@ def day_number(timestamps: pd.Series) -> np.ndarray:
 
 
 def build_replenishment(purchases: pd.DataFrame, interactions: Interactions) -> ReplenishmentStats:
-    occ = purchase_occasions(purchases)
-    rows = interactions.customers.rows(occ["customer_id"].to_numpy())
-    cols = interactions.items.rows(occ["item_id"].to_numpy())
+    occ = occasions(purchases)
+    rows = interactions.customers.rows(occ.customer_ids)[occ.customer_codes]
+    cols = interactions.items.rows(occ.item_ids)[occ.item_codes]
     keep = (rows >= 0) & (cols >= 0)
-    days = day_number(occ["timestamp"])
+    days = day_number(occ.timestamp)
     return replenishment_stats(rows[keep], cols[keep], days[keep], interactions.shape)
 
 

@@ -1,26 +1,48 @@
-"""Precompute every customer's ranked candidates, so serving is a lookup, not a computation."""
+"""Precompute every customer's ranked candidates, so serving is a lookup, not a computation.
+
+Both lists (top unbought = discovery, top of everything = re-purchase) come from one model's
+scores, so they share one scale: `models.ranking.merge_lists` interleaves them by score.
+Training publishes a blend of the repurchase model and the discovery winner, which ranks
+unbought items exactly as the discovery winner does (see `models.blend`); such a model is
+scored on every item, a batch of customers at a time, and both lists come from that one pass.
+
+A plain factor model (ALS) takes a faster exact path: norm-bounded search
+(`models.inner_product`) for the top `k + spare` of everything, which scores a small fraction
+of the items per customer; discovery is the first `k` of those the customer has not bought.
+Only customers who bought more than `spare` of their own top items need a second, exact pass.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
 
+from models.als import ALSRecommender
 from models.base import Recommender, top_k
+from models.inner_product import top_k_inner_products
+from models.ranking import bought_mask
 
 LIST_LENGTH = 100
+SPARE = 32  # extra candidates so bought items can be skipped without a second pass
+_ROWS_PER_CHUNK = 65_536
+LIST_NAMES = ("discovery_items", "discovery_scores", "all_items", "all_scores")
 
 
 def precompute_lists(
     model: Recommender, matrix: sp.csr_matrix, offerable: np.ndarray, k: int = LIST_LENGTH, batch_size: int = 2048
 ) -> dict[str, np.ndarray]:
     """Top-k unbought items (discovery) and top-k of everything (re-purchase) per customer,
-    never an item that cannot be offered.
+    never an item that cannot be offered."""
+    matrix = matrix.tocsr()
+    if isinstance(model, ALSRecommender):
+        return _factor_lists(model, matrix, offerable, k)
+    return _scored_lists(model, matrix, offerable, k, batch_size)
 
-    Both lists come from one model's scores, computed once per batch, so they share one scale:
-    `models.ranking.merge_lists` interleaves them by score. Training publishes a blend of the
-    repurchase model and the discovery winner, which ranks unbought items exactly as the
-    discovery winner does (see `models.blend`).
-    """
+
+def _scored_lists(
+    model: Recommender, matrix: sp.csr_matrix, offerable: np.ndarray, k: int, batch_size: int
+) -> dict[str, np.ndarray]:
+    """Any model: every item scored once per batch of customers, both lists from those scores."""
     n = matrix.shape[0]
     parts: dict[str, list[np.ndarray]] = {name: [] for name in LIST_NAMES}
     for start in range(0, n, batch_size):
@@ -37,10 +59,63 @@ def precompute_lists(
     return {name: _stack(values, k, name.endswith("items")) for name, values in parts.items()}
 
 
-LIST_NAMES = ("discovery_items", "discovery_scores", "all_items", "all_scores")
-
-
 def _stack(values: list[np.ndarray], k: int, ids: bool) -> np.ndarray:
     if values:
         return np.vstack(values)
     return np.zeros((0, k), dtype=np.int64 if ids else np.float32)
+
+
+def _factor_lists(
+    model: ALSRecommender, matrix: sp.csr_matrix, offerable: np.ndarray, k: int
+) -> dict[str, np.ndarray]:
+    """ALS: the top `k + SPARE` of everything by pruned search, discovery filtered from it."""
+    cand_items, cand_scores = top_candidates(model, offerable, k + SPARE)
+    disc_items = np.full((matrix.shape[0], k), -1, dtype=np.int32)
+    disc_scores = np.full((matrix.shape[0], k), -np.inf, dtype=np.float32)
+    for start in range(0, matrix.shape[0], _ROWS_PER_CHUNK):
+        stop = min(start + _ROWS_PER_CHUNK, matrix.shape[0])
+        items, scores = cand_items[start:stop], cand_scores[start:stop]
+        bought = bought_mask(matrix[start:stop], items)
+        disc_items[start:stop], disc_scores[start:stop] = first_unbought(items, scores, bought, k)
+    _redo_short_rows(model, matrix, offerable, cand_items, disc_items, disc_scores)
+    return {
+        "discovery_items": disc_items,
+        "discovery_scores": disc_scores,
+        "all_items": np.ascontiguousarray(cand_items[:, :k], dtype=np.int32),
+        "all_scores": np.ascontiguousarray(cand_scores[:, :k]),
+    }
+
+
+def top_candidates(model: ALSRecommender, offerable: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k offerable item rows of every customer (bought or not) and their scores."""
+    allowed = np.append(np.flatnonzero(offerable), -1).astype(np.int32)  # row -1 stays -1
+    rows, scores = top_k_inner_products(model.user_factors, model.item_factors[allowed[:-1]], k)
+    return allowed[rows], scores
+
+
+def first_unbought(
+    items: np.ndarray, scores: np.ndarray, bought: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the first `k` candidates not bought (in order), padded with -1 / -inf."""
+    usable = ~bought & (items >= 0)
+    order = np.argsort(~usable, axis=1, kind="stable")[:, :k]
+    keep = np.take_along_axis(usable, order, axis=1)
+    picked = np.where(keep, np.take_along_axis(items, order, axis=1), -1).astype(np.int32)
+    return picked, np.where(keep, np.take_along_axis(scores, order, axis=1), -np.inf).astype(np.float32)
+
+
+def _redo_short_rows(
+    model: Recommender,
+    matrix: sp.csr_matrix,
+    offerable: np.ndarray,
+    cand_items: np.ndarray,
+    disc_items: np.ndarray,
+    disc_scores: np.ndarray,
+) -> None:
+    """Customers who bought so many of their own top items that the spare ran out (their
+    candidate list is full, yet discovery is not) get an exact pass with purchases masked."""
+    k = disc_items.shape[1]
+    short = np.flatnonzero((disc_items[:, k - 1] < 0) & (cand_items[:, -1] >= 0))
+    if len(short):
+        items, scores = model.recommend(short, matrix, k, exclude_seen=True, blocked=~offerable)
+        disc_items[short], disc_scores[short] = items, scores

@@ -10,10 +10,10 @@ before the new one stays as `mo:previous` for `rollback`; older ones expire.
 
 from __future__ import annotations
 
-import itertools
 import logging
+import multiprocessing
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 PENDING_KEY = contract.PENDING_KEY
 OLD_VERSION_TTL_S = 24 * 3600
+MSET_KEYS = 256
+WORKER_RANGE = 50_000  # customers per task handed to a worker process
 
 _SWITCH = """
 if redis.call('EXISTS', KEYS[3]) == 0 then return redis.error_reply('version is not complete') end
@@ -67,17 +69,27 @@ class PublishReport:
 def publish(
     artifact: Artifact,
     client: redis.Redis,
-    chunk_size: int = 2000,
+    chunk_size: int = 4096,
     progress: Callable[[int, int], None] | None = None,
+    workers: int = 1,
 ) -> PublishReport:
+    """Write every document of `artifact` under its version, then switch to it. With
+    `workers` > 1, forked processes encode and write disjoint ranges of customers (encoding is
+    the CPU cost; they share the loaded artifact's memory)."""
     start = time.perf_counter()
     version = artifact.version
     cleanup_half_written(client, keep=version)
     client.sadd(PENDING_KEY, version)
     n = len(artifact.customers)
-    for done in _write_documents(artifact, client, chunk_size):
+    if workers > 1:
+        written = _write_in_workers(artifact, client, chunk_size, workers)
+    else:
+        written = _write_customers(artifact, client, range(n), chunk_size)
+    for done in written:
         if progress:
             progress(done, n)
+    for _ in _write_documents(client, version, shared_documents(artifact), chunk_size):
+        pass
     purge_forgotten(client, artifact)
     client.set(contract.complete_key(version), b"1")
     previous = _switch(client, version)
@@ -87,22 +99,75 @@ def publish(
     return report
 
 
-def _write_documents(artifact: Artifact, client: redis.Redis, chunk_size: int) -> Iterator[int]:
-    """Pipelined writes of every document, `chunk_size` per round trip (shared documents such as
-    similar items are chunked too: there is one per item); yields how many customers are done."""
-    version = artifact.version
+def _write_customers(artifact: Artifact, client: redis.Redis, customers: range, chunk_size: int) -> Iterator[int]:
+    """The documents (`c:` and `store:`) of the customers in `customers` (row numbers); yields
+    how many customers are done."""
+    documents = customer_documents(artifact, customers=customers)
+    return _write_documents(client, artifact.version, documents, chunk_size)
+
+
+def _write_documents(
+    client: redis.Redis, version: str, documents: Iterable[tuple[str, bytes]], chunk_size: int
+) -> Iterator[int]:
+    """Pipelined writes of `documents` under `version`, `chunk_size` per round trip (shared
+    documents such as similar items go through here too: there is one per item); yields how
+    many customers (`c:` documents) are written so far.
+
+    Documents go in MSETs of up to `MSET_KEYS` keys (one command instead of hundreds: about three
+    times the rate of single SETs). Each MSET is small enough to keep Redis answering readers in
+    between (well under a millisecond)."""
     pipe = client.pipeline(transaction=False)
+    mset_keys = min(MSET_KEYS, chunk_size)
+    batch: dict[str, bytes] = {}
     pending = customers = 0
-    for name, payload in itertools.chain(customer_documents(artifact), shared_documents(artifact)):
-        pipe.set(contract.document_key(version, name), payload)
-        pending += 1
+    for name, payload in documents:
+        batch[contract.document_key(version, name)] = payload
         customers += is_customer_doc(name)
+        if len(batch) >= mset_keys:
+            pipe.mset(batch)
+            pending, batch = pending + len(batch), {}
         if pending >= chunk_size:
             pipe.execute()
             pending = 0
             yield customers
+    if batch:
+        pipe.mset(batch)
     pipe.execute()
     yield customers
+
+
+# What forked workers inherit: (artifact, how to connect, chunk size). Set only while they run.
+_FORKED: tuple[Artifact, redis.ConnectionPool, int] | None = None
+
+
+def _write_in_workers(artifact: Artifact, client: redis.Redis, chunk_size: int, workers: int) -> Iterator[int]:
+    """Ranges of customers written by forked processes; yields how many customers are done."""
+    global _FORKED
+    n = len(artifact.customers)
+    step = max(chunk_size, min(WORKER_RANGE, -(-n // workers)))
+    ranges = [(start, min(start + step, n)) for start in range(0, n, step)]
+    _FORKED = (artifact, client.connection_pool, chunk_size)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            done = 0
+            for count in pool.imap_unordered(_write_range_in_worker, ranges):
+                done += count
+                yield done
+    finally:
+        _FORKED = None
+
+
+def _write_range_in_worker(bounds: tuple[int, int]) -> int:
+    assert _FORKED is not None, "only runs in a worker forked by _write_in_workers"
+    artifact, pool, chunk_size = _FORKED
+    own_pool = redis.ConnectionPool(connection_class=pool.connection_class, **pool.connection_kwargs)
+    client = redis.Redis(connection_pool=own_pool)  # a connection of its own, not the parent's
+    try:
+        for _ in _write_customers(artifact, client, range(*bounds), chunk_size):
+            pass
+    finally:
+        client.close()
+    return bounds[1] - bounds[0]
 
 
 def purge_forgotten(client: redis.Redis, artifact: Artifact) -> int:

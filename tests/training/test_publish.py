@@ -82,3 +82,18 @@ def test_half_written_version_is_cleaned_up(trained_artifacts: Path, redis_clien
     assert cleanup_half_written(redis_client) == ["dead"]
     assert redis_client.get(contract.customer_key("dead", "x")) is None
     assert redis_client.get(contract.CURRENT_KEY) == b"v1"
+
+
+def test_publish_in_worker_processes_writes_the_same_documents(
+    trained_artifacts: Path, redis_client: redis.Redis
+) -> None:
+    from models.documents import customer_documents
+
+    a = load_artifact(trained_artifacts)
+    seen: list[int] = []
+    report = publish(a, redis_client, chunk_size=50, workers=2, progress=lambda done, _n: seen.append(done))
+    assert report.customers == len(a.customers) and seen[-1] == len(a.customers)
+    expected = dict(customer_documents(a))
+    keys = [contract.document_key(a.version, name) for name in expected]
+    assert redis_client.mget(keys) == list(expected.values())
+    assert redis_client.get(contract.CURRENT_KEY).decode() == a.version

@@ -1,0 +1,122 @@
+"""Training and publishing at scale: time and peak memory of `train` and `publish`.
+
+Two runs, each `train` then `publish` into a private redis-server (loopback, no persistence):
+the seeded synthetic shop (default 1M customers, 50k items, 10M lines; see
+`benchmarks.synthetic`) and the bundled Online Retail II year. Each command runs as its own
+process through the real CLI; its peak memory is the kernel's count for that process.
+
+    python -m benchmarks.scale [--customers N --items N --lines N] [--workdir .bench] [--skip-demo]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from benchmarks.procs import ROOT, cli, redis_server, run_measured
+from benchmarks.synthetic import ShopSpec, add_spec_arguments, default_path, spec_from_arguments, write
+
+DEMO = ROOT / "data" / "online_retail_ii_2009_2010.parquet"
+_PUBLISHED = re.compile(r"published \S+ \((\d+) customers, (\d+)/s\)")
+
+
+def synthetic_file(workdir: Path, spec: ShopSpec) -> Path:
+    """Generated once per spec and reused (the generator is seeded)."""
+    path = default_path(workdir, spec)
+    if not path.exists():
+        start = time.perf_counter()
+        write(spec, path)
+        print(f"generated {path.name} in {time.perf_counter() - start:.1f}s", flush=True)
+    return path
+
+
+def train_and_publish(
+    label: str, purchases: Path, fmt: str, out: Path, redis_url: str, publish_workers: int = 1
+) -> dict[str, Any]:
+    shutil.rmtree(out, ignore_errors=True)
+    print(f"[{label}] train ...", flush=True)
+    # Untuned and ungated: this measures time and memory, not quality (random synthetic data
+    # may well not beat popularity; docs/quality.md is where quality is measured).
+    trained = run_measured(
+        cli("train", "--purchases", str(purchases), "--format", fmt, "--out", str(out), "--no-tune", "--force")
+    )
+    version_dir = Path(trained.stdout.strip().splitlines()[-1])
+    manifest = json.loads((version_dir / "manifest.json").read_text())
+    client = redis.Redis.from_url(redis_url)
+    client.flushall()
+    print(f"[{label}] publish ...", flush=True)
+    published = run_measured(
+        cli("publish", "--artifacts", str(version_dir), "--redis-url", redis_url, "--workers", str(publish_workers))
+    )
+    match = _PUBLISHED.search(published.stdout)
+    if match is None:
+        raise RuntimeError(f"unexpected publish output: {published.stdout!r}")
+    return {
+        "run": label,
+        "customers": manifest["counts"]["matrix_customers"],
+        "items": manifest["counts"]["matrix_items"],
+        "lines": manifest["counts"]["rows_in"],
+        "nonzeros": manifest["counts"]["matrix_nonzeros"],
+        "train_s": round(trained.seconds, 1),
+        "train_cpu_s": round(trained.cpu_seconds, 1),
+        "train_peak_mib": round(trained.peak_rss_mib),
+        "train_steps_s": manifest["timings"],
+        "artifact_mib": round(sum(f.stat().st_size for f in version_dir.iterdir()) / 2**20),
+        "publish_s": round(published.seconds, 1),
+        "publish_cpu_s": round(published.cpu_seconds, 1),
+        "publish_peak_mib": round(published.peak_rss_mib),
+        "publish_customers_per_s": int(match.group(2)),
+        "publish_workers": publish_workers,
+        "redis_used_mib": round(client.info("memory")["used_memory"] / 2**20),
+        "load_avg_1min_after": round(os.getloadavg()[0], 2),
+    }
+
+
+def print_table(results: list[dict[str, Any]]) -> None:
+    """Markdown, ready for docs/benchmarks.md; the load average shows how busy the machine was."""
+    cols = ["run", "customers", "items", "lines", "train_s", "train_cpu_s", "train_peak_mib", "publish_s",
+            "publish_cpu_s", "publish_peak_mib", "publish_customers_per_s", "artifact_mib", "redis_used_mib",
+            "load_avg_1min_after"]
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "---|" * len(cols))
+    for r in results:
+        print("| " + " | ".join(str(r[c]) for c in cols) + " |")
+    for r in results:
+        print(f"{r['run']} train steps (s): {r['train_steps_s']}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_spec_arguments(ap)
+    ap.add_argument("--workdir", type=Path, default=ROOT / ".bench")
+    ap.add_argument("--publish-workers", type=int, default=1, help="publish --workers")
+    ap.add_argument("--skip-demo", action="store_true", help="only the synthetic run")
+    ap.add_argument("--skip-synthetic", action="store_true", help="only the demo-data run")
+    args = ap.parse_args(argv)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    spec = spec_from_arguments(args)
+    results = []
+    with redis_server() as url:
+        if not args.skip_synthetic:
+            data = synthetic_file(args.workdir, spec)
+            out = args.workdir / "artifacts-synthetic"
+            results.append(train_and_publish("synthetic", data, "canonical", out, url, args.publish_workers))
+        if not args.skip_demo:
+            out = args.workdir / "artifacts-demo"
+            results.append(train_and_publish("demo", DEMO, "online-retail", out, url, args.publish_workers))
+    print_table(results)
+    out = args.workdir / "scale-results.json"
+    out.write_text(json.dumps({"date": time.strftime("%Y-%m-%d %H:%M"), "results": results}, indent=2))
+    print(f"results in {out}")
+
+
+if __name__ == "__main__":
+    main()

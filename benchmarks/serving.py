@@ -1,0 +1,202 @@
+"""Serving load test: the real service reading from Redis against the stack's floor.
+
+Starts a private redis-server, trains and publishes the demo data (or uses `--artifacts`),
+then runs two uvicorn servers with identical settings: the real app (`REDIS_URL` set) and
+`benchmarks.floor_app` answering a fixed body as large as a typical `/recommend` answer.
+`wrk` loads each path for a bounded time at a fixed concurrency, rotating over many customer
+ids (a Lua script), loopback only. Prints requests/s, p50, p99 and errors of each, and the
+ratios to the floor. Everything it starts, it stops.
+
+    python -m benchmarks.serving [--duration 15] [--connections 32] [--path '/recommend/{customer}?k=10' ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.procs import ROOT, cli, free_port, redis_server, run_measured, wait_for_port
+
+DEMO = ROOT / "data" / "online_retail_ii_2009_2010.parquet"
+DEFAULT_PATHS = ["/recommend/{customer}?k=10"]
+LUA = """
+local ids = {%s}
+local prefix, suffix = "%s", "%s"
+local i = 0
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("start", threads * 7919)
+end
+init = function(args)
+  i = (start or 0) %% #ids
+end
+request = function()
+  i = i %% #ids + 1
+  return wrk.format("GET", prefix .. ids[i] .. suffix)
+end
+"""
+
+
+def uvicorn_cmd(target: str, port: int, workers: int, factory: bool) -> list[str]:
+    """The one set of server settings both apps run under."""
+    cmd = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port),
+           "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+    return cmd + (["--factory"] if factory else [])
+
+
+@contextmanager
+def server(cmd: list[str], port: int, env: dict[str, str]) -> Iterator[str]:
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_port(port, 60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def customer_ids(version_dir: Path, n: int, seed: int = 0) -> list[str]:
+    with np.load(version_dir / "ids.npz", allow_pickle=False) as ids:
+        customers = ids["customers"]
+    rng = np.random.default_rng(seed)
+    return [str(c) for c in rng.choice(customers, min(n, len(customers)), replace=False)]
+
+
+def lua_script(ids: list[str], path: str, directory: Path) -> Path:
+    prefix, _, suffix = path.partition("{customer}")
+    quoted = ",".join(json.dumps(i) for i in ids)
+    script = directory / f"rotate-{abs(hash(path))}.lua"
+    script.write_text(LUA % (quoted, prefix, suffix))
+    return script
+
+
+def run_wrk(url: str, script: Path, duration: int, connections: int, threads: int) -> dict[str, Any]:
+    cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--timeout", "2s",
+           "--latency", "-s", str(script), url]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=duration + 60).stdout
+    return parse_wrk(out)
+
+
+def parse_wrk(out: str) -> dict[str, Any]:
+    """Requests/s, p50/p99 (ms) and errors (socket errors + non-2xx) from wrk's text report."""
+    def latency(label: str) -> float:
+        m = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if m is None:
+            raise RuntimeError(f"no {label}% latency in wrk output:\n{out}")
+        return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = (sum(int(x) for x in socket.groups()) if socket else 0) + (int(non2xx.group(1)) if non2xx else 0)
+    return {
+        "requests_per_s": float(rps.group(1)) if rps else 0.0,
+        "requests": int(total.group(1)) if total else 0,
+        "p50_ms": latency("50"),
+        "p99_ms": latency("99"),
+        "errors": errors,
+    }
+
+
+def prepare(workdir: Path, redis_url: str, artifacts: Path | None) -> Path:
+    """Train (unless given) and publish; returns the published version directory."""
+    if artifacts is None:
+        out = workdir / "artifacts-serving"
+        shutil.rmtree(out, ignore_errors=True)
+        trained = run_measured(cli("train", "--purchases", str(DEMO), "--format", "online-retail", "--out", str(out)))
+        artifacts = Path(trained.stdout.strip().splitlines()[-1])
+    run_measured(cli("publish", "--artifacts", str(artifacts), "--redis-url", redis_url))
+    return artifacts if (artifacts / "manifest.json").exists() else max(p for p in artifacts.iterdir() if p.is_dir())
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--path", action="append", help="path template with {customer}; repeatable")
+    ap.add_argument("--duration", type=int, default=15, help="seconds of load per run")
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=2, help="wrk threads")
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn workers (same for both apps)")
+    ap.add_argument("--customers", type=int, default=2000, help="distinct customer ids rotated over")
+    ap.add_argument("--artifacts", type=Path, help="publish this artifact instead of training the demo data")
+    ap.add_argument("--workdir", type=Path, default=ROOT / ".bench")
+    args = ap.parse_args(argv)
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install -y wrk")
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    paths = args.path or DEFAULT_PATHS
+    results = []
+    with redis_server("2gb") as redis_url, tempfile.TemporaryDirectory() as tmp:
+        version_dir = prepare(args.workdir, redis_url, args.artifacts)
+        ids = customer_ids(version_dir, args.customers)
+        for path in paths:
+            results += load_path(path, ids, redis_url, Path(tmp), args)
+    print_table(results, args)
+    out = args.workdir / "serving-results.json"
+    out.write_text(json.dumps({"date": time.strftime("%Y-%m-%d %H:%M"), "settings": vars(args) | {"paths": paths},
+                               "results": results}, indent=2, default=str))
+    print(f"results in {out}")
+
+
+def load_path(path: str, ids: list[str], redis_url: str, tmp: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Load the service on `path`, then the floor with a body of the same size."""
+    script = lua_script(ids, path, tmp)
+    port = free_port()
+    env = {**os.environ, "REDIS_URL": redis_url}
+    with server(uvicorn_cmd("service.main:create_app", port, args.workers, True), port, env) as url:
+        first = path.replace("{customer}", ids[0])
+        try:
+            body = urllib.request.urlopen(url + first, timeout=5).read()
+        except OSError as exc:
+            print(f"skipping {path}: {exc}")
+            return []
+        run_wrk(url, script, 3, args.connections, args.threads)  # warm-up
+        service = run_wrk(url, script, args.duration, args.connections, args.threads)
+    body_file = tmp / "floor-body.json"
+    body_file.write_bytes(body)
+    port = free_port()
+    env = {**os.environ, "FLOOR_BODY_FILE": str(body_file)}
+    with server(uvicorn_cmd("benchmarks.floor_app:app", port, args.workers, False), port, env) as url:
+        run_wrk(url, script, 3, args.connections, args.threads)
+        floor = run_wrk(url, script, args.duration, args.connections, args.threads)
+    ratio = {
+        "rps_ratio": round(service["requests_per_s"] / floor["requests_per_s"], 3),
+        "p99_ratio": round(service["p99_ms"] / floor["p99_ms"], 2),
+    }
+    return [
+        {"app": "service", "path": path, "body_bytes": len(body), **service, **ratio},
+        {"app": "floor", "path": path, "body_bytes": len(body), **floor},
+    ]
+
+
+def print_table(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    print(f"\n{args.connections} connections, {args.threads} wrk threads, {args.duration}s, "
+          f"{args.workers} uvicorn worker(s), {args.customers} customers rotated")
+    print("| app | path | body B | req/s | p50 ms | p99 ms | errors | req/s vs floor | p99 vs floor |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        print(f"| {r['app']} | `{r['path']}` | {r['body_bytes']} | {r['requests_per_s']:.0f} | {r['p50_ms']:.2f} | "
+              f"{r['p99_ms']:.2f} | {r['errors']} | {r.get('rps_ratio', '')} | {r.get('p99_ratio', '')} |")
+
+
+if __name__ == "__main__":
+    main()
