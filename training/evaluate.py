@@ -44,7 +44,9 @@ class EvalData:
     item_rank: np.ndarray  # popularity rank of every item in the training part
 
     @classmethod
-    def from_split(cls, split: Split, tasks: tuple[str, ...] = TASKS) -> EvalData:
+    def from_split(cls, split: Split, tasks: tuple[str, ...] = TASKS, max_customers: int | None = None) -> EvalData:
+        """`max_customers` evaluates a seeded random sample of at most that many customers per
+        task (None: all of them)."""
         data = TrainingData.from_purchases(split.train)
         seen = data.history.matrix.copy()
         seen.data[:] = 1.0
@@ -56,7 +58,7 @@ class EvalData:
         new = (bought - bought.multiply(seen)).tocsr()
         new.eliminate_zeros()
         by_task = {"all": bought.tocsr(), "discovery": new}
-        evaluated = {t: np.flatnonzero(np.diff(by_task[t].indptr)) for t in tasks}
+        evaluated = {t: _sample(np.flatnonzero(np.diff(by_task[t].indptr)), max_customers) for t in tasks}
         all_rows = np.unique(np.concatenate(list(evaluated.values())))
         return cls(
             data=data,
@@ -78,6 +80,12 @@ class EvalData:
         """Distinct items each evaluated customer bought before the window (for segments)."""
         h = self.data.history.matrix
         return np.diff(h.indptr)[self.rows[self.positions[task]]]
+
+
+def _sample(rows: np.ndarray, at_most: int | None, seed: int = 7) -> np.ndarray:
+    if at_most is None or len(rows) <= at_most:
+        return rows
+    return np.sort(np.random.default_rng(seed).choice(rows, at_most, replace=False))
 
 
 def model_scores(model: Recommender, ev: EvalData, spec: ModelSpec, batch: int = 2048) -> np.ndarray:

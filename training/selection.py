@@ -38,6 +38,9 @@ class QualityParams(BaseModel):
     tune_budget_s: float = 45.0
     validation_days: int = 28
     force: bool = False  # publish even when the gate refuses (recorded in the artifact)
+    # Validation scores are dense (customers x items) per model: a seeded sample of this many
+    # evaluated customers keeps a million-customer shop's selection within memory.
+    max_validation_customers: int = 3000
 
 
 @dataclass
@@ -106,7 +109,7 @@ def select_models(
     """Tune (or not) on the validation window and apply the gate; raises `QualityGateError`."""
     splitter = validation_window(purchases, params.validation_days)
     try:
-        ev = EvalData.from_split(splitter(purchases))
+        ev = EvalData.from_split(splitter(purchases), max_customers=params.max_validation_customers)
         usable = all(ev.customers(t) > 0 for t in ev.tasks)
     except ValueError:
         usable = False

@@ -70,3 +70,20 @@ def test_protocol_reports_selected_models_against_every_baseline() -> None:
     assert np.isclose(result["summary"]["all"]["selected_ndcg@10"],
                       result["metrics"]["all"][result["summary"]["all"]["selected"]]["ndcg@10"])
     assert result["segments"]["all"][result["summary"]["all"]["selected"]]
+
+
+def test_validation_sample_caps_evaluated_customers_deterministically(retail_slice) -> None:  # type: ignore[no-untyped-def]
+    from training.clean import clean_purchases
+    from training.evaluate import EvalData
+    from training.load import load_purchases
+    from training.split import TemporalSplit
+
+    purchases = clean_purchases(load_purchases(retail_slice, "online-retail")).purchases
+    split = TemporalSplit(60)(purchases)
+    full = EvalData.from_split(split)
+    capped = EvalData.from_split(split, max_customers=10)
+    again = EvalData.from_split(split, max_customers=10)
+    assert full.customers("all") > 10
+    assert capped.customers("all") == 10 and capped.customers("discovery") <= 10
+    assert np.array_equal(capped.rows, again.rows)
+    assert set(capped.rows) <= set(full.rows)
