@@ -17,8 +17,10 @@ $(BIN)/microoffers: pyproject.toml
 
 install: $(BIN)/microoffers
 
+# The demo tunes briefly (TUNE_BUDGET seconds) so it serves within a few minutes of a clone.
+TUNE_BUDGET ?= 20
 train: install
-	$(BIN)/microoffers train --purchases $(DATA) --format online-retail --out $(ARTIFACTS)
+	$(BIN)/microoffers train --purchases $(DATA) --format online-retail --out $(ARTIFACTS) --tune-budget $(TUNE_BUDGET)
 
 demo: train
 	@echo ""
