@@ -34,6 +34,7 @@ import redis
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.harness import wait_for_http  # noqa: E402
 from models.artifact import load_artifact  # noqa: E402
 from training.publish import publish  # noqa: E402
 
@@ -45,18 +46,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def wait_http(url: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up")
 
 
 def start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -87,7 +76,7 @@ def start_service(artifacts: Path, redis_url: str | None, workdir: Path) -> tupl
         [sys.executable, "-m", "uvicorn", "service.main:create_app", "--factory", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
-    wait_http(f"{base}/ready")
+    wait_for_http(f"{base}/ready")
     return proc, base
 
 

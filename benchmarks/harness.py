@@ -87,7 +87,7 @@ def service(
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_for_http(base + "/health")
+        wait_for_http(base + "/health")
         yield base, proc.pid
     finally:
         proc.terminate()
@@ -111,7 +111,7 @@ def _wait_for_port(port: int, timeout: float = 15) -> None:
     raise RuntimeError(f"nothing listens on port {port}")
 
 
-def _wait_for_http(url: str, timeout: float = 60) -> None:
+def wait_for_http(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
