@@ -148,7 +148,10 @@ def build_artifact(
     manifest = {
         "version": new_version(),
         "created_at": datetime.now(UTC).isoformat(),
-        "model": model.name,
+        # What the published lists come from (the selected blend); `model.npz` keeps the ALS
+        # factors the service folds new customers into.
+        "model": selection.specs.get("all", selection.specs["discovery"]).name,
+        "factors_model": model.name,
         "params": params.model_dump(),
         "counts": {
             **cleaned.counts,
