@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -19,11 +20,22 @@ from models import contract, documents
 from models.artifact import Artifact
 from models.catalog import Catalog, CatalogItem, catalog_from_frame
 from models.contract import Offer
-from models.documents import all_documents
+from models.documents import customer_documents, shared_documents
 from models.store_documents import segment_doc, segment_of_store_document, segment_without_customer
 from service.breaker import CircuitBreaker, CircuitOpenError
 
 LookupCounter = Callable[[str, bool], None]  # (store kind, customer document found)
+
+
+PERSONAL_CACHE_SIZE = 50_000  # customers whose encoded documents the embedded store keeps
+
+
+def _customer_of(name: str) -> str | None:
+    """The customer a per-customer document (`c:<id>` or `store:<id>`) is about, else None."""
+    for prefix in documents.personal_documents(""):
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return None
 
 
 class StoreUnavailableError(RuntimeError):
@@ -84,15 +96,20 @@ class OfferStore(ABC):
 
 
 class EmbeddedStore(OfferStore):
-    """The documents a publish would write, held in a dict (see `models.documents`)."""
+    """The documents a publish would write (see `models.documents`), served from the artifact
+    in process memory. Shared documents are built once; a customer's own documents are built
+    when first asked for and kept in a bounded cache, so start-up does not encode every customer
+    (a million of them, when this store is the Redis fallback)."""
 
     kind = "embedded"
 
     def __init__(self, artifact: Artifact, forgotten: Iterable[str] = ()) -> None:
         """`forgotten` customers (the deny list) are left out, even if the artifact has them."""
         self.artifact = artifact
-        self._documents = dict(all_documents(artifact))
+        self._shared = dict(shared_documents(artifact))
         self._catalog = catalog_from_frame(artifact.catalog)
+        self._forgotten: set[str] = set()
+        self._personal = lru_cache(maxsize=PERSONAL_CACHE_SIZE)(self._build_personal)
         for customer_id in forgotten:
             self.forget_now(customer_id)
 
@@ -100,7 +117,20 @@ class EmbeddedStore(OfferStore):
         return self.artifact.version
 
     async def document(self, version: str, name: str) -> bytes | None:
-        return self._documents.get(name) if version == self.artifact.version else None
+        if version != self.artifact.version:
+            return None
+        if name in self._shared:
+            return self._shared[name]
+        customer_id = _customer_of(name)
+        if customer_id is None or customer_id in self._forgotten:
+            return None
+        return self._personal(customer_id).get(name)
+
+    def _build_personal(self, customer_id: str) -> dict[str, bytes]:
+        row = self.artifact.customers.row(customer_id)
+        if row is None:
+            return {}
+        return dict(customer_documents(self.artifact, customers=range(row, row + 1)))
 
     async def held_versions(self) -> list[str]:
         return [self.artifact.version]
@@ -109,15 +139,17 @@ class EmbeddedStore(OfferStore):
         return self.forget_now(customer_id)
 
     def forget_now(self, customer_id: str) -> int:
-        offers_name, store_name = documents.personal_documents(customer_id)
-        removed = self._documents.pop(offers_name, None) is not None
-        store_raw = self._documents.pop(store_name, None)
+        if customer_id in self._forgotten:
+            return 0
+        held = self._personal(customer_id)
+        self._forgotten.add(customer_id)
+        store_raw = held.get(documents.personal_documents(customer_id)[1])
         segment = segment_of_store_document(store_raw) if store_raw else None
-        if segment is not None and (raw := self._documents.get(segment_doc(segment))) is not None:
+        if segment is not None and (raw := self._shared.get(segment_doc(segment))) is not None:
             scrubbed = segment_without_customer(raw, customer_id)
             if scrubbed is not None:
-                self._documents[segment_doc(segment)] = scrubbed
-        return int(removed) + int(store_raw is not None)
+                self._shared[segment_doc(segment)] = scrubbed
+        return len(held)
 
     async def catalog(self, version: str) -> Catalog:
         return self._catalog
