@@ -46,11 +46,11 @@ class RedisProcess:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--maxmemory", self.maxmemory, "--dir", self.workdir],
+             "--maxmemory", self.maxmemory, "--maxmemory-policy", "noeviction", "--dir", self.workdir],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        _wait_for_port(self.port)
+        wait_for_port(self.port)
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -101,7 +101,7 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def _wait_for_port(port: int, timeout: float = 15) -> None:
+def wait_for_port(port: int, timeout: float = 15) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with socket.socket() as s:

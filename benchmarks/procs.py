@@ -1,10 +1,8 @@
-"""Helpers the benchmarks share: a throw-away redis-server, free ports, and measured child runs."""
+"""Measured child runs for the benchmarks (servers and ports: `benchmarks.harness`)."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -14,13 +12,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks import harness
+from benchmarks.harness import free_port, wait_for_port
+
+__all__ = ["ROOT", "Measured", "cli", "free_port", "redis_server", "run_measured", "wait_for_port"]
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -61,30 +58,5 @@ def cli(*args: str) -> list[str]:
 @contextmanager
 def redis_server(maxmemory: str = "16gb") -> Iterator[str]:
     """A private redis-server on a free loopback port, no persistence; yields its URL."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("redis-server is not installed (make system-deps installs it)")
-    port = free_port()
-    with tempfile.TemporaryDirectory() as workdir:
-        proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--maxmemory", maxmemory, "--maxmemory-policy", "noeviction", "--dir", workdir],
-            stdout=subprocess.DEVNULL,
-        )
-        try:
-            wait_for_port(port)
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            proc.terminate()
-            proc.wait(30)
-
-
-def wait_for_port(port: int, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout_s:.0f}s")
+    with harness.redis_server(maxmemory) as server:
+        yield server.url
