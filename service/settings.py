@@ -26,13 +26,9 @@ class Settings(BaseSettings):
     )
     redis_timeout_s: float = Field(0.25, gt=0, description="a Redis call slower than this counts as down")
     redis_pool_size: int = Field(64, ge=1)
-    host: str = "127.0.0.1"
-    port: int = Field(8000, ge=1, le=65535)
-    workers: int = Field(1, ge=1)
     api_key: SecretStr | None = Field(
         None, description="key(s) for writes and admin endpoints, comma-separated for rotation; unset = they are off"
     )
-    log_level: str = "INFO"
     access_log: bool = Field(True, description="one JSON line per request (route template, status, duration)")
     log_customer_ids: bool = Field(False, description="add a hash of the customer id to access-log lines")
     cors_origins: list[str] = Field(
