@@ -110,6 +110,7 @@ LIVE_PARTS = (
     "negative",  # zset item -> time returned/complained (ms), newest kept
     "shown",  # hash item -> "since_ms|count|source|section": impressions in the current window
     "contact",  # string: time of the last outbound contact (ms)
+    "view",  # string: JSON of what the answer overlays need (service.live.view), kept by the scripts
 )
 
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
 
+from models.catalog import Catalog
 from models.contract import Offer
 from models.ranking import select_offers
 from models.wording import every
@@ -15,7 +18,7 @@ from service import personal_store
 from service.filters import ItemFilter
 from service.live.overlays import LiveContext, apply_live
 from service.live.state import LiveSnapshot
-from service.schemas import BatchRecommendation, BatchRecommendRequest, Recommendation, RecommendedItem
+from service.schemas import BatchRecommendation, BatchRecommendRequest, Recommendation
 from service.store import OfferStore, StoreUnavailableError
 
 log = logging.getLogger(__name__)
@@ -56,32 +59,76 @@ async def recommend_in(
     live: LiveContext | None = None,
 ) -> Recommendation:
     """One customer's answer from `version`. With `live`, what the customer did since training
-    changes the answer (see `service.live.overlays`); its state is read alongside the offers.
-    Items dropped by the catalog rules, `exclude` or `category` are refilled from the next
-    candidates, so `k` holds while candidates last."""
+    changes the answer (see `service.live.overlays`); its state is read alongside the offers."""
     now_ms = live.now_ms() if live else 0
     offers, (snapshot, degraded) = await asyncio.gather(
         store.customer_offers(version, customer_id), _snapshot(live, customer_id, now_ms)
     )
+    popular = await store.popular_offers(version) if offers is None else []
+    choice = choose(offers, popular, snapshot, await store.catalog(version), k, include_purchased, live, customer_id,
+                    now_ms, exclude, category)
+    rhythm = await rhythms_if_needed(store, version, customer_id, choice)
+    return Recommendation.model_validate(answer_fields(version, customer_id, choice, degraded, rhythm))
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    source: str
+    offers: list[Offer]
+    rules: ItemFilter
+
+
+def choose(
+    offers: list[Offer] | None,
+    popular: list[Offer],
+    snapshot: LiveSnapshot,
+    catalog: Catalog,
+    k: int,
+    include_purchased: bool,
+    live: LiveContext | None,
+    customer_id: str,
+    now_ms: int,
+    exclude: Collection[str] = (),
+    category: str | None = None,
+) -> Choice:
+    """The pure part of an answer, shared by the routes and the hot path (`service.hotpath`):
+    the customer's candidates (or `popular` for a customer the version does not know), what they
+    did since training, then the catalog rules, `exclude` and `category`. Dropped items are
+    refilled from the next candidates, so `k` holds while candidates last."""
     source = "personal"
     if offers is None:
-        offers, source = await store.popular_offers(version), "popular"
+        offers, source = popular, "popular"
     if live is not None:
         offers, source = apply_live(offers, source, snapshot, live, customer_id, now_ms)
-    rules = ItemFilter.of(await store.catalog(version), exclude, category)
-    chosen = select_offers(offers, k, include_purchased, rules.allows)
-    rhythm = await _rhythms(store, version, customer_id) if any(o.bought for o in chosen) else {}
-    return Recommendation(
-        customer_id=customer_id,
-        model_version=version,
-        source=source,  # type: ignore[arg-type]
-        degraded=degraded,
-        items=[
-            RecommendedItem(item_id=o.item_id, title=rules.title(o.item_id), price=rules.price(o.item_id),
-                            score=o.score, reason=_reason(o, source, rhythm))
-            for o in chosen
+    rules = ItemFilter.of(catalog, exclude, category)
+    return Choice(source, select_offers(offers, k, include_purchased, rules.allows), rules)
+
+
+async def rhythms_if_needed(store: OfferStore, version: str, customer_id: str, choice: Choice) -> dict[str, float]:
+    """Item -> the customer's usual days between purchases, fetched only when a bought item is
+    shown (its reason names the rhythm)."""
+    if not any(o.bought for o in choice.offers):
+        return {}
+    ingredients = await personal_store.ingredients(store, version, customer_id)
+    return {b.item_id: b.interval_days for b in ingredients.buy_again} if ingredients else {}
+
+
+def answer_fields(
+    version: str, customer_id: str, choice: Choice, degraded: bool, rhythm: dict[str, float]
+) -> dict[str, Any]:
+    """The `Recommendation` as plain JSON-ready fields, in the schema's order."""
+    rules, source = choice.rules, choice.source
+    return {
+        "customer_id": customer_id,
+        "model_version": version,
+        "source": source,
+        "degraded": degraded,
+        "items": [
+            {"item_id": o.item_id, "title": rules.title(o.item_id), "price": rules.price(o.item_id),
+             "score": o.score, "reason": _reason(o, source, rhythm)}
+            for o in choice.offers
         ],
-    )
+    }
 
 
 async def recommend_batch(
@@ -103,16 +150,10 @@ async def _snapshot(live: LiveContext | None, customer_id: str, now_ms: int) -> 
     if live is None:
         return LiveSnapshot(), False
     try:
-        return await live.state.snapshot(customer_id, now_ms), False
+        return await live.state.overlay(customer_id, now_ms), False
     except StoreUnavailableError as exc:
         log.warning("live state unavailable, answering without it: %s", exc)
         return LiveSnapshot(), True
-
-
-async def _rhythms(store: OfferStore, version: str, customer_id: str) -> dict[str, float]:
-    """Item -> the customer's usual days between purchases (only fetched when a bought item is shown)."""
-    ingredients = await personal_store.ingredients(store, version, customer_id)
-    return {b.item_id: b.interval_days for b in ingredients.buy_again} if ingredients else {}
 
 
 def _reason(offer: Offer, source: str, rhythm: dict[str, float]) -> str:

@@ -19,7 +19,8 @@ import redis.asyncio as aioredis
 
 from models import contract
 from models.events import Event, LoggedEvent, from_stream
-from service.live.state import LivePolicy, LiveSnapshot, LiveState, Recorded, Shown
+from service.live.state import Impressions, LivePolicy, LiveSnapshot, LiveState, Recorded, Shown
+from service.live.view import snapshot_from_view
 from service.store import StoreUnavailableError
 
 Guard = Callable[[Awaitable[Any]], Awaitable[Any]]
@@ -33,14 +34,40 @@ local function shown_parts(raw)
 end
 """
 
-# KEYS 1-6: the customer's live keys (contract.LIVE_PARTS order); 7 stream; 8 counters;
-# 9 item returns; 10 item complaints.
-# ARGV: customer, dismiss_ms, window_ms, negative_keep, ttl_s, now_ms, then per event:
+# Rebuild a customer's overlay view (contract.LIVE_PARTS "view"): what `apply_live` needs, as one
+# string, so a request reads one key instead of five. k: the customer's live keys in LIVE_PARTS
+# order. Only items at or over the impression cap are copied from `shown` (the others cannot
+# change an answer). The view expires with the event parts it summarises.
+_VIEW = r"""
+local function rebuild_view(k, cap, ttl)
+  local b = redis.call('HGETALL', k[1])
+  local r = redis.call('ZRANGE', k[2], 0, -1, 'WITHSCORES')
+  local s = redis.call('ZRANGE', k[3], 0, -1, 'WITHSCORES')
+  local n = redis.call('ZREVRANGE', k[4], 0, -1)
+  local sh = redis.call('HGETALL', k[5])
+  local c = {}
+  for j = 1, #sh, 2 do
+    local _, count = shown_parts(sh[j + 1])
+    if count ~= nil and count >= cap then c[#c + 1] = sh[j]; c[#c + 1] = sh[j + 1] end
+  end
+  if #b + #r + #s + #n + #c == 0 then redis.call('DEL', k[7]); return end
+  local view = cjson.encode({b = b, r = r, s = s, n = n, c = c})
+  for i = 1, 4 do
+    local left = redis.call('PTTL', k[i])
+    if left > 0 then redis.call('SET', k[7], view, 'PX', left); return end
+  end
+  redis.call('SET', k[7], view, 'EX', ttl)
+end
+"""
+
+# KEYS 1-7: the customer's live keys (contract.LIVE_PARTS order); 8 stream; 9 counters;
+# 10 item returns; 11 item complaints.
+# ARGV: customer, dismiss_ms, window_ms, negative_keep, ttl_s, now_ms, cap, then per event:
 # type, item, ts_ms, quantity, section ('' = none), segment.
-_APPLY = _SHOWN + """
+_APPLY = _SHOWN + _VIEW + """
 local dismiss, window, keep, ttl, now = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6]
 local out = {}
-for b = 7, #ARGV, 6 do
+for b = 8, #ARGV, 6 do
   local typ, item, ts, qty, given, segment = ARGV[b], ARGV[b+1], tonumber(ARGV[b+2]), ARGV[b+3], ARGV[b+4], ARGV[b+5]
   local since, count, source, last_section = shown_parts(redis.call('HGET', KEYS[5], item))
   source = source or 'none'
@@ -55,7 +82,7 @@ for b = 7, #ARGV, 6 do
     redis.call('ZADD', KEYS[3], 'GT', '+inf', item)
     redis.call('ZADD', KEYS[4], ts, item)
     redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -(keep + 1))
-    if typ == 'return' then redis.call('HINCRBY', KEYS[9], item, 1) else redis.call('HINCRBY', KEYS[10], item, 1) end
+    if typ == 'return' then redis.call('HINCRBY', KEYS[10], item, 1) else redis.call('HINCRBY', KEYS[11], item, 1) end
   end
   if typ == 'impression' then
     if since == nil or ts - since > window then since = ts; count = 0 end
@@ -63,34 +90,47 @@ for b = 7, #ARGV, 6 do
   elseif since ~= nil and (typ == 'purchase' or typ == 'click' or typ == 'add_to_cart') then
     redis.call('HSET', KEYS[5], item, string.format('%d|0|%s|%s', since, source, section))
   end
-  local id = redis.call('XADD', KEYS[7], '*', 'customer_id', ARGV[1], 'item_id', item, 'type', typ,
+  local id = redis.call('XADD', KEYS[8], '*', 'customer_id', ARGV[1], 'item_id', item, 'type', typ,
                         'ts', ARGV[b+2], 'quantity', qty, 'section', given)
-  redis.call('HINCRBY', KEYS[8], typ .. '|' .. source .. '|' .. section .. '|' .. segment, 1)
+  redis.call('HINCRBY', KEYS[9], typ .. '|' .. source .. '|' .. section .. '|' .. segment, 1)
   out[#out + 1] = {id, source, section}
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. now)
 for i = 1, 5 do redis.call('EXPIRE', KEYS[i], ttl) end
+rebuild_view({KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]}, tonumber(ARGV[7]), ttl)
 return out
 """
 
-# KEYS: shown, counters. ARGV: now_ms, window_ms, source, section, segment, ttl_s, items...
-_IMPRESSIONS = _SHOWN + """
-local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
-for i = 7, #ARGV do
-  local since, count = shown_parts(redis.call('HGET', KEYS[1], ARGV[i]))
-  if since == nil or now - since > window then since = now; count = 0 end
-  redis.call('HSET', KEYS[1], ARGV[i], string.format('%d|%d|%s|%s', since, count + 1, ARGV[3], ARGV[4]))
-end
-redis.call('HINCRBY', KEYS[2], 'impression|' .. ARGV[3] .. '|' .. ARGV[4] .. '|' .. ARGV[5], #ARGV - 6)
-redis.call('EXPIRE', KEYS[1], ARGV[6])
-if redis.call('HLEN', KEYS[1]) > 512 then
-  local all = redis.call('HGETALL', KEYS[1])
-  for j = 1, #all, 2 do
-    local since = shown_parts(all[j + 1])
-    if since == nil or now - since > window then redis.call('HDEL', KEYS[1], all[j]) end
+# Impressions of many customers in one call (the hot path sends one per loop tick).
+# KEYS: counters, then each customer's 7 live keys. ARGV: now_ms, window_ms, cap, ttl_s, then
+# per customer: source, section, segment, number of items, the items.
+_IMPRESSIONS = _SHOWN + _VIEW + """
+local now, window, cap, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local a = 5
+for base = 2, #KEYS, 7 do
+  local k = {KEYS[base], KEYS[base+1], KEYS[base+2], KEYS[base+3], KEYS[base+4], KEYS[base+5], KEYS[base+6]}
+  local source, section, segment, n = ARGV[a], ARGV[a+1], ARGV[a+2], tonumber(ARGV[a+3])
+  local crossed = false
+  for i = a + 4, a + 3 + n do
+    local since, count = shown_parts(redis.call('HGET', k[5], ARGV[i]))
+    if since == nil or now - since > window then since = now; count = 0 end
+    count = count + 1
+    if count == cap then crossed = true end
+    redis.call('HSET', k[5], ARGV[i], string.format('%d|%d|%s|%s', since, count, source, section))
   end
+  redis.call('HINCRBY', KEYS[1], 'impression|' .. source .. '|' .. section .. '|' .. segment, n)
+  redis.call('EXPIRE', k[5], ttl)
+  if redis.call('HLEN', k[5]) > 512 then
+    local all = redis.call('HGETALL', k[5])
+    for j = 1, #all, 2 do
+      local since = shown_parts(all[j + 1])
+      if since == nil or now - since > window then redis.call('HDEL', k[5], all[j]) end
+    end
+  end
+  if crossed then rebuild_view(k, cap, ttl) end
+  a = a + 4 + n
 end
-return #ARGV - 6
+return a
 """
 
 # KEYS: contact. ARGV: now_ms, min_interval_ms, ttl_s.
@@ -127,7 +167,8 @@ class RedisLiveState(LiveState):
                   contract.ITEM_COMPLAINTS_KEY]
         async with self.client.pipeline(transaction=True) as pipe:
             for customer, positions in by_customer.items():
-                args: list[str | int] = [customer, p.dismiss_ms, p.cap_window_ms, p.negative_keep, p.ttl_s, now_ms]
+                args: list[str | int] = [customer, p.dismiss_ms, p.cap_window_ms, p.negative_keep, p.ttl_s, now_ms,
+                                         p.cap_impressions]
                 for n in positions:
                     e = events[n]
                     args += [e.type, e.item_id, e.ts_ms, e.quantity, e.section or "", segments[n]]
@@ -144,13 +185,26 @@ class RedisLiveState(LiveState):
     ) -> None:
         if not item_ids:
             return
-        keys = [contract.live_key(customer_id, "shown"), contract.FEEDBACK_COUNTS_KEY]
-        args: list[str | int] = [now_ms, self.policy.cap_window_ms, source, section, segment, self.policy.ttl_s,
-                                 *item_ids]
+        keys, args = self.impressions_call([Impressions(customer_id, tuple(item_ids), source, section, segment)],
+                                           now_ms)
         await self._call(self._impressions(keys=keys, args=args))
 
+    def impressions_call(self, batch: Sequence[Impressions], now_ms: int) -> tuple[list[str], list[str | int]]:
+        """KEYS and ARGV of one impressions script call for many customers (see `_IMPRESSIONS`)."""
+        p = self.policy
+        keys: list[str] = [contract.FEEDBACK_COUNTS_KEY]
+        args: list[str | int] = [now_ms, p.cap_window_ms, p.cap_impressions, p.ttl_s]
+        for shown in batch:
+            keys += contract.live_keys(shown.customer_id)
+            args += [shown.source, shown.section, shown.segment, len(shown.item_ids), *shown.item_ids]
+        return keys, args
+
+    async def overlay(self, customer_id: str, now_ms: int) -> LiveSnapshot:
+        raw = await self._call(self.client.get(contract.live_key(customer_id, "view")))
+        return snapshot_from_view(raw, now_ms)
+
     async def snapshot(self, customer_id: str, now_ms: int) -> LiveSnapshot:
-        bought, recent, suppressed, negative, shown, contact = contract.live_keys(customer_id)
+        bought, recent, suppressed, negative, shown, contact, _view = contract.live_keys(customer_id)
         pipe = self.client.pipeline(transaction=False)
         pipe.hgetall(bought)
         pipe.zrange(recent, 0, -1, withscores=True)

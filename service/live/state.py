@@ -85,6 +85,17 @@ class LiveSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class Impressions:
+    """Items the service showed one customer in one answer (soft state: never in the event log)."""
+
+    customer_id: str
+    item_ids: tuple[str, ...]
+    source: str
+    section: str
+    segment: str
+
+
+@dataclass(frozen=True, slots=True)
 class Recorded:
     """What recording one event produced: its log id and the attribution its counter used."""
 
@@ -122,7 +133,14 @@ class LiveState(ABC):
         """The service showed `item_ids` (its own responses count as impressions; not logged)."""
 
     @abstractmethod
-    async def snapshot(self, customer_id: str, now_ms: int) -> LiveSnapshot: ...
+    async def snapshot(self, customer_id: str, now_ms: int) -> LiveSnapshot:
+        """Everything known of the customer (privacy export, outbound contact rules)."""
+
+    async def overlay(self, customer_id: str, now_ms: int) -> LiveSnapshot:
+        """What can change an answer (read on every request): purchases, running suppressions,
+        returned/complained items, items at the impression cap. `apply_live` gives the same
+        answer from this as from the full snapshot."""
+        return await self.snapshot(customer_id, now_ms)
 
     @abstractmethod
     async def claim_contact(self, customer_id: str, now_ms: int, min_interval_ms: int) -> int | None:

@@ -1,0 +1,43 @@
+"""A customer's overlay view: the part of their live state that can change an answer, as one
+JSON string the Redis scripts rebuild whenever it changes (see `service.live.redis_state`).
+
+Reading one key per request instead of the five parts it summarises keeps `/recommend` at one
+Redis read per customer; most customers have no view at all (nothing happened since training,
+nothing shown too often), and the key is simply absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from service.live.state import LiveSnapshot, Shown
+
+EMPTY = LiveSnapshot()
+
+
+def snapshot_from_view(raw: bytes | None, now_ms: int) -> LiveSnapshot:
+    """The `LiveSnapshot` the overlays need: purchases, running suppressions, returned or
+    complained items, and the items at or over the impression cap (with their window)."""
+    if not raw:
+        return EMPTY
+    view: dict[str, Any] = orjson.loads(raw)
+    bought, recent, suppressed, negative, capped = (_flat(view.get(part)) for part in "brsnc")
+    last_ms = {item: int(float(ms)) for item, ms in _pairs(recent)}
+    return LiveSnapshot(
+        purchases={item: (int(n), last_ms.get(item, 0)) for item, n in _pairs(bought)},
+        suppressed=frozenset(item for item, until in _pairs(suppressed) if float(until) > now_ms),
+        negative=tuple(negative),
+        shown={item: Shown.decode(raw_shown) for item, raw_shown in _pairs(capped)},
+    )
+
+
+def _flat(value: object) -> Sequence[str]:
+    """Lua's cjson writes an empty table as `{}`: read it as an empty list."""
+    return value if isinstance(value, list) else []
+
+
+def _pairs(flat: Sequence[str]) -> zip[tuple[str, str]]:
+    return zip(flat[0::2], flat[1::2], strict=True)
