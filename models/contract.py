@@ -19,6 +19,9 @@ PREVIOUS_KEY = f"{PREFIX}:previous"
 VERSIONS_KEY = f"{PREFIX}:versions"  # list, newest first: every version ever switched to
 PENDING_KEY = f"{PREFIX}:pending"  # set: versions being written by a publish, not yet switched to
 FORGOTTEN_KEY = f"{PREFIX}:forgotten"  # set: customer ids to keep out of every version (models.privacy)
+# counter: bumped after each erasure has removed the customer's documents, so every worker drops
+# its in-process copies of published documents (service.hotpath) before answering again
+ERASURES_KEY = f"{PREFIX}:forgotten:epoch"
 
 
 class Offer(NamedTuple):

@@ -22,6 +22,7 @@ from models.privacy import forgotten_path
 from service.bodylimit import MaxBodySizeMiddleware
 from service.errors import install_error_handlers
 from service.forgotten import DenyList
+from service.hotpath.app import HotPathMiddleware, open_hot_path
 from service.live.overlays import Clock, system_clock
 from service.metrics import Metrics
 from service.middleware import RequestContextMiddleware
@@ -70,6 +71,8 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         install(app.state, serving)
         metrics.set_loaded_model(serving.loaded_version)
         app.state.deny_list = deny
+        app.state.hot = (open_hot_path([*recommend.router.routes, *store.router.routes], serving, deny, metrics, settings.hot_path_cache_size)
+                         if settings.hot_path else None)
         app.state.reloader = reloader = Reloader(settings, deny, metrics)
         watch = (asyncio.create_task(reloader.watch(app.state, settings.reload_interval_s))
                  if settings.reload_interval_s > 0 else None)
@@ -93,6 +96,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app.state.metrics = metrics
     app.state.rate_limiter = RateLimiter(settings.write_rate_per_s, settings.write_burst)
     install_error_handlers(app)
+    app.add_middleware(HotPathMiddleware)  # innermost: request ids, metrics and CORS still wrap it
     app.add_middleware(MaxBodySizeMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(

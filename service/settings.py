@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     forgotten_file: Path | None = Field(
         None, description="deny list of forgotten customers; default <artifacts root>/privacy/forgotten.txt"
     )
+    hot_path: bool = Field(
+        True, description="answer plain /recommend and /personal-store reads on the batched hot path (Redis only)"
+    )
+    hot_path_cache_size: int = Field(100_000, ge=0, description="customers whose answers each worker keeps per version")
     shutdown_timeout_s: int = Field(20, ge=1, description="on SIGTERM, wait this long for requests in flight")
 
     # Real-time feedback: POST /events, live overlays, frequency capping, outbound contact policy.

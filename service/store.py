@@ -239,6 +239,7 @@ class RedisStore(OfferStore):
             if segment is not None:
                 key = contract.document_key(version, segment_doc(segment))
                 await self._call(self._scrub_segment(key, customer_id))
+        await self._call(self.client.incr(contract.ERASURES_KEY))
         return removed
 
     async def _scrub_segment(self, key: str, customer_id: str) -> None:

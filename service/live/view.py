@@ -41,3 +41,14 @@ def _flat(value: object) -> Sequence[str]:
 
 def _pairs(flat: Sequence[str]) -> zip[tuple[str, str]]:
     return zip(flat[0::2], flat[1::2], strict=True)
+
+
+def view_expiry(snapshot: LiveSnapshot, raw: bytes | None, now_ms: int, window_ms: int) -> float:
+    """When an answer computed from this view at `now_ms` may stop being right without the view
+    changing: the earliest end of a running suppression or of a capped item's window."""
+    if not raw:
+        return float("inf")
+    view: dict[str, Any] = orjson.loads(raw)
+    ends = [float(until) for _, until in _pairs(_flat(view.get("s"))) if float(until) > now_ms]
+    ends += [s.since_ms + window_ms + 1 for s in snapshot.shown.values() if now_ms - s.since_ms <= window_ms]
+    return min(ends, default=float("inf"))

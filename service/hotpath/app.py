@@ -1,0 +1,227 @@
+"""The hot path's ASGI handler, in front of the FastAPI routes it mirrors.
+
+It answers `GET /recommend/{customer}` (query `k`, `include_purchased`) and
+`GET /personal-store/{customer}` (query `k`) with exactly what the routes would answer, through
+the same domain functions (`service.recommendations.choose`, `service.personal_store`); it
+only changes how data arrives (one batched Redis round trip per tick, see `batcher`) and what is
+kept between requests (see `answers`). It hands the request to FastAPI, untouched, whenever the
+request is anything else: another path or method, other or repeated or invalid parameters (so
+errors keep the routes' 422 shape), a customer on this worker's deny list, Redis unreadable or
+the service already answering from its fallback (degraded answers are the routes' business).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from models import documents
+from models.contract import decode_offers
+from service import personal_store, recommendations
+from service.deps import CUSTOMER_ID_PATTERN
+from service.forgotten import DenyList
+from service.hotpath.answers import AnswerCache, Entry, Rendered
+from service.hotpath.batcher import Read, RedisBatcher
+from service.live.redis_state import RedisLiveState
+from service.live.state import Impressions
+from service.live.view import snapshot_from_view, view_expiry
+from service.metrics import Metrics
+from service.serving import Serving
+from service.store import RedisStore, StoreUnavailableError
+
+log = logging.getLogger(__name__)
+
+RECOMMEND, PERSONAL_STORE = "/recommend/", "/personal-store/"
+RECOMMEND_ROUTE, PERSONAL_STORE_ROUTE = "/recommend/{customer_id}", "/personal-store/{customer_id}"
+SECTION = "recommend"  # as service.routes.recommend records impressions
+_CUSTOMER_ID = re.compile(CUSTOMER_ID_PATTERN)
+_BOOLS = {b"true": True, b"false": False, b"1": True, b"0": False}
+_JSON = (b"content-type", b"application/json")
+
+
+def _count(most: int) -> Callable[[bytes], int | None]:
+    def parse(raw: bytes) -> int | None:
+        if not raw.isdigit() or len(raw) > 3:
+            return None
+        value = int(raw)
+        return value if 1 <= value <= most else None
+    return parse
+
+
+RECOMMEND_QUERY: dict[bytes, Callable[[bytes], Any]] = {b"k": _count(100), b"include_purchased": _BOOLS.get}
+STORE_QUERY: dict[bytes, Callable[[bytes], Any]] = {b"k": _count(50)}
+
+
+def parse_query(raw: bytes, allowed: dict[bytes, Callable[[bytes], Any]]) -> dict[bytes, Any] | None:
+    """The parameters if every one is known, given once and valid; None sends the request to
+    the route (which validates and explains)."""
+    out: dict[bytes, Any] = {}
+    if not raw:
+        return out
+    for part in raw.split(b"&"):
+        name, sep, value = part.partition(b"=")
+        parse = allowed.get(name)
+        if parse is None or not sep or name in out:
+            return None
+        parsed = parse(value)
+        if parsed is None:
+            return None
+        out[name] = parsed
+    return out
+
+
+@dataclass
+class HotState:
+    """What the hot path keeps per app: the batcher and the answers of the last seen version."""
+
+    batcher: RedisBatcher
+    deny: DenyList
+    metrics: Metrics
+    cache_size: int
+    routes: dict[str, Any]
+    recommend_cache: AnswerCache | None = None
+    store_cache: AnswerCache | None = None
+
+
+class Delegate(Exception):
+    """This request is the routes' business."""
+
+
+def open_hot_path(
+    routes: Iterable[Any], serving: Serving, deny: DenyList, metrics: Metrics, cache_size: int
+) -> HotState | None:
+    """The hot path's state when the service reads from Redis (the embedded store answers in
+    process already: its requests take the routes). `routes`: the FastAPI routes it mirrors, so
+    metrics and logs name the same route template either way."""
+    store, live_state = serving.stores.primary, serving.live.state
+    if not isinstance(store, RedisStore) or not isinstance(live_state, RedisLiveState):
+        return None
+    mirrored = {route.path: route for route in routes if getattr(route, "path", None) in
+                (RECOMMEND_ROUTE, PERSONAL_STORE_ROUTE)}
+    batcher = RedisBatcher(store, live_state, serving.live.now_ms, metrics)
+    return HotState(batcher, deny, metrics, cache_size, mirrored)
+
+
+class HotPathMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            path: str = scope["path"]
+            hot: HotState | None = getattr(scope["app"].state, "hot", None)
+            if hot is not None:
+                try:
+                    if path.startswith(RECOMMEND):
+                        body = await self._recommend(hot, scope, path[len(RECOMMEND):])
+                        return await self._answer(hot, scope, send, RECOMMEND_ROUTE, body)
+                    if path.startswith(PERSONAL_STORE):
+                        body = await self._personal_store(hot, scope, path[len(PERSONAL_STORE):])
+                        return await self._answer(hot, scope, send, PERSONAL_STORE_ROUTE, body)
+                except Delegate:
+                    pass
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _answer(hot: HotState, scope: Scope, send: Send, route: str, body: bytes) -> None:
+        scope["route"] = hot.routes[route]
+        scope["path_params"] = {"customer_id": scope["path"].rsplit("/", 1)[-1]}
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [_JSON, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _recommend(self, hot: HotState, scope: Scope, customer_id: str) -> bytes:
+        serving = _serving(hot, scope, customer_id)
+        query = parse_query(scope["query_string"], RECOMMEND_QUERY)
+        if query is None:
+            raise Delegate
+        k, include_purchased = query.get(b"k", 10), query.get(b"include_purchased", False)
+        read, entry, cache = await self._read(hot, serving, customer_id, "recommend_cache", True)
+        live = serving.live
+        now_ms = live.now_ms()
+        hot.metrics.count_lookup("redis", entry.offers is not None)
+        rendered = entry.bodies.get((k, include_purchased))
+        if rendered is None or rendered.view != read.view or now_ms >= rendered.valid_until_ms:
+            rendered = await self._compute_recommend(serving, read, entry, customer_id, k, include_purchased,
+                                                     now_ms)
+            entry.bodies[(k, include_purchased)] = rendered
+        if rendered.items:
+            hot.batcher.shown(Impressions(customer_id, rendered.items, rendered.source, SECTION,
+                                          live.segment_of(customer_id)))
+        return rendered.body
+
+    async def _compute_recommend(self, serving: Serving, read: Read, entry: Entry, customer_id: str, k: int,
+                                 include_purchased: bool, now_ms: int) -> Rendered:
+        store, live, version = serving.stores.primary, serving.live, read.version
+        snapshot = snapshot_from_view(read.view, now_ms)
+        try:
+            popular = await store.popular_offers(version) if entry.offers is None else []
+            choice = recommendations.choose(entry.offers, popular, snapshot, await store.catalog(version), k,
+                                            include_purchased, live, customer_id, now_ms)
+            rhythm = await recommendations.rhythms_if_needed(store, version, customer_id, choice)
+        except StoreUnavailableError as exc:
+            raise Delegate from exc
+        body = orjson.dumps(recommendations.answer_fields(version, customer_id, choice, False, rhythm))
+        until = view_expiry(snapshot, read.view, now_ms, live.policy.cap_window_ms)
+        return Rendered(body, read.view, until, tuple(o.item_id for o in choice.offers), choice.source)
+
+    async def _personal_store(self, hot: HotState, scope: Scope, customer_id: str) -> bytes:
+        serving = _serving(hot, scope, customer_id)
+        query = parse_query(scope["query_string"], STORE_QUERY)
+        if query is None:
+            raise Delegate
+        k = query.get(b"k", 10)
+        read, entry, cache = await self._read(hot, serving, customer_id, "store_cache", False)
+        rendered = entry.bodies.get(k)
+        if rendered is None:
+            try:
+                page = await personal_store.personal_store(serving.stores.primary, read.version, customer_id, k)
+            except StoreUnavailableError as exc:
+                raise Delegate from exc
+            rendered = Rendered(orjson.dumps(page.model_dump(mode="json")), None, float("inf"))
+            entry.bodies[k] = rendered
+        return rendered.body
+
+    async def _read(self, hot: HotState, serving: Serving, customer_id: str, which: str,
+                    with_offers: bool) -> tuple[Read, Entry, AnswerCache]:
+        """This tick's read for the customer, and their cache entry in the cache of the version
+        read (a new, empty cache when the version, the erasure count or the day changed)."""
+        cache: AnswerCache | None = getattr(hot, which)
+        entry = cache.get(customer_id) if cache is not None else None
+        for _ in range(2):
+            document = documents.customer_doc(customer_id) if with_offers and entry is None else None
+            try:
+                read = await hot.batcher.read(customer_id if with_offers else None, document)
+            except StoreUnavailableError as exc:
+                raise Delegate from exc
+            key = (read.version, read.erasures, _utc_day(), id(serving))
+            if cache is None or cache.key != key:
+                cache = AnswerCache(key, hot.cache_size)
+                setattr(hot, which, cache)
+                if entry is not None:  # read without its document: read again
+                    entry = None
+                    continue
+            if entry is None:
+                offers = decode_offers(read.document) if read.document else None
+                entry = cache.put(customer_id, Entry(offers))
+            return read, entry, cache
+        raise Delegate  # the version switched twice while we read: let the route answer
+
+
+def _serving(hot: HotState, scope: Scope, customer_id: str) -> Serving:
+    serving: Serving = scope["app"].state.serving
+    if serving.stores.degraded or not _CUSTOMER_ID.fullmatch(customer_id) or customer_id in hot.deny:
+        raise Delegate
+    return serving
+
+
+def _utc_day() -> int:
+    """Catalog rules are by UTC day (`service.filters.today`)."""
+    return int(time.time() // 86_400)

@@ -1,0 +1,145 @@
+"""One Redis round trip per event-loop tick for all requests in flight.
+
+Requests on the hot path ask for their customer's overlay view and, when their answer is not
+cached, a published document. The batcher collects what every request of the current tick
+wants, plus the impressions recorded since the last flush, and sends it all as one pipeline:
+the impressions script, `GET` of the served version and of the erasure counter, one `MGET` of
+views and one of documents. Documents are read under the version last seen; if the pipeline
+shows the version has switched, those documents are read again under the new one before anyone
+is answered, so an answer never mixes versions and the first request after a switch already
+gets the new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from models import contract
+from service.live.redis_state import RedisLiveState
+from service.live.state import Impressions
+from service.metrics import Metrics
+from service.store import RedisStore, StoreUnavailableError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """What one request got: the version its document was read under, the erasure counter, the
+    customer's overlay view and the document (None where absent or not asked for)."""
+
+    version: str
+    erasures: bytes | None
+    view: bytes | None
+    document: bytes | None
+
+
+_Want = tuple[str | None, str | None, "asyncio.Future[Read]"]  # (view key, document name, answer)
+
+
+class RedisBatcher:
+    def __init__(self, store: RedisStore, live: RedisLiveState, now_ms: Callable[[], int],
+                 metrics: Metrics | None = None) -> None:
+        self.store, self.live, self.metrics = store, live, metrics
+        self._now_ms = now_ms
+        self.version: str | None = None
+        self._wants: list[_Want] = []
+        self._shown: list[Impressions] = []
+        self._scheduled = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def read(self, customer_id: str | None, document: str | None) -> asyncio.Future[Read]:
+        """The customer's overlay view (if `customer_id`) and `document` (a name from
+        `models.documents`, if given), resolved when this tick's pipeline returns."""
+        future: asyncio.Future[Read] = asyncio.get_running_loop().create_future()
+        view_key = contract.live_key(customer_id, "view") if customer_id is not None else None
+        self._wants.append((view_key, document, future))
+        self._schedule()
+        return future
+
+    def shown(self, impressions: Impressions) -> None:
+        """Record impressions with the next pipeline (soft state: lost if Redis is down)."""
+        self._shown.append(impressions)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._start)
+
+    def _start(self) -> None:
+        self._scheduled = False
+        wants, self._wants = self._wants, []
+        shown, self._shown = self._shown, []
+        task = asyncio.ensure_future(self._flush(wants, shown))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _flush(self, wants: list[_Want], shown: list[Impressions]) -> None:
+        try:
+            reads = await self._round_trip(wants, shown)
+        except StoreUnavailableError as exc:
+            for *_, future in wants:
+                if not future.done():
+                    future.set_exception(exc)
+            if shown:
+                log.warning("%d answers' impressions not recorded: %s", len(shown), exc)
+            return
+        except BaseException as exc:  # never leave a request waiting
+            for *_, future in wants:
+                if not future.done():
+                    future.set_exception(StoreUnavailableError(f"hot path read failed: {exc!r}"))
+            raise
+        for (*_, future), read in zip(wants, reads, strict=True):
+            if not future.done():
+                future.set_result(read)
+
+    async def _round_trip(self, wants: list[_Want], shown: list[Impressions]) -> list[Read]:
+        version = self.version
+        views = [key for key, _, _ in wants if key is not None]
+        docs = [name for _, name, _ in wants if name is not None]
+        pipe = self.store.client.pipeline(transaction=False)
+        if shown:
+            keys, args = self.live.impressions_call(shown, self._now_ms())
+            await self.live._impressions(keys=keys, args=args, client=pipe)
+        pipe.get(contract.CURRENT_KEY)
+        pipe.get(contract.ERASURES_KEY)
+        if views:
+            pipe.mget(views)
+        if docs and version is not None:
+            pipe.mget([contract.document_key(version, name) for name in docs])
+        replies: list[Any] = await self.store._call(pipe.execute())
+        if shown:
+            replies.pop(0)
+            self._count_impressions(shown)
+        current, erasures = replies[0], replies[1]
+        if current is None:
+            raise StoreUnavailableError("no model version has been published yet")
+        served = current.decode()
+        view_values = iter(replies[2] if views else ())
+        if docs and (version != served):
+            self.version = served
+            doc_values = iter(await self.store._call(
+                self.store.client.mget([contract.document_key(served, name) for name in docs])))
+        else:
+            self.version = served
+            doc_values = iter(replies[-1] if docs else ())
+        return [
+            Read(served, erasures, next(view_values) if key is not None else None,
+                 next(doc_values) if name is not None else None)
+            for key, name, _ in wants
+        ]
+
+    def _count_impressions(self, shown: list[Impressions]) -> None:
+        if self.metrics is None:
+            return
+        cells = Counter[tuple[str, str, str]]()
+        for s in shown:
+            cells[(s.source, s.section, s.segment)] += len(s.item_ids)
+        for (source, section, segment), n in cells.items():
+            self.metrics.count_feedback("impression", source, section, segment, n)
