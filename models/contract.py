@@ -117,10 +117,13 @@ LIVE_PARTS = (
 )
 
 
+LIVE_PREFIX = f"{PREFIX}:live:"
+
+
 def live_key(customer_id: str, part: str) -> str:
     if part not in LIVE_PARTS:
         raise ValueError(f"unknown live state part {part!r}")
-    return f"{PREFIX}:live:{{{customer_id}}}:{part}"
+    return f"{LIVE_PREFIX}{{{customer_id}}}:{part}"
 
 
 def live_keys(customer_id: str) -> list[str]:

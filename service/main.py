@@ -16,16 +16,17 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from models.artifact import artifacts_root
 from models.privacy import forgotten_path
 from service.bodylimit import MaxBodySizeMiddleware
 from service.errors import install_error_handlers
 from service.forgotten import DenyList
-from service.hotpath.app import HotPathMiddleware, open_hot_path
+from service.hotpath.app import HotPath, open_hot_path
 from service.live.overlays import Clock, system_clock
 from service.metrics import Metrics
-from service.middleware import RequestContextMiddleware
+from service.middleware import AccessLog, RequestContextMiddleware
 from service.ratelimit import RateLimiter
 from service.reload import Reloader
 from service.routes import (
@@ -49,6 +50,19 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 
 
+class ServiceApp(FastAPI):
+    """FastAPI with the hot path in front: a plain `/recommend` or `/personal-store` read is
+    answered before the middleware stack and routing run (see `service.hotpath`); everything
+    else, and anything the hot path declines, goes through FastAPI as usual."""
+
+    hot: HotPath | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.hot is not None and scope["type"] == "http" and await self.hot.handle(scope, send):
+            return
+        await super().__call__(scope, receive, send)
+
+
 def deny_list_path(settings: Settings) -> Path:
     return settings.forgotten_file or forgotten_path(artifacts_root(settings.artifacts))
 
@@ -59,7 +73,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     metrics = Metrics()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: ServiceApp) -> AsyncIterator[None]:
         app.state.settings = settings
         deny = DenyList(deny_list_path(settings))
         deny.refresh_file()  # before the stores are built, so they are built without those customers
@@ -71,8 +85,10 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         install(app.state, serving)
         metrics.set_loaded_model(serving.loaded_version)
         app.state.deny_list = deny
-        app.state.hot = (open_hot_path([*recommend.router.routes, *store.router.routes], serving, deny, metrics, settings.hot_path_cache_size)
-                         if settings.hot_path else None)
+        if settings.hot_path:
+            access = AccessLog(settings.access_log, settings.log_customer_ids, metrics)
+            app.hot = open_hot_path(app.state, [*recommend.router.routes, *store.router.routes], deny, access,
+                                    settings.hot_path_cache_size, bool(settings.cors_origins))
         app.state.reloader = reloader = Reloader(settings, deny, metrics)
         watch = (asyncio.create_task(reloader.watch(app.state, settings.reload_interval_s))
                  if settings.reload_interval_s > 0 else None)
@@ -84,10 +100,13 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
                 watch.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await watch
+            if app.hot is not None:
+                app.hot.close()
+                app.hot = None
             await app.state.serving.live.state.close()
             await app.state.serving.stores.close()
 
-    app = FastAPI(
+    app = ServiceApp(
         title="Micro-offers",
         version="0.1.0",
         description="Personalized micro-offers for every customer and small segment.",
@@ -96,7 +115,6 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app.state.metrics = metrics
     app.state.rate_limiter = RateLimiter(settings.write_rate_per_s, settings.write_burst)
     install_error_handlers(app)
-    app.add_middleware(HotPathMiddleware)  # innermost: request ids, metrics and CORS still wrap it
     app.add_middleware(MaxBodySizeMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(

@@ -10,6 +10,7 @@ statuses are HTTP codes, versions change once per publish.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -22,6 +23,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = r = CollectorRegistry(auto_describe=True)
+        self._request_cells: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.feedback = Counter(
             "microoffers_feedback_events",
             "Feedback by type (impression, click, purchase, dismiss, return, ...), attributed to the source, "
@@ -86,8 +88,12 @@ class Metrics:
         self.feedback.labels(kind, source, section, segment).inc(n)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.request_latency.labels(method, route).observe(seconds)
-        self.responses.labels(method, route, str(status)).inc()
+        cells = self._request_cells.get((method, route, status))
+        if cells is None:  # label lookups cost more than the observation: keep the children
+            cells = (self.request_latency.labels(method, route), self.responses.labels(method, route, str(status)))
+            self._request_cells[(method, route, status)] = cells
+        cells[0].observe(seconds)
+        cells[1].inc()
 
     def count_lookup(self, store: str, hit: bool) -> None:
         self.lookups.labels(store, "hit" if hit else "miss").inc()

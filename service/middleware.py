@@ -10,9 +10,11 @@ headers (so no keys) and no bodies are ever logged.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
+import os
 import time
-import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -61,45 +63,34 @@ def _valid_request_id(value: str | None) -> str | None:
     return None
 
 
-class RequestContextMiddleware:
-    def __init__(
-        self, app: ASGIApp, access_log: bool = True, log_customer_ids: bool = False, metrics: Metrics | None = None
-    ) -> None:
-        self.app = app
-        self.access_log = access_log
-        self.log_customer_ids = log_customer_ids
-        self.metrics = metrics
+_REQUEST_ID_PREFIX = os.urandom(6).hex()  # per process: ids stay unique across workers
+_request_numbers = itertools.count(1)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = _valid_request_id(_header(scope, b"x-request-id")) or uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-        status = 500
-        start = time.perf_counter()
 
-        async def send_with_headers(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
-                headers.extend(SECURITY_HEADERS)
-                if any(k == b"content-type" and v.startswith(b"text/html") for k, v in headers):
-                    headers.extend(html_security_headers(scope.get("path", "")))
-                message["headers"] = headers
-            await send(message)
+def request_id_of(scope: Scope) -> str:
+    """The caller's `X-Request-ID` if it is a sane one, else a new id (a per-process random
+    prefix and a counter: unique without a system call per request, unlike `uuid4`)."""
+    return _valid_request_id(_header(scope, b"x-request-id")) or f"{_REQUEST_ID_PREFIX}-{next(_request_numbers):x}"
 
-        try:
-            await self.app(scope, receive, send_with_headers)
-        finally:
-            seconds = time.perf_counter() - start
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            if self.metrics is not None:
-                self.metrics.observe_request(scope.get("method", ""), route, status, seconds)
-            if self.access_log:
-                log.info("request", extra=self._fields(scope, route, status, seconds, request_id))
+
+def response_headers(request_id: str) -> list[tuple[bytes, bytes]]:
+    return [(b"x-request-id", request_id.encode()), *SECURITY_HEADERS]
+
+
+@dataclass(frozen=True)
+class AccessLog:
+    """What every answered request leaves behind: latency and status metrics per route template,
+    and (if on) one access-log line."""
+
+    enabled: bool = True
+    log_customer_ids: bool = False
+    metrics: Metrics | None = None
+
+    def record(self, scope: Scope, route: str, status: int, seconds: float, request_id: str) -> None:
+        if self.metrics is not None:
+            self.metrics.observe_request(scope.get("method", ""), route, status, seconds)
+        if self.enabled and log.isEnabledFor(logging.INFO):
+            log.info("request", extra=self._fields(scope, route, status, seconds, request_id))
 
     def _fields(self, scope: Scope, route: str, status: int, seconds: float, request_id: str) -> dict[str, Any]:
         fields: dict[str, Any] = {
@@ -113,6 +104,40 @@ class RequestContextMiddleware:
         if customer and self.log_customer_ids:
             fields["customer"] = hash_id(str(customer))
         return fields
+
+
+class RequestContextMiddleware:
+    def __init__(
+        self, app: ASGIApp, access_log: bool = True, log_customer_ids: bool = False, metrics: Metrics | None = None
+    ) -> None:
+        self.app = app
+        self.access = AccessLog(access_log, log_customer_ids, metrics)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_of(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+        start = time.perf_counter()
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers += response_headers(request_id)
+                if any(k == b"content-type" and v.startswith(b"text/html") for k, v in headers):
+                    headers.extend(html_security_headers(scope.get("path", "")))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            self.access.record(scope, route, status, time.perf_counter() - start, request_id)
 
 
 def configure_json_logging(level: str = "INFO") -> None:

@@ -164,6 +164,7 @@ class RedisStore(OfferStore):
     kind = "redis"
 
     def __init__(self, url: str, timeout_s: float = 0.25, pool_size: int = 64) -> None:
+        self.url, self.timeout_s = url, timeout_s
         self.client = aioredis.Redis.from_url(
             url,
             socket_timeout=timeout_s,

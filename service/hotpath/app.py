@@ -16,11 +16,10 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope, Send
 
 from models import documents
 from models.contract import decode_offers
@@ -32,7 +31,7 @@ from service.hotpath.batcher import Read, RedisBatcher
 from service.live.redis_state import RedisLiveState
 from service.live.state import Impressions
 from service.live.view import snapshot_from_view, view_expiry
-from service.metrics import Metrics
+from service.middleware import AccessLog, request_id_of, response_headers
 from service.serving import Serving
 from service.store import RedisStore, StoreUnavailableError
 
@@ -77,84 +76,87 @@ def parse_query(raw: bytes, allowed: dict[bytes, Callable[[bytes], Any]]) -> dic
     return out
 
 
-@dataclass
-class HotState:
-    """What the hot path keeps per app: the batcher and the answers of the last seen version."""
-
-    batcher: RedisBatcher
-    deny: DenyList
-    metrics: Metrics
-    cache_size: int
-    routes: dict[str, Any]
-    recommend_cache: AnswerCache | None = None
-    store_cache: AnswerCache | None = None
-
-
 class Delegate(Exception):
     """This request is the routes' business."""
 
 
 def open_hot_path(
-    routes: Iterable[Any], serving: Serving, deny: DenyList, metrics: Metrics, cache_size: int
-) -> HotState | None:
-    """The hot path's state when the service reads from Redis (the embedded store answers in
-    process already: its requests take the routes). `routes`: the FastAPI routes it mirrors, so
-    metrics and logs name the same route template either way."""
+    state: Any, routes: Iterable[Any], deny: DenyList, access: AccessLog, cache_size: int, cors: bool
+) -> HotPath | None:
+    """The hot path over `state.serving` when the service reads from Redis (the embedded store
+    answers in process already: its requests take the routes). `routes`: the FastAPI routes it
+    mirrors, so metrics and logs name the same route template either way."""
+    serving: Serving = state.serving
     store, live_state = serving.stores.primary, serving.live.state
     if not isinstance(store, RedisStore) or not isinstance(live_state, RedisLiveState):
         return None
     mirrored = {route.path: route for route in routes if getattr(route, "path", None) in
                 (RECOMMEND_ROUTE, PERSONAL_STORE_ROUTE)}
-    batcher = RedisBatcher(store, live_state, serving.live.now_ms, metrics)
-    return HotState(batcher, deny, metrics, cache_size, mirrored)
+    batcher = RedisBatcher(store, live_state, serving.live.now_ms, access.metrics)
+    return HotPath(state, batcher, deny, access, cache_size, mirrored, cors)
 
 
-class HotPathMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+class HotPath:
+    """Answers a request before FastAPI's middleware stack sees it, or says it did not
+    (`handle` returns False and the app serves the request as usual). What the stack would add,
+    it adds itself: the request id, the security headers, the route's metrics and access log."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET":
-            path: str = scope["path"]
-            hot: HotState | None = getattr(scope["app"].state, "hot", None)
-            if hot is not None:
-                try:
-                    if path.startswith(RECOMMEND):
-                        body = await self._recommend(hot, scope, path[len(RECOMMEND):])
-                        return await self._answer(hot, scope, send, RECOMMEND_ROUTE, body)
-                    if path.startswith(PERSONAL_STORE):
-                        body = await self._personal_store(hot, scope, path[len(PERSONAL_STORE):])
-                        return await self._answer(hot, scope, send, PERSONAL_STORE_ROUTE, body)
-                except Delegate:
-                    pass
-        await self.app(scope, receive, send)
+    def __init__(self, state: Any, batcher: RedisBatcher, deny: DenyList, access: AccessLog, cache_size: int,
+                 routes: dict[str, Any], cors: bool) -> None:
+        self.state, self.batcher, self.deny, self.access = state, batcher, deny, access
+        self.metrics = access.metrics
+        self.cache_size, self.routes, self.cors = cache_size, routes, cors
+        self.recommend_cache: AnswerCache | None = None
+        self.store_cache: AnswerCache | None = None
 
-    @staticmethod
-    async def _answer(hot: HotState, scope: Scope, send: Send, route: str, body: bytes) -> None:
-        scope["route"] = hot.routes[route]
-        scope["path_params"] = {"customer_id": scope["path"].rsplit("/", 1)[-1]}
+    def close(self) -> None:
+        self.batcher.connection.close()
+
+    async def handle(self, scope: Scope, send: Send) -> bool:
+        if scope["method"] != "GET" or (self.cors and _has_header(scope, b"origin")):
+            return False
+        path: str = scope["path"]
+        start = time.perf_counter()
+        try:
+            if path.startswith(RECOMMEND):
+                route, body = RECOMMEND_ROUTE, await self._recommend(scope, path[len(RECOMMEND):])
+            elif path.startswith(PERSONAL_STORE):
+                route, body = PERSONAL_STORE_ROUTE, await self._personal_store(scope, path[len(PERSONAL_STORE):])
+            else:
+                return False
+        except Delegate:
+            return False
+        except Exception:  # the routes answer instead, with their own error handling
+            log.exception("hot path failed; the route answers")
+            return False
+        request_id = request_id_of(scope)
         await send({"type": "http.response.start", "status": 200,
-                    "headers": [_JSON, (b"content-length", str(len(body)).encode())]})
+                    "headers": [_JSON, (b"content-length", b"%d" % len(body)), *response_headers(request_id)]})
         await send({"type": "http.response.body", "body": body})
+        scope["route"] = self.routes[route]
+        scope["path_params"] = {"customer_id": path.rsplit("/", 1)[-1]}
+        self.access.record(scope, route, 200, time.perf_counter() - start, request_id)
+        return True
 
-    async def _recommend(self, hot: HotState, scope: Scope, customer_id: str) -> bytes:
-        serving = _serving(hot, scope, customer_id)
+    async def _recommend(self, scope: Scope, customer_id: str) -> bytes:
+        serving = self._serving(customer_id)
         query = parse_query(scope["query_string"], RECOMMEND_QUERY)
         if query is None:
             raise Delegate
         k, include_purchased = query.get(b"k", 10), query.get(b"include_purchased", False)
-        read, entry, cache = await self._read(hot, serving, customer_id, "recommend_cache", True)
+        read, entry = await self._read(serving, customer_id, "recommend_cache", True)
         live = serving.live
         now_ms = live.now_ms()
-        hot.metrics.count_lookup("redis", entry.offers is not None)
+        if self.metrics is not None:
+            self.metrics.count_lookup("redis", entry.offers is not None)
         rendered = entry.bodies.get((k, include_purchased))
         if rendered is None or rendered.view != read.view or now_ms >= rendered.valid_until_ms:
             rendered = await self._compute_recommend(serving, read, entry, customer_id, k, include_purchased,
                                                      now_ms)
             entry.bodies[(k, include_purchased)] = rendered
         if rendered.items:
-            hot.batcher.shown(Impressions(customer_id, rendered.items, rendered.source, SECTION,
-                                          live.segment_of(customer_id)))
+            self.batcher.shown(Impressions(customer_id, rendered.items, rendered.source, SECTION,
+                                           live.segment_of(customer_id)))
         return rendered.body
 
     async def _compute_recommend(self, serving: Serving, read: Read, entry: Entry, customer_id: str, k: int,
@@ -172,13 +174,13 @@ class HotPathMiddleware:
         until = view_expiry(snapshot, read.view, now_ms, live.policy.cap_window_ms)
         return Rendered(body, read.view, until, tuple(o.item_id for o in choice.offers), choice.source)
 
-    async def _personal_store(self, hot: HotState, scope: Scope, customer_id: str) -> bytes:
-        serving = _serving(hot, scope, customer_id)
+    async def _personal_store(self, scope: Scope, customer_id: str) -> bytes:
+        serving = self._serving(customer_id)
         query = parse_query(scope["query_string"], STORE_QUERY)
         if query is None:
             raise Delegate
         k = query.get(b"k", 10)
-        read, entry, cache = await self._read(hot, serving, customer_id, "store_cache", False)
+        read, entry = await self._read(serving, customer_id, "store_cache", False)
         rendered = entry.bodies.get(k)
         if rendered is None:
             try:
@@ -189,37 +191,39 @@ class HotPathMiddleware:
             entry.bodies[k] = rendered
         return rendered.body
 
-    async def _read(self, hot: HotState, serving: Serving, customer_id: str, which: str,
-                    with_offers: bool) -> tuple[Read, Entry, AnswerCache]:
-        """This tick's read for the customer, and their cache entry in the cache of the version
-        read (a new, empty cache when the version, the erasure count or the day changed)."""
-        cache: AnswerCache | None = getattr(hot, which)
+    async def _read(self, serving: Serving, customer_id: str, which: str, with_offers: bool) -> tuple[Read, Entry]:
+        """This tick's read for the customer, and their entry in the cache of the version read (a
+        new, empty cache when the version, the erasure count, the day or the generation changed)."""
+        cache: AnswerCache | None = getattr(self, which)
         entry = cache.get(customer_id) if cache is not None else None
         for _ in range(2):
             document = documents.customer_doc(customer_id) if with_offers and entry is None else None
             try:
-                read = await hot.batcher.read(customer_id if with_offers else None, document)
+                read = await self.batcher.read(customer_id if with_offers else None, document)
             except StoreUnavailableError as exc:
                 raise Delegate from exc
             key = (read.version, read.erasures, _utc_day(), id(serving))
             if cache is None or cache.key != key:
-                cache = AnswerCache(key, hot.cache_size)
-                setattr(hot, which, cache)
+                cache = AnswerCache(key, self.cache_size)
+                setattr(self, which, cache)
                 if entry is not None:  # read without its document: read again
                     entry = None
                     continue
             if entry is None:
                 offers = decode_offers(read.document) if read.document else None
                 entry = cache.put(customer_id, Entry(offers))
-            return read, entry, cache
+            return read, entry
         raise Delegate  # the version switched twice while we read: let the route answer
 
+    def _serving(self, customer_id: str) -> Serving:
+        serving: Serving = self.state.serving
+        if serving.stores.degraded or not _CUSTOMER_ID.fullmatch(customer_id) or customer_id in self.deny:
+            raise Delegate
+        return serving
 
-def _serving(hot: HotState, scope: Scope, customer_id: str) -> Serving:
-    serving: Serving = scope["app"].state.serving
-    if serving.stores.degraded or not _CUSTOMER_ID.fullmatch(customer_id) or customer_id in hot.deny:
-        raise Delegate
-    return serving
+
+def _has_header(scope: Scope, name: bytes) -> bool:
+    return any(key == name for key, _ in scope["headers"])
 
 
 def _utc_day() -> int:

@@ -13,6 +13,7 @@ gets the new one.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -20,10 +21,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from models import contract
-from service.live.redis_state import RedisLiveState
+from service.breaker import CircuitOpenError
+from service.hotpath.resp import Command, RespConnection, RespError
+from service.live.redis_state import IMPRESSIONS_SCRIPT, RedisLiveState
 from service.live.state import Impressions
 from service.metrics import Metrics
 from service.store import RedisStore, StoreUnavailableError
+
+IMPRESSIONS_SHA = hashlib.sha1(IMPRESSIONS_SCRIPT.encode()).hexdigest()
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +50,16 @@ _Want = tuple[str | None, str | None, "asyncio.Future[Read]"]  # (view key, docu
 class RedisBatcher:
     def __init__(self, store: RedisStore, live: RedisLiveState, now_ms: Callable[[], int],
                  metrics: Metrics | None = None) -> None:
+        """Reads go through `store`'s circuit breaker, so the routes and the hot path share one
+        view of Redis' health; the connection is the hot path's own (`resp`)."""
         self.store, self.live, self.metrics = store, live, metrics
         self._now_ms = now_ms
+        self.connection = RespConnection(store.url, store.timeout_s)
         self.version: str | None = None
         self._wants: list[_Want] = []
         self._shown: list[Impressions] = []
         self._scheduled = False
+        self._script_loaded = False
         self._tasks: set[asyncio.Task[None]] = set()
 
     def read(self, customer_id: str | None, document: str | None) -> asyncio.Future[Read]:
@@ -103,31 +112,27 @@ class RedisBatcher:
         version = self.version
         views = [key for key, _, _ in wants if key is not None]
         docs = [name for _, name, _ in wants if name is not None]
-        pipe = self.store.client.pipeline(transaction=False)
+        commands: list[Command] = []
         if shown:
-            keys, args = self.live.impressions_call(shown, self._now_ms())
-            await self.live._impressions(keys=keys, args=args, client=pipe)
-        pipe.get(contract.CURRENT_KEY)
-        pipe.get(contract.ERASURES_KEY)
+            commands.append(self._impressions_command(shown))
+        commands += [("GET", contract.CURRENT_KEY), ("GET", contract.ERASURES_KEY)]
         if views:
-            pipe.mget(views)
+            commands.append(("MGET", *views))
         if docs and version is not None:
-            pipe.mget([contract.document_key(version, name) for name in docs])
-        replies: list[Any] = await self.store._call(pipe.execute())
+            commands.append(("MGET", *(contract.document_key(version, name) for name in docs)))
+        replies = await self._execute(commands)
         if shown:
-            replies.pop(0)
-            self._count_impressions(shown)
+            self._impressions_done(replies.pop(0), shown)
         current, erasures = replies[0], replies[1]
         if current is None:
             raise StoreUnavailableError("no model version has been published yet")
         served = current.decode()
+        self.version = served
         view_values = iter(replies[2] if views else ())
-        if docs and (version != served):
-            self.version = served
-            doc_values = iter(await self.store._call(
-                self.store.client.mget([contract.document_key(served, name) for name in docs])))
+        if docs and version != served:
+            keys = [contract.document_key(served, name) for name in docs]
+            doc_values = iter((await self._execute([("MGET", *keys)]))[0])
         else:
-            self.version = served
             doc_values = iter(replies[-1] if docs else ())
         return [
             Read(served, erasures, next(view_values) if key is not None else None,
@@ -135,7 +140,35 @@ class RedisBatcher:
             for key, name, _ in wants
         ]
 
-    def _count_impressions(self, shown: list[Impressions]) -> None:
+    async def _execute(self, commands: list[Command]) -> list[Any]:
+        breaker = self.store.breaker
+        try:
+            breaker.before_call()
+        except CircuitOpenError as exc:
+            raise StoreUnavailableError(str(exc)) from exc
+        try:
+            replies = await self.connection.execute(commands)
+        except (OSError, TimeoutError, ConnectionError) as exc:
+            breaker.failure()
+            raise StoreUnavailableError(f"redis (hot path): {exc!r}") from exc
+        breaker.success()
+        return replies
+
+    def _impressions_command(self, shown: list[Impressions]) -> Command:
+        keys, args = self.live.impressions_call(shown, self._now_ms())
+        if self._script_loaded:
+            return ("EVALSHA", IMPRESSIONS_SHA, len(keys), *keys, *args)
+        return ("EVAL", IMPRESSIONS_SCRIPT, len(keys), *keys, *args)
+
+    def _impressions_done(self, reply: Any, shown: list[Impressions]) -> None:
+        if isinstance(reply, RespError):
+            if "NOSCRIPT" in str(reply):  # Redis restarted: send the script itself next time
+                self._script_loaded = False
+                self._shown[:0] = shown
+            else:
+                log.warning("%d answers' impressions not recorded: %s", len(shown), reply)
+            return
+        self._script_loaded = True
         if self.metrics is None:
             return
         cells = Counter[tuple[str, str, str]]()

@@ -102,23 +102,29 @@ return out
 """
 
 # Impressions of many customers in one call (the hot path sends one per loop tick).
-# KEYS: counters, then each customer's 7 live keys. ARGV: now_ms, window_ms, cap, ttl_s, then
-# per customer: source, section, segment, number of items, the items.
+# KEYS: counters. ARGV: now_ms, window_ms, cap, ttl_s, live key prefix, then one string per
+# customer: customer, source, section, segment, items..., joined by "\31" (none of them can
+# hold it). Keys are built here from the prefix, as `contract.live_key` builds them, so a tick's
+# call is a few arguments per customer, not seven keys and a dozen arguments.
 _IMPRESSIONS = _SHOWN + _VIEW + """
-local now, window, cap, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
-local a = 5
-for base = 2, #KEYS, 7 do
-  local k = {KEYS[base], KEYS[base+1], KEYS[base+2], KEYS[base+3], KEYS[base+4], KEYS[base+5], KEYS[base+6]}
-  local source, section, segment, n = ARGV[a], ARGV[a+1], ARGV[a+2], tonumber(ARGV[a+3])
+local now, window, cap, ttl, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local parts = {'bought', 'recent', 'suppressed', 'negative', 'shown', 'contact', 'view'}
+local total = 0
+for a = 6, #ARGV do
+  local f = {}
+  for field in string.gmatch(ARGV[a], '[^\\031]+') do f[#f + 1] = field end
+  local source, section, segment = f[2], f[3], f[4]
+  local k = {}
+  for i, part in ipairs(parts) do k[i] = prefix .. '{' .. f[1] .. '}:' .. part end
   local crossed = false
-  for i = a + 4, a + 3 + n do
-    local since, count = shown_parts(redis.call('HGET', k[5], ARGV[i]))
+  for i = 5, #f do
+    local since, count = shown_parts(redis.call('HGET', k[5], f[i]))
     if since == nil or now - since > window then since = now; count = 0 end
     count = count + 1
     if count == cap then crossed = true end
-    redis.call('HSET', k[5], ARGV[i], string.format('%d|%d|%s|%s', since, count, source, section))
+    redis.call('HSET', k[5], f[i], string.format('%d|%d|%s|%s', since, count, source, section))
   end
-  redis.call('HINCRBY', KEYS[1], 'impression|' .. source .. '|' .. section .. '|' .. segment, n)
+  redis.call('HINCRBY', KEYS[1], 'impression|' .. source .. '|' .. section .. '|' .. segment, #f - 4)
   redis.call('EXPIRE', k[5], ttl)
   if redis.call('HLEN', k[5]) > 512 then
     local all = redis.call('HGETALL', k[5])
@@ -128,10 +134,12 @@ for base = 2, #KEYS, 7 do
     end
   end
   if crossed then rebuild_view(k, cap, ttl) end
-  a = a + 4 + n
+  total = total + #f - 4
 end
-return a
+return total
 """
+IMPRESSIONS_SCRIPT = _IMPRESSIONS
+FIELD_SEPARATOR = "\x1f"
 
 # KEYS: contact. ARGV: now_ms, min_interval_ms, ttl_s.
 _CLAIM_CONTACT = """
@@ -192,12 +200,9 @@ class RedisLiveState(LiveState):
     def impressions_call(self, batch: Sequence[Impressions], now_ms: int) -> tuple[list[str], list[str | int]]:
         """KEYS and ARGV of one impressions script call for many customers (see `_IMPRESSIONS`)."""
         p = self.policy
-        keys: list[str] = [contract.FEEDBACK_COUNTS_KEY]
-        args: list[str | int] = [now_ms, p.cap_window_ms, p.cap_impressions, p.ttl_s]
-        for shown in batch:
-            keys += contract.live_keys(shown.customer_id)
-            args += [shown.source, shown.section, shown.segment, len(shown.item_ids), *shown.item_ids]
-        return keys, args
+        args: list[str | int] = [now_ms, p.cap_window_ms, p.cap_impressions, p.ttl_s, contract.LIVE_PREFIX]
+        args += [FIELD_SEPARATOR.join((s.customer_id, s.source, s.section, s.segment, *s.item_ids)) for s in batch]
+        return [contract.FEEDBACK_COUNTS_KEY], args
 
     async def overlay(self, customer_id: str, now_ms: int) -> LiveSnapshot:
         raw = await self._call(self.client.get(contract.live_key(customer_id, "view")))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import json
 import logging
 from pathlib import Path
@@ -21,8 +23,9 @@ def app_client(trained_artifacts: Path):  # type: ignore[no-untyped-def]
 
 
 def test_request_id_generated_or_echoed(app_client: TestClient) -> None:
-    generated = app_client.get("/health").headers["x-request-id"]
-    assert len(generated) == 32
+    generated = {app_client.get("/health").headers["x-request-id"] for _ in range(3)}
+    assert len(generated) == 3  # a new id per request
+    assert all(re.fullmatch(r"[0-9a-f]{12}-[0-9a-f]+", g) for g in generated)
     assert app_client.get("/health", headers={"X-Request-ID": "abc-123"}).headers["x-request-id"] == "abc-123"
     assert app_client.get("/health", headers={"X-Request-ID": "bad id\n"}).headers["x-request-id"] != "bad id\n"
 
