@@ -24,6 +24,8 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = r = CollectorRegistry(auto_describe=True)
         self._request_cells: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._hot_cells: dict[tuple[str, bool], Any] = {}
+        self._lookup_cells: dict[tuple[str, bool], Any] = {}
         self.feedback = Counter(
             "microoffers_feedback_events",
             "Feedback by type (impression, click, purchase, dismiss, return, ...), attributed to the source, "
@@ -50,6 +52,12 @@ class Metrics:
             "Customer documents looked up, by store and result: hit (precomputed list found) or miss "
             "(unknown customer: popular fallback)",
             ("store", "result"), registry=r,
+        )
+        self.hot_path = Counter(
+            "microoffers_hot_path_answers",
+            "GET /recommend and /personal-store reads by who answered: the hot path, or the route "
+            "(other parameters, invalid input, Redis trouble; see service.hotpath)",
+            ("route", "answered_by"), registry=r,
         )
         self.degraded_answers = Counter(
             "microoffers_degraded_answers",
@@ -95,8 +103,18 @@ class Metrics:
         cells[0].observe(seconds)
         cells[1].inc()
 
+    def count_hot_path(self, route: str, answered: bool) -> None:
+        key = (route, answered)
+        cell = self._hot_cells.get(key)
+        if cell is None:
+            cell = self._hot_cells[key] = self.hot_path.labels(route, "hot_path" if answered else "route")
+        cell.inc()
+
     def count_lookup(self, store: str, hit: bool) -> None:
-        self.lookups.labels(store, "hit" if hit else "miss").inc()
+        cell = self._lookup_cells.get((store, hit))
+        if cell is None:
+            cell = self._lookup_cells[(store, hit)] = self.lookups.labels(store, "hit" if hit else "miss")
+        cell.inc()
 
     def set_served_model(self, version: str, created_at_s: float | None, data_end_s: float | None) -> None:
         """The version answers come from, and its ages (measured now)."""

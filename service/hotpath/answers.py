@@ -28,6 +28,7 @@ class Rendered:
 @dataclass(slots=True)
 class Entry:
     offers: list[Offer] | None  # None: a customer this version does not know
+    segment: str | None = None  # feedback label (`LiveContext.segment_of`), once known
     bodies: dict[object, Rendered] = field(default_factory=dict)
 
 

@@ -30,7 +30,7 @@ from service.hotpath.answers import AnswerCache, Entry, Rendered
 from service.hotpath.batcher import Read, RedisBatcher
 from service.live.redis_state import RedisLiveState
 from service.live.state import Impressions
-from service.live.view import snapshot_from_view, view_expiry
+from service.live.view import overlay_from_view
 from service.middleware import AccessLog, request_id_of, response_headers
 from service.serving import Serving
 from service.store import RedisStore, StoreUnavailableError
@@ -125,9 +125,11 @@ class HotPath:
             else:
                 return False
         except Delegate:
+            self._declined(path)
             return False
         except Exception:  # the routes answer instead, with their own error handling
             log.exception("hot path failed; the route answers")
+            self._declined(path)
             return False
         request_id = request_id_of(scope)
         await send({"type": "http.response.start", "status": 200,
@@ -136,7 +138,13 @@ class HotPath:
         scope["route"] = self.routes[route]
         scope["path_params"] = {"customer_id": path.rsplit("/", 1)[-1]}
         self.access.record(scope, route, 200, time.perf_counter() - start, request_id)
+        if self.metrics is not None:
+            self.metrics.count_hot_path(route, True)
         return True
+
+    def _declined(self, path: str) -> None:
+        if self.metrics is not None:
+            self.metrics.count_hot_path(RECOMMEND_ROUTE if path.startswith(RECOMMEND) else PERSONAL_STORE_ROUTE, False)
 
     async def _recommend(self, scope: Scope, customer_id: str) -> bytes:
         serving = self._serving(customer_id)
@@ -155,14 +163,15 @@ class HotPath:
                                                      now_ms)
             entry.bodies[(k, include_purchased)] = rendered
         if rendered.items:
-            self.batcher.shown(Impressions(customer_id, rendered.items, rendered.source, SECTION,
-                                           live.segment_of(customer_id)))
+            if entry.segment is None:
+                entry.segment = live.segment_of(customer_id)
+            self.batcher.shown(Impressions(customer_id, rendered.items, rendered.source, SECTION, entry.segment))
         return rendered.body
 
     async def _compute_recommend(self, serving: Serving, read: Read, entry: Entry, customer_id: str, k: int,
                                  include_purchased: bool, now_ms: int) -> Rendered:
         store, live, version = serving.stores.primary, serving.live, read.version
-        snapshot = snapshot_from_view(read.view, now_ms)
+        snapshot, until = overlay_from_view(read.view, now_ms, live.policy.cap_window_ms)
         try:
             popular = await store.popular_offers(version) if entry.offers is None else []
             choice = recommendations.choose(entry.offers, popular, snapshot, await store.catalog(version), k,
@@ -171,7 +180,6 @@ class HotPath:
         except StoreUnavailableError as exc:
             raise Delegate from exc
         body = orjson.dumps(recommendations.answer_fields(version, customer_id, choice, False, rhythm))
-        until = view_expiry(snapshot, read.view, now_ms, live.policy.cap_window_ms)
         return Rendered(body, read.view, until, tuple(o.item_id for o in choice.offers), choice.source)
 
     async def _personal_store(self, scope: Scope, customer_id: str) -> bytes:

@@ -40,11 +40,10 @@ class _Protocol(asyncio.Protocol):
     def __init__(self) -> None:
         self.reader = hiredis.Reader()
         self.waiting: deque[tuple[asyncio.Future[list[Any]], list[Any], int]] = deque()
-        self.transport: asyncio.Transport | None = None
+        self.transport: Any = None  # asyncio's or uvloop's transport (not a subclass of asyncio.Transport)
         self.lost: BaseException | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
@@ -68,6 +67,11 @@ class _Protocol(asyncio.Protocol):
                 future.set_exception(ConnectionError(str(self.lost)))
 
 
+def _expire(future: asyncio.Future[list[Any]]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError("redis did not answer in time"))
+
+
 class RespConnection:
     def __init__(self, url: str, timeout_s: float) -> None:
         parsed = urlparse(url)
@@ -86,13 +90,15 @@ class RespConnection:
         protocol = await self._connected()
         future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
         protocol.waiting.append((future, [], len(commands)))
-        assert protocol.transport is not None
         protocol.transport.write(pack(commands))
+        expiry = asyncio.get_running_loop().call_later(self.timeout_s, _expire, future)
         try:
-            replies = await asyncio.wait_for(asyncio.shield(future), self.timeout_s)
+            replies = await future
         except (TimeoutError, ConnectionError, OSError):
             self.close()
             raise
+        finally:
+            expiry.cancel()
         return [RespError(str(r)) if isinstance(r, hiredis.ReplyError) else r for r in replies]
 
     async def _connected(self) -> _Protocol:
@@ -117,15 +123,15 @@ class RespConnection:
         if hello:
             replies = await self._send(protocol, hello)
             if any(isinstance(r, hiredis.ReplyError) for r in replies):
-                protocol.transport.close()  # type: ignore[union-attr]
+                protocol.transport.close()
                 raise ConnectionError(f"redis refused the hot path's connection: {replies}")
         return protocol
 
     async def _send(self, protocol: _Protocol, commands: Sequence[Command]) -> list[Any]:
         future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
         protocol.waiting.append((future, [], len(commands)))
-        protocol.transport.write(pack(commands))  # type: ignore[union-attr]
-        return await asyncio.wait_for(asyncio.shield(future), self.timeout_s)
+        protocol.transport.write(pack(commands))
+        return await asyncio.wait_for(future, self.timeout_s)
 
     def close(self) -> None:
         if self._protocol is not None and self._protocol.transport is not None:

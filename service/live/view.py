@@ -21,17 +21,29 @@ EMPTY = LiveSnapshot()
 def snapshot_from_view(raw: bytes | None, now_ms: int) -> LiveSnapshot:
     """The `LiveSnapshot` the overlays need: purchases, running suppressions, returned or
     complained items, and the items at or over the impression cap (with their window)."""
+    return overlay_from_view(raw, now_ms, 0)[0]
+
+
+def overlay_from_view(raw: bytes | None, now_ms: int, window_ms: int) -> tuple[LiveSnapshot, float]:
+    """`snapshot_from_view`, and until when an answer computed from it at `now_ms` stays right
+    while the view does not change: the earliest end of a running suppression or of a capped
+    item's window (`window_ms`)."""
     if not raw:
-        return EMPTY
+        return EMPTY, float("inf")
     view: dict[str, Any] = orjson.loads(raw)
     bought, recent, suppressed, negative, capped = (_flat(view.get(part)) for part in "brsnc")
     last_ms = {item: int(float(ms)) for item, ms in _pairs(recent)}
-    return LiveSnapshot(
+    running = {item: float(until) for item, until in _pairs(suppressed) if float(until) > now_ms}
+    shown = {item: Shown.decode(raw_shown) for item, raw_shown in _pairs(capped)}
+    window_ends = (s.since_ms + window_ms + 1 for s in shown.values() if now_ms - s.since_ms <= window_ms)
+    ends = [*running.values(), *window_ends]
+    snapshot = LiveSnapshot(
         purchases={item: (int(n), last_ms.get(item, 0)) for item, n in _pairs(bought)},
-        suppressed=frozenset(item for item, until in _pairs(suppressed) if float(until) > now_ms),
+        suppressed=frozenset(running),
         negative=tuple(negative),
-        shown={item: Shown.decode(raw_shown) for item, raw_shown in _pairs(capped)},
+        shown=shown,
     )
+    return snapshot, min(ends, default=float("inf"))
 
 
 def _flat(value: object) -> Sequence[str]:
@@ -41,14 +53,3 @@ def _flat(value: object) -> Sequence[str]:
 
 def _pairs(flat: Sequence[str]) -> zip[tuple[str, str]]:
     return zip(flat[0::2], flat[1::2], strict=True)
-
-
-def view_expiry(snapshot: LiveSnapshot, raw: bytes | None, now_ms: int, window_ms: int) -> float:
-    """When an answer computed from this view at `now_ms` may stop being right without the view
-    changing: the earliest end of a running suppression or of a capped item's window."""
-    if not raw:
-        return float("inf")
-    view: dict[str, Any] = orjson.loads(raw)
-    ends = [float(until) for _, until in _pairs(_flat(view.get("s"))) if float(until) > now_ms]
-    ends += [s.since_ms + window_ms + 1 for s in snapshot.shown.values() if now_ms - s.since_ms <= window_ms]
-    return min(ends, default=float("inf"))
