@@ -24,6 +24,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,12 +60,33 @@ def uvicorn_cmd(target: str, port: int, workers: int, factory: bool) -> list[str
     return cmd + (["--factory"] if factory else [])
 
 
+@dataclass
+class Server:
+    url: str
+    pid: int
+
+    def cpu_s(self) -> float:
+        """User + system CPU seconds the server process has used (all its threads)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured_load(srv: Server, script: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """wrk's figures plus the server's CPU time per answered request: on a shared machine the
+    requests/s of both runs move with the neighbours, the CPU cost of a request much less."""
+    before = srv.cpu_s()
+    result = run_wrk(srv.url, script, args.duration, args.connections, args.threads)
+    cpu = srv.cpu_s() - before
+    result["server_cpu_us_per_request"] = round(cpu * 1e6 / max(result["requests"], 1), 1)
+    return result
+
+
 @contextmanager
-def server(cmd: list[str], port: int, env: dict[str, str]) -> Iterator[str]:
+def server(cmd: list[str], port: int, env: dict[str, str]) -> Iterator[Server]:
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_for_port(port, 60)
-        yield f"http://127.0.0.1:{port}"
+        yield Server(f"http://127.0.0.1:{port}", proc.pid)
     finally:
         proc.terminate()
         try:
@@ -162,25 +184,27 @@ def load_path(path: str, ids: list[str], redis_url: str, tmp: Path, args: argpar
     script = lua_script(ids, path, tmp)
     port = free_port()
     env = {**os.environ, "REDIS_URL": redis_url}
-    with server(uvicorn_cmd("service.main:create_app", port, args.workers, True), port, env) as url:
+    with server(uvicorn_cmd("service.main:create_app", port, args.workers, True), port, env) as srv:
         first = path.replace("{customer}", ids[0])
         try:
-            body = urllib.request.urlopen(url + first, timeout=5).read()
+            body = urllib.request.urlopen(srv.url + first, timeout=5).read()
         except OSError as exc:
             print(f"skipping {path}: {exc}")
             return []
-        run_wrk(url, script, 3, args.connections, args.threads)  # warm-up
-        service = run_wrk(url, script, args.duration, args.connections, args.threads)
+        run_wrk(srv.url, script, 3, args.connections, args.threads)  # warm-up
+        service = measured_load(srv, script, args)
+        service["answered_by"] = answered_by(srv.url)
     body_file = tmp / "floor-body.json"
     body_file.write_bytes(body)
     port = free_port()
     env = {**os.environ, "FLOOR_BODY_FILE": str(body_file)}
-    with server(uvicorn_cmd("benchmarks.floor_app:app", port, args.workers, False), port, env) as url:
-        run_wrk(url, script, 3, args.connections, args.threads)
-        floor = run_wrk(url, script, args.duration, args.connections, args.threads)
+    with server(uvicorn_cmd("benchmarks.floor_app:app", port, args.workers, False), port, env) as srv:
+        run_wrk(srv.url, script, 3, args.connections, args.threads)
+        floor = measured_load(srv, script, args)
     ratio = {
         "rps_ratio": round(service["requests_per_s"] / floor["requests_per_s"], 3),
         "p99_ratio": round(service["p99_ms"] / floor["p99_ms"], 2),
+        "cpu_ratio": round(floor["server_cpu_us_per_request"] / max(service["server_cpu_us_per_request"], 0.1), 3),
     }
     return [
         {"app": "service", "path": path, "body_bytes": len(body), **service, **ratio},
@@ -188,14 +212,29 @@ def load_path(path: str, ids: list[str], redis_url: str, tmp: Path, args: argpar
     ]
 
 
+def answered_by(url: str) -> dict[str, float]:
+    """The service's own count of who answered (hot path or route), from /metrics."""
+    text = urllib.request.urlopen(url + "/metrics", timeout=5).read().decode()
+    counts: dict[str, float] = {}
+    for m in re.finditer(r'^microoffers_hot_path_answers_total\{answered_by="(\w+)",route="[^"]*"\} ([\d.e+]+)$',
+                         text, re.M):
+        counts[m.group(1)] = counts.get(m.group(1), 0.0) + float(m.group(2))
+    return counts
+
+
 def print_table(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(f"\n{args.connections} connections, {args.threads} wrk threads, {args.duration}s, "
-          f"{args.workers} uvicorn worker(s), {args.customers} customers rotated")
-    print("| app | path | body B | req/s | p50 ms | p99 ms | errors | req/s vs floor | p99 vs floor |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          f"{args.workers} uvicorn worker(s), {args.customers} customers rotated, load average "
+          f"{os.getloadavg()[0]:.1f}")
+    print("| app | path | body B | req/s | p50 ms | p99 ms | errors | server CPU/request | req/s vs floor "
+          "| p99 vs floor | floor CPU / service CPU |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(f"| {r['app']} | `{r['path']}` | {r['body_bytes']} | {r['requests_per_s']:.0f} | {r['p50_ms']:.2f} | "
-              f"{r['p99_ms']:.2f} | {r['errors']} | {r.get('rps_ratio', '')} | {r.get('p99_ratio', '')} |")
+              f"{r['p99_ms']:.2f} | {r['errors']} | {r['server_cpu_us_per_request']} us | {r.get('rps_ratio', '')} "
+              f"| {r.get('p99_ratio', '')} | {r.get('cpu_ratio', '')} |")
+        if r.get("answered_by"):
+            print(f"|  | answered by: {r['answered_by']} | | | | | | | | | |")
 
 
 if __name__ == "__main__":

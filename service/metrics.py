@@ -10,9 +10,10 @@ statuses are HTTP codes, versions change once per publish.
 from __future__ import annotations
 
 import time
-from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
+
+from service.loop_metrics import LoopCounter, LoopHistogram
 
 FEEDBACK_LABELS = ("type", "source", "section", "segment")
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -23,10 +24,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = r = CollectorRegistry(auto_describe=True)
-        self._request_cells: dict[tuple[str, str, int], tuple[Any, Any]] = {}
-        self._hot_cells: dict[tuple[str, bool], Any] = {}
-        self._lookup_cells: dict[tuple[str, bool], Any] = {}
-        self.feedback = Counter(
+        self.feedback = LoopCounter(
             "microoffers_feedback_events",
             "Feedback by type (impression, click, purchase, dismiss, return, ...), attributed to the source, "
             "section and customer segment that showed the item",
@@ -39,21 +37,21 @@ class Metrics:
         self.outbound = Counter(
             "microoffers_outbound_decisions", "GET /outbound answers by outcome", ("outcome",), registry=r,
         )
-        self.request_latency = Histogram(
+        self.request_latency = LoopHistogram(
             "microoffers_http_request_duration_seconds", "Time to answer, by method and route template",
             ("method", "route"), buckets=LATENCY_BUCKETS, registry=r,
         )
-        self.responses = Counter(
+        self.responses = LoopCounter(
             "microoffers_http_responses", "Answers by method, route template and status code",
             ("method", "route", "status"), registry=r,
         )
-        self.lookups = Counter(
+        self.lookups = LoopCounter(
             "microoffers_customer_lookups",
             "Customer documents looked up, by store and result: hit (precomputed list found) or miss "
             "(unknown customer: popular fallback)",
             ("store", "result"), registry=r,
         )
-        self.hot_path = Counter(
+        self.hot_path = LoopCounter(
             "microoffers_hot_path_answers",
             "GET /recommend and /personal-store reads by who answered: the hot path, or the route "
             "(other parameters, invalid input, Redis trouble; see service.hotpath)",
@@ -93,28 +91,17 @@ class Metrics:
         self._loaded: str | None = None
 
     def count_feedback(self, kind: str, source: str, section: str, segment: str, n: int = 1) -> None:
-        self.feedback.labels(kind, source, section, segment).inc(n)
+        self.feedback.inc((kind, source, section, segment), n)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        cells = self._request_cells.get((method, route, status))
-        if cells is None:  # label lookups cost more than the observation: keep the children
-            cells = (self.request_latency.labels(method, route), self.responses.labels(method, route, str(status)))
-            self._request_cells[(method, route, status)] = cells
-        cells[0].observe(seconds)
-        cells[1].inc()
+        self.request_latency.observe((method, route), seconds)
+        self.responses.inc((method, route, str(status)))
 
     def count_hot_path(self, route: str, answered: bool) -> None:
-        key = (route, answered)
-        cell = self._hot_cells.get(key)
-        if cell is None:
-            cell = self._hot_cells[key] = self.hot_path.labels(route, "hot_path" if answered else "route")
-        cell.inc()
+        self.hot_path.inc((route, "hot_path" if answered else "route"))
 
     def count_lookup(self, store: str, hit: bool) -> None:
-        cell = self._lookup_cells.get((store, hit))
-        if cell is None:
-            cell = self._lookup_cells[(store, hit)] = self.lookups.labels(store, "hit" if hit else "miss")
-        cell.inc()
+        self.lookups.inc((store, "hit" if hit else "miss"))
 
     def set_served_model(self, version: str, created_at_s: float | None, data_end_s: float | None) -> None:
         """The version answers come from, and its ages (measured now)."""

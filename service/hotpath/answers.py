@@ -56,5 +56,8 @@ class AnswerCache:
     def drop(self, customer_id: str) -> None:
         self._entries.pop(customer_id, None)
 
+    def __contains__(self, customer_id: object) -> bool:
+        return customer_id in self._entries
+
     def __len__(self) -> int:
         return len(self._entries)

@@ -202,25 +202,26 @@ class HotPath:
     async def _read(self, serving: Serving, customer_id: str, which: str, with_offers: bool) -> tuple[Read, Entry]:
         """This tick's read for the customer, and their entry in the cache of the version read (a
         new, empty cache when the version, the erasure count, the day or the generation changed)."""
-        cache: AnswerCache | None = getattr(self, which)
-        entry = cache.get(customer_id) if cache is not None else None
         for _ in range(2):
-            document = documents.customer_doc(customer_id) if with_offers and entry is None else None
+            cache: AnswerCache | None = getattr(self, which)
+            known = cache is not None and customer_id in cache
+            document = documents.customer_doc(customer_id) if with_offers and not known else None
             try:
                 read = await self.batcher.read(customer_id if with_offers else None, document)
             except StoreUnavailableError as exc:
                 raise Delegate from exc
             key = (read.version, read.erasures, _utc_day(), id(serving))
+            cache = getattr(self, which)  # another request may have replaced it meanwhile
             if cache is None or cache.key != key:
                 cache = AnswerCache(key, self.cache_size)
                 setattr(self, which, cache)
-                if entry is not None:  # read without its document: read again
-                    entry = None
-                    continue
-            if entry is None:
+            entry = cache.get(customer_id)
+            if entry is not None:
+                return read, entry
+            if document is not None or not with_offers:
                 offers = decode_offers(read.document) if read.document else None
-                entry = cache.put(customer_id, Entry(offers))
-            return read, entry
+                return read, cache.put(customer_id, Entry(offers))
+            # the cache was emptied while we read without the document: read again, with it
         raise Delegate  # the version switched twice while we read: let the route answer
 
     def _serving(self, customer_id: str) -> Serving:
