@@ -23,6 +23,7 @@ class Rendered:
     valid_until_ms: float  # the view's earliest expiry
     items: tuple[str, ...] = ()  # what the answer shows (impressions)
     source: str = "personal"
+    capped: tuple[str, ...] = ()  # of those, the ones already at the impression cap
 
 
 @dataclass(slots=True)

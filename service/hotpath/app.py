@@ -165,7 +165,8 @@ class HotPath:
         if rendered.items:
             if entry.segment is None:
                 entry.segment = live.segment_of(customer_id)
-            self.batcher.shown(Impressions(customer_id, rendered.items, rendered.source, SECTION, entry.segment))
+            self.batcher.shown(Impressions(customer_id, rendered.items, rendered.source, SECTION, entry.segment,
+                                           rendered.capped))
         return rendered.body
 
     async def _compute_recommend(self, serving: Serving, read: Read, entry: Entry, customer_id: str, k: int,
@@ -180,7 +181,9 @@ class HotPath:
         except StoreUnavailableError as exc:
             raise Delegate from exc
         body = orjson.dumps(recommendations.answer_fields(version, customer_id, choice, False, rhythm))
-        return Rendered(body, read.view, until, tuple(o.item_id for o in choice.offers), choice.source)
+        shown = tuple(o.item_id for o in choice.offers)
+        at_cap = snapshot.capped(live.policy, now_ms) if snapshot.shown else frozenset()
+        return Rendered(body, read.view, until, shown, choice.source, tuple(i for i in shown if i in at_cap))
 
     async def _personal_store(self, scope: Scope, customer_id: str) -> bytes:
         serving = self._serving(customer_id)

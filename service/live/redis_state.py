@@ -103,9 +103,10 @@ return out
 
 # Impressions of many customers in one call (the hot path sends one per loop tick).
 # KEYS: counters. ARGV: now_ms, window_ms, cap, ttl_s, live key prefix, then one string per
-# customer: customer, source, section, segment, items..., joined by "\31" (none of them can
-# hold it). Keys are built here from the prefix, as `contract.live_key` builds them, so a tick's
-# call is a few arguments per customer, not seven keys and a dozen arguments.
+# customer: customer, source, section, segment, impressions of already capped items (counted,
+# not written), items..., joined by "\31" (none of them can hold it). Keys are built here from
+# the prefix, as `contract.live_key` builds them, so a tick's call is one argument per customer,
+# not seven keys and a dozen arguments.
 _IMPRESSIONS = _SHOWN + _VIEW + """
 local now, window, cap, ttl, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local parts = {'bought', 'recent', 'suppressed', 'negative', 'shown', 'contact', 'view'}
@@ -113,19 +114,19 @@ local total = 0
 for a = 6, #ARGV do
   local f = {}
   for field in string.gmatch(ARGV[a], '[^\\031]+') do f[#f + 1] = field end
-  local source, section, segment = f[2], f[3], f[4]
+  local source, section, segment, capped = f[2], f[3], f[4], tonumber(f[5])
   local k = {}
   for i, part in ipairs(parts) do k[i] = prefix .. '{' .. f[1] .. '}:' .. part end
   local crossed = false
-  for i = 5, #f do
+  for i = 6, #f do
     local since, count = shown_parts(redis.call('HGET', k[5], f[i]))
     if since == nil or now - since > window then since = now; count = 0 end
     count = count + 1
     if count == cap then crossed = true end
     redis.call('HSET', k[5], f[i], string.format('%d|%d|%s|%s', since, count, source, section))
   end
-  redis.call('HINCRBY', KEYS[1], 'impression|' .. source .. '|' .. section .. '|' .. segment, #f - 4)
-  redis.call('EXPIRE', k[5], ttl)
+  redis.call('HINCRBY', KEYS[1], 'impression|' .. source .. '|' .. section .. '|' .. segment, #f - 5 + capped)
+  if #f > 5 then redis.call('EXPIRE', k[5], ttl) end
   if redis.call('HLEN', k[5]) > 512 then
     local all = redis.call('HGETALL', k[5])
     for j = 1, #all, 2 do
@@ -134,7 +135,7 @@ for a = 6, #ARGV do
     end
   end
   if crossed then rebuild_view(k, cap, ttl) end
-  total = total + #f - 4
+  total = total + #f - 5 + capped
 end
 return total
 """
@@ -201,7 +202,9 @@ class RedisLiveState(LiveState):
         """KEYS and ARGV of one impressions script call for many customers (see `_IMPRESSIONS`)."""
         p = self.policy
         args: list[str | int] = [now_ms, p.cap_window_ms, p.cap_impressions, p.ttl_s, contract.LIVE_PREFIX]
-        args += [FIELD_SEPARATOR.join((s.customer_id, s.source, s.section, s.segment, *s.item_ids)) for s in batch]
+        args += [FIELD_SEPARATOR.join((s.customer_id, s.source, s.section, s.segment, str(len(s.capped)),
+                                       *(i for i in s.item_ids if i not in s.capped)))
+                 for s in batch]
         return [contract.FEEDBACK_COUNTS_KEY], args
 
     async def overlay(self, customer_id: str, now_ms: int) -> LiveSnapshot:

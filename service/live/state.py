@@ -86,13 +86,17 @@ class LiveSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class Impressions:
-    """Items the service showed one customer in one answer (soft state: never in the event log)."""
+    """Items the service showed one customer in one answer (soft state: never in the event log).
+    `capped` of them were already at the impression cap when the answer was made: they count in
+    the feedback totals, but their per-item counts are not written again (at the cap, one more
+    impression changes nothing until the window ends, and then the item is no longer capped)."""
 
     customer_id: str
     item_ids: tuple[str, ...]
     source: str
     section: str
     segment: str
+    capped: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
