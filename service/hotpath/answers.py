@@ -14,6 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from models.contract import Offer
+from service.live.state import Impressions
 
 
 @dataclass(slots=True)
@@ -21,9 +22,8 @@ class Rendered:
     body: bytes
     view: bytes | None  # the overlay view the answer was computed with
     valid_until_ms: float  # the view's earliest expiry
-    items: tuple[str, ...] = ()  # what the answer shows (impressions)
-    source: str = "personal"
-    capped: tuple[str, ...] = ()  # of those, the ones already at the impression cap
+    shown: Impressions | None = None  # what the answer shows, recorded as impressions
+    encoded: str = ""  # `shown` as the impressions script takes it
 
 
 @dataclass(slots=True)

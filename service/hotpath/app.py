@@ -28,7 +28,7 @@ from service.deps import CUSTOMER_ID_PATTERN
 from service.forgotten import DenyList
 from service.hotpath.answers import AnswerCache, Entry, Rendered
 from service.hotpath.batcher import Read, RedisBatcher
-from service.live.redis_state import RedisLiveState
+from service.live.redis_state import RedisLiveState, encode_impressions
 from service.live.state import Impressions
 from service.live.view import overlay_from_view
 from service.middleware import AccessLog, request_id_of, response_headers
@@ -43,6 +43,7 @@ SECTION = "recommend"  # as service.routes.recommend records impressions
 _CUSTOMER_ID = re.compile(CUSTOMER_ID_PATTERN)
 _BOOLS = {b"true": True, b"false": False, b"1": True, b"0": False}
 _JSON = (b"content-type", b"application/json")
+MAX_REMEMBERED_QUERIES = 1024
 
 
 def _count(most: int) -> Callable[[bytes], int | None]:
@@ -108,6 +109,7 @@ class HotPath:
         self.cache_size, self.routes, self.cors = cache_size, routes, cors
         self.recommend_cache: AnswerCache | None = None
         self.store_cache: AnswerCache | None = None
+        self._queries: dict[tuple[bytes, int], dict[bytes, Any]] = {}
 
     def close(self) -> None:
         self.batcher.connection.close()
@@ -147,10 +149,8 @@ class HotPath:
             self.metrics.count_hot_path(RECOMMEND_ROUTE if path.startswith(RECOMMEND) else PERSONAL_STORE_ROUTE, False)
 
     async def _recommend(self, scope: Scope, customer_id: str) -> bytes:
-        serving = self._serving(customer_id)
-        query = parse_query(scope["query_string"], RECOMMEND_QUERY)
-        if query is None:
-            raise Delegate
+        serving = self._serving(customer_id, self.recommend_cache)
+        query = self._query(scope["query_string"], RECOMMEND_QUERY)
         k, include_purchased = query.get(b"k", 10), query.get(b"include_purchased", False)
         read, entry = await self._read(serving, customer_id, "recommend_cache", True)
         live = serving.live
@@ -162,11 +162,8 @@ class HotPath:
             rendered = await self._compute_recommend(serving, read, entry, customer_id, k, include_purchased,
                                                      now_ms)
             entry.bodies[(k, include_purchased)] = rendered
-        if rendered.items:
-            if entry.segment is None:
-                entry.segment = live.segment_of(customer_id)
-            self.batcher.shown(Impressions(customer_id, rendered.items, rendered.source, SECTION, entry.segment,
-                                           rendered.capped))
+        if rendered.shown is not None:
+            self.batcher.shown(rendered.shown, rendered.encoded)
         return rendered.body
 
     async def _compute_recommend(self, serving: Serving, read: Read, entry: Entry, customer_id: str, k: int,
@@ -181,15 +178,19 @@ class HotPath:
         except StoreUnavailableError as exc:
             raise Delegate from exc
         body = orjson.dumps(recommendations.answer_fields(version, customer_id, choice, False, rhythm))
-        shown = tuple(o.item_id for o in choice.offers)
+        if not choice.offers:
+            return Rendered(body, read.view, until)
+        if entry.segment is None:
+            entry.segment = live.segment_of(customer_id)
+        items = tuple(o.item_id for o in choice.offers)
         at_cap = snapshot.capped(live.policy, now_ms) if snapshot.shown else frozenset()
-        return Rendered(body, read.view, until, shown, choice.source, tuple(i for i in shown if i in at_cap))
+        shown = Impressions(customer_id, items, choice.source, SECTION, entry.segment,
+                            tuple(i for i in items if i in at_cap))
+        return Rendered(body, read.view, until, shown, encode_impressions(shown))
 
     async def _personal_store(self, scope: Scope, customer_id: str) -> bytes:
-        serving = self._serving(customer_id)
-        query = parse_query(scope["query_string"], STORE_QUERY)
-        if query is None:
-            raise Delegate
+        serving = self._serving(customer_id, self.store_cache)
+        query = self._query(scope["query_string"], STORE_QUERY)
         k = query.get(b"k", 10)
         read, entry = await self._read(serving, customer_id, "store_cache", False)
         rendered = entry.bodies.get(k)
@@ -227,11 +228,27 @@ class HotPath:
             # the cache was emptied while we read without the document: read again, with it
         raise Delegate  # the version switched twice while we read: let the route answer
 
-    def _serving(self, customer_id: str) -> Serving:
+    def _serving(self, customer_id: str, cache: AnswerCache | None) -> Serving:
+        """The generation to answer from; Delegate when the routes must answer. A customer with
+        a cache entry was validated when it was made."""
         serving: Serving = self.state.serving
-        if serving.stores.degraded or not _CUSTOMER_ID.fullmatch(customer_id) or customer_id in self.deny:
+        if serving.stores.degraded or customer_id in self.deny.ids:
+            raise Delegate
+        if (cache is None or customer_id not in cache) and not _CUSTOMER_ID.fullmatch(customer_id):
             raise Delegate
         return serving
+
+    def _query(self, raw: bytes, allowed: dict[bytes, Callable[[bytes], Any]]) -> dict[bytes, Any]:
+        """Parsed parameters, remembered per query string (frontends send a handful of them)."""
+        key = (raw, id(allowed))
+        query = self._queries.get(key)
+        if query is None:
+            query = parse_query(raw, allowed)
+            if query is None:
+                raise Delegate
+            if len(self._queries) < MAX_REMEMBERED_QUERIES:
+                self._queries[key] = query
+        return query
 
 
 def _has_header(scope: Scope, name: bytes) -> bool:

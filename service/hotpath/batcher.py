@@ -17,8 +17,7 @@ import hashlib
 import logging
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from models import contract
 from service.breaker import CircuitOpenError
@@ -34,8 +33,7 @@ log = logging.getLogger(__name__)
 IMPRESSIONS_DELAY_S = 0.005
 
 
-@dataclass(frozen=True, slots=True)
-class Read:
+class Read(NamedTuple):
     """What one request got: the version its document was read under, the erasure counter, the
     customer's overlay view and the document (None where absent or not asked for)."""
 
@@ -58,7 +56,7 @@ class RedisBatcher:
         self.connection = RespConnection(store.url, store.timeout_s)
         self.version: str | None = None
         self._wants: list[_Want] = []
-        self._shown: list[Impressions] = []
+        self._shown: list[tuple[Impressions, str]] = []  # with `encode_impressions` of each
         self._scheduled = False
         self._late: asyncio.TimerHandle | None = None
         self._script_loaded = False
@@ -68,17 +66,17 @@ class RedisBatcher:
         """The customer's overlay view (if `customer_id`) and `document` (a name from
         `models.documents`, if given), resolved when this tick's pipeline returns."""
         future: asyncio.Future[Read] = asyncio.get_running_loop().create_future()
-        view_key = contract.live_key(customer_id, "view") if customer_id is not None else None
+        view_key = f"{contract.LIVE_PREFIX}{{{customer_id}}}:view" if customer_id is not None else None
         self._wants.append((view_key, document, future))
         self._schedule()
         return future
 
-    def shown(self, impressions: Impressions) -> None:
+    def shown(self, impressions: Impressions, encoded: str) -> None:
         """Record impressions with the next pipeline, at the latest after `IMPRESSIONS_DELAY_S`
         (soft state: lost if Redis is down). Under load they ride along with the next tick's
         reads, so they cost no round trip of their own, and they still reach Redis before that
         tick's reads: the customer's next answer already counts them."""
-        self._shown.append(impressions)
+        self._shown.append((impressions, encoded))
         if not self._scheduled and self._late is None:
             self._late = asyncio.get_running_loop().call_later(IMPRESSIONS_DELAY_S, self._start)
 
@@ -100,7 +98,7 @@ class RedisBatcher:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _flush(self, wants: list[_Want], shown: list[Impressions]) -> None:
+    async def _flush(self, wants: list[_Want], shown: list[tuple[Impressions, str]]) -> None:
         try:
             reads = await self._round_trip(wants, shown)
         except StoreUnavailableError as exc:
@@ -120,7 +118,7 @@ class RedisBatcher:
             if not future.done():
                 future.set_result(read)
 
-    async def _round_trip(self, wants: list[_Want], shown: list[Impressions]) -> list[Read]:
+    async def _round_trip(self, wants: list[_Want], shown: list[tuple[Impressions, str]]) -> list[Read]:
         version = self.version
         views = [key for key, _, _ in wants if key is not None]
         docs = [name for _, name, _ in wants if name is not None]
@@ -166,13 +164,13 @@ class RedisBatcher:
         breaker.success()
         return replies
 
-    def _impressions_command(self, shown: list[Impressions]) -> Command:
-        keys, args = self.live.impressions_call(shown, self._now_ms())
+    def _impressions_command(self, shown: list[tuple[Impressions, str]]) -> Command:
+        keys, args = self.live.impressions_call([encoded for _, encoded in shown], self._now_ms())
         if self._script_loaded:
             return ("EVALSHA", IMPRESSIONS_SHA, len(keys), *keys, *args)
         return ("EVAL", IMPRESSIONS_SCRIPT, len(keys), *keys, *args)
 
-    def _impressions_done(self, reply: Any, shown: list[Impressions]) -> None:
+    def _impressions_done(self, reply: Any, shown: list[tuple[Impressions, str]]) -> None:
         if isinstance(reply, RespError):
             if "NOSCRIPT" in str(reply):  # Redis restarted: send the script itself next time
                 self._script_loaded = False
@@ -184,7 +182,7 @@ class RedisBatcher:
         if self.metrics is None:
             return
         cells = Counter[tuple[str, str, str]]()
-        for s in shown:
+        for s, _ in shown:
             cells[(s.source, s.section, s.segment)] += len(s.item_ids)
         for (source, section, segment), n in cells.items():
             self.metrics.count_feedback("impression", source, section, segment, n)

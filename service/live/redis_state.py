@@ -194,17 +194,14 @@ class RedisLiveState(LiveState):
     ) -> None:
         if not item_ids:
             return
-        keys, args = self.impressions_call([Impressions(customer_id, tuple(item_ids), source, section, segment)],
-                                           now_ms)
+        shown = Impressions(customer_id, tuple(item_ids), source, section, segment)
+        keys, args = self.impressions_call([encode_impressions(shown)], now_ms)
         await self._call(self._impressions(keys=keys, args=args))
 
-    def impressions_call(self, batch: Sequence[Impressions], now_ms: int) -> tuple[list[str], list[str | int]]:
-        """KEYS and ARGV of one impressions script call for many customers (see `_IMPRESSIONS`)."""
+    def impressions_call(self, encoded: Sequence[str], now_ms: int) -> tuple[list[str], list[str | int]]:
+        """KEYS and ARGV of one impressions script call for many customers' `encode_impressions`."""
         p = self.policy
-        args: list[str | int] = [now_ms, p.cap_window_ms, p.cap_impressions, p.ttl_s, contract.LIVE_PREFIX]
-        args += [FIELD_SEPARATOR.join((s.customer_id, s.source, s.section, s.segment, str(len(s.capped)),
-                                       *(i for i in s.item_ids if i not in s.capped)))
-                 for s in batch]
+        args: list[str | int] = [now_ms, p.cap_window_ms, p.cap_impressions, p.ttl_s, contract.LIVE_PREFIX, *encoded]
         return [contract.FEEDBACK_COUNTS_KEY], args
 
     async def overlay(self, customer_id: str, now_ms: int) -> LiveSnapshot:
@@ -271,6 +268,14 @@ class RedisLiveState(LiveState):
             if len(page) < STREAM_PAGE:
                 return
             start = f"({page[-1][0].decode()}"
+
+
+def encode_impressions(shown: Impressions) -> str:
+    """One customer's argument of the impressions script (the hot path keeps it with a cached
+    answer, so a repeated answer costs no encoding)."""
+    written = (i for i in shown.item_ids if i not in shown.capped)
+    return FIELD_SEPARATOR.join((shown.customer_id, shown.source, shown.section, shown.segment,
+                                 str(len(shown.capped)), *written))
 
 
 async def _translate_errors(coro: Awaitable[Any]) -> Any:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from models.events import ENGAGEMENT_TYPES, NEGATIVE_TYPES, Event, LoggedEvent
 
@@ -84,8 +85,7 @@ class LiveSnapshot:
         return sorted(self.purchases, key=lambda item: -self.purchases[item][1])
 
 
-@dataclass(frozen=True, slots=True)
-class Impressions:
+class Impressions(NamedTuple):
     """Items the service showed one customer in one answer (soft state: never in the event log).
     `capped` of them were already at the impression cap when the answer was made: they count in
     the feedback totals, but their per-item counts are not written again (at the cap, one more
