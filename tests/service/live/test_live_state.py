@@ -131,3 +131,30 @@ async def test_claims_race_and_only_one_wins(make_state: Callable[[], LiveState]
     states = [make_state() for _ in range(3)]
     results = await asyncio.gather(*(s.claim_contact("c9", T0, 1_000) for s in states for _ in range(5)))
     assert results.count(None) == 1
+
+
+async def test_the_overlay_read_changes_answers_as_the_full_state_does(make_state: Callable[[], LiveState]) -> None:
+    """Requests read the overlay (Redis: one view key the scripts keep); whatever happened, the
+    answer computed from it is the one the full state gives, at every moment."""
+    import random
+
+    from models.contract import Offer
+    from service.live.overlays import LiveContext, apply_live
+
+    state = make_state()
+    ctx = LiveContext(state, None, POLICY, similar_pushdown=0)
+    offers = [Offer(f"i{n}", 1.0 - n / 100, n % 7 == 0) for n in range(30)]
+    rng = random.Random(7)
+    now = T0
+    kinds = ["purchase", "dismiss", "return", "complaint", "click", "add_to_cart", "impression"]
+    for step in range(60):
+        now += rng.choice([1, 200, 900, 4_000, 11_000])
+        if rng.random() < 0.5:
+            await state.record_impressions("c1", [f"i{rng.randrange(12)}" for _ in range(3)], "personal",
+                                           "recommend", "3", now)
+        else:
+            await state.record([ev(rng.choice(kinds), f"i{rng.randrange(30)}", now)], ["3"], now)
+        for later in (now, now + 500, now + 10_500):
+            full = apply_live(offers, "personal", await state.snapshot("c1", later), ctx, "c1", later)
+            overlay = apply_live(offers, "personal", await state.overlay("c1", later), ctx, "c1", later)
+            assert overlay == full, (step, later)
