@@ -183,7 +183,7 @@ class HotPath:
         if entry.segment is None:
             entry.segment = live.segment_of(customer_id)
         items = tuple(o.item_id for o in choice.offers)
-        at_cap = snapshot.capped(live.policy, now_ms) if snapshot.shown else frozenset()
+        at_cap = snapshot.capped(live.policy, now_ms) if snapshot.at_cap_since else frozenset()
         shown = Impressions(customer_id, items, choice.source, SECTION, entry.segment,
                             tuple(i for i in items if i in at_cap))
         return Rendered(body, read.view, until, shown, encode_impressions(shown))

@@ -36,8 +36,8 @@ end
 
 # Rebuild a customer's overlay view (contract.LIVE_PARTS "view"): what `apply_live` needs, as one
 # string, so a request reads one key instead of five. k: the customer's live keys in LIVE_PARTS
-# order. Only items at or over the impression cap are copied from `shown` (the others cannot
-# change an answer). The view expires with the event parts it summarises.
+# order. Only items at or over the impression cap are copied from `shown`, with the start of
+# their window (the others cannot change an answer). The view expires with the event parts it summarises.
 _VIEW = r"""
 local function rebuild_view(k, cap, ttl)
   local b = redis.call('HGETALL', k[1])
@@ -48,7 +48,7 @@ local function rebuild_view(k, cap, ttl)
   local c = {}
   for j = 1, #sh, 2 do
     local _, count = shown_parts(sh[j + 1])
-    if count ~= nil and count >= cap then c[#c + 1] = sh[j]; c[#c + 1] = sh[j + 1] end
+    if count ~= nil and count >= cap then c[#c + 1] = sh[j]; c[#c + 1] = string.match(sh[j + 1], '^([^|]*)') end
   end
   if #b + #r + #s + #n + #c == 0 then redis.call('DEL', k[7]); return end
   local view = cjson.encode({b = b, r = r, s = s, n = n, c = c})

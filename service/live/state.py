@@ -67,14 +67,16 @@ class LiveSnapshot:
     negative: tuple[str, ...] = ()  # returned / complained items, newest first
     shown: dict[str, Shown] = field(default_factory=dict)
     last_contact_ms: int | None = None
+    # items known to be at the cap, with their window's start (the overlay view carries only these)
+    at_cap_since: dict[str, int] = field(default_factory=dict)
 
     def capped(self, policy: LivePolicy, now_ms: int) -> frozenset[str]:
         """Items shown `cap_impressions` times within the window without a click or purchase."""
-        return frozenset(
-            item
-            for item, s in self.shown.items()
-            if s.count >= policy.cap_impressions and now_ms - s.since_ms <= policy.cap_window_ms
-        )
+        window = policy.cap_window_ms
+        capped = {item for item, s in self.shown.items()
+                  if s.count >= policy.cap_impressions and now_ms - s.since_ms <= window}
+        capped.update(item for item, since in self.at_cap_since.items() if now_ms - since <= window)
+        return frozenset(capped)
 
     def purchases_after(self, ms: int) -> dict[str, int]:
         """Items bought after `ms` (e.g. after the data the model was trained on), with counts."""

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from service.live.state import LiveSnapshot, Shown
+from service.live.state import LiveSnapshot
 
 EMPTY = LiveSnapshot()
 
@@ -34,14 +34,14 @@ def overlay_from_view(raw: bytes | None, now_ms: int, window_ms: int) -> tuple[L
     bought, recent, suppressed, negative, capped = (_flat(view.get(part)) for part in "brsnc")
     last_ms = {item: int(float(ms)) for item, ms in _pairs(recent)}
     running = {item: float(until) for item, until in _pairs(suppressed) if float(until) > now_ms}
-    shown = {item: Shown.decode(raw_shown) for item, raw_shown in _pairs(capped)}
-    window_ends = (s.since_ms + window_ms + 1 for s in shown.values() if now_ms - s.since_ms <= window_ms)
+    at_cap = {item: int(since) for item, since in _pairs(capped)}
+    window_ends = (since + window_ms + 1 for since in at_cap.values() if now_ms - since <= window_ms)
     ends = [*running.values(), *window_ends]
     snapshot = LiveSnapshot(
         purchases={item: (int(n), last_ms.get(item, 0)) for item, n in _pairs(bought)},
         suppressed=frozenset(running),
         negative=tuple(negative),
-        shown=shown,
+        at_cap_since=at_cap,
     )
     return snapshot, min(ends, default=float("inf"))
 
