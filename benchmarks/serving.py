@@ -155,6 +155,9 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--path", action="append", help="path template with {customer}; repeatable")
     ap.add_argument("--duration", type=int, default=15, help="seconds of load per run")
+    ap.add_argument("--warmup", type=int, default=3,
+                    help="seconds of load before each measured run (the service's caches and the customers' "
+                         "impression caps settle with it)")
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--threads", type=int, default=2, help="wrk threads")
     ap.add_argument("--workers", type=int, default=1, help="uvicorn workers (same for both apps)")
@@ -191,7 +194,7 @@ def load_path(path: str, ids: list[str], redis_url: str, tmp: Path, args: argpar
         except OSError as exc:
             print(f"skipping {path}: {exc}")
             return []
-        run_wrk(srv.url, script, 3, args.connections, args.threads)  # warm-up
+        run_wrk(srv.url, script, args.warmup, args.connections, args.threads)
         service = measured_load(srv, script, args)
         service["answered_by"] = answered_by(srv.url)
     body_file = tmp / "floor-body.json"
@@ -199,7 +202,7 @@ def load_path(path: str, ids: list[str], redis_url: str, tmp: Path, args: argpar
     port = free_port()
     env = {**os.environ, "FLOOR_BODY_FILE": str(body_file)}
     with server(uvicorn_cmd("benchmarks.floor_app:app", port, args.workers, False), port, env) as srv:
-        run_wrk(srv.url, script, 3, args.connections, args.threads)
+        run_wrk(srv.url, script, args.warmup, args.connections, args.threads)
         floor = measured_load(srv, script, args)
     ratio = {
         "rps_ratio": round(service["requests_per_s"] / floor["requests_per_s"], 3),
@@ -224,7 +227,7 @@ def answered_by(url: str) -> dict[str, float]:
 
 def print_table(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(f"\n{args.connections} connections, {args.threads} wrk threads, {args.duration}s, "
-          f"{args.workers} uvicorn worker(s), {args.customers} customers rotated, load average "
+          f"{args.workers} uvicorn worker(s), {args.customers} customers rotated, {args.warmup}s warm-up, load average "
           f"{os.getloadavg()[0]:.1f}")
     print("| app | path | body B | req/s | p50 ms | p99 ms | errors | server CPU/request | req/s vs floor "
           "| p99 vs floor | floor CPU / service CPU |")

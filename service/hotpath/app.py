@@ -211,7 +211,9 @@ class HotPath:
             known = cache is not None and customer_id in cache
             document = documents.customer_doc(customer_id) if with_offers and not known else None
             try:
-                read = await self.batcher.read(customer_id if with_offers else None, document)
+                batch, n = self.batcher.read(customer_id if with_offers else None, document)
+                await batch.done
+                read = batch.read(n)
             except StoreUnavailableError as exc:
                 raise Delegate from exc
             key = (read.version, read.erasures, _utc_day(), id(serving))

@@ -7,7 +7,8 @@ the impressions script, `GET` of the served version and of the erasure counter, 
 views and one of documents. Documents are read under the version last seen; if the pipeline
 shows the version has switched, those documents are read again under the new one before anyone
 is answered, so an answer never mixes versions and the first request after a switch already
-gets the new one.
+gets the new one. A tick's requests share one future: per request, a read costs two list
+appends.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ IMPRESSIONS_SHA = hashlib.sha1(IMPRESSIONS_SCRIPT.encode()).hexdigest()
 
 log = logging.getLogger(__name__)
 IMPRESSIONS_DELAY_S = 0.005
+_VIEW_KEY = contract.LIVE_PREFIX + "{%s}:view"
 
 
 class Read(NamedTuple):
@@ -43,7 +45,30 @@ class Read(NamedTuple):
     document: bytes | None
 
 
-_Want = tuple[str | None, str | None, "asyncio.Future[Read]"]  # (view key, document name, answer)
+class Batch:
+    """One tick's reads. After `done` resolves: the version documents were read under, the
+    erasure counter, and per request (by the index `RedisBatcher.read` gave) its view and
+    document."""
+
+    __slots__ = ("views", "docs", "view_at", "doc_at", "done", "version", "erasures", "view_values",
+                 "doc_values")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.views: list[str] = []
+        self.docs: list[str] = []
+        self.view_at: list[int] = []  # per request: its position in views, or -1
+        self.doc_at: list[int] = []
+        self.done: asyncio.Future[None] = loop.create_future()
+        self.version = ""
+        self.erasures: bytes | None = None
+        self.view_values: list[bytes | None] = []
+        self.doc_values: list[bytes | None] = []
+
+    def read(self, n: int) -> Read:
+        """Request `n`'s part (after `done`)."""
+        view_at, doc_at = self.view_at[n], self.doc_at[n]
+        return Read(self.version, self.erasures, self.view_values[view_at] if view_at >= 0 else None,
+                    self.doc_values[doc_at] if doc_at >= 0 else None)
 
 
 class RedisBatcher:
@@ -55,21 +80,32 @@ class RedisBatcher:
         self._now_ms = now_ms
         self.connection = RespConnection(store.url, store.timeout_s)
         self.version: str | None = None
-        self._wants: list[_Want] = []
+        self._batch: Batch | None = None
         self._shown: list[tuple[Impressions, str]] = []  # with `encode_impressions` of each
-        self._scheduled = False
         self._late: asyncio.TimerHandle | None = None
         self._script_loaded = False
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def read(self, customer_id: str | None, document: str | None) -> asyncio.Future[Read]:
-        """The customer's overlay view (if `customer_id`) and `document` (a name from
-        `models.documents`, if given), resolved when this tick's pipeline returns."""
-        future: asyncio.Future[Read] = asyncio.get_running_loop().create_future()
-        view_key = f"{contract.LIVE_PREFIX}{{{customer_id}}}:view" if customer_id is not None else None
-        self._wants.append((view_key, document, future))
-        self._schedule()
-        return future
+    def read(self, customer_id: str | None, document: str | None) -> tuple[Batch, int]:
+        """Ask for the customer's overlay view (if `customer_id`) and `document` (a name from
+        `models.documents`, if given) with this tick's pipeline; await `batch.done`, then read
+        them with the index."""
+        batch = self._batch
+        if batch is None:
+            loop = asyncio.get_running_loop()
+            batch = self._batch = Batch(loop)
+            loop.call_soon(self._start)
+        if customer_id is None:
+            batch.view_at.append(-1)
+        else:
+            batch.view_at.append(len(batch.views))
+            batch.views.append(_VIEW_KEY % customer_id)
+        if document is None:
+            batch.doc_at.append(-1)
+        else:
+            batch.doc_at.append(len(batch.docs))
+            batch.docs.append(document)
+        return batch, len(batch.view_at) - 1
 
     def shown(self, impressions: Impressions, encoded: str) -> None:
         """Record impressions with the next pipeline, at the latest after `IMPRESSIONS_DELAY_S`
@@ -77,55 +113,46 @@ class RedisBatcher:
         reads, so they cost no round trip of their own, and they still reach Redis before that
         tick's reads: the customer's next answer already counts them."""
         self._shown.append((impressions, encoded))
-        if not self._scheduled and self._late is None:
+        if self._batch is None and self._late is None:
             self._late = asyncio.get_running_loop().call_later(IMPRESSIONS_DELAY_S, self._start)
 
-    def _schedule(self) -> None:
-        if not self._scheduled:
-            self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._start)
-
     def _start(self) -> None:
-        self._scheduled = False
         if self._late is not None:
             self._late.cancel()
             self._late = None
-        wants, self._wants = self._wants, []
+        batch, self._batch = self._batch, None
         shown, self._shown = self._shown, []
-        if not wants and not shown:
+        if batch is None and not shown:
             return
-        task = asyncio.ensure_future(self._flush(wants, shown))
+        task = asyncio.ensure_future(self._flush(batch, shown))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _flush(self, wants: list[_Want], shown: list[tuple[Impressions, str]]) -> None:
+    async def _flush(self, batch: Batch | None, shown: list[tuple[Impressions, str]]) -> None:
         try:
-            reads = await self._round_trip(wants, shown)
+            await self._round_trip(batch, shown)
         except StoreUnavailableError as exc:
-            for *_, future in wants:
-                if not future.done():
-                    future.set_exception(exc)
+            if batch is not None:
+                batch.done.set_exception(exc)
             if shown:
                 log.warning("%d answers' impressions not recorded: %s", len(shown), exc)
             return
         except Exception as exc:  # a bug, not an outage: never leave a request waiting on it
             log.exception("hot path read failed")
-            for *_, future in wants:
-                if not future.done():
-                    future.set_exception(StoreUnavailableError(f"hot path read failed: {exc!r}"))
+            if batch is not None:
+                batch.done.set_exception(StoreUnavailableError(f"hot path read failed: {exc!r}"))
             return
-        for (*_, future), read in zip(wants, reads, strict=True):
-            if not future.done():
-                future.set_result(read)
+        if batch is not None:
+            batch.done.set_result(None)
 
-    async def _round_trip(self, wants: list[_Want], shown: list[tuple[Impressions, str]]) -> list[Read]:
+    async def _round_trip(self, batch: Batch | None, shown: list[tuple[Impressions, str]]) -> None:
         version = self.version
-        views = [key for key, _, _ in wants if key is not None]
-        docs = [name for _, name, _ in wants if name is not None]
         commands: list[Command] = []
         if shown:
             commands.append(self._impressions_command(shown))
         commands += [("GET", contract.CURRENT_KEY), ("GET", contract.ERASURES_KEY)]
+        views = batch.views if batch is not None else []
+        docs = batch.docs if batch is not None else []
         if views:
             commands.append(("MGET", *views))
         if docs and version is not None:
@@ -138,17 +165,15 @@ class RedisBatcher:
             raise StoreUnavailableError("no model version has been published yet")
         served = current.decode()
         self.version = served
-        view_values = iter(replies[2] if views else ())
+        if batch is None:
+            return
+        batch.version, batch.erasures = served, erasures
+        batch.view_values = replies[2] if views else []
         if docs and version != served:
             keys = [contract.document_key(served, name) for name in docs]
-            doc_values = iter((await self._execute([("MGET", *keys)]))[0])
-        else:
-            doc_values = iter(replies[-1] if docs else ())
-        return [
-            Read(served, erasures, next(view_values) if key is not None else None,
-                 next(doc_values) if name is not None else None)
-            for key, name, _ in wants
-        ]
+            batch.doc_values = (await self._execute([("MGET", *keys)]))[0]
+        elif docs:
+            batch.doc_values = replies[-1]
 
     async def _execute(self, commands: list[Command]) -> list[Any]:
         breaker = self.store.breaker

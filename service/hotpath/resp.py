@@ -27,13 +27,7 @@ class RespError(Exception):
 
 
 def pack(commands: Sequence[Command]) -> bytes:
-    out: list[bytes] = []
-    for command in commands:
-        out.append(b"*%d\r\n" % len(command))
-        for arg in command:
-            raw = arg if isinstance(arg, bytes) else str(arg).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(raw), raw))
-    return b"".join(out)
+    return b"".join([hiredis.pack_command(tuple(command)) for command in commands])
 
 
 class _Protocol(asyncio.Protocol):
