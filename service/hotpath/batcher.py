@@ -24,7 +24,7 @@ from models import contract
 from service.breaker import CircuitOpenError
 from service.hotpath.resp import Command, RespConnection, RespError
 from service.live.redis_state import IMPRESSIONS_SCRIPT, RedisLiveState
-from service.live.state import Impressions
+from service.live.state import Impressions, feedback_field
 from service.metrics import Metrics
 from service.store import RedisStore, StoreUnavailableError
 
@@ -147,9 +147,8 @@ class RedisBatcher:
 
     async def _round_trip(self, batch: Batch | None, shown: list[tuple[Impressions, str]]) -> None:
         version = self.version
-        commands: list[Command] = []
-        if shown:
-            commands.append(self._impressions_command(shown))
+        commands = self._impressions_commands(shown)
+        n_impressions = len(commands)
         commands += [("GET", contract.CURRENT_KEY), ("GET", contract.ERASURES_KEY)]
         views = batch.views if batch is not None else []
         docs = batch.docs if batch is not None else []
@@ -159,7 +158,8 @@ class RedisBatcher:
             commands.append(("MGET", *(contract.document_key(version, name) for name in docs)))
         replies = await self._execute(commands)
         if shown:
-            self._impressions_done(replies.pop(0), shown)
+            self._impressions_done(replies[:n_impressions], shown)
+            del replies[:n_impressions]
         current, erasures = replies[0], replies[1]
         if current is None:
             raise StoreUnavailableError("no model version has been published yet")
@@ -189,19 +189,33 @@ class RedisBatcher:
         breaker.success()
         return replies
 
-    def _impressions_command(self, shown: list[tuple[Impressions, str]]) -> Command:
-        keys, args = self.live.impressions_call([encoded for _, encoded in shown], self._now_ms())
-        if self._script_loaded:
-            return ("EVALSHA", IMPRESSIONS_SHA, len(keys), *keys, *args)
-        return ("EVAL", IMPRESSIONS_SCRIPT, len(keys), *keys, *args)
+    def _impressions_commands(self, shown: list[tuple[Impressions, str]]) -> list[Command]:
+        """The impressions script for customers with items to write; answers whose every item
+        was already at the cap only add to the feedback counters, in one HINCRBY per cell."""
+        if not shown:
+            return []
+        commands: list[Command] = []
+        written = [encoded for impressions, encoded in shown if len(impressions.capped) < len(impressions.item_ids)]
+        if written:
+            keys, args = self.live.impressions_call(written, self._now_ms())
+            head = ("EVALSHA", IMPRESSIONS_SHA) if self._script_loaded else ("EVAL", IMPRESSIONS_SCRIPT)
+            commands.append((*head, len(keys), *keys, *args))
+        counted = Counter[str]()
+        for impressions, _ in shown:
+            if len(impressions.capped) == len(impressions.item_ids):
+                counted[feedback_field("impression", impressions.source, impressions.section,
+                                       impressions.segment)] += len(impressions.item_ids)
+        commands += [("HINCRBY", contract.FEEDBACK_COUNTS_KEY, cell, n) for cell, n in counted.items()]
+        return commands
 
-    def _impressions_done(self, reply: Any, shown: list[tuple[Impressions, str]]) -> None:
-        if isinstance(reply, RespError):
-            if "NOSCRIPT" in str(reply):  # Redis restarted: send the script itself next time
+    def _impressions_done(self, replies: list[Any], shown: list[tuple[Impressions, str]]) -> None:
+        errors = [reply for reply in replies if isinstance(reply, RespError)]
+        if errors:
+            if any("NOSCRIPT" in str(e) for e in errors):  # Redis restarted: send the script itself next time
                 self._script_loaded = False
-                self._shown[:0] = shown
+                self._shown[:0] = [(i, e) for i, e in shown if len(i.capped) < len(i.item_ids)]
             else:
-                log.warning("%d answers' impressions not recorded: %s", len(shown), reply)
+                log.warning("%d answers' impressions not recorded: %s", len(shown), errors[0])
             return
         self._script_loaded = True
         if self.metrics is None:

@@ -199,3 +199,34 @@ def _up(base: str) -> bool:
         return httpx.get(f"{base}/ready", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_answers_of_capped_items_only_count_impressions(own_redis: RedisServer) -> None:
+    """An answer whose items were all at the cap adds to the feedback counter without touching
+    the customer's per-item counts; one with new items writes those."""
+    import asyncio
+
+    from service.hotpath.batcher import RedisBatcher
+    from service.live import LivePolicy, RedisLiveState
+    from service.live.redis_state import encode_impressions
+    from service.live.state import Impressions
+    from service.store import RedisStore
+
+    async def scenario() -> None:
+        store = RedisStore(own_redis.url)
+        live = RedisLiveState(store.client, LivePolicy(cap_impressions=2))
+        batcher = RedisBatcher(store, live, lambda: 1_800_000_000_000)
+        at_cap = Impressions("c1", ("a", "b"), "personal", "recommend", "4", ("a", "b"))
+        fresh = Impressions("c2", ("a", "b"), "personal", "recommend", "4", ("b",))
+        for shown in (at_cap, fresh):
+            batcher.shown(shown, encode_impressions(shown))
+        await asyncio.sleep(0.1)  # the flush of impressions alone comes after a few ms
+        batcher.connection.close()
+        await store.close()
+
+    client = redis.Redis.from_url(own_redis.url)
+    client.set("mo:current", "v1")
+    asyncio.run(scenario())
+    assert int(client.hget("mo:feedback:counts", "impression|personal|recommend|4")) == 4
+    assert client.hlen("mo:live:{c1}:shown") == 0
+    assert set(client.hkeys("mo:live:{c2}:shown")) == {b"a"}
