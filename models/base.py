@@ -26,6 +26,8 @@ class Recommender(ABC):
     """Fit on a customer x item matrix; score, recommend and compare items."""
 
     name: str = "recommender"
+    # True when every customer gets the same scores (popularity): callers may score one row.
+    same_for_everyone: bool = False
 
     def __init__(self) -> None:
         self._fitted = False

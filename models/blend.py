@@ -30,11 +30,37 @@ def minmax_rows(scores: np.ndarray) -> np.ndarray:
 
 def blend_scores(parts: Sequence[tuple[np.ndarray, float]]) -> np.ndarray:
     """Σ weight · minmax_rows(scores): shared by the model and by tuning on cached scores."""
-    total = np.zeros_like(np.asarray(parts[0][0], dtype=np.float32))
+    total = np.zeros(np.shape(parts[0][0]), dtype=np.float32)
     for scores, weight in parts:
         if weight:
             total += np.float32(weight) * minmax_rows(scores)
     return total
+
+
+class BlendedScores:
+    """`blend_scores(parts)` of cached score matrices, computed only for the rows asked for.
+
+    Tuning tries many blend weights on the same cached scores; holding each try's dense
+    (customers x items) result would cost a full matrix per weight, while every row of a blend
+    depends only on the same row of its parts (the rescaling is per row). So a try is this
+    recipe, read a batch of rows at a time: the same numbers as `blend_scores` on all rows."""
+
+    def __init__(self, parts: Sequence[tuple[np.ndarray | BlendedScores, float]]) -> None:
+        self.parts = list(parts)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return tuple(self.parts[0][0].shape)  # type: ignore[return-value]
+
+    def rows(self, index: np.ndarray) -> np.ndarray:
+        return blend_scores([(score_rows(scores, index), w) for scores, w in self.parts])
+
+
+def score_rows(scores: np.ndarray | BlendedScores, index: np.ndarray) -> np.ndarray:
+    """Rows `index` of a score matrix or of a blend recipe, as a new dense array."""
+    if isinstance(scores, BlendedScores):
+        return scores.rows(index)
+    return np.array(scores[index], dtype=np.float32)
 
 
 class BlendRecommender(Recommender):
