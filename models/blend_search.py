@@ -170,7 +170,7 @@ class BlendSearch:
             columns_all = np.hstack(columns)[rows] if columns else np.zeros((len(rows), 0), dtype=np.float32)
             self._indexes[key] = (MixedIndex(vectors_all, columns_all), rows)
         index, rows = self._indexes[key]
-        found, scores = index.search(queries.astype(np.float32), k, head=max(4 * k, 512))
+        found, scores = index.search(queries.astype(np.float32), k, head=max(4 * k, 128))
         items = np.where(found >= 0, rows[np.maximum(found, 0)], -1)
         assert items.shape[0] == n
         return items, scores + const[:, None]

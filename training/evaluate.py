@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from models.base import Recommender, top_k
-from models.blend import BlendedScores, score_rows
+from models.base import Recommender, top_k, top_k_wide
+from models.blend import Scores, score_rows
 from models.metrics import calc_metrics, per_customer_metrics, popularity_ranks
 from training.candidates import ModelSpec, TrainingData
 from training.split import Split
@@ -89,9 +89,6 @@ def _sample(rows: np.ndarray, at_most: int | None, seed: int = 7) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(rows, at_most, replace=False))
 
 
-Scores = np.ndarray | BlendedScores  # evaluated customers x items, or a blend of such made per batch
-
-
 def model_scores(model: Recommender, ev: EvalData, spec: ModelSpec, batch: int = 2048) -> np.ndarray:
     """Dense scores (evaluated customers x items) of a fitted model. A model that scores every
     customer alike gives one row seen through a broadcast view (no memory per customer)."""
@@ -107,13 +104,21 @@ def recommendations(scores: Scores, ev: EvalData, task: str, k: int, batch: int 
     `batch` customers at a time (so only one batch of scores is ever dense)."""
     positions = ev.positions[task]
     ids = np.full((len(positions), k), -1, dtype=np.int64)
+    if task != "discovery" and len(positions) and _same_for_everyone(scores):
+        ids[:] = top_k(score_rows(scores, positions[:1]), k)[0]  # identical rows, identical answers
+        return ids
     for start in range(0, len(positions), batch):
         sub = score_rows(scores, positions[start : start + batch])
         if task == "discovery":
             seen = ev.data.history.matrix[ev.rows[positions[start : start + batch]]].tocoo()
             sub[seen.row, seen.col] = -np.inf
-        ids[start : start + batch] = top_k(sub, k)[0]
+        ids[start : start + batch] = top_k_wide(sub, k)[0]
     return ids
+
+
+def _same_for_everyone(scores: Scores) -> bool:
+    """A broadcast view of one row (see `model_scores`)."""
+    return isinstance(scores, np.ndarray) and scores.ndim == 2 and scores.strides[0] == 0
 
 
 def task_metrics(scores: Scores, ev: EvalData, task: str, ks: list[int]) -> dict[str, float]:

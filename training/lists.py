@@ -80,7 +80,7 @@ def _searched_lists(
     lists are not proven complete by the search's bound is scored on every item instead."""
     n = matrix.shape[0]
     out = {name: np.full((n, k), -1 if name.endswith("items") else -np.inf,
-                         dtype=np.int64 if name.endswith("items") else np.float32) for name in LIST_NAMES}
+                         dtype=np.int32 if name.endswith("items") else np.float32) for name in LIST_NAMES}
     search = BlendSearch(model, matrix.shape[1])
     for start in range(0, n, batch_size):
         rows = np.arange(start, min(start + batch_size, n))

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from models.als import ALSParams
-from models.blend import BlendedScores
+from models.blend import BlendedScores, scaled_rows
 from models.ease import MAX_ITEMS
 from training.candidates import ModelSpec, als_spec, baseline_specs, blend_spec
 from training.evaluate import EvalData, Scores, applies, model_scores, task_metrics
@@ -120,6 +120,18 @@ class _Tuner:
         self.ev, self.ks, self.out = ev, ks, Tuning(validation={t: {} for t in ev.tasks})
         self.objective = "discovery" if "discovery" in ev.tasks else "all"
         self.scores: dict[str, Scores] = {}
+        self._recent: list[tuple[Scores, str, tuple[int, ...], dict[str, float]]] = []  # see `metrics`
+
+    def metrics(self, scores: Scores, task: str, ks: list[int]) -> dict[str, float]:
+        """`task_metrics`, remembered for the last few score matrices: a try's metrics are
+        computed for its trial and asked for again when it is recorded as a report row (each
+        costs a top-k over every item for thousands of customers)."""
+        for seen, seen_task, seen_ks, values in self._recent:
+            if seen is scores and seen_task == task and seen_ks == tuple(ks):
+                return values
+        values = task_metrics(scores, self.ev, task, ks)
+        self._recent = [*self._recent[-7:], (scores, task, tuple(ks), values)]
+        return values
 
     def score(self, spec: ModelSpec, record: bool = True) -> Scores:
         """Fit on the validation window's training part, log a trial, return the scores (and
@@ -132,7 +144,7 @@ class _Tuner:
         return scores
 
     def trial(self, spec: ModelSpec, scores: Scores, seconds: float = 0.0) -> dict[str, float]:
-        values = {t: task_metrics(scores, self.ev, t, [10])[SELECT] for t in self.ev.tasks if applies(spec, t)}
+        values = {t: self.metrics(scores, t, [10])[SELECT] for t in self.ev.tasks if applies(spec, t)}
         self.out.trials.append({"name": spec.name, **spec.summary(), "seconds": round(seconds, 2),
                                 **{f"{t}_{SELECT}": round(v, 5) for t, v in values.items()}})
         return values
@@ -140,7 +152,7 @@ class _Tuner:
     def record(self, spec: ModelSpec, scores: Scores) -> None:
         for task in self.ev.tasks:
             if applies(spec, task):
-                self.out.validation[task][spec.name] = task_metrics(scores, self.ev, task, self.ks)
+                self.out.validation[task][spec.name] = self.metrics(scores, task, self.ks)
 
     def value(self, task: str) -> float:
         return float(self.out.trials[-1].get(f"{task}_{SELECT}", 0.0))
@@ -183,8 +195,9 @@ class _Tuner:
     ) -> tuple[ModelSpec, Scores]:
         """`base` + w · `other` over `weights` (cached scores); `base` alone too if `keep_base`."""
         options = [(base[0], base[1], self.trial(base[0], base[1])[task])] if keep_base else []
+        scaled_base, scaled_other = scaled_rows(base[1]), scaled_rows(other[1])  # once for every weight
         for w in weights:
-            scores = BlendedScores([(base[1], 1.0), (other[1], w)])
+            scores = BlendedScores([(scaled_base, 1.0), (scaled_other, w)], scaled=True)
             spec = blend_spec(name, [(base[0], 1.0), (other[0], w)])
             options.append((spec, scores, self.trial(spec, scores)[task]))
         spec, scores, _ = max(options, key=lambda o: o[2])
