@@ -45,7 +45,7 @@ class BlendedScores:
     depends only on the same row of its parts (the rescaling is per row). So a try is this
     recipe, read a batch of rows at a time: the same numbers as `blend_scores` on all rows.
     With `scaled`, the parts are already `minmax_rows` of the scores (see `scaled_rows`), so
-    a try costs one weighted sum instead of rescaling every part again."""
+    a try costs one weighted sum instead of finding every part's extremes again."""
 
     def __init__(self, parts: Sequence[tuple[Scores, float]], scaled: bool = False) -> None:
         self.parts, self.scaled = list(parts), scaled
@@ -64,27 +64,46 @@ class BlendedScores:
         return total
 
 
-Scores = np.ndarray | BlendedScores  # customers x items, or a blend of such made per batch of rows
+class ScaledScores:
+    """`minmax_rows` of a score matrix without a second dense matrix: each row's low and span
+    are found once (one pass) and applied when rows are read, with the same operations, hence
+    the same numbers."""
+
+    def __init__(self, scores: Scores, low: np.ndarray, span: np.ndarray) -> None:
+        self.scores, self.low, self.span = scores, low, span
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return tuple(self.scores.shape)  # type: ignore[return-value]
+
+    def rows(self, index: np.ndarray) -> np.ndarray:
+        raw = score_rows(self.scores, index)
+        low, span = self.low[index, None], self.span[index, None]
+        return np.divide(raw - low, span, out=np.zeros_like(raw), where=span > 0)
+
+
+Scores = np.ndarray | BlendedScores | ScaledScores  # customers x items, or a recipe read per batch of rows
 
 
 def score_rows(scores: Scores, index: np.ndarray) -> np.ndarray:
-    """Rows `index` of a score matrix or of a blend recipe, as a new dense array."""
-    if isinstance(scores, BlendedScores):
+    """Rows `index` of a score matrix or of a recipe, as a new dense array."""
+    if isinstance(scores, BlendedScores | ScaledScores):
         return scores.rows(index)
     return np.array(scores[index], dtype=np.float32)
 
 
-def scaled_rows(scores: Scores, batch: int = 1024) -> np.ndarray:
-    """`minmax_rows` of every row, dense (a batch of rows at a time); scores that are the same
-    for every row (a broadcast view) stay one row seen through a broadcast view."""
+def scaled_rows(scores: Scores, batch: int = 1024) -> Scores:
+    """`minmax_rows` of every row (see `ScaledScores`); scores that are the same for every row
+    (a broadcast view) stay one row seen through a broadcast view."""
     n, n_items = scores.shape
     if isinstance(scores, np.ndarray) and n and scores.strides[0] == 0:
         return np.broadcast_to(minmax_rows(scores[:1])[0], (n, n_items))
-    out = np.empty((n, n_items), dtype=np.float32)
+    low, span = np.empty(n, dtype=np.float32), np.empty(n, dtype=np.float32)
     for start in range(0, n, batch):
-        index = np.arange(start, min(start + batch, n))
-        out[index] = minmax_rows(score_rows(scores, index))
-    return out
+        raw = score_rows(scores, np.arange(start, min(start + batch, n)))
+        low[start : start + len(raw)] = raw.min(axis=1)
+        span[start : start + len(raw)] = raw.max(axis=1) - low[start : start + len(raw)]
+    return ScaledScores(scores, low, span)
 
 
 class BlendRecommender(Recommender):
