@@ -30,11 +30,80 @@ def minmax_rows(scores: np.ndarray) -> np.ndarray:
 
 def blend_scores(parts: Sequence[tuple[np.ndarray, float]]) -> np.ndarray:
     """Σ weight · minmax_rows(scores): shared by the model and by tuning on cached scores."""
-    total = np.zeros_like(np.asarray(parts[0][0], dtype=np.float32))
+    total = np.zeros(np.shape(parts[0][0]), dtype=np.float32)
     for scores, weight in parts:
         if weight:
             total += np.float32(weight) * minmax_rows(scores)
     return total
+
+
+class BlendedScores:
+    """`blend_scores(parts)` of cached score matrices, computed only for the rows asked for.
+
+    Tuning tries many blend weights on the same cached scores; holding each try's dense
+    (customers x items) result would cost a full matrix per weight, while every row of a blend
+    depends only on the same row of its parts (the rescaling is per row). So a try is this
+    recipe, read a batch of rows at a time: the same numbers as `blend_scores` on all rows.
+    With `scaled`, the parts are already `minmax_rows` of the scores (see `scaled_rows`), so
+    a try costs one weighted sum instead of finding every part's extremes again."""
+
+    def __init__(self, parts: Sequence[tuple[Scores, float]], scaled: bool = False) -> None:
+        self.parts, self.scaled = list(parts), scaled
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return tuple(self.parts[0][0].shape)  # type: ignore[return-value]
+
+    def rows(self, index: np.ndarray) -> np.ndarray:
+        if not self.scaled:
+            return blend_scores([(score_rows(scores, index), w) for scores, w in self.parts])
+        total = np.zeros((len(index), self.shape[1]), dtype=np.float32)
+        for scores, weight in self.parts:
+            if weight:
+                total += np.float32(weight) * score_rows(scores, index)
+        return total
+
+
+class ScaledScores:
+    """`minmax_rows` of a score matrix without a second dense matrix: each row's low and span
+    are found once (one pass) and applied when rows are read, with the same operations, hence
+    the same numbers."""
+
+    def __init__(self, scores: Scores, low: np.ndarray, span: np.ndarray) -> None:
+        self.scores, self.low, self.span = scores, low, span
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return tuple(self.scores.shape)  # type: ignore[return-value]
+
+    def rows(self, index: np.ndarray) -> np.ndarray:
+        raw = score_rows(self.scores, index)
+        low, span = self.low[index, None], self.span[index, None]
+        return np.divide(raw - low, span, out=np.zeros_like(raw), where=span > 0)
+
+
+Scores = np.ndarray | BlendedScores | ScaledScores  # customers x items, or a recipe read per batch of rows
+
+
+def score_rows(scores: Scores, index: np.ndarray) -> np.ndarray:
+    """Rows `index` of a score matrix or of a recipe, as a new dense array."""
+    if isinstance(scores, BlendedScores | ScaledScores):
+        return scores.rows(index)
+    return np.array(scores[index], dtype=np.float32)
+
+
+def scaled_rows(scores: Scores, batch: int = 1024) -> Scores:
+    """`minmax_rows` of every row (see `ScaledScores`); scores that are the same for every row
+    (a broadcast view) stay one row seen through a broadcast view."""
+    n, n_items = scores.shape
+    if isinstance(scores, np.ndarray) and n and scores.strides[0] == 0:
+        return np.broadcast_to(minmax_rows(scores[:1])[0], (n, n_items))
+    low, span = np.empty(n, dtype=np.float32), np.empty(n, dtype=np.float32)
+    for start in range(0, n, batch):
+        raw = score_rows(scores, np.arange(start, min(start + batch, n)))
+        low[start : start + len(raw)] = raw.min(axis=1)
+        span[start : start + len(raw)] = raw.max(axis=1) - low[start : start + len(raw)]
+    return ScaledScores(scores, low, span)
 
 
 class BlendRecommender(Recommender):

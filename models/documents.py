@@ -15,7 +15,8 @@ from models import contract
 from models.artifact import Artifact
 from models.catalog import catalog_from_frame
 from models.ranking import merged_candidates, popular_offers
-from models.store_documents import shared_store_documents, store_doc, store_documents
+from models.store_blocks import store_documents
+from models.store_documents import shared_store_documents, store_doc
 
 POPULAR = "popular"
 CATALOG = "catalog"

@@ -13,6 +13,7 @@ class PopularityRecommender(Recommender):
     buying thousands of one item would otherwise dominate)."""
 
     name = "popularity"
+    same_for_everyone = True
 
     def _fit(self, user_items: sp.csr_matrix) -> None:
         binary = user_items.copy()

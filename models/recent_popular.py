@@ -37,6 +37,7 @@ class RecentPopularityRecommender(TimeAwareRecommender):
     """Items ranked by recent buyers; ties (and items nobody bought lately) by all-time buyers."""
 
     name = "recent_popularity"
+    same_for_everyone = True
 
     def __init__(self, params: RecentPopularityParams | None = None, times: PurchaseTimes | None = None) -> None:
         super().__init__(times)

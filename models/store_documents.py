@@ -125,18 +125,6 @@ def _pairs(ids: np.ndarray, rows: np.ndarray, scores: np.ndarray) -> list[list[A
     return [[str(ids[i]), round(float(s), 3)] for i, s in zip(rows, scores) if i >= 0]
 
 
-def store_documents(a: Artifact, rows: range | None = None) -> Iterator[tuple[str, bytes]]:
-    """`store:<customer>` for every known customer (or every customer row in `rows`), in
-    customer-row order."""
-    sf = a.storefront
-    if sf is None:
-        return
-    end_day = data_end_day(a)
-    todo = rows if rows is not None else range(len(a.customers))
-    for row, customer_id in zip(todo, a.customers.ids[todo.start : todo.stop].tolist()):
-        yield store_doc(customer_id), contract.encode_json(customer_store_document(a, sf, row, end_day))
-
-
 def shared_store_documents(a: Artifact) -> Iterator[tuple[str, bytes]]:
     """Similar items per item, trending per segment and overall, new arrivals, segments."""
     sf = a.storefront

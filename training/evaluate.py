@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from models.base import Recommender, top_k
+from models.base import Recommender, top_k, top_k_wide
+from models.blend import Scores, score_rows
 from models.metrics import calc_metrics, per_customer_metrics, popularity_ranks
 from training.candidates import ModelSpec, TrainingData
 from training.split import Split
@@ -89,27 +90,42 @@ def _sample(rows: np.ndarray, at_most: int | None, seed: int = 7) -> np.ndarray:
 
 
 def model_scores(model: Recommender, ev: EvalData, spec: ModelSpec, batch: int = 2048) -> np.ndarray:
-    """Dense scores (evaluated customers x items) of a fitted model."""
+    """Dense scores (evaluated customers x items) of a fitted model. A model that scores every
+    customer alike gives one row seen through a broadcast view (no memory per customer)."""
     matrix = ev.data.matrix(spec.weights).matrix
+    if model.same_for_everyone and len(ev.rows):
+        return np.broadcast_to(model.score(ev.rows[:1], matrix[ev.rows[:1]])[0], (len(ev.rows), matrix.shape[1]))
     parts = [model.score(ev.rows[s : s + batch], matrix[ev.rows[s : s + batch]]) for s in range(0, len(ev.rows), batch)]
     return np.vstack(parts) if parts else np.zeros((0, matrix.shape[1]), dtype=np.float32)
 
 
-def recommendations(scores: np.ndarray, ev: EvalData, task: str, k: int) -> np.ndarray:
-    """Top-k item rows per evaluated customer of `task` (discovery: bought items excluded)."""
-    sub = scores[ev.positions[task]].copy()
-    if task == "discovery":
-        seen = ev.data.history.matrix[ev.rows[ev.positions[task]]].tocoo()
-        sub[seen.row, seen.col] = -np.inf
-    ids, _ = top_k(sub, k)
+def recommendations(scores: Scores, ev: EvalData, task: str, k: int, batch: int = 1024) -> np.ndarray:
+    """Top-k item rows per evaluated customer of `task` (discovery: bought items excluded),
+    `batch` customers at a time (so only one batch of scores is ever dense)."""
+    positions = ev.positions[task]
+    ids = np.full((len(positions), k), -1, dtype=np.int64)
+    if task != "discovery" and len(positions) and _same_for_everyone(scores):
+        ids[:] = top_k(score_rows(scores, positions[:1]), k)[0]  # identical rows, identical answers
+        return ids
+    for start in range(0, len(positions), batch):
+        sub = score_rows(scores, positions[start : start + batch])
+        if task == "discovery":
+            seen = ev.data.history.matrix[ev.rows[positions[start : start + batch]]].tocoo()
+            sub[seen.row, seen.col] = -np.inf
+        ids[start : start + batch] = top_k_wide(sub, k)[0]
     return ids
 
 
-def task_metrics(scores: np.ndarray, ev: EvalData, task: str, ks: list[int]) -> dict[str, float]:
+def _same_for_everyone(scores: Scores) -> bool:
+    """A broadcast view of one row (see `model_scores`)."""
+    return isinstance(scores, np.ndarray) and scores.ndim == 2 and scores.strides[0] == 0
+
+
+def task_metrics(scores: Scores, ev: EvalData, task: str, ks: list[int]) -> dict[str, float]:
     return calc_metrics(recommendations(scores, ev, task, max(ks)), ev.truth[task], ks, ev.item_rank)
 
 
-def segment_ndcg(scores: np.ndarray, ev: EvalData, task: str, k: int = 10) -> dict[str, float]:
+def segment_ndcg(scores: Scores, ev: EvalData, task: str, k: int = 10) -> dict[str, float]:
     """NDCG@k by customer activity (terciles of distinct items bought before the window)."""
     values = per_customer_metrics(recommendations(scores, ev, task, k), ev.truth[task], [k], ev.item_rank)[f"ndcg@{k}"]
     sizes = ev.history_sizes(task)

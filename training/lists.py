@@ -3,8 +3,11 @@
 Both lists (top unbought = discovery, top of everything = re-purchase) come from one model's
 scores, so they share one scale: `models.ranking.merge_lists` interleaves them by score.
 Training publishes a blend of the repurchase model and the discovery winner, which ranks
-unbought items exactly as the discovery winner does (see `models.blend`); such a model is
-scored on every item, a batch of customers at a time, and both lists come from that one pass.
+unbought items exactly as the discovery winner does (see `models.blend`). A blend of ALS,
+popularity and repurchase parts takes the exact candidate search of `models.blend_search`
+(the top `k + spare` of its linear form plus the customer's own items, scored exactly); any
+other model is scored on every item, a batch of customers at a time, and both lists come from
+that one pass.
 
 A plain factor model (ALS) takes a faster exact path: norm-bounded search
 (`models.inner_product`) for the top `k + spare` of everything, which scores a small fraction
@@ -19,12 +22,14 @@ import scipy.sparse as sp
 
 from models.als import ALSRecommender
 from models.base import Recommender, top_k
+from models.blend_search import BlendSearch, supported
 from models.inner_product import top_k_inner_products
 from models.ranking import bought_mask
 
 LIST_LENGTH = 100
 SPARE = 32  # extra candidates so bought items can be skipped without a second pass
 _ROWS_PER_CHUNK = 65_536
+SEARCH_MIN_ITEMS = 10_000  # below this, scoring every item is as fast as searching (and simpler)
 LIST_NAMES = ("discovery_items", "discovery_scores", "all_items", "all_scores")
 
 
@@ -36,6 +41,8 @@ def precompute_lists(
     matrix = matrix.tocsr()
     if isinstance(model, ALSRecommender):
         return _factor_lists(model, matrix, offerable, k)
+    if supported(model) and matrix.shape[1] >= SEARCH_MIN_ITEMS:
+        return _searched_lists(model, matrix, offerable, k)
     return _scored_lists(model, matrix, offerable, k, batch_size)
 
 
@@ -47,16 +54,53 @@ def _scored_lists(
     parts: dict[str, list[np.ndarray]] = {name: [] for name in LIST_NAMES}
     for start in range(0, n, batch_size):
         rows = np.arange(start, min(start + batch_size, n))
-        seen = matrix[rows]
-        scores = model.score(rows, seen)
-        scores[:, ~offerable] = -np.inf
-        all_items, all_scores = top_k(scores, k)
-        bought = seen.tocoo()
-        scores[bought.row, bought.col] = -np.inf
-        disc_items, disc_scores = top_k(scores, k)
-        for name, value in zip(LIST_NAMES, (disc_items, disc_scores, all_items, all_scores)):
+        for name, value in zip(LIST_NAMES, _dense_lists(model, rows, matrix[rows], offerable, k)):
             parts[name].append(value)
     return {name: _stack(values, k, name.endswith("items")) for name, values in parts.items()}
+
+
+def _dense_lists(
+    model: Recommender, rows: np.ndarray, seen: sp.csr_matrix, offerable: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(discovery items, scores, all items, scores) of `rows`, every item scored."""
+    scores = model.score(rows, seen)
+    scores[:, ~offerable] = -np.inf
+    all_items, all_scores = top_k(scores, k)
+    bought = seen.tocoo()
+    scores[bought.row, bought.col] = -np.inf
+    disc_items, disc_scores = top_k(scores, k)
+    return disc_items, disc_scores, all_items, all_scores
+
+
+def _searched_lists(
+    model: Recommender, matrix: sp.csr_matrix, offerable: np.ndarray, k: int, batch_size: int = 4096
+) -> dict[str, np.ndarray]:
+    """A supported blend (`models.blend_search`): per batch, the candidates (top `k + SPARE` of
+    the blend's linear form and the customer's own items) scored exactly; a customer whose
+    lists are not proven complete by the search's bound is scored on every item instead."""
+    n = matrix.shape[0]
+    out = {name: np.full((n, k), -1 if name.endswith("items") else -np.inf,
+                         dtype=np.int32 if name.endswith("items") else np.float32) for name in LIST_NAMES}
+    search = BlendSearch(model, matrix.shape[1])
+    for start in range(0, n, batch_size):
+        rows = np.arange(start, min(start + batch_size, n))
+        seen = matrix[rows]
+        items, bound = search.candidates(search.form(model, rows, seen), k + SPARE, offerable)
+        scores = np.where(items >= 0, search.exact(model, rows, items), -np.inf).astype(np.float32)
+        pos, all_scores = top_k(scores, k)
+        all_items = np.where(pos >= 0, np.take_along_axis(items, np.maximum(pos, 0), axis=1), -1)
+        scores[bought_mask(seen, items)] = -np.inf
+        pos, disc_scores = top_k(scores, k)
+        disc_items = np.where(pos >= 0, np.take_along_axis(items, np.maximum(pos, 0), axis=1), -1)
+        lists = (disc_items, disc_scores, all_items, all_scores)
+        for name, value in zip(LIST_NAMES, lists):
+            out[name][rows] = value
+        unproven = np.flatnonzero((disc_scores[:, k - 1] < bound) | (all_scores[:, k - 1] < bound))
+        if len(unproven):
+            dense = _dense_lists(model, rows[unproven], seen[unproven], offerable, k)
+            for name, value in zip(LIST_NAMES, dense):
+                out[name][rows[unproven]] = value
+    return out
 
 
 def _stack(values: list[np.ndarray], k: int, ids: bool) -> np.ndarray:

@@ -15,7 +15,9 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.als import ALSRecommender
+from models.base import top_k
 from models.interactions import Interactions
+from models.ranking import bought_mask
 from models.storefront import Storefront
 from training.customers import customer_profiles, loyalty_tiers, rfm_array
 from training.features import day_number, purchase_occasions
@@ -141,11 +143,24 @@ def _popular_among(history: Interactions, rows: np.ndarray, k: int) -> tuple[np.
 
 
 def _new_for_customers(
-    model: ALSRecommender, interactions: Interactions, new_rows: np.ndarray, k: int
+    model: ALSRecommender, interactions: Interactions, new_rows: np.ndarray, k: int, batch_size: int = 4096
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each customer's best-fitting new arrivals they have not bought (by the model's scores)."""
     n = interactions.shape[0]
-    if not new_rows.any() or n == 0:
-        return np.full((n, k), -1, dtype=np.int32), np.zeros((n, k), dtype=np.float32)
-    ids, scores = model.recommend(np.arange(n), interactions.matrix, k, exclude_seen=True, blocked=~new_rows)
-    return ids.astype(np.int32), np.where(ids >= 0, scores, 0.0).astype(np.float32)
+    ids = np.full((n, k), -1, dtype=np.int32)
+    scores = np.zeros((n, k), dtype=np.float32)
+    new = np.flatnonzero(new_rows)
+    if len(new) == 0 or n == 0:
+        return ids, scores
+    # Only the new arrivals are scored (every other item is blocked anyway): a few percent of
+    # the catalog instead of all of it, for every customer.
+    new_vectors = model.item_factors[new].T
+    matrix = interactions.matrix.tocsr()
+    for start in range(0, n, batch_size):
+        rows = slice(start, min(start + batch_size, n))
+        batch = model.user_factors[rows] @ new_vectors
+        batch[bought_mask(matrix[rows], np.broadcast_to(new, batch.shape))] = -np.inf
+        pos, values = top_k(batch, k)
+        ids[rows] = np.where(pos >= 0, new[np.maximum(pos, 0)], -1)
+        scores[rows] = np.where(pos >= 0, values, 0.0)
+    return ids, scores

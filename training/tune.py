@@ -22,13 +22,11 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from models.als import ALSParams
-from models.blend import blend_scores
+from models.blend import BlendedScores, scaled_rows
 from models.ease import MAX_ITEMS
 from training.candidates import ModelSpec, als_spec, baseline_specs, blend_spec
-from training.evaluate import EvalData, applies, model_scores, task_metrics
+from training.evaluate import EvalData, Scores, applies, model_scores, task_metrics
 from training.features import WeightParams
 
 log = logging.getLogger(__name__)
@@ -121,9 +119,21 @@ class _Tuner:
     def __init__(self, ev: EvalData, ks: list[int]) -> None:
         self.ev, self.ks, self.out = ev, ks, Tuning(validation={t: {} for t in ev.tasks})
         self.objective = "discovery" if "discovery" in ev.tasks else "all"
-        self.scores: dict[str, np.ndarray] = {}
+        self.scores: dict[str, Scores] = {}
+        self._recent: list[tuple[Scores, str, tuple[int, ...], dict[str, float]]] = []  # see `metrics`
 
-    def score(self, spec: ModelSpec, record: bool = True) -> np.ndarray:
+    def metrics(self, scores: Scores, task: str, ks: list[int]) -> dict[str, float]:
+        """`task_metrics`, remembered for the last few score matrices: a try's metrics are
+        computed for its trial and asked for again when it is recorded as a report row (each
+        costs a top-k over every item for thousands of customers)."""
+        for seen, seen_task, seen_ks, values in self._recent:
+            if seen is scores and seen_task == task and seen_ks == tuple(ks):
+                return values
+        values = task_metrics(scores, self.ev, task, ks)
+        self._recent = [*self._recent[-7:], (scores, task, tuple(ks), values)]
+        return values
+
+    def score(self, spec: ModelSpec, record: bool = True) -> Scores:
         """Fit on the validation window's training part, log a trial, return the scores (and
         keep the metrics as a report row when `record`)."""
         start = time.perf_counter()
@@ -133,16 +143,16 @@ class _Tuner:
             self.record(spec, scores)
         return scores
 
-    def trial(self, spec: ModelSpec, scores: np.ndarray, seconds: float = 0.0) -> dict[str, float]:
-        values = {t: task_metrics(scores, self.ev, t, [10])[SELECT] for t in self.ev.tasks if applies(spec, t)}
+    def trial(self, spec: ModelSpec, scores: Scores, seconds: float = 0.0) -> dict[str, float]:
+        values = {t: self.metrics(scores, t, [10])[SELECT] for t in self.ev.tasks if applies(spec, t)}
         self.out.trials.append({"name": spec.name, **spec.summary(), "seconds": round(seconds, 2),
                                 **{f"{t}_{SELECT}": round(v, 5) for t, v in values.items()}})
         return values
 
-    def record(self, spec: ModelSpec, scores: np.ndarray) -> None:
+    def record(self, spec: ModelSpec, scores: Scores) -> None:
         for task in self.ev.tasks:
             if applies(spec, task):
-                self.out.validation[task][spec.name] = task_metrics(scores, self.ev, task, self.ks)
+                self.out.validation[task][spec.name] = self.metrics(scores, task, self.ks)
 
     def value(self, task: str) -> float:
         return float(self.out.trials[-1].get(f"{task}_{SELECT}", 0.0))
@@ -158,11 +168,11 @@ class _Tuner:
             self.out.baselines.append(spec)
             self.scores[spec.name] = self.score(spec)
 
-    def collaborative(self, deadline: float) -> dict[str, tuple[ModelSpec, float, np.ndarray]]:
+    def collaborative(self, deadline: float) -> dict[str, tuple[ModelSpec, float, Scores]]:
         spaces = [s for s in CF_SPACES if s.family != "ease" or self.ev.data.history.shape[1] <= MAX_ITEMS]
         searches = {s.family: coordinate_search(s) for s in spaces}
         pending = {family: next(search) for family, search in searches.items()}
-        best: dict[str, tuple[ModelSpec, float, np.ndarray]] = {}
+        best: dict[str, tuple[ModelSpec, float, Scores]] = {}
         while pending:
             for family in list(pending):
                 if family in best and time.perf_counter() > deadline:
@@ -180,19 +190,20 @@ class _Tuner:
         return best
 
     def best_blend(
-        self, name: str, base: tuple[ModelSpec, np.ndarray], other: tuple[ModelSpec, np.ndarray],
+        self, name: str, base: tuple[ModelSpec, Scores], other: tuple[ModelSpec, Scores],
         weights: tuple[float, ...], task: str, keep_base: bool,
-    ) -> tuple[ModelSpec, np.ndarray]:
+    ) -> tuple[ModelSpec, Scores]:
         """`base` + w · `other` over `weights` (cached scores); `base` alone too if `keep_base`."""
         options = [(base[0], base[1], self.trial(base[0], base[1])[task])] if keep_base else []
+        scaled_base, scaled_other = scaled_rows(base[1]), scaled_rows(other[1])  # once for every weight
         for w in weights:
-            scores = blend_scores([(base[1], 1.0), (other[1], w)])
+            scores = BlendedScores([(scaled_base, 1.0), (scaled_other, w)], scaled=True)
             spec = blend_spec(name, [(base[0], 1.0), (other[0], w)])
             options.append((spec, scores, self.trial(spec, scores)[task]))
         spec, scores, _ = max(options, key=lambda o: o[2])
         return spec, scores
 
-    def repurchase(self) -> tuple[ModelSpec, np.ndarray]:
+    def repurchase(self) -> tuple[ModelSpec, Scores]:
         search = coordinate_search(REPURCHASE_SPACE)
         point, best = next(search), None
         while True:
@@ -237,7 +248,7 @@ def untuned(ev: EvalData, ks: list[int] | None = None) -> Tuning:
     pair = tuner.best_blend("cf+recent", (cf, tuner.score(cf)), (recent, tuner.scores[recent.name]),
                             RECENT_BLEND_WEIGHTS, tuner.objective, keep_base=False)
 
-    def repurchase() -> tuple[ModelSpec, np.ndarray]:
+    def repurchase() -> tuple[ModelSpec, Scores]:
         spec = spec_for("repurchase", REPURCHASE_SPACE.start)
         return spec, tuner.score(spec, record=False)
 
@@ -263,8 +274,8 @@ def default_specs() -> dict[str, ModelSpec]:
 
 def _select(
     tuner: _Tuner,
-    discovery: tuple[ModelSpec, np.ndarray],
-    repurchase: Callable[[], tuple[ModelSpec, np.ndarray]],
+    discovery: tuple[ModelSpec, Scores],
+    repurchase: Callable[[], tuple[ModelSpec, Scores]],
     cf_weights: tuple[float, ...],
 ) -> None:
     """Record the discovery winner; then the *all* winner, repurchase blended with it."""

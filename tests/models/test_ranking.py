@@ -41,7 +41,7 @@ def test_customer_offers_merges_discovery_and_bought() -> None:
 def test_block_merge_and_encoding_equal_the_per_customer_path(trained_artifacts) -> None:  # type: ignore[no-untyped-def]
     from models.artifact import load_artifact
     from models.documents import customer_doc, customer_documents, is_customer_doc
-    from models.store_documents import store_documents
+    from models.store_blocks import store_documents
 
     a = load_artifact(trained_artifacts)
     lists = (a.discovery_items, a.discovery_scores, a.all_items, a.all_scores, a.history, a.items.ids)

@@ -83,3 +83,18 @@ def test_calc_metrics_averages_customers_and_names_each_metric() -> None:
     assert out["ndcg@2"] == pytest.approx((1 / L2(3)) / 2)
     assert out["coverage@2"] == pytest.approx(4 / 10)
     assert out["popularityrank@2"] == pytest.approx(((4 + 2) / 2 + (1 + 3) / 2) / 2)
+
+
+@pytest.mark.parametrize("k", [1, 10, 50])
+def test_top_k_wide_gives_top_k_answer_ties_and_all(k: int) -> None:
+    from models.base import top_k, top_k_wide
+
+    rng = np.random.default_rng(k)
+    scores = rng.standard_normal((300, 5000)).astype(np.float32)
+    scores[:40] = np.round(scores[:40], 1)  # ties everywhere
+    scores[40:60, rng.integers(0, 5000, 300)] = -np.inf  # masked (bought) items
+    scores[60:70] = rng.integers(0, 3, 5000)  # a popularity-like row: crowds of equal values
+    scores[70:80, 3:] = -np.inf  # fewer finite items than k
+    ids, values = top_k_wide(scores, k, block=64)
+    want_ids, want_values = top_k(scores, k)
+    assert np.array_equal(ids, want_ids) and np.array_equal(values, want_values)

@@ -12,7 +12,8 @@ import pytest
 from models import contract
 from models.artifact import load_artifact
 from models.documents import all_documents
-from models.store_documents import customer_store_document, data_end_day
+from models.store_blocks import store_documents
+from models.store_documents import customer_store_document, data_end_day, store_doc
 from models.storefront import Storefront
 from training.similar import model_neighbours
 
@@ -111,3 +112,18 @@ def test_storefront_save_load_round_trip(artifact, tmp_path: Path) -> None:  # t
 
 def test_version_without_storefront_loads_as_none(tmp_path: Path) -> None:
     assert Storefront.load(tmp_path) is None
+
+
+def test_store_documents_in_blocks_equal_the_per_customer_documents(artifact) -> None:  # type: ignore[no-untyped-def]
+    """Publish encodes `store:` documents a block at a time; byte for byte the readable
+    per-customer version (blocks of 97 rows, so block edges fall mid-way)."""
+    end_day = data_end_day(artifact)
+    expected = [
+        (store_doc(cid), contract.encode_json(customer_store_document(artifact, artifact.storefront, row, end_day)))
+        for row, cid in enumerate(artifact.customers.ids.tolist())
+    ]
+    produced = list(store_documents(artifact, block=97))
+    assert produced == expected
+    docs = [contract.decode_json(doc) for _, doc in produced]
+    assert all(any(d[part] for d in docs) for part in "banx")  # type: ignore[index]
+    assert list(store_documents(artifact, range(5, 9))) == expected[5:9]

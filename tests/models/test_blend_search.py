@@ -1,0 +1,65 @@
+"""The candidate search for a blend gives the lists of dense scoring (every item scored)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.als import ALSParams
+from models.blend import BlendRecommender
+from models.blend_search import supported
+from models.ease import EASERecommender
+from training.candidates import COUNTS, TrainingData, als_spec, baseline_specs, blend_spec
+from training.lists import _scored_lists, _searched_lists
+from training.tune import REPURCHASE_SPACE, spec_for
+
+
+def random_shop(seed: int = 1, customers: int = 400, items: int = 900, lines: int = 12_000) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    pop = 1.0 / (1.0 + np.arange(items)) ** 0.8
+    heavy = rng.integers(0, customers, lines)
+    heavy[:400] = 0  # customer 0 bought hundreds of items: more than the search's spare
+    return pd.DataFrame({
+        "customer_id": heavy.astype(str),
+        "item_id": np.where(np.arange(lines) < 400, np.arange(lines) % items,
+                            rng.choice(items, lines, p=pop / pop.sum())).astype(str),
+        "timestamp": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.uniform(0, 300, lines), unit="D"),
+        "quantity": 1, "price": 1.0, "invoice": None,
+    })
+
+
+def published_blend(recent_weight: float, cf_weight: float):  # type: ignore[no-untyped-def]
+    """repurchase + w · (ALS + w' · recent popularity): what training publishes."""
+    als = als_spec("als", ALSParams(factors=16, iterations=5), COUNTS)
+    discovery = blend_spec("cf+recent", [(als, 1.0), (baseline_specs()[1], recent_weight)])
+    return blend_spec("repurchase+cf", [(spec_for("repurchase", REPURCHASE_SPACE.start), 1.0), (discovery, cf_weight)])
+
+
+@pytest.mark.parametrize(("recent_weight", "cf_weight", "k"), [(0.2, 0.3, 50), (0.0, 1.0, 20), (1.0, 0.05, 100)])
+def test_searched_lists_equal_dense_lists(recent_weight: float, cf_weight: float, k: int) -> None:
+    data = TrainingData.from_purchases(random_shop())
+    spec = published_blend(recent_weight, cf_weight)
+    model, matrix = data.fit(spec), data.matrix(spec.weights).matrix
+    assert supported(model)
+    offerable = np.random.default_rng(0).random(matrix.shape[1]) > 0.1
+    searched = _searched_lists(model, matrix, offerable, k, batch_size=97)
+    dense = _scored_lists(model, matrix, offerable, k, batch_size=2048)
+    for task in ("discovery", "all"):
+        items, scores = searched[f"{task}_items"], searched[f"{task}_scores"]
+        want_items, want_scores = dense[f"{task}_items"], dense[f"{task}_scores"]
+        assert np.array_equal(np.isfinite(scores), np.isfinite(want_scores))
+        assert np.allclose(scores, want_scores, rtol=0, atol=1e-6)
+        # the same items, except where two are tied to float rounding (then either order is right)
+        rows, cols = np.nonzero(items != want_items)
+        assert len(rows) < 0.01 * items.size
+        full = model.score(rows, matrix[rows])
+        assert np.allclose(full[np.arange(len(rows)), items[rows, cols]], want_scores[rows, cols], rtol=0, atol=1e-6)
+    heavy = set(matrix[0].indices.tolist())
+    assert not heavy & set(searched["discovery_items"][0].tolist())
+
+
+def test_only_blends_of_linear_parts_are_searched() -> None:
+    data = TrainingData.from_purchases(random_shop(customers=50, items=60, lines=600))
+    assert supported(data.fit(published_blend(0.2, 0.3)))
+    assert not supported(BlendRecommender([(EASERecommender(), 1.0)]))
