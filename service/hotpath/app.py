@@ -23,7 +23,7 @@ from starlette.types import Scope, Send
 
 from models import documents
 from models.contract import decode_offers
-from service import personal_store, recommendations
+from service import filters, personal_store, recommendations
 from service.deps import CUSTOMER_ID_PATTERN
 from service.forgotten import DenyList
 from service.hotpath.answers import AnswerCache, Entry, Rendered
@@ -258,5 +258,5 @@ def _has_header(scope: Scope, name: bytes) -> bool:
 
 
 def _utc_day() -> int:
-    """Catalog rules are by UTC day (`service.filters.today`)."""
-    return int(time.time() // 86_400)
+    """The day catalog rules are checked against, as the rules themselves read it."""
+    return filters.today().toordinal()
