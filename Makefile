@@ -76,7 +76,8 @@ bench-cachemiss: install
 bench-serving: install system-deps
 	@command -v wrk >/dev/null 2>&1 || { echo "installing wrk (needs root)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-	$(BIN)/python -m benchmarks.serving --workdir $(BENCH_DIR)
+	$(BIN)/python -m benchmarks.serving --workdir $(BENCH_DIR) --warmup 40 \
+		--path '/recommend/{customer}?k=10' --path '/personal-store/{customer}'
 
 # Event-to-effect latency and events/s over loopback (starts its own redis-server and uvicorn); writes docs/events.md.
 bench-events: train

@@ -86,7 +86,10 @@ def encode_offer_rows(
 
 
 def decode_offers(raw: bytes | str) -> list[Offer]:
-    return [Offer(item, float(score), bool(bought)) for item, score, bought in orjson.loads(raw)]
+    """`encode_offers` read back. Scores are written as JSON floats, so they come back as floats;
+    `bought` comes back as 0/1 (as good as a bool for every use, and this runs per request on
+    the hot path: building each `Offer` from the decoded row costs half of what converting costs)."""
+    return list(map(Offer._make, orjson.loads(raw)))
 
 
 def encode_json(value: object) -> bytes:
