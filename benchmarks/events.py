@@ -68,7 +68,9 @@ def start_service(artifacts: Path, redis_url: str | None, workdir: Path) -> tupl
     port = free_port()
     env = {**os.environ, "MICROOFFERS_ARTIFACTS": str(artifacts), "MICROOFFERS_API_KEY": KEY,
            "MICROOFFERS_CAP_IMPRESSIONS": "1000000", "MICROOFFERS_EVENTS_LOG": str(workdir / "events.jsonl"),
-           "MICROOFFERS_EVENTS_MAX_BATCH": "1000", "PYTHONPATH": str(ROOT)}
+           "MICROOFFERS_EVENTS_MAX_BATCH": "1000", "PYTHONPATH": str(ROOT),
+           # one key stands for the whole shop's event feed here: the per-key write limit would measure itself
+           "MICROOFFERS_WRITE_RATE_PER_S": "1000000", "MICROOFFERS_WRITE_BURST": "1000000"}
     env.pop("REDIS_URL", None)
     if redis_url:
         env["REDIS_URL"] = redis_url
