@@ -6,6 +6,10 @@ the seeded synthetic shop (default 1M customers, 50k items, 10M lines; see
 process through the real CLI; its peak memory is the kernel's count for that process.
 
     python -m benchmarks.scale [--customers N --items N --lines N] [--workdir .bench] [--skip-demo]
+    python -m benchmarks.scale --publish-only 1 2 1 2 [--workdir .bench]
+
+`--publish-only` publishes the newest synthetic artifact already in the workdir once per listed
+worker count, alternating in one run (the machine is shared: compare ratios, not runs).
 """
 
 from __future__ import annotations
@@ -80,6 +84,22 @@ def train_and_publish(
     }
 
 
+def publish_only(artifacts: Path, redis_url: str, workers: list[int]) -> None:
+    version_dir = max(p for p in artifacts.iterdir() if p.is_dir())
+    client = redis.Redis.from_url(redis_url)
+    print("| workers | customers | publish wall | publish CPU | peak | rate | load avg |")
+    print("|---|---|---|---|---|---|---|")
+    for n in workers:
+        client.flushall()
+        published = run_measured(cli("publish", "--artifacts", str(version_dir), "--redis-url", redis_url, "--workers", str(n)))
+        match = _PUBLISHED.search(published.stdout)
+        if match is None:
+            raise RuntimeError(f"unexpected publish output: {published.stdout!r}")
+        print(f"| {n} | {match.group(1)} | {published.seconds:.1f} s | {published.cpu_seconds:.1f} s | "
+              f"{published.peak_rss_mib / 1024:.2f} GiB | {int(match.group(2)):,}/s | {os.getloadavg()[0]:.2f} |",
+              flush=True)
+
+
 def print_table(results: list[dict[str, Any]]) -> None:
     """Markdown, ready for docs/benchmarks.md; the load average shows how busy the machine was."""
     cols = ["run", "customers", "items", "lines", "train_s", "train_cpu_s", "train_peak_mib", "publish_s",
@@ -100,7 +120,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--publish-workers", type=int, default=1, help="publish --workers")
     ap.add_argument("--skip-demo", action="store_true", help="only the synthetic run")
     ap.add_argument("--skip-synthetic", action="store_true", help="only the demo-data run")
+    ap.add_argument("--publish-only", type=int, nargs="+", metavar="WORKERS", help="publish the existing artifact")
     args = ap.parse_args(argv)
+    if args.publish_only:
+        with redis_server() as url:
+            publish_only(args.workdir / "artifacts-synthetic", url, args.publish_only)
+        return
     args.workdir.mkdir(parents=True, exist_ok=True)
     spec = spec_from_arguments(args)
     results = []

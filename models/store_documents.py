@@ -131,10 +131,7 @@ def shared_store_documents(a: Artifact) -> Iterator[tuple[str, bytes]]:
     if sf is None:
         return
     ids = a.items.ids
-    for row, item_id in enumerate(ids.tolist()):
-        offers = [Offer(str(ids[i]), float(s)) for i, s in zip(sf.similar_items[row], sf.similar_scores[row]) if i >= 0]
-        if offers:
-            yield similar_doc(item_id), contract.encode_offers(offers)
+    yield from similar_documents(ids, sf.similar_items, sf.similar_scores)
     window = sf.meta.get("trending_window_days")
     for g in range(sf.trending_items.shape[0]):
         name = trending_doc(g if g < sf.n_segments else ALL_CUSTOMERS)
@@ -145,6 +142,26 @@ def shared_store_documents(a: Artifact) -> Iterator[tuple[str, bytes]]:
     new_arrivals = [Offer(str(ids[i]), float(s)) for i, s in zip(sf.new_items, sf.new_scores)]
     yield NEW_ARRIVALS, contract.encode_offers(new_arrivals)
     yield from segment_documents(a, sf)
+
+
+def similar_documents(
+    ids: np.ndarray, similar_items: np.ndarray, similar_scores: np.ndarray, block: int = 4096
+) -> Iterator[tuple[str, bytes]]:
+    """`similar:<item>` per item with at least one neighbour: `contract.encode_offers` of its
+    valid neighbours (row >= 0) in column order, encoded a block of items at a time (one per
+    item in Python was a fixed ~2 s of every publish at 50k items)."""
+    item_ids = ids.astype(object)
+    for start in range(0, len(ids), block):
+        rows = slice(start, start + block)
+        items = similar_items[rows]
+        first_valid = np.argsort(items < 0, axis=1, kind="stable")
+        items = np.take_along_axis(items, first_valid, axis=1)
+        scores = np.take_along_axis(similar_scores[rows], first_valid, axis=1)
+        lengths = (items >= 0).sum(axis=1)
+        payloads = contract.encode_offer_rows(item_ids, items, scores, np.zeros(items.shape, dtype=bool), lengths)
+        for item_id, payload, n in zip(ids[rows].tolist(), payloads, lengths.tolist()):
+            if n:
+                yield similar_doc(item_id), payload
 
 
 def segment_documents(a: Artifact, sf: Storefront) -> Iterator[tuple[str, bytes]]:

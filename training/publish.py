@@ -90,8 +90,9 @@ def publish(
     for done in written:
         if progress:
             progress(done, n)
-    for _ in _write_documents(client, version, shared_documents(artifact), chunk_size):
-        pass
+    with collector_paused():
+        for _ in _write_documents(client, version, shared_documents(artifact), chunk_size):
+            pass
     purge_forgotten(client, artifact)
     client.set(contract.complete_key(version), b"1")
     previous = _switch(client, version)

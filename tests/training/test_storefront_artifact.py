@@ -13,7 +13,7 @@ from models import contract
 from models.artifact import load_artifact
 from models.documents import all_documents
 from models.store_blocks import store_documents
-from models.store_documents import customer_store_document, data_end_day, store_doc
+from models.store_documents import customer_store_document, data_end_day, similar_doc, similar_documents, store_doc
 from models.storefront import Storefront
 from training.similar import model_neighbours
 
@@ -127,3 +127,35 @@ def test_store_documents_in_blocks_equal_the_per_customer_documents(artifact) ->
     docs = [contract.decode_json(doc) for _, doc in produced]
     assert all(any(d[part] for d in docs) for part in "banx")  # type: ignore[index]
     assert list(store_documents(artifact, range(5, 9))) == expected[5:9]
+
+
+def _similar_one_by_one(ids: np.ndarray, items: np.ndarray, scores: np.ndarray) -> list[tuple[str, bytes]]:
+    """The readable per-item version of `similar_documents`."""
+    out = []
+    for row, item_id in enumerate(ids.tolist()):
+        offers = [contract.Offer(str(ids[i]), float(s)) for i, s in zip(items[row], scores[row]) if i >= 0]
+        if offers:
+            out.append((similar_doc(item_id), contract.encode_offers(offers)))
+    return out
+
+
+def test_similar_documents_in_blocks_equal_the_per_item_documents(artifact) -> None:  # type: ignore[no-untyped-def]
+    sf = artifact.storefront
+    expected = _similar_one_by_one(artifact.items.ids, sf.similar_items, sf.similar_scores)
+    assert len(expected) > 10
+    assert list(similar_documents(artifact.items.ids, sf.similar_items, sf.similar_scores, block=7)) == expected
+
+
+def test_similar_documents_skip_gaps_and_items_without_neighbours() -> None:
+    """Neighbour rows of -1 anywhere in a row (not only at its end) are left out, an item with
+    none gets no document, and scores round as the per-item encoding does."""
+    rng = np.random.default_rng(3)
+    ids = np.array([f"I{i:03d}" for i in range(40)])
+    items = rng.integers(-1, 40, size=(40, 6)).astype(np.int32)
+    items[[0, 17, 39]] = -1
+    scores = rng.normal(size=(40, 6)).astype(np.float32)
+    scores[5, :] = [1 / 3, 2e-7, -0.0, 1e-5, 0.1234565, 123456.789]
+    expected = _similar_one_by_one(ids, items, scores)
+    produced = list(similar_documents(ids, items, scores, block=16))
+    assert produced == expected
+    assert similar_doc("I000") not in dict(produced) and len(produced) == 37
