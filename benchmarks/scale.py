@@ -91,7 +91,8 @@ def publish_only(artifacts: Path, redis_url: str, workers: list[int]) -> None:
     print("|---|---|---|---|---|---|---|")
     for n in workers:
         client.flushall()
-        published = run_measured(cli("publish", "--artifacts", str(version_dir), "--redis-url", redis_url, "--workers", str(n)))
+        published = run_measured(cli("publish", "--artifacts", str(version_dir), "--redis-url", redis_url,
+                                     "--workers", str(n)))
         match = _PUBLISHED.search(published.stdout)
         if match is None:
             raise RuntimeError(f"unexpected publish output: {published.stdout!r}")
