@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,14 +29,20 @@ def free_port() -> int:
 
 
 class RedisProcess:
-    """A loopback redis-server that can be stopped and started again on the same port."""
+    """A loopback redis-server that can be stopped and started again on the same port, without
+    persistence, in its own directory. The test suite's server is this one too
+    (`tests.conftest.RedisServer`)."""
 
-    def __init__(self, maxmemory: str = "8gb") -> None:
+    def __init__(
+        self, maxmemory: str | None = "8gb", workdir: Path | None = None, extra_args: Sequence[str] = ()
+    ) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise SystemExit("redis-server is not installed (make system-deps installs it)")
-        self.binary, self.maxmemory, self.port = binary, maxmemory, free_port()
-        self.workdir = tempfile.mkdtemp(prefix="bench-redis-")
+        self.binary, self.port = binary, free_port()
+        self.workdir = str(workdir) if workdir is not None else tempfile.mkdtemp(prefix="bench-redis-")
+        self.args = [*(["--maxmemory", maxmemory, "--maxmemory-policy", "noeviction"] if maxmemory else []),
+                     *extra_args]
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -46,17 +52,17 @@ class RedisProcess:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--maxmemory", self.maxmemory, "--maxmemory-policy", "noeviction", "--dir", self.workdir],
+             "--dir", self.workdir, *self.args],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         wait_for_port(self.port)
 
     def stop(self) -> None:
-        if self.proc is not None:
+        if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(10)
-            self.proc = None
+        self.proc = None
 
 
 @contextmanager

@@ -4,8 +4,6 @@ and one trained artifact reused by the tests that only read it."""
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,15 +12,11 @@ import pandas as pd
 import pytest
 import redis
 
+from benchmarks.harness import RedisProcess, free_port  # noqa: F401  (free_port: imported from here by the tests)
+
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "data" / "online_retail_ii_2009_2010.parquet"
 SHARED_DATA = ROOT.parent / "shared" / "data"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
@@ -35,43 +29,14 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
     return False
 
 
-class RedisServer:
+class RedisServer(RedisProcess):
     """A real `redis-server` on a free loopback port, in its own temp dir; can be stopped and
     restarted on the same port (fault tests do)."""
 
     def __init__(self, workdir: Path) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
+        if shutil.which("redis-server") is None:
             pytest.fail("redis-server is not installed: run `make test`, which installs it")
-        self.binary, self.workdir, self.port = binary, workdir, free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir), "--enable-debug-command", "local"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if client.ping():
-                    return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-        self.proc = None
+        super().__init__(maxmemory=None, workdir=workdir, extra_args=("--enable-debug-command", "local"))
 
 
 @pytest.fixture(scope="session")

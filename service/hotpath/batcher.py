@@ -32,7 +32,6 @@ IMPRESSIONS_SHA = hashlib.sha1(IMPRESSIONS_SCRIPT.encode()).hexdigest()
 
 log = logging.getLogger(__name__)
 IMPRESSIONS_DELAY_S = 0.005
-_VIEW_KEY = contract.LIVE_PREFIX + "{%s}:view"
 
 
 class Read(NamedTuple):
@@ -99,7 +98,7 @@ class RedisBatcher:
             batch.view_at.append(-1)
         else:
             batch.view_at.append(len(batch.views))
-            batch.views.append(_VIEW_KEY % customer_id)
+            batch.views.append(contract.LIVE_KEY % (customer_id, "view"))
         if document is None:
             batch.doc_at.append(-1)
         else:

@@ -15,9 +15,9 @@ import asyncio
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import hiredis
+from redis.connection import parse_url
 
 Command = Sequence[bytes | str | int]
 
@@ -68,31 +68,23 @@ def _expire(future: asyncio.Future[list[Any]]) -> None:
 
 class RespConnection:
     def __init__(self, url: str, timeout_s: float) -> None:
-        parsed = urlparse(url)
-        if parsed.scheme not in ("redis", ""):
-            raise ValueError(f"the hot path speaks plain redis:// only, not {parsed.scheme}://")
-        self.host, self.port = parsed.hostname or "127.0.0.1", parsed.port or 6379
-        self.password = unquote(parsed.password) if parsed.password else None
-        self.username = unquote(parsed.username) if parsed.username else None
-        self.db = int(parsed.path.strip("/") or 0)
+        options = parse_url(url)  # redis-py's reading of the URL, so both clients agree on it
+        if "connection_class" in options or "path" in options:
+            raise ValueError("the hot path speaks plain TCP redis:// only (no TLS, no unix socket)")
+        self.host, self.port = options.get("host", "127.0.0.1"), int(options.get("port", 6379))
+        self.password, self.username = options.get("password"), options.get("username")
+        self.db = int(options.get("db", 0))
         self.timeout_s = timeout_s
         self._protocol: _Protocol | None = None
         self._connecting: asyncio.Lock | None = None
 
     async def execute(self, commands: Sequence[Command]) -> list[Any]:
         """Every command's reply, in order; error replies come back as `RespError` values."""
-        protocol = await self._connected()
-        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
-        protocol.waiting.append((future, [], len(commands)))
-        protocol.transport.write(pack(commands))
-        expiry = asyncio.get_running_loop().call_later(self.timeout_s, _expire, future)
         try:
-            replies = await future
+            replies = await self._send(await self._connected(), commands)
         except (TimeoutError, ConnectionError, OSError):
             self.close()
             raise
-        finally:
-            expiry.cancel()
         return [RespError(str(r)) if isinstance(r, hiredis.ReplyError) else r for r in replies]
 
     async def _connected(self) -> _Protocol:
@@ -122,10 +114,17 @@ class RespConnection:
         return protocol
 
     async def _send(self, protocol: _Protocol, commands: Sequence[Command]) -> list[Any]:
-        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        """Write `commands` and wait for their replies, at most `timeout_s` (a timer on the
+        future rather than `wait_for`: cheaper, and this runs once per tick)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Any]] = loop.create_future()
         protocol.waiting.append((future, [], len(commands)))
         protocol.transport.write(pack(commands))
-        return await asyncio.wait_for(future, self.timeout_s)
+        expiry = loop.call_later(self.timeout_s, _expire, future)
+        try:
+            return await future
+        finally:
+            expiry.cancel()
 
     def close(self) -> None:
         if self._protocol is not None and self._protocol.transport is not None:
