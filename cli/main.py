@@ -174,20 +174,26 @@ def publish(
     workers: Annotated[int, typer.Option("--workers", min=1, help="processes encoding and writing documents")] = 1,
     verbose: bool = False,
 ) -> None:
-    """Write an artifact's offers into Redis under a new version, then switch to it atomically."""
+    """Write an artifact's offers into Redis under a new version, then switch to it atomically.
+    Customers on the deny list (the Redis set and ARTIFACTS' privacy/forgotten.txt, merged) are
+    left out."""
     import redis
     from tqdm import tqdm
 
+    from models.artifact import artifacts_root
+    from models.privacy import forgotten_path, read_forgotten
     from training.publish import publish as run_publish
 
     _setup_logging(verbose)
     if not redis_url:
         _fail("--redis-url (or REDIS_URL) is required")
     artifact = load_artifact(artifacts)
+    forgotten = read_forgotten(forgotten_path(artifacts_root(artifacts)))
     client = redis.Redis.from_url(redis_url)  # type: ignore[arg-type]
     with tqdm(total=len(artifact.customers), unit="customers", file=sys.stderr, disable=None) as bar:
         report = run_publish(
-            artifact, client, chunk_size, progress=lambda done, _n: bar.update(done - bar.n), workers=workers
+            artifact, client, chunk_size, progress=lambda done, _n: bar.update(done - bar.n), workers=workers,
+            forgotten=forgotten,
         )
     typer.echo(
         f"published {report.version} ({report.customers} customers, {report.customers_per_second:.0f}/s); "
@@ -205,9 +211,14 @@ def export(
     k: Annotated[int, typer.Option("--k", min=1, max=40, help="offers per segment or customer")] = 10,
     out: Annotated[Optional[Path], typer.Option("--out", help="file to write; default stdout")] = None,  # noqa: UP045
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="catalog day YYYY-MM-DD; default today")] = None,  # noqa: UP045
+    redis_url: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--redis-url", help="with --all: also leave out the Redis deny list and what each customer's "
+                                         "live state rules out (bought since, dismissed, returned, complained)"),
+    ] = None,
 ) -> None:
     """Write segment offers for CRM and e-mail tools: --segment ID (that segment's offer) or --all
-    (every customer's offer: their segment's, minus what they bought)."""
+    (every customer's offer: their segment's, minus what they bought; forgotten customers left out)."""
     from datetime import UTC, date, datetime
 
     from models.artifact import artifacts_root
@@ -227,7 +238,10 @@ def export(
         rows, columns = segment_rows(artifact, segment, k, day), SEGMENT_COLUMNS
     else:
         forgotten = read_forgotten(forgotten_path(artifacts_root(artifacts)))
-        rows, columns = customer_rows(artifact, k, day, forgotten), CUSTOMER_COLUMNS
+        hidden: dict[str, frozenset[str]] = {}
+        if redis_url:
+            forgotten, hidden = _live_exclusions(redis_url, forgotten)
+        rows, columns = customer_rows(artifact, k, day, forgotten, hidden), CUSTOMER_COLUMNS
     first = next(rows, None)  # validates (e.g. an unknown segment) before any file is created
     stream = open(out, "w", newline="", encoding="utf-8") if out else sys.stdout  # noqa: SIM115
     try:
@@ -236,6 +250,27 @@ def export(
         if out:
             stream.close()
     typer.echo(f"wrote {n} rows{f' to {out}' if out else ''}", err=True)
+
+
+def _live_exclusions(redis_url: str, forgotten: set[str]) -> tuple[set[str], dict[str, frozenset[str]]]:
+    """The Redis deny list merged with the file's, and per customer what live state rules out."""
+    import asyncio
+    import time
+
+    import redis.asyncio as aioredis
+
+    from service.live.redis_state import RedisLiveState
+    from service.live.state import LivePolicy
+    from training.forget import redis_deny_list
+
+    async def read() -> dict[str, frozenset[str]]:
+        client = aioredis.Redis.from_url(redis_url)
+        try:
+            return await RedisLiveState(client, LivePolicy()).hidden_items(int(time.time() * 1000))
+        finally:
+            await client.aclose()
+
+    return forgotten | redis_deny_list(redis_url), asyncio.run(read())
 
 
 @app.command()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any, TextIO
 
@@ -51,10 +51,14 @@ def segment_rows(artifact: Artifact, segment_id: int, k: int, as_of: date) -> It
 
 
 def customer_rows(
-    artifact: Artifact, k: int, as_of: date, forgotten: Collection[str] = frozenset()
+    artifact: Artifact, k: int, as_of: date, forgotten: Collection[str] = frozenset(),
+    hidden: Mapping[str, Collection[str]] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Every customer's top-k of their segment's offer that they have not bought; customers on
-    the deny list (forgotten since the artifact was trained) are left out."""
+    the deny list (forgotten since the artifact was trained) are left out, and so are, per
+    customer, the items in `hidden` (what their live state rules out since training: bought,
+    dismissed, returned, complained about), as on the API."""
+    hidden = hidden or {}
     sf = storefront_of(artifact)
     catalog = catalog_from_frame(artifact.catalog)
     by_segment = _offers_by_segment(sf)
@@ -64,6 +68,7 @@ def customer_rows(
             continue
         segment = int(sf.segment_of[row])
         bought = {str(artifact.items.ids[i]) for i in h.indices[h.indptr[row] : h.indptr[row + 1]]}
+        bought.update(hidden.get(customer_id, ()))
         offers = _offerable(artifact, by_segment.get(segment, sf.offers.iloc[:0]), catalog, as_of, k, bought)
         for rank, (item_id, offer) in enumerate(offers, start=1):
             yield {"customer_id": customer_id, "segment_id": segment, "segment_name": sf.segments[segment]["name"],

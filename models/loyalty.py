@@ -90,3 +90,4 @@ def why(tier_name: str, rfm: RFM, vip_share: float = 0.05) -> str:
 
 
 UNKNOWN_CUSTOMER_WHY = "no orders yet: welcome!"
+FIRST_ORDER_WHY = "first orders since our last update: welcome!"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator
+import math
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -142,3 +144,34 @@ def demote(offers: Iterable[Offer], demoted: Collection[str]) -> list[Offer]:
     for o in offers:
         (behind if o.item_id in demoted else kept).append(o)
     return kept + behind
+
+
+SCORE_DECIMALS = 6
+
+
+class ScoreScale(NamedTuple):
+    """The documented `score` of every answer: a candidate's model score placed between the
+    lowest and the highest of the candidates it was chosen from, 0 to 1 with 6 decimals (1 =
+    the strongest candidate for this customer in this list). Raw scores differ in scale between
+    models (a blend, a re-solved ALS vector, popularity counts), so they are never shown as such:
+    the same item scores the same on `/recommend` and in the store, before and after events."""
+
+    low: float
+    span: float
+
+    @classmethod
+    def of(cls, scores: Iterable[float]) -> ScoreScale:
+        finite = [s for s in scores if math.isfinite(s)]
+        if not finite:
+            return cls(0.0, 0.0)
+        low, high = min(finite), max(finite)
+        return cls(low, high - low)
+
+    def __call__(self, score: float) -> float:
+        if self.span <= 0 or not math.isfinite(score):
+            return 1.0 if math.isfinite(score) or score > 0 else 0.0
+        return round(min(1.0, max(0.0, (score - self.low) / self.span)), SCORE_DECIMALS)
+
+
+def scale_of(offers: Sequence[Offer]) -> ScoreScale:
+    return ScoreScale.of(o.score for o in offers)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from service.deps import MetricsDep, SettingsDep
@@ -61,3 +61,20 @@ async def require_write_access(
 
 ApiKeyDep = Depends(require_api_key)
 WriteAccessDep = Depends(require_write_access)
+
+
+async def recording(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    record: Annotated[bool, Query(description="false: a back-office read (preview, tests, support tools) that "
+                                              "records no impressions; needs the bearer key")] = True,
+) -> bool:
+    """Whether this read counts as showing the items to the customer. Reading is not showing:
+    `record=false` leaves frequency caps and click-through untouched, and because it hides what
+    a frontend did show, only key holders may ask for it."""
+    if not record:
+        await require_api_key(settings, credentials)
+    return record
+
+
+RecordingDep = Annotated[bool, Depends(recording)]

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.forgotten import CustomerForgottenError
 from service.store import StoreUnavailableError
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,12 @@ async def not_found(request: Request, exc: NotFoundError) -> JSONResponse:
     return JSONResponse(status_code=404, content={"error": "not_found", "message": str(exc)})
 
 
+async def forgotten(request: Request, exc: CustomerForgottenError) -> JSONResponse:
+    errors = [{"field": f, "message": f"customer {c} was forgotten", "in": "body"}
+              for c, f in zip(exc.customer_ids, exc.fields)]
+    return JSONResponse(status_code=409, content={"error": "forgotten", "message": str(exc), "errors": errors})
+
+
 def _slug(status: int) -> str:
     return {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
             409: "conflict", 413: "too_large", 422: "invalid_request", 429: "rate_limited"}.get(status, "error")
@@ -66,3 +73,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.add_exception_handler(StoreUnavailableError, store_unavailable)  # type: ignore[arg-type]
     app.add_exception_handler(NotFoundError, not_found)  # type: ignore[arg-type]
+    app.add_exception_handler(CustomerForgottenError, forgotten)  # type: ignore[arg-type]

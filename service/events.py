@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from models.events import Event
+from service.forgotten import CustomerForgottenError
 from service.live.overlays import LiveContext
 from service.live.state import Recorded
 from service.metrics import Metrics
@@ -58,8 +59,19 @@ def parse_events(body: bytes, max_batch: int, now: datetime, max_future_s: float
 
 
 async def record_events(live: LiveContext, metrics: Metrics, events: list[Event]) -> list[Recorded]:
-    segments = [live.segment_of(e.customer_id) for e in events]
-    recorded = await live.state.record(events, segments, live.now_ms())
+    """All or nothing; a batch naming a forgotten customer is refused whole (409), checked here
+    against this process's deny list and again by the live state against the durable one."""
+    denied = [n for n, e in enumerate(events) if live.is_forgotten(e.customer_id)]
+    try:
+        if denied:
+            raise CustomerForgottenError([events[n].customer_id for n in denied])
+        segments = [live.segment_of(e.customer_id) for e in events]
+        recorded = await live.state.record(events, segments, live.now_ms())
+    except CustomerForgottenError as exc:
+        refused = set(exc.customer_ids)
+        positions = [n for n, e in enumerate(events) if e.customer_id in refused]
+        fields = [f"events.{n}.customer_id" if len(events) > 1 else "customer_id" for n in positions]
+        raise CustomerForgottenError([events[n].customer_id for n in positions], fields) from None
     for e, segment, r in zip(events, segments, recorded, strict=True):
         metrics.count_feedback(e.type, r.source, r.section, segment)
     return recorded
@@ -70,7 +82,10 @@ async def record_shown(
     now_ms: int | None = None,
 ) -> None:
     """What the service showed counts as impressions (frequency capping, click-through). Run as
-    a background task after the response: a failure is only logged, never the client's problem."""
+    a background task after the response: a failure is only logged, never the client's problem.
+    Nothing is recorded for a forgotten customer (the Redis script checks the deny list too)."""
+    if live.is_forgotten(customer_id):
+        return
     segment = live.segment_of(customer_id)
     try:
         await live.state.record_impressions(customer_id, item_ids, source, section, segment,

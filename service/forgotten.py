@@ -17,7 +17,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from models import contract
-from models.privacy import append_forgotten, read_forgotten
+from models.privacy import append_forgotten, read_forgotten, remove_forgotten
 from service.store import StoreUnavailableError
 
 log = logging.getLogger(__name__)
@@ -25,12 +25,27 @@ log = logging.getLogger(__name__)
 Guard = Callable[[Awaitable[Any]], Awaitable[Any]]
 
 
+class CustomerForgottenError(Exception):
+    """A write about a customer on the deny list (an event, a contact): refused, never stored.
+    `fields` name where the id was given (e.g. `events.3.customer_id`)."""
+
+    def __init__(self, customer_ids: list[str], fields: list[str] | None = None) -> None:
+        self.customer_ids, self.fields = customer_ids, fields or ["customer_id"] * len(customer_ids)
+        shown = ", ".join(customer_ids[:5])
+        super().__init__(
+            f"customer {shown} was forgotten (DELETE /customers/{{id}}): nothing about them is recorded; "
+            "if they came back and agreed, restore them first with POST /customers/{id}/restore"
+        )
+
+
 class DenyList:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self.client: aioredis.Redis | None = None
         self._guard: Guard | None = None
-        self.ids: set[str] = set()
+        self.ids: set[str] = set()  # shared by reference (personalizer, live context): changed in place
+        self._file_ids: set[str] = set()
+        self._redis_ids: set[str] = set()
         self._file_stamp: tuple[float, int] | None = None
         self._redis_count = -1
 
@@ -49,9 +64,8 @@ class DenyList:
             log.warning("deny list in Redis unreadable (the file's is used): %s", exc)
             return set()
         self._redis_count = len(members)
-        new = {m.decode() for m in members} - self.ids
-        self.ids |= new
-        return new
+        self._redis_ids = {m.decode() for m in members}
+        return self._merge()
 
     async def refresh_redis(self) -> set[str]:
         """Re-read the Redis set if its size changed (a worker on another host forgot someone):
@@ -76,7 +90,15 @@ class DenyList:
         if stamp == self._file_stamp:
             return set()
         self._file_stamp = stamp
-        new = read_forgotten(self.path) - self.ids
+        self._file_ids = read_forgotten(self.path)
+        return self._merge()
+
+    def _merge(self) -> set[str]:
+        """`ids` becomes file ∪ Redis set, in place (a restore elsewhere takes an id off);
+        returns the ids that are new here."""
+        target = self._file_ids | self._redis_ids
+        new = target - self.ids
+        self.ids.intersection_update(target)
         self.ids |= new
         return new
 
@@ -90,7 +112,25 @@ class DenyList:
                 await asyncio.to_thread(append_forgotten, self.path, [customer_id])
             except OSError as exc:
                 raise StoreUnavailableError(f"deny list {self.path} not writable: {exc}") from exc
+        self._file_ids.add(customer_id)
+        self._redis_ids.add(customer_id)
         self.ids.add(customer_id)
+
+    async def remove(self, customer_id: str) -> bool:
+        """Take the id off the deny list everywhere (an explicit restore); True if it was on it.
+        Other workers follow when they next read the file or the set (the reload watch)."""
+        was = customer_id in self.ids
+        if self.client is not None:
+            was = bool(await self._call(self.client.srem(contract.FORGOTTEN_KEY, customer_id))) or was
+        if self.path is not None:
+            try:
+                was = bool(await asyncio.to_thread(remove_forgotten, self.path, [customer_id])) or was
+            except OSError as exc:
+                raise StoreUnavailableError(f"deny list {self.path} not writable: {exc}") from exc
+        self._file_ids.discard(customer_id)
+        self._redis_ids.discard(customer_id)
+        self.ids.discard(customer_id)
+        return was
 
     def __contains__(self, customer_id: object) -> bool:
         return customer_id in self.ids

@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         if isinstance(primary := serving.stores.primary, RedisStore):
             deny.attach(primary.client, primary._call)
             for customer_id in await deny.load_redis():
-                serving.stores.forget_in_process(customer_id)
+                serving.forget_in_process(customer_id)
         install(app.state, serving)
         metrics.set_loaded_model(serving.loaded_version)
         app.state.deny_list = deny

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from service import recommendations
+from service.forgotten import CustomerForgottenError
 from service.live.overlays import LiveContext
 from service.schemas import OutboundOffer
 from service.settings import Settings
@@ -59,7 +60,7 @@ class OutboundDecision:
     """Either an offer to send, or why not and from when on it is worth asking again."""
 
     offer: OutboundOffer | None
-    reason: str | None = None  # quiet_hours | contacted_recently | no_offer
+    reason: str | None = None  # quiet_hours | contacted_recently | no_offer | forgotten
     next_at: datetime | None = None
 
 
@@ -88,6 +89,8 @@ async def decide(
     store: OfferStore, live: LiveContext, policy: ContactPolicy, customer_id: str, now: datetime, dry_run: bool
 ) -> OutboundDecision:
     now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+    if live.is_forgotten(customer_id):  # asked to be forgotten: never contacted, nothing recorded
+        return OutboundDecision(None, "forgotten")
     country = live.personalizer.country(customer_id) if live.personalizer else None
     zone = timezone_for(country, policy.default_timezone)
     local = now.astimezone(zone)
@@ -102,7 +105,10 @@ async def decide(
     if not reco.items:
         return OutboundDecision(None, "no_offer")
     if not dry_run:
-        last = await live.state.claim_contact(customer_id, now_ms, interval_ms)
+        try:
+            last = await live.state.claim_contact(customer_id, now_ms, interval_ms)
+        except CustomerForgottenError:  # forgotten by another worker meanwhile
+            return OutboundDecision(None, "forgotten")
         if last is not None:
             return _too_recent(last, interval_ms)
     offer = OutboundOffer(

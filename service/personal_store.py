@@ -10,17 +10,22 @@ Buy-again timing and loyalty are measured at the end of the training data (see
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Collection
 
 from models import contract, loyalty
 from models.store_documents import ALL_CUSTOMERS, NEW_ARRIVALS, store_doc, trending_doc
 from service.filters import ItemFilter
 from service.json_documents import json_document
+from service.live.overlays import LiveContext, LiveEffect, live_effect
+from service.live.state import LiveSnapshot
 from service.schemas import Loyalty, PersonalStore
-from service.store import OfferStore
+from service.store import OfferStore, StoreUnavailableError
 from service.store_sections import (
     Ingredients,
+    SectionPlan,
     Trending,
+    adjust,
     assemble,
     plan_because,
     plan_buy_again,
@@ -31,7 +36,11 @@ from service.store_sections import (
     plan_trending,
 )
 
+log = logging.getLogger(__name__)
+
 UNKNOWN_LOYALTY = Loyalty(tier="new", why=loyalty.UNKNOWN_CUSTOMER_WHY)
+FIRST_ORDER_LOYALTY = Loyalty(tier="new", why=loyalty.FIRST_ORDER_WHY)
+FROM_OFFERS = frozenset({"for_you", "popular"})  # sections made from the live-adjusted candidates
 
 
 async def ingredients(store: OfferStore, version: str, customer_id: str) -> Ingredients | None:
@@ -46,26 +55,69 @@ async def personal_store(
     k: int,
     exclude: Collection[str] = (),
     category: str | None = None,
+    live: LiveContext | None = None,
+    snapshot: LiveSnapshot | None = None,
 ) -> PersonalStore:
-    offers, ing = await asyncio.gather(store.customer_offers(version, customer_id),
-                                       ingredients(store, version, customer_id))
+    """With `live`, the customer's live state changes every section as it changes `/recommend`
+    (`snapshot`: already read, e.g. by the hot path). A forgotten customer gets the store of a
+    customer never met, read without their documents or live state."""
+    now_ms = live.now_ms() if live is not None else 0
+    degraded = False
+    if live is not None and live.is_forgotten(customer_id):
+        offers, ing, snapshot = None, None, LiveSnapshot()
+    else:
+        offers, ing, (snapshot, degraded) = await asyncio.gather(
+            store.customer_offers(version, customer_id), ingredients(store, version, customer_id),
+            _live_snapshot(live, customer_id, now_ms, snapshot))
     rules = ItemFilter.of(await store.catalog(version), exclude, category)
     if offers is None or ing is None:  # unknown customer (or a version trained without stores)
         popular, everyone, new = await asyncio.gather(store.popular_offers(version),
                                                       _trending(store, version, ALL_CUSTOMERS),
                                                       _new_arrivals(store, version))
-        plans = [plan_popular(popular), plan_shop_trending(everyone), plan_new_arrivals(new, personal=False)]
-        return PersonalStore(customer_id=customer_id, model_version=version, source="popular",
-                             loyalty=UNKNOWN_LOYALTY, sections=assemble(plans, rules, k))
+        effect = _effect(popular, "popular", snapshot, live, customer_id, now_ms)
+        first = plan_for_you(effect.offers) if effect.source == "personal" else plan_popular(effect.offers)
+        plans = [first, plan_shop_trending(everyone), plan_new_arrivals(new, personal=False)]
+        tier = FIRST_ORDER_LOYALTY if effect.source == "personal" else UNKNOWN_LOYALTY
+        return _page(customer_id, version, effect, tier, plans, rules, k, degraded)
     mine, everyone = await asyncio.gather(_trending(store, version, ing.segment),
                                           _trending(store, version, ALL_CUSTOMERS))
-    plans = [plan_buy_again(ing), plan_for_you(offers)]
-    if ing.anchor:
+    effect = _effect(offers, "personal", snapshot, live, customer_id, now_ms)
+    plans = [plan_buy_again(ing), plan_for_you(effect.offers)]
+    if ing.anchor and ing.anchor not in effect.hidden:  # never "because you bought" what they returned
         plans.append(plan_because(ing, rules.title(ing.anchor)))
     plans.append(plan_trending(ing, mine, everyone))
     plans.append(plan_new_arrivals(ing.new_arrivals, personal=True))
-    return PersonalStore(customer_id=customer_id, model_version=version, source="personal",
-                         loyalty=customer_loyalty(ing), sections=assemble(plans, rules, k))
+    return _page(customer_id, version, effect, customer_loyalty(ing), plans, rules, k, degraded)
+
+
+def _effect(offers: list[contract.Offer], source: str, snapshot: LiveSnapshot, live: LiveContext | None,
+            customer_id: str, now_ms: int) -> LiveEffect:
+    if live is None:
+        return LiveEffect(offers, source)
+    return live_effect(offers, source, snapshot, live, customer_id, now_ms)
+
+
+def _page(customer_id: str, version: str, effect: LiveEffect, tier: Loyalty, plans: list[SectionPlan],
+          rules: ItemFilter, k: int, degraded: bool) -> PersonalStore:
+    """The sections after the live state (those made from `effect.offers` have it already)."""
+    adjusted = [p if p.id in FROM_OFFERS else adjust(p, effect.hidden, effect.bought, effect.demoted)
+                for p in plans]
+    return PersonalStore(customer_id=customer_id, model_version=version, source=effect.source, loyalty=tier,
+                         sections=assemble(adjusted, rules, k), degraded=degraded)
+
+
+async def _live_snapshot(live: LiveContext | None, customer_id: str, now_ms: int,
+                         given: LiveSnapshot | None) -> tuple[LiveSnapshot, bool]:
+    """The customer's live state; unreadable, the store still answers without it (degraded)."""
+    if live is None:
+        return LiveSnapshot(), False
+    if given is not None:
+        return given, False
+    try:
+        return await live.state.overlay(customer_id, now_ms), False
+    except StoreUnavailableError as exc:
+        log.warning("live state unavailable, the store answers without it: %s", exc)
+        return LiveSnapshot(), True
 
 
 def customer_loyalty(ing: Ingredients) -> Loyalty:

@@ -27,10 +27,11 @@ class Personalizer:
     def __init__(
         self, artifact: Artifact, list_length: int = LIST_LENGTH, forgotten: Collection[str] = frozenset()
     ) -> None:
-        """`forgotten` (the live deny list, shared, so it sees later additions) are treated as
-        customers the model never met: their trained history and country are not used."""
+        """`forgotten` are treated as customers the model never met: their trained history and
+        country are not used. The set is this model's own and only grows (`forget`): a customer
+        restored later is still someone this artifact must not remember."""
         self.version = artifact.version
-        self.forgotten = forgotten
+        self.forgotten: set[str] = set(forgotten)
         self.model = artifact.model
         self.customers, self.items = artifact.customers, artifact.items
         self.history = artifact.history.tocsr()
@@ -44,6 +45,9 @@ class Personalizer:
         self._similar: dict[tuple[int, int], frozenset[str]] = {}
         events = artifact.manifest.get("events") or {}
         self.horizon_ms = int(events.get("last_ts_ms") or 0)  # live purchases up to here are in the model
+
+    def forget(self, customer_id: str) -> None:
+        self.forgotten.add(customer_id)
 
     def segment(self, customer_id: str) -> int | None:
         """The customer's micro-segment id in this version (None for customers it has not met)."""

@@ -10,7 +10,7 @@ model versions; `degraded` says it came from the in-process fallback.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
@@ -32,6 +32,7 @@ from models.wording import every
 from service import personal_store, segments
 from service.errors import NotFoundError
 from service.json_documents import json_document
+from service.live.overlays import LiveContext
 from service.preview_figures import FigureTable, Freshness, SegmentFeedback, evaluation_tables, freshness
 from service.recommendations import active_version
 from service.schemas import PersonalStore, SegmentDetail, SegmentOffer, SegmentSummary
@@ -161,6 +162,7 @@ class CustomerPage:
     history: list[HistoryLine] | None  # None = no artifact in this process to read it from
     history_total: int
     history_version: str | None
+    forgotten: bool = False
     degraded: bool = False
 
     @property
@@ -168,14 +170,21 @@ class CustomerPage:
         return self.store.source == "personal"
 
 
-async def customer_page(store: OfferStore, artifact: Artifact | None, customer_id: str) -> CustomerPage:
+async def customer_page(store: OfferStore, artifact: Artifact | None, customer_id: str,
+                        live: LiveContext | None = None) -> CustomerPage:
+    """The customer's store exactly as `GET /personal-store` answers it now (live state
+    included), next to their purchase history. Looking records nothing. A forgotten customer's
+    page says so and shows nothing of them."""
     version = await active_version(store)
+    forgotten = live is not None and live.is_forgotten(customer_id)
     header, shop, ingredients, catalog = await asyncio.gather(
         model_header(store, version, artifact),
-        personal_store.personal_store(store, version, customer_id, STORE_ITEMS),
-        personal_store.ingredients(store, version, customer_id),
+        personal_store.personal_store(store, version, customer_id, STORE_ITEMS, live=live),
+        personal_store.ingredients(store, version, customer_id) if not forgotten else _none(),
         store.catalog(version),
     )
+    if forgotten:
+        return CustomerPage(header, customer_id, shop, None, [] if artifact else None, 0, None, forgotten=True)
     segment = None
     if ingredients is not None:
         doc = await json_document(store, version, segment_doc(ingredients.segment))
@@ -192,9 +201,18 @@ async def customer_page(store: OfferStore, artifact: Artifact | None, customer_i
                         artifact.version if artifact else None)
 
 
-def offers_csv(artifact: Artifact | None, segment_id: int | None, k: int, day: date) -> tuple[Iterator[str], str]:
+async def _none() -> None:
+    return None
+
+
+def offers_csv(
+    artifact: Artifact | None, segment_id: int | None, k: int, day: date,
+    forgotten: Collection[str] = frozenset(), hidden: Mapping[str, Collection[str]] | None = None,
+) -> tuple[Iterator[str], str]:
     """(CSV text chunks, file name): one segment's offer, or every customer's with `segment_id`
-    None. The same rows as `microoffers export`; checks run before the first byte is sent."""
+    None. The same rows as `microoffers export`; checks run before the first byte is sent.
+    Every customer's offer leaves out forgotten customers and, per customer, the items their
+    live state rules out (`hidden`: bought since training, dismissed, returned, complained about)."""
     if artifact is None:
         raise StoreUnavailableError("no artifact loaded in this process: start the service with --artifacts")
     try:
@@ -202,7 +220,8 @@ def offers_csv(artifact: Artifact | None, segment_id: int | None, k: int, day: d
     except ExportError as exc:
         raise NotFoundError(str(exc)) from exc
     if segment_id is None:
-        return csv_chunks(customer_rows(artifact, k, day), CUSTOMER_COLUMNS), f"offers-{artifact.version}.csv"
+        rows = customer_rows(artifact, k, day, forgotten, hidden)
+        return csv_chunks(rows, CUSTOMER_COLUMNS), f"offers-{artifact.version}.csv"
     if not 0 <= segment_id < sf.n_segments:
         raise NotFoundError(f"segment {segment_id} does not exist in model version {artifact.version}")
     rows = segment_rows(artifact, segment_id, k, day)

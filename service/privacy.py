@@ -5,7 +5,9 @@ Forgetting first records the id on the deny list (durably), then removes their c
 in every version the stores hold, their live state and their events in the log, and their place
 in segment samples. The deny list keeps them out afterwards: the next training run drops their
 rows, a publish of an older artifact removes their documents, and an embedded store is built
-without them. Aggregate counters (feedback totals per country) hold no id and stay.
+without them; every read treats them as a customer never met and records nothing (impressions,
+contacts), and every write about them (events) is refused. Aggregate counters (feedback totals
+per country) hold no id and stay. A restore (`restore_customer`) is explicit and keyed.
 """
 
 from __future__ import annotations
@@ -44,7 +46,12 @@ EPOCH = date(1970, 1, 1)
 
 async def export_customer(serving: Serving, deny: DenyList, customer_id: str, now_ms: int) -> CustomerExport:
     """Read from the primary store (Redis when configured): an export while it is down would be
-    incomplete, so it fails with 503 instead."""
+    incomplete, so it fails with 503 instead. A forgotten customer's export says so and holds
+    nothing else: what the artifacts on disk still hold of them is never served, so it is not
+    served here either."""
+    if customer_id in deny:
+        return CustomerExport(customer_id=customer_id, exported_at=ms_to_iso(now_ms), forgotten=True, training=None,
+                              live=live_data([], LiveSnapshot()), cached=[], segment=None)
     state = serving.live.state
     store = serving.stores.primary
     events, snapshot, cached, training = await asyncio.gather(
@@ -56,7 +63,7 @@ async def export_customer(serving: Serving, deny: DenyList, customer_id: str, no
     return CustomerExport(
         customer_id=customer_id,
         exported_at=ms_to_iso(now_ms),
-        forgotten=customer_id in deny,
+        forgotten=False,
         training=training,
         live=live_data(events, snapshot),
         cached=[CachedDocument(model_version=v, name=name, content=_decode(name, raw))
@@ -71,9 +78,21 @@ async def forget_customer(state: Any, deny: DenyList, customer_id: str) -> None:
     await deny.add(customer_id)
     serving: Serving = state.serving
     removed = await serving.stores.forget(customer_id)
+    if serving.live.personalizer is not None:
+        serving.live.personalizer.forget(customer_id)
     events = await serving.live.state.forget(customer_id)
     log.info("forgot customer %s: %d cached documents and %d logged events removed",
              hash_id(customer_id), removed, events)
+
+
+async def restore_customer(deny: DenyList, customer_id: str) -> bool:
+    """Take a customer off the deny list: the shop says they came back and agreed. Nothing that
+    was erased comes back: they are a customer the served model does not know (this process's
+    model keeps forgetting them), their new events are accepted again, and the next training
+    run uses whatever the shop's purchase file holds of them. Returns whether they were on it."""
+    was = await deny.remove(customer_id)
+    log.info("restored customer %s (was on the deny list: %s)", hash_id(customer_id), was)
+    return was
 
 
 def training_data(artifact: Artifact | None, customer_id: str) -> TrainingData | None:

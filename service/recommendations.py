@@ -12,7 +12,7 @@ from typing import Any
 
 from models.catalog import Catalog
 from models.contract import Offer
-from models.ranking import select_offers
+from models.ranking import ScoreScale, scale_of, select_offers
 from models.wording import every
 from service import personal_store
 from service.filters import ItemFilter
@@ -61,9 +61,12 @@ async def recommend_in(
     """One customer's answer from `version`. With `live`, what the customer did since training
     changes the answer (see `service.live.overlays`); its state is read alongside the offers."""
     now_ms = live.now_ms() if live else 0
-    offers, (snapshot, degraded) = await asyncio.gather(
-        store.customer_offers(version, customer_id), _snapshot(live, customer_id, now_ms)
-    )
+    if live is not None and live.is_forgotten(customer_id):  # read as a customer never met
+        offers, snapshot, degraded = None, LiveSnapshot(), False
+    else:
+        offers, (snapshot, degraded) = await asyncio.gather(
+            store.customer_offers(version, customer_id), _snapshot(live, customer_id, now_ms)
+        )
     popular = await store.popular_offers(version) if offers is None else []
     choice = choose(offers, popular, snapshot, await store.catalog(version), k, include_purchased, live, customer_id,
                     now_ms, exclude, category)
@@ -76,6 +79,7 @@ class Choice:
     source: str
     offers: list[Offer]
     rules: ItemFilter
+    scale: ScoreScale  # of the candidates the offers were chosen from (see `models.ranking.ScoreScale`)
 
 
 def choose(
@@ -101,7 +105,7 @@ def choose(
     if live is not None:
         offers, source = apply_live(offers, source, snapshot, live, customer_id, now_ms)
     rules = ItemFilter.of(catalog, exclude, category)
-    return Choice(source, select_offers(offers, k, include_purchased, rules.allows), rules)
+    return Choice(source, select_offers(offers, k, include_purchased, rules.allows), rules, scale_of(offers))
 
 
 async def rhythms_if_needed(store: OfferStore, version: str, customer_id: str, choice: Choice) -> dict[str, float]:
@@ -117,7 +121,7 @@ def answer_fields(
     version: str, customer_id: str, choice: Choice, degraded: bool, rhythm: dict[str, float]
 ) -> dict[str, Any]:
     """The `Recommendation` as plain JSON-ready fields, in the schema's order."""
-    rules, source = choice.rules, choice.source
+    rules, source, scale = choice.rules, choice.source, choice.scale
     return {
         "customer_id": customer_id,
         "model_version": version,
@@ -125,7 +129,7 @@ def answer_fields(
         "degraded": degraded,
         "items": [
             {"item_id": o.item_id, "title": rules.title(o.item_id), "price": rules.price(o.item_id),
-             "score": o.score, "reason": _reason(o, source, rhythm)}
+             "score": scale(o.score), "reason": _reason(o, source, rhythm)}
             for o in choice.offers
         ],
     }

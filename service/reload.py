@@ -70,7 +70,7 @@ class Reloader:
                 raise ReloadError(f"{exc}; still serving {current.loaded_version}") from exc
             install(state, serving)
             for customer_id in self.deny.ids - forgotten_now:  # forgotten while the new one was built
-                serving.stores.forget_in_process(customer_id)
+                serving.forget_in_process(customer_id)
             self._failed.pop(target, None)
             self.metrics.reloads.labels("reloaded").inc()
             self.metrics.set_loaded_model(artifact.version)
@@ -111,7 +111,7 @@ class Reloader:
 
     async def _tick(self, state: Any) -> None:
         for customer_id in self.deny.refresh_file() | await self.deny.refresh_redis():
-            state.serving.stores.forget_in_process(customer_id)
+            state.serving.forget_in_process(customer_id)
         target = await self.target(state.serving)
         if target is None or _same(state.serving, target):
             return

@@ -284,8 +284,10 @@ class CustomerExport(BaseModel):
 
     customer_id: str
     exported_at: str
-    forgotten: bool = Field(description="on the deny list (DELETE /customers/{id} was called)")
-    training: TrainingData | None = Field(description="null when this process has no artifact loaded")
+    forgotten: bool = Field(description="on the deny list (DELETE /customers/{id} was called): then nothing "
+                                        "else is exported, because nothing about them is kept or served")
+    training: TrainingData | None = Field(description="null when this process has no artifact loaded, or the "
+                                                      "customer was forgotten")
     live: LiveData
     cached: list[CachedDocument]
     segment: SegmentMembership | None

@@ -38,6 +38,13 @@ class Serving:
     def loaded_version(self) -> str | None:
         return self.artifact.version if self.artifact is not None else None
 
+    def forget_in_process(self, customer_id: str) -> None:
+        """Drop a customer from what this process holds of the model (the in-process stores and
+        the personalizer's trained histories): another worker forgot them, Redis already has."""
+        self.stores.forget_in_process(customer_id)
+        if self.live.personalizer is not None:
+            self.live.personalizer.forget(customer_id)
+
 
 def load_model(settings: Settings) -> Artifact | None:
     """The artifact whose factors serve fold-in and similar items. The embedded store needs it;
@@ -87,14 +94,17 @@ def open_stores(
 def open_live(
     settings: Settings, store: OfferStore, artifact: Artifact | None, clock: Clock, forgotten: Collection[str] = ()
 ) -> LiveContext:
+    """`forgotten` is the live deny list (shared by reference); the personalizer keeps a
+    growing copy of its own (see `Personalizer`)."""
     personalizer = Personalizer(artifact, forgotten=forgotten) if artifact is not None else None
     policy = live_policy(settings)
     state: LiveState
     if isinstance(store, RedisStore):
         state = RedisLiveState(store.client, policy, guard=store._call)  # one Redis, one error policy
     else:
-        state = EmbeddedLiveState(policy, events_log_path(settings), partial(customer_segment, personalizer))
-    return LiveContext(state, personalizer, policy, settings.similar_pushdown, clock)
+        state = EmbeddedLiveState(policy, events_log_path(settings), partial(customer_segment, personalizer),
+                                  forgotten)
+    return LiveContext(state, personalizer, policy, settings.similar_pushdown, clock, forgotten)
 
 
 def start_serving(settings: Settings, clock: Clock, forgotten: Collection[str], metrics: Metrics) -> Serving:
@@ -107,15 +117,15 @@ def next_serving(
     current: Serving, artifact: Artifact, forgotten_now: frozenset[str], forgotten: Collection[str]
 ) -> Serving:
     """The same Redis and live state over a newly loaded artifact (CPU-bound: run it in a thread).
-    The embedded store leaves out `forgotten_now` (a snapshot: the live set may grow meanwhile);
-    the personalizer keeps a reference to the live set `forgotten`."""
+    The embedded store and the personalizer leave out `forgotten_now` (a snapshot: the live set
+    may grow meanwhile, see `Reloader.reload`); the live context keeps the live set `forgotten`."""
     old = current.stores
     embedded = _embedded(artifact, forgotten_now, old.metrics)
     if isinstance(old.primary, RedisStore):
         stores = Stores(old.primary, embedded, old.degraded, old.metrics)
     else:
         stores = Stores(embedded, metrics=old.metrics)
-    live = replace(current.live, personalizer=Personalizer(artifact, forgotten=forgotten))
+    live = replace(current.live, personalizer=Personalizer(artifact, forgotten=forgotten_now), forgotten=forgotten)
     return Serving(artifact, stores, live)
 
 

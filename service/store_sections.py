@@ -10,11 +10,12 @@ left out.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from models.contract import Offer
 from models.loyalty import RFM
+from models.ranking import ScoreScale, scale_of
 from models.wording import ago, duration, every
 from service.filters import ItemFilter
 from service.schemas import StoreItem, StoreSection
@@ -33,6 +34,21 @@ class SectionPlan:
     title: str
     reason: str
     candidates: Sequence[Candidate]
+    scale: ScoreScale | None = None  # None: the candidates' own (see `models.ranking.ScoreScale`)
+    discovery: bool = True  # items bought since training leave it (all but buy_again)
+
+
+def adjust(plan: SectionPlan, hidden: frozenset[str], bought: frozenset[str], demoted: frozenset[str]) -> SectionPlan:
+    """A section after the customer's live state, as `/recommend` treats its candidates
+    (`service.live.overlays.live_effect`): hidden items go, items bought since training leave
+    discovery sections, demoted ones move last. The scale stays that of the planned candidates."""
+    if not (hidden or bought or demoted):
+        return plan
+    gone = hidden | bought if plan.discovery else hidden
+    kept = [c for c in plan.candidates if c.item_id not in gone]
+    ordered = [c for c in kept if c.item_id not in demoted] + [c for c in kept if c.item_id in demoted]
+    scale = plan.scale or ScoreScale.of(c.score for c in plan.candidates)
+    return replace(plan, candidates=ordered, scale=scale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +107,7 @@ def assemble(plans: Sequence[SectionPlan], rules: ItemFilter, k: int) -> list[St
     sections = []
     for plan in plans:
         items: list[StoreItem] = []
+        scale = plan.scale or ScoreScale.of(c.score for c in plan.candidates)
         for c in plan.candidates:
             if len(items) == k:
                 break
@@ -98,7 +115,7 @@ def assemble(plans: Sequence[SectionPlan], rules: ItemFilter, k: int) -> list[St
                 continue
             seen.add(c.item_id)
             items.append(StoreItem(item_id=c.item_id, title=rules.title(c.item_id), price=rules.price(c.item_id),
-                                   score=round(c.score, 6), reason=c.reason))
+                                   score=scale(c.score), reason=c.reason))
         if items:
             sections.append(StoreSection(id=plan.id, title=plan.title, reason=plan.reason, items=items))
     return sections
@@ -108,7 +125,7 @@ def plan_buy_again(ing: Ingredients) -> SectionPlan:
     return SectionPlan("buy_again", "Buy it again", "things you reorder regularly, the most due first", [
         Candidate(b.item_id, b.score, buy_again_reason(b.interval_days, b.days_since))
         for b in ing.buy_again
-    ])
+    ], discovery=False)
 
 
 def buy_again_reason(interval_days: float, days_since: float) -> str:
@@ -116,9 +133,11 @@ def buy_again_reason(interval_days: float, days_since: float) -> str:
 
 
 def plan_for_you(offers: Sequence[Offer]) -> SectionPlan:
+    """Scored on the scale of all the customer's candidates, so an item scores here what it
+    scores on `/recommend`."""
     return SectionPlan("for_you", "Picked for you", "what customers with baskets like yours buy", [
         Candidate(o.item_id, o.score, "bought by customers like you") for o in offers if not o.bought
-    ])
+    ], scale_of(offers))
 
 
 def plan_because(ing: Ingredients, anchor_title: str) -> SectionPlan:
@@ -154,7 +173,8 @@ def plan_new_arrivals(picks: Sequence[tuple[str, float]], personal: bool) -> Sec
 
 def plan_popular(offers: Sequence[Offer]) -> SectionPlan:
     return SectionPlan("popular", "Best-sellers", "what most customers buy",
-                       [Candidate(o.item_id, o.score, "a best-seller") for o in offers])
+                       [Candidate(o.item_id, o.score, "a best-seller") for o in offers if not o.bought],
+                       scale_of(offers))
 
 
 def plan_shop_trending(everyone: Trending | None) -> SectionPlan:

@@ -28,13 +28,13 @@ def forgotten_customers(out_dir: Path, files: Sequence[Path] = (), redis_url: st
         except UnicodeDecodeError as exc:
             raise InputError(str(path), f"deny list is not UTF-8 text: {exc.reason}") from exc
     if redis_url:
-        ids |= _redis_set(redis_url)
+        ids |= redis_deny_list(redis_url)
     if ids:
         log.info("deny list: %d forgotten customers are left out", len(ids))
     return frozenset(ids)
 
 
-def _redis_set(url: str) -> set[str]:
+def redis_deny_list(url: str) -> set[str]:
     import redis
 
     client = redis.Redis.from_url(url)

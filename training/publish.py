@@ -14,7 +14,7 @@ import gc
 import logging
 import multiprocessing
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -74,12 +74,17 @@ def publish(
     chunk_size: int = 4096,
     progress: Callable[[int, int], None] | None = None,
     workers: int = 1,
+    forgotten: Collection[str] = (),
 ) -> PublishReport:
     """Write every document of `artifact` under its version, then switch to it. With
     `workers` > 1, forked processes encode and write disjoint ranges of customers (encoding is
-    the CPU cost; they share the loaded artifact's memory)."""
+    the CPU cost; they share the loaded artifact's memory). `forgotten`: deny-list ids known
+    outside Redis (the file beside the artifacts, see `models.privacy`): added to the Redis set
+    first, so the set is the union of both, and left out of this version like every id in it."""
     start = time.perf_counter()
     version = artifact.version
+    if forgotten:
+        client.sadd(contract.FORGOTTEN_KEY, *sorted(forgotten))
     cleanup_half_written(client, keep=version)
     client.sadd(PENDING_KEY, version)
     n = len(artifact.customers)

@@ -193,13 +193,16 @@ class HotPath:
         query = self._query(scope["query_string"], STORE_QUERY)
         k = query.get(b"k", 10)
         read, entry = await self._read(serving, customer_id, "store_cache", False)
+        now_ms = serving.live.now_ms()
         rendered = entry.bodies.get(k)
-        if rendered is None:
+        if rendered is None or rendered.view != read.view or now_ms >= rendered.valid_until_ms:
+            snapshot, until = overlay_from_view(read.view, now_ms, serving.live.policy.cap_window_ms)
             try:
-                page = await personal_store.personal_store(serving.stores.primary, read.version, customer_id, k)
+                page = await personal_store.personal_store(serving.stores.primary, read.version, customer_id, k,
+                                                           live=serving.live, snapshot=snapshot)
             except StoreUnavailableError as exc:
                 raise Delegate from exc
-            rendered = Rendered(orjson.dumps(page.model_dump(mode="json")), None, float("inf"))
+            rendered = Rendered(orjson.dumps(page.model_dump(mode="json")), read.view, until)
             entry.bodies[k] = rendered
         return rendered.body
 
@@ -211,7 +214,7 @@ class HotPath:
             known = cache is not None and customer_id in cache
             document = documents.customer_doc(customer_id) if with_offers and not known else None
             try:
-                batch, n = self.batcher.read(customer_id if with_offers else None, document)
+                batch, n = self.batcher.read(customer_id, document)  # the view: both pages follow live state
                 await batch.done
                 read = batch.read(n)
             except StoreUnavailableError as exc:

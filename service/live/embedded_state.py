@@ -15,13 +15,14 @@ import os
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 import orjson
 
 from models.events import Event, LoggedEvent, from_record, id_key, read_log, to_record
+from service.forgotten import CustomerForgottenError
 from service.live.state import CustomerState, LivePolicy, LiveSnapshot, LiveState, Recorded, Shown, feedback_field
 from service.store import StoreUnavailableError
 
@@ -32,9 +33,13 @@ class EmbeddedLiveState(LiveState):
     kind = "embedded"
 
     def __init__(
-        self, policy: LivePolicy, log_path: Path | None, segment_of: Callable[[str], str] = lambda _c: "unknown"
+        self, policy: LivePolicy, log_path: Path | None, segment_of: Callable[[str], str] = lambda _c: "unknown",
+        forgotten: Collection[str] = frozenset(),
     ) -> None:
+        """`forgotten`: the live deny list (shared): nothing about those customers is recorded
+        or replayed."""
         super().__init__(policy)
+        self._forgotten = forgotten
         self._segment_of = segment_of
         self._customers: dict[str, CustomerState] = defaultdict(CustomerState)
         self._counts: dict[str, int] = defaultdict(int)
@@ -61,6 +66,8 @@ class EmbeddedLiveState(LiveState):
             if isinstance(logged, ValueError):  # a line cut short by a crash
                 log.warning("event log %s line %d skipped: %s", path, number, logged)
                 continue
+            if logged.event.customer_id in self._forgotten:
+                continue
             self._apply(logged.event, self._segment_of(logged.event.customer_id))
             self._last_id = max(self._last_id, id_key(logged.id))
             replayed += 1
@@ -81,6 +88,8 @@ class EmbeddedLiveState(LiveState):
     async def record(self, events: Sequence[Event], segments: Sequence[str], now_ms: int) -> list[Recorded]:
         if self._log_error is not None:
             raise StoreUnavailableError(self._log_error)
+        if denied := sorted({e.customer_id for e in events} & set(self._forgotten)):
+            raise CustomerForgottenError(denied)
         with self._lock:
             wall_ms = max(now_ms, int(time.time() * 1000))
             logged = [LoggedEvent(self._next_id(wall_ms), e) for e in events]
@@ -96,7 +105,7 @@ class EmbeddedLiveState(LiveState):
     async def record_impressions(
         self, customer_id: str, item_ids: Sequence[str], source: str, section: str, segment: str, now_ms: int
     ) -> None:
-        if not item_ids:
+        if not item_ids or customer_id in self._forgotten:
             return
         with self._lock:
             shown = self._customers[customer_id].shown
@@ -110,7 +119,13 @@ class EmbeddedLiveState(LiveState):
             state = self._customers.get(customer_id)
             return state.snapshot(now_ms) if state else LiveSnapshot()
 
+    async def overlays(self, now_ms: int) -> list[tuple[str, LiveSnapshot]]:
+        with self._lock:
+            return [(c, state.snapshot(now_ms)) for c, state in self._customers.items()]
+
     async def claim_contact(self, customer_id: str, now_ms: int, min_interval_ms: int) -> int | None:
+        if customer_id in self._forgotten:
+            raise CustomerForgottenError([customer_id])
         with self._lock:
             state = self._customers[customer_id]
             last = state.contact_ms

@@ -8,8 +8,8 @@ ones returned or complained about, move behind the rest.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from models.contract import Offer
@@ -36,6 +36,12 @@ class LiveContext:
     policy: LivePolicy
     similar_pushdown: int
     clock: Clock = system_clock
+    # the deny list as it stands (`service.forgotten.DenyList.ids`, shared, so it sees later
+    # erasures and restores): a forgotten customer is read as unknown and nothing about them is written
+    forgotten: Collection[str] = field(default_factory=frozenset)
+
+    def is_forgotten(self, customer_id: str) -> bool:
+        return customer_id in self.forgotten
 
     def now_ms(self) -> int:
         return int(self.clock().timestamp() * 1000)
@@ -52,11 +58,24 @@ def customer_segment(personalizer: Personalizer | None, customer_id: str) -> str
     return UNKNOWN_SEGMENT if segment is None else str(segment)
 
 
-def apply_live(
+@dataclass(frozen=True)
+class LiveEffect:
+    """What a customer's live state does to one answer: the candidates (re-solved, bought items
+    marked, hidden ones gone, demoted ones last) and the sets every other list of the same
+    answer applies too (the personal store's sections, see `service.store_sections.adjust`)."""
+
+    offers: list[Offer]
+    source: str
+    hidden: frozenset[str] = frozenset()  # dismissed (while it lasts), returned, complained about
+    bought: frozenset[str] = frozenset()  # bought since training: out of every discovery list
+    demoted: frozenset[str] = frozenset()  # at the impression cap, or like a returned item: last
+
+
+def live_effect(
     offers: list[Offer], source: str, snapshot: LiveSnapshot, ctx: LiveContext, customer_id: str, now_ms: int
-) -> tuple[list[Offer], str]:
+) -> LiveEffect:
     if snapshot == LiveSnapshot():
-        return offers, source
+        return LiveEffect(offers, source)
     model = ctx.personalizer
     if model is not None:
         fresh = snapshot.purchases_after(model.horizon_ms)
@@ -68,4 +87,12 @@ def apply_live(
     demoted = set(snapshot.capped(ctx.policy, now_ms))
     if model is not None and snapshot.negative:
         demoted |= model.similar_items(snapshot.negative[:NEGATIVES_CONSIDERED], ctx.similar_pushdown)
-    return demote(ranked, demoted), source
+    return LiveEffect(demote(ranked, demoted), source, snapshot.suppressed, frozenset(snapshot.purchases),
+                      frozenset(demoted))
+
+
+def apply_live(
+    offers: list[Offer], source: str, snapshot: LiveSnapshot, ctx: LiveContext, customer_id: str, now_ms: int
+) -> tuple[list[Offer], str]:
+    effect = live_effect(offers, source, snapshot, ctx, customer_id, now_ms)
+    return effect.offers, effect.source

@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 
 from models import contract
 from models.events import Event, LoggedEvent, from_stream
+from service.forgotten import CustomerForgottenError
 from service.live.state import Impressions, LivePolicy, LiveSnapshot, LiveState, Recorded, Shown
 from service.live.view import snapshot_from_view
 from service.store import StoreUnavailableError
@@ -102,7 +103,8 @@ return out
 """
 
 # Impressions of many customers in one call (the hot path sends one per loop tick).
-# KEYS: counters. ARGV: now_ms, window_ms, cap, ttl_s, live key prefix, then one string per
+# KEYS: counters, the deny list (a forgotten customer's impressions are not written).
+# ARGV: now_ms, window_ms, cap, ttl_s, live key prefix, then one string per
 # customer: customer, source, section, segment, impressions of already capped items (counted,
 # not written), items..., joined by "\31" (none of them can hold it). Keys are built here from
 # the prefix, as `contract.live_key` builds them, so a tick's call is one argument per customer,
@@ -115,6 +117,7 @@ for a = 6, #ARGV do
   local f = {}
   for field in string.gmatch(ARGV[a], '[^\\031]+') do f[#f + 1] = field end
   local source, section, segment, capped = f[2], f[3], f[4], tonumber(f[5])
+  if redis.call('SISMEMBER', KEYS[2], f[1]) == 0 then
   local k = {}
   for i, part in ipairs(parts) do k[i] = prefix .. '{' .. f[1] .. '}:' .. part end
   local crossed = false
@@ -136,14 +139,16 @@ for a = 6, #ARGV do
   end
   if crossed then rebuild_view(k, cap, ttl) end
   total = total + #f - 5 + capped
+  end
 end
 return total
 """
 IMPRESSIONS_SCRIPT = _IMPRESSIONS
 FIELD_SEPARATOR = "\x1f"
 
-# KEYS: contact. ARGV: now_ms, min_interval_ms, ttl_s.
+# KEYS: contact, the deny list. ARGV: now_ms, min_interval_ms, ttl_s, customer.
 _CLAIM_CONTACT = """
+if redis.call('SISMEMBER', KEYS[2], ARGV[4]) == 1 then return -1 end
 local last = redis.call('GET', KEYS[1])
 if last and tonumber(ARGV[1]) - tonumber(last) < tonumber(ARGV[2]) then return last end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
@@ -174,15 +179,30 @@ class RedisLiveState(LiveState):
         p = self.policy
         shared = [contract.EVENTS_STREAM, contract.FEEDBACK_COUNTS_KEY, contract.ITEM_RETURNS_KEY,
                   contract.ITEM_COMPLAINTS_KEY]
+        customers = list(by_customer)
         async with self.client.pipeline(transaction=True) as pipe:
-            for customer, positions in by_customer.items():
-                args: list[str | int] = [customer, p.dismiss_ms, p.cap_window_ms, p.negative_keep, p.ttl_s, now_ms,
-                                         p.cap_impressions]
-                for n in positions:
-                    e = events[n]
-                    args += [e.type, e.item_id, e.ts_ms, e.quantity, e.section or "", segments[n]]
-                await self._apply(keys=contract.live_keys(customer) + shared, args=args, client=pipe)
-            replies = await self._call(pipe.execute())
+            while True:
+                try:
+                    # The deny list is watched: an erasure committed between this check and EXEC
+                    # aborts the batch (and it is checked again), so a forgotten customer's
+                    # event is never applied, even when another worker forgot them.
+                    await self._call(pipe.watch(contract.FORGOTTEN_KEY))
+                    denied = await self._call(pipe.smismember(contract.FORGOTTEN_KEY, customers))
+                    if any(denied):
+                        await pipe.reset()
+                        raise CustomerForgottenError([c for c, d in zip(customers, denied) if d])
+                    pipe.multi()
+                    for customer, positions in by_customer.items():
+                        args: list[str | int] = [customer, p.dismiss_ms, p.cap_window_ms, p.negative_keep, p.ttl_s,
+                                                 now_ms, p.cap_impressions]
+                        for n in positions:
+                            e = events[n]
+                            args += [e.type, e.item_id, e.ts_ms, e.quantity, e.section or "", segments[n]]
+                        await self._apply(keys=contract.live_keys(customer) + shared, args=args, client=pipe)
+                    replies = await self._call(pipe.execute())
+                    break
+                except aioredis.WatchError:
+                    continue
         out: list[Recorded | None] = [None] * len(events)
         for positions, reply in zip(by_customer.values(), replies, strict=True):
             for n, (event_id, source, section) in zip(positions, reply, strict=True):
@@ -202,11 +222,22 @@ class RedisLiveState(LiveState):
         """KEYS and ARGV of one impressions script call for many customers' `encode_impressions`."""
         p = self.policy
         args: list[str | int] = [now_ms, p.cap_window_ms, p.cap_impressions, p.ttl_s, contract.LIVE_PREFIX, *encoded]
-        return [contract.FEEDBACK_COUNTS_KEY], args
+        return [contract.FEEDBACK_COUNTS_KEY, contract.FORGOTTEN_KEY], args
 
     async def overlay(self, customer_id: str, now_ms: int) -> LiveSnapshot:
         raw = await self._call(self.client.get(contract.live_key(customer_id, "view")))
         return snapshot_from_view(raw, now_ms)
+
+    async def overlays(self, now_ms: int) -> list[tuple[str, LiveSnapshot]]:
+        prefix, suffix = contract.live_key("\x00", "view").split("\x00")
+        keys = [key async for key in self.client.scan_iter(match=f"{prefix}*{suffix}", count=5000)]
+        out: list[tuple[str, LiveSnapshot]] = []
+        for start in range(0, len(keys), STREAM_PAGE):
+            page = keys[start : start + STREAM_PAGE]
+            views = await self._call(self.client.mget(page))
+            out += [(key.decode()[len(prefix) : -len(suffix)], snapshot_from_view(raw, now_ms))
+                    for key, raw in zip(page, views) if raw]
+        return out
 
     async def snapshot(self, customer_id: str, now_ms: int) -> LiveSnapshot:
         bought, recent, suppressed, negative, shown, contact, _view = contract.live_keys(customer_id)
@@ -228,8 +259,11 @@ class RedisLiveState(LiveState):
         )
 
     async def claim_contact(self, customer_id: str, now_ms: int, min_interval_ms: int) -> int | None:
-        keys = [contract.live_key(customer_id, "contact")]
-        last = await self._call(self._claim(keys=keys, args=[now_ms, min_interval_ms, self.policy.ttl_s]))
+        keys = [contract.live_key(customer_id, "contact"), contract.FORGOTTEN_KEY]
+        last = await self._call(self._claim(keys=keys, args=[now_ms, min_interval_ms, self.policy.ttl_s,
+                                                             customer_id]))
+        if last == -1:
+            raise CustomerForgottenError([customer_id])
         return int(last) if last is not None else None
 
     async def feedback_counts(self) -> dict[str, int]:

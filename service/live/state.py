@@ -148,6 +148,17 @@ class LiveState(ABC):
         answer from this as from the full snapshot."""
         return await self.snapshot(customer_id, now_ms)
 
+    async def hidden_items(self, now_ms: int) -> dict[str, frozenset[str]]:
+        """Customer -> the items their live state rules out of every list (bought since training,
+        hidden now): what a bulk export of every customer's offer leaves out. Reads every
+        customer with live state: for exports, not the request path."""
+        return {customer: items for customer, snap in await self.overlays(now_ms)
+                if (items := frozenset(snap.purchases) | snap.suppressed)}
+
+    @abstractmethod
+    async def overlays(self, now_ms: int) -> list[tuple[str, LiveSnapshot]]:
+        """Every customer with live state, and their overlay (see `overlay`)."""
+
     @abstractmethod
     async def claim_contact(self, customer_id: str, now_ms: int, min_interval_ms: int) -> int | None:
         """Record an outbound contact at `now_ms` unless the last one is under `min_interval_ms`

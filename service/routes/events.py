@@ -7,6 +7,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from service import events
 from service.auth import WriteAccessDep
 from service.deps import LiveDep, MetricsDep, SettingsDep
+from service.forgotten import CustomerForgottenError
 from service.schemas import ErrorBody, EventBatch, EventIn, EventsAccepted
 
 router = APIRouter(tags=["feedback"])
@@ -31,12 +32,12 @@ _BYTES_PER_EVENT = 1024
     response_model=EventsAccepted,
     dependencies=[WriteAccessDep],
     openapi_extra={"requestBody": _body_schema()},
-    responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 413: {"model": ErrorBody},
-               422: {"model": ErrorBody}, 429: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+    responses={code: {"model": ErrorBody} for code in (401, 403, 409, 413, 422, 429, 503)},
 )
 async def post_events(request: Request, settings: SettingsDep, live: LiveDep, metrics: MetricsDep) -> EventsAccepted:
     """Record one event or a batch `{"events": [...]}`. Each is in the durable log before the 202,
-    and the very next request for that customer sees its effect."""
+    and the very next request for that customer sees its effect. A batch naming a forgotten
+    customer is refused whole with 409 (restore them first: `POST /customers/{id}/restore`)."""
     limit = settings.events_max_batch * _BYTES_PER_EVENT + 4096
     if int(request.headers.get("content-length") or 0) > limit:
         metrics.events_rejected.labels("too_large").inc()
@@ -48,5 +49,9 @@ async def post_events(request: Request, settings: SettingsDep, live: LiveDep, me
     except Exception:
         metrics.events_rejected.labels("invalid").inc()
         raise
-    recorded = await events.record_events(live, metrics, parsed)
+    try:
+        recorded = await events.record_events(live, metrics, parsed)
+    except CustomerForgottenError:
+        metrics.events_rejected.labels("forgotten").inc()
+        raise
     return EventsAccepted(accepted=len(recorded), ids=[r.id for r in recorded])

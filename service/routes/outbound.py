@@ -22,7 +22,7 @@ NEXT_AT_HEADER = "X-Outbound-Next-At"
     dependencies=[WriteAccessDep],
     responses={
         204: {"description": f"nothing to send now; `{REASON_HEADER}` says why (quiet_hours, contacted_recently, "
-                             f"no_offer) and `{NEXT_AT_HEADER}` from when on asking again may help"},
+                             f"no_offer, forgotten) and `{NEXT_AT_HEADER}` from when on asking again may help"},
         401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 422: {"model": ErrorBody}, 429: {"model": ErrorBody},
         503: {"model": ErrorBody},
     },

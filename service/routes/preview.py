@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from models.artifact import Artifact
 from service import preview
-from service.deps import CUSTOMER_ID_PATTERN, StoresDep
+from service.deps import CUSTOMER_ID_PATTERN, DenyListDep, LiveDep, StoresDep
 from service.errors import NotFoundError
 from service.filters import today
 from service.preview_auth import require_marketer
@@ -69,7 +69,7 @@ async def segment(
 
 @router.get("/customers", response_class=HTMLResponse)
 async def customer(
-    request: Request, stores: StoresDep, artifact: ArtifactDep,
+    request: Request, stores: StoresDep, artifact: ArtifactDep, live: LiveDep,
     customer_id: Annotated[str, Query(max_length=200)] = "",
 ) -> HTMLResponse:
     """The lookup form's target: a bad id re-renders the form with the problem named."""
@@ -79,7 +79,7 @@ async def customer(
             f"“{customer_id}” is not a customer id: 1–64 letters, digits and _ . : @ -")
         context = {"customer_id": customer_id, "problem": problem}
         return TEMPLATES.TemplateResponse(request, "lookup.html", context, status_code=422)
-    page = await stores.answer(lambda store: preview.customer_page(store, artifact, customer_id))
+    page = await stores.answer(lambda store: preview.customer_page(store, artifact, customer_id, live))
     return TEMPLATES.TemplateResponse(request, "customer.html", {"page": page})
 
 
@@ -90,9 +90,11 @@ async def segment_offers_csv(segment_id: SegmentId, artifact: ArtifactDep, k: Of
 
 
 @router.get("/offers.csv")
-async def all_offers_csv(artifact: ArtifactDep, k: OffersK = 10) -> StreamingResponse:
-    """Every customer's offer as CSV, the rows of `microoffers export --all`."""
-    return _csv(*preview.offers_csv(artifact, None, k, today()))
+async def all_offers_csv(artifact: ArtifactDep, live: LiveDep, deny: DenyListDep, k: OffersK = 10) -> StreamingResponse:
+    """Every customer's offer as CSV, the rows of `microoffers export --all`: forgotten customers
+    left out, and what each customer's live state rules out (as on the API)."""
+    hidden = await live.state.hidden_items(live.now_ms())
+    return _csv(*preview.offers_csv(artifact, None, k, today(), frozenset(deny.ids), hidden))
 
 
 def _csv(chunks: Iterator[str], filename: str) -> StreamingResponse:

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Query
 
 from service import events, recommendations
+from service.auth import RecordingDep
 from service.deps import CustomerId, ItemFiltersDep, LiveDep, MetricsDep, StoresDep
 from service.schemas import BatchRecommendation, BatchRecommendRequest, ErrorBody, Recommendation
 
@@ -16,7 +17,8 @@ router = APIRouter(tags=["recommendations"])
 @router.get(
     "/recommend/{customer_id}",
     response_model=Recommendation,
-    responses={422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+    responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 422: {"model": ErrorBody},
+               503: {"model": ErrorBody}},
 )
 async def recommend(
     customer_id: CustomerId,
@@ -25,19 +27,21 @@ async def recommend(
     live: LiveDep,
     metrics: MetricsDep,
     background: BackgroundTasks,
+    record: RecordingDep,
     k: Annotated[int, Query(ge=1, le=100, description="how many items")] = 10,
     include_purchased: Annotated[bool, Query(description="allow items the customer already bought")] = False,
 ) -> Recommendation:
     """A customer's ranked offers, each with a short reason. Unknown customers get popular items
     (`source: popular`). `exclude` and `category` filter, and the next candidates refill. What the
     customer did since the model was trained (POST /events) is already taken into account.
-    While Redis is down the answer comes from the service's in-process copy (`degraded: true`)."""
+    While Redis is down the answer comes from the service's in-process copy (`degraded: true`).
+    The answer counts as an impression of its items (frequency capping) unless `record=false`."""
     reco = await stores.answer(
         lambda store: recommendations.recommend(
             store, customer_id, k, include_purchased, filters.exclude, filters.category, live
         )
     )
-    if reco.items:
+    if reco.items and record:
         items = [i.item_id for i in reco.items]
         background.add_task(events.record_shown, live, metrics, customer_id, items, reco.source, SECTION)
     return reco

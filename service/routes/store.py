@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from service import personal_store
-from service.deps import CustomerId, ItemFiltersDep, StoresDep
+from service.deps import CustomerId, ItemFiltersDep, LiveDep, StoresDep
 from service.recommendations import active_version
 from service.schemas import ErrorBody, PersonalStore
 from service.store import OfferStore
@@ -22,13 +22,16 @@ async def get_personal_store(
     customer_id: CustomerId,
     stores: StoresDep,
     filters: ItemFiltersDep,
+    live: LiveDep,
     k: Annotated[int, Query(ge=1, le=50, description="items per section")] = 10,
 ) -> PersonalStore:
     """The customer's store page: buy again, picked for you, because you bought, trending in their
     segment, new arrivals; plus their loyalty tier. Unknown customers get best-sellers, trending
-    and new arrivals. No item appears twice; sections with nothing to show are left out."""
+    and new arrivals. No item appears twice; sections with nothing to show are left out. What the
+    customer did since training (POST /events) changes every section as it changes /recommend."""
     async def build(store: OfferStore) -> PersonalStore:
         version = await active_version(store)
-        return await personal_store.personal_store(store, version, customer_id, k, filters.exclude, filters.category)
+        return await personal_store.personal_store(store, version, customer_id, k, filters.exclude, filters.category,
+                                                   live)
 
     return await stores.answer(build)

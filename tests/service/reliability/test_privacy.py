@@ -115,7 +115,8 @@ def test_delete_is_idempotent_for_unknown_ids(client: TestClient, artifacts: Pat
         assert client.delete("/customers/nobody-we-know", headers=AUTH).status_code == 204
     assert read_forgotten(forgotten_path(artifacts)) == {"nobody-we-know"}
     empty = client.get("/customers/nobody-we-know/export", headers=AUTH).json()
-    assert empty["training"]["known"] is False and empty["cached"] == [] and empty["live"]["events"] == []
+    assert empty["forgotten"] is True and empty["training"] is None
+    assert empty["cached"] == [] and empty["live"]["events"] == []
 
 
 def test_privacy_endpoints_need_the_key(client: TestClient, artifacts: Path, redis_url: str | None) -> None:
