@@ -190,7 +190,8 @@ async def customer_page(store: OfferStore, artifact: Artifact | None, customer_i
         doc = await json_document(store, version, segment_doc(ingredients.segment))
         segment = SegmentSummary(**{k: doc[k] for k in ("id", "name", "size", "description")}) if doc else None
     # No artifact in this process: history unknown (None); a customer it does not know: none ([]).
-    purchases = (purchase_history(artifact, customer_id) or []) if artifact else None
+    erased = live is not None and live.erased_from_model(customer_id)
+    purchases = (purchase_history(artifact, customer_id) or [] if not erased else []) if artifact else None
     history = None if purchases is None else [
         HistoryLine(p.item_id, catalog[p.item_id].title if p.item_id in catalog else p.item_id,
                     catalog[p.item_id].price if p.item_id in catalog else None, p.occasions, p.first, p.last,

@@ -58,7 +58,7 @@ async def export_customer(serving: Serving, deny: DenyList, customer_id: str, no
         state.customer_events(customer_id),
         state.snapshot(customer_id, now_ms),
         store.customer_documents(customer_id),
-        asyncio.to_thread(training_data, serving.artifact, customer_id),
+        asyncio.to_thread(training_data, serving.artifact, customer_id, serving.live.erased_from_model(customer_id)),
     )
     return CustomerExport(
         customer_id=customer_id,
@@ -95,11 +95,16 @@ async def restore_customer(deny: DenyList, customer_id: str) -> bool:
     return was
 
 
-def training_data(artifact: Artifact | None, customer_id: str) -> TrainingData | None:
+def training_data(artifact: Artifact | None, customer_id: str, erased: bool = False) -> TrainingData | None:
     """The customer's purchases as the loaded artifact holds them (occasions per item with first
-    and last day), their country, and the feedback events the version was trained on."""
+    and last day), their country, and the feedback events the version was trained on. `erased`:
+    they were forgotten while this artifact was served (and restored since): it holds nothing
+    of them that may be read."""
     if artifact is None:
         return None
+    if erased:
+        return TrainingData(model_version=artifact.version, known=False, country=None, purchases=[],
+                            folded_events=[])
     row = artifact.customers.row(customer_id)
     purchases: list[TrainedPurchase] = []
     country = None

@@ -105,7 +105,8 @@ def choose(
     if live is not None:
         offers, source = apply_live(offers, source, snapshot, live, customer_id, now_ms)
     rules = ItemFilter.of(catalog, exclude, category)
-    return Choice(source, select_offers(offers, k, include_purchased, rules.allows), rules, scale_of(offers))
+    pool = offers if include_purchased else [o for o in offers if not o.bought]
+    return Choice(source, select_offers(pool, k, True, rules.allows), rules, scale_of(pool))
 
 
 async def rhythms_if_needed(store: OfferStore, version: str, customer_id: str, choice: Choice) -> dict[str, float]:

@@ -135,9 +135,10 @@ def buy_again_reason(interval_days: float, days_since: float) -> str:
 def plan_for_you(offers: Sequence[Offer]) -> SectionPlan:
     """Scored on the scale of all the customer's candidates, so an item scores here what it
     scores on `/recommend`."""
+    unbought = [o for o in offers if not o.bought]
     return SectionPlan("for_you", "Picked for you", "what customers with baskets like yours buy", [
-        Candidate(o.item_id, o.score, "bought by customers like you") for o in offers if not o.bought
-    ], scale_of(offers))
+        Candidate(o.item_id, o.score, "bought by customers like you") for o in unbought
+    ], scale_of(unbought))
 
 
 def plan_because(ing: Ingredients, anchor_title: str) -> SectionPlan:
@@ -172,9 +173,9 @@ def plan_new_arrivals(picks: Sequence[tuple[str, float]], personal: bool) -> Sec
 
 
 def plan_popular(offers: Sequence[Offer]) -> SectionPlan:
+    unbought = [o for o in offers if not o.bought]
     return SectionPlan("popular", "Best-sellers", "what most customers buy",
-                       [Candidate(o.item_id, o.score, "a best-seller") for o in offers if not o.bought],
-                       scale_of(offers))
+                       [Candidate(o.item_id, o.score, "a best-seller") for o in unbought], scale_of(unbought))
 
 
 def plan_shop_trending(everyone: Trending | None) -> SectionPlan:

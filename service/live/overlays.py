@@ -43,6 +43,11 @@ class LiveContext:
     def is_forgotten(self, customer_id: str) -> bool:
         return customer_id in self.forgotten
 
+    def erased_from_model(self, customer_id: str) -> bool:
+        """Forgotten at some time while this model was served (maybe restored since): what the
+        loaded artifact holds of them is never read again (see `Personalizer.forget`)."""
+        return self.personalizer is not None and customer_id in self.personalizer.forgotten
+
     def now_ms(self) -> int:
         return int(self.clock().timestamp() * 1000)
 
