@@ -119,6 +119,7 @@ def train(
     Models are tuned on the last weeks of the data; the run refuses (exit code 3, nothing
     written) when the result does not beat popularity there, unless --force.
     """
+    from training.events import gap_warning
     from training.pipeline import TrainInputs, TrainParams
     from training.pipeline import train as run_training
     from training.report import render_markdown
@@ -143,6 +144,9 @@ def train(
         if metrics.get("forced"):
             typer.secho("warning: published with --force although it does not beat popularity", err=True,
                         fg=typer.colors.YELLOW)
+        late = gap_warning(artifact.manifest.get("events") or {})
+        if late:
+            typer.secho(f"warning: {late}", err=True, fg=typer.colors.YELLOW)
     typer.echo(str(path))
 
 
