@@ -60,7 +60,7 @@ def main() -> None:
     parser.add_argument("--purchases", type=Path, default=BUNDLED)
     parser.add_argument("--holdout-days", type=float, default=30.0)
     args = parser.parse_args()
-    purchases = clean_purchases(load_purchases(args.purchases, "online-retail")).purchases
+    purchases = clean_purchases(load_purchases(args.purchases, "online-retail"), fmt="online-retail").purchases
     interactions, history, evaluation = cases(purchases, args.holdout_days)
     n_items = history.matrix.shape[1]
     buyers = np.asarray((history.matrix > 0).sum(axis=0)).ravel()

@@ -39,7 +39,7 @@ TARGETS = {("retail", "all"): 0.10, ("retail", "discovery"): 0.20, ("movielens",
 
 
 def retail() -> pd.DataFrame:
-    return clean_purchases(load_purchases(RETAIL, "online-retail")).purchases
+    return clean_purchases(load_purchases(RETAIL, "online-retail"), fmt="online-retail").purchases
 
 
 def movielens(path: Path = MOVIELENS) -> pd.DataFrame:

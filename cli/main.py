@@ -9,15 +9,19 @@ from __future__ import annotations
 import itertools
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from models.artifact import ArtifactNotFoundError, load_artifact
 from training.errors import InputError, QualityGateError
+
+if TYPE_CHECKING:
+    from training.clean import CleanResult
 
 app = typer.Typer(help="Micro-offers: train, publish and serve personalized recommendations.", no_args_is_help=True)
 events_app = typer.Typer(help="The feedback event log (POST /events).", no_args_is_help=True)
@@ -73,6 +77,20 @@ def _progress(message: str) -> None:
     typer.echo(f"  {message}", err=True)
 
 
+@contextmanager
+def _cleaning_summary() -> Iterator[Callable[[CleanResult], None]]:
+    """Collects the cleaning result and prints its summary when the block ends, however it ends:
+    last on stderr after a success, just before the error line after a failure."""
+    from training.clean_report import summary_lines
+
+    seen: list[CleanResult] = []
+    try:
+        yield seen.append
+    finally:
+        if seen:
+            typer.echo("\n".join(summary_lines(seen[-1])), err=True)
+
+
 @app.command()
 @clear_errors
 def train(
@@ -101,6 +119,7 @@ def train(
     Models are tuned on the last weeks of the data; the run refuses (exit code 3, nothing
     written) when the result does not beat popularity there, unless --force.
     """
+    from training.events import gap_warning
     from training.pipeline import TrainInputs, TrainParams
     from training.pipeline import train as run_training
     from training.report import render_markdown
@@ -116,13 +135,18 @@ def train(
         quality=QualityParams(tune=tune, tune_budget_s=tune_budget, force=force),
     )
     inputs = TrainInputs(purchases, fmt, catalog, events_from, tuple(forget or ()))  # type: ignore[arg-type]
-    path = run_training(inputs, out, params, progress=_progress)
-    metrics = load_artifact(path).metrics
-    if metrics.get("metrics"):
-        typer.echo("\n" + render_markdown(metrics), err=True)
-    if metrics.get("forced"):
-        typer.secho("warning: published with --force although it does not beat popularity", err=True,
-                    fg=typer.colors.YELLOW)
+    with _cleaning_summary() as on_clean:
+        path = run_training(inputs, out, params, progress=_progress, on_clean=on_clean)
+        artifact = load_artifact(path)
+        metrics = artifact.metrics
+        if metrics.get("metrics"):
+            typer.echo("\n" + render_markdown(metrics), err=True)
+        if metrics.get("forced"):
+            typer.secho("warning: published with --force although it does not beat popularity", err=True,
+                        fg=typer.colors.YELLOW)
+        late = gap_warning(artifact.manifest.get("events") or {})
+        if late:
+            typer.secho(f"warning: {late}", err=True, fg=typer.colors.YELLOW)
     typer.echo(str(path))
 
 
@@ -158,11 +182,13 @@ def evaluate(
         ks = []
     if not ks or min(ks) < 1:
         _fail(f"--k must be positive integers separated by commas, not {k!r}")
-    cleaned = load_and_clean(TrainInputs(purchases, fmt), StepTimer(progress=_progress))  # type: ignore[arg-type]
-    typer.echo("evaluating (tuning on a validation window before the test window) ...", err=True)
-    result = run_protocol(cleaned.purchases, TemporalSplit(test_days), ks, tune_models=tune, budget_s=tune_budget)
-    typer.echo(render_markdown(result))
-    typer.echo(f"report: {write_report(result, out / 'evaluations')}")
+    with _cleaning_summary() as on_clean:
+        cleaned = load_and_clean(TrainInputs(purchases, fmt), StepTimer(progress=_progress),  # type: ignore[arg-type]
+                                 on_clean=on_clean)
+        typer.echo("evaluating (tuning on a validation window before the test window) ...", err=True)
+        result = run_protocol(cleaned.purchases, TemporalSplit(test_days), ks, tune_models=tune, budget_s=tune_budget)
+        typer.echo(render_markdown(result))
+        typer.echo(f"report: {write_report(result, out / 'evaluations')}")
 
 
 @app.command()

@@ -1,20 +1,25 @@
 """Turn loaded purchases into the interactions the recommender trains on.
 
-Each rule is a small function so it can be tested alone, and each one's
-effect is counted: when a model looks odd, the first question is "how many
-rows did cleaning throw away, and why?", and ``CleanResult.counts`` answers it.
-Counts are additive: rows_in = dropped_no_customer + dropped_forgotten
-+ dropped_non_product + returns + dropped_zero_price + purchases_out.
+This module is the single home of the cleaning rules: `RULES` lists every reason a loaded row
+does not become a purchase, in the order they apply, with its name in words and the formats it
+applies to. The shop's data is kept unless a rule says why, so the Online Retail rules
+(non-product stock codes, `C...` invoices as cancellations) apply only to `--format
+online-retail`: a shop's own ids ("apple", "gift_box") and invoice numbers mean nothing of the
+sort. Each rule's effect is counted (`CleanResult.counts`, the manifest, the summary every
+`train`/`evaluate` prints, see `training.clean_report`): rows_in = the counts of the rules that
+applied + purchases_out.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from training.load import Format
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +33,7 @@ NON_PRODUCT_CODES: frozenset[str] = frozenset({
     "AMAZONFEE", "ADJUST", "ADJUST2", "TEST001", "TEST002", "GIFT", "SAMPLES",
 })
 _NON_PRODUCT_PREFIXES = ("gift_", "test")  # gift_0001_20 vouchers, TEST001 (matched lower-case)
+EXAMPLES = 3  # rows kept per rule to show in an error
 
 CATALOG_OUT_COLUMNS = ["item_id", "title", "price", "category", "available", "available_from",
                        "first_sold", "last_sold"]
@@ -35,16 +41,22 @@ CATALOG_OUT_COLUMNS = ["item_id", "title", "price", "category", "available", "av
 
 @dataclass(frozen=True)
 class CleanResult:
-    """Cleaned purchases, the returns kept aside, one catalog row per item, and step counts."""
+    """Cleaned purchases, the returns kept aside, one catalog row per item, and step counts.
+
+    `examples` holds, per rule that removed rows, the positions (in the frame given to
+    `clean_purchases`) of the first few, so an error can show them.
+    """
 
     purchases: pd.DataFrame
     returns: pd.DataFrame
     catalog: pd.DataFrame
     counts: dict[str, int]
+    fmt: Format
+    examples: dict[str, tuple[int, ...]]
 
 
 def is_non_product(item_ids: pd.Series) -> pd.Series:
-    """True for stock codes that are not sellable products (see NON_PRODUCT_CODES)."""
+    """True for Online Retail stock codes that are not sellable products (see NON_PRODUCT_CODES)."""
     ids = item_ids.astype("str")
     lower = ids.str.lower()
     no_digit = ~ids.str.contains(r"\d", regex=True).fillna(False).astype(bool)
@@ -52,49 +64,81 @@ def is_non_product(item_ids: pd.Series) -> pd.Series:
     return (ids.isin(NON_PRODUCT_CODES) | no_digit | prefixed).astype(bool)
 
 
-def drop_missing_customers(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+def no_customer(df: pd.DataFrame, forgotten: Collection[str] = ()) -> np.ndarray:
     """Anonymous rows (no customer id) cannot become user-item interactions."""
     cid = df["customer_id"]
-    keep = cid.notna() & (cid.astype("str").str.strip() != "")
-    return df[keep], int((~keep).sum())
+    return (~(cid.notna() & (cid.astype("str").str.strip() != ""))).to_numpy(dtype=bool)
 
 
-def drop_forgotten(df: pd.DataFrame, forgotten: Collection[str]) -> tuple[pd.DataFrame, int]:
+def forgotten_customer(df: pd.DataFrame, forgotten: Collection[str] = ()) -> np.ndarray:
     """Customers on the deny list (`models.privacy`) asked to be forgotten: none of their rows
     may reach a model, a list or a segment again."""
     if not forgotten:
-        return df, 0
-    bad = df["customer_id"].astype("str").isin(set(forgotten)).to_numpy()
-    return df[~bad], int(bad.sum())
+        return np.zeros(len(df), dtype=bool)
+    return df["customer_id"].astype("str").isin(set(forgotten)).to_numpy(dtype=bool)
 
 
-def drop_non_products(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Postage, fees and vouchers would otherwise top every popularity list."""
-    bad = is_non_product(df["item_id"])
-    return df[~bad.to_numpy()], int(bad.sum())
+def non_product(df: pd.DataFrame, forgotten: Collection[str] = ()) -> np.ndarray:
+    """Online Retail's postage, fees and vouchers would otherwise top every popularity list."""
+    return is_non_product(df["item_id"]).to_numpy(dtype=bool)
 
 
-def split_returns(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Cancellations (invoice 'C...') or non-positive quantity are not purchases.
+def non_positive_quantity(df: pd.DataFrame, forgotten: Collection[str] = ()) -> np.ndarray:
+    """A quantity of 0 or below is a return in any shop's export, not a purchase."""
+    return (df["quantity"] <= 0).to_numpy(dtype=bool)
 
-    They are kept aside (quantity made positive) because a returned item is a
-    useful negative signal, but they must not count as interest.
-    """
+
+def cancelled_or_returned(df: pd.DataFrame, forgotten: Collection[str] = ()) -> np.ndarray:
+    """Online Retail marks cancellations with a 'C...' invoice (one has a positive quantity)."""
     invoice = df["invoice"].astype("str").str.strip().str.upper()
-    cancelled = invoice.str.startswith("C").fillna(False).astype(bool)
-    is_return = (cancelled | (df["quantity"] <= 0)).to_numpy()
-    returns = df[is_return].copy()
-    returns["quantity"] = returns["quantity"].abs()
-    return df[~is_return], returns
+    return invoice.str.startswith("C").fillna(False).to_numpy(dtype=bool) | non_positive_quantity(df)
 
 
-def drop_zero_prices(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Price <= 0 marks free samples, write-offs and bad-debt adjustments.
+def zero_price(df: pd.DataFrame, forgotten: Collection[str] = ()) -> np.ndarray:
+    """Price <= 0 marks free samples, write-offs and bad-debt adjustments: nobody paid for it.
 
     A missing price (file without prices) is not evidence of that and is kept.
     """
-    bad = (df["price"] <= 0).to_numpy()
-    return df[~bad], int(bad.sum())
+    return (df["price"] <= 0).to_numpy(dtype=bool)
+
+
+ALL_FORMATS: tuple[Format, ...] = ("canonical", "online-retail")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One reason a loaded row is not a purchase. Every test takes the rows and the deny list
+    (only `forgotten_customer` reads it) so that `RULES` holds them all alike."""
+
+    key: str  # in CleanResult.counts and the manifest
+    words: str  # what a person reads in the summary and in errors
+    test: Callable[[pd.DataFrame, Collection[str]], np.ndarray]  # True for the rows it takes out
+    columns: tuple[str, ...]  # what shows why, in an error's example rows
+    formats: tuple[Format, ...] = ALL_FORMATS
+    sets_aside: bool = False  # kept as returns (a negative signal), not thrown away
+
+    @property
+    def verb(self) -> str:
+        return "set aside" if self.sets_aside else "dropped"
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("dropped_no_customer", "no customer id", no_customer, ("customer_id",)),
+    Rule("dropped_forgotten", "forgotten customers (deny list)", forgotten_customer, ()),  # ids not shown
+    Rule("dropped_non_product", "non-product codes (Online Retail rules)", non_product, ("item_id",),
+         ("online-retail",)),
+    Rule("returns", "returns (quantity 0 or below)", non_positive_quantity, ("quantity",), ("canonical",), True),
+    Rule("returns", "returns (quantity 0 or below, or an Online Retail C... cancellation invoice)",
+         cancelled_or_returned, ("invoice", "quantity"), ("online-retail",), True),
+    Rule("dropped_zero_price", "price 0 or below", zero_price, ("price",)),
+)
+
+
+def rules_for(fmt: Format) -> tuple[Rule, ...]:
+    """The rules that apply to a file of this format, in order."""
+    if fmt not in ALL_FORMATS:
+        raise ValueError(f"unknown format {fmt!r}")
+    return tuple(rule for rule in RULES if fmt in rule.formats)
 
 
 def _derived_catalog(purchases: pd.DataFrame) -> pd.DataFrame:
@@ -158,29 +202,31 @@ def build_catalog(purchases: pd.DataFrame, catalog: pd.DataFrame | None = None) 
 
 
 def clean_purchases(
-    df: pd.DataFrame, catalog: pd.DataFrame | None = None, forgotten: Collection[str] = frozenset()
+    df: pd.DataFrame, catalog: pd.DataFrame | None = None, forgotten: Collection[str] = frozenset(),
+    *, fmt: Format,
 ) -> CleanResult:
-    """Apply the cleaning steps in order, counting and logging what each removes."""
-    counts: dict[str, int] = {"rows_in": len(df)}
-    log.info("cleaning %d purchase rows", len(df))
+    """Apply `rules_for(fmt)` in order, counting and logging what each removes.
 
-    rows, counts["dropped_no_customer"] = drop_missing_customers(df)
-    log.info("dropped %d rows without customer id", counts["dropped_no_customer"])
+    `fmt` has no default: which rules apply depends on where the rows came from, and guessing
+    silently dropped a shop's own ids before.
+    """
+    rows = df.reset_index(drop=True)  # index = position in `df`, kept through the filters below
+    counts: dict[str, int] = {"rows_in": len(rows)}
+    examples: dict[str, tuple[int, ...]] = {}
+    returns = rows.iloc[:0]
+    log.info("cleaning %d purchase rows (%s rules)", len(rows), fmt)
+    for rule in rules_for(fmt):
+        out = rule.test(rows, forgotten)
+        counts[rule.key] = int(out.sum())
+        if out.any():
+            examples[rule.key] = tuple(int(i) for i in rows.index[out][:EXAMPLES])
+        if rule.sets_aside:
+            returns = rows[out].copy()
+            returns["quantity"] = returns["quantity"].abs()  # a returned item is a useful negative signal
+        rows = rows[~out]
+        log.info("%s: %d rows", rule.words, counts[rule.key])
 
-    rows, counts["dropped_forgotten"] = drop_forgotten(rows, forgotten)
-    log.info("dropped %d rows of forgotten customers", counts["dropped_forgotten"])
-
-    rows, counts["dropped_non_product"] = drop_non_products(rows)
-    log.info("dropped %d non-product rows (postage, fees, vouchers, ...)", counts["dropped_non_product"])
-
-    purchases, returns = split_returns(rows)
-    counts["returns"] = len(returns)
-    log.info("set aside %d returns/cancellations", counts["returns"])
-
-    purchases, counts["dropped_zero_price"] = drop_zero_prices(purchases)
-    log.info("dropped %d purchases with price <= 0", counts["dropped_zero_price"])
-
-    purchases = purchases.reset_index(drop=True)
+    purchases = rows.reset_index(drop=True)
     counts["purchases_out"] = len(purchases)
     counts["customers"] = int(purchases["customer_id"].nunique())
     counts["items"] = int(purchases["item_id"].nunique())
@@ -189,4 +235,4 @@ def clean_purchases(
 
     cat = build_catalog(purchases, catalog)
     log.info("catalog has %d items", len(cat))
-    return CleanResult(purchases, returns.reset_index(drop=True), cat, {k: int(v) for k, v in counts.items()})
+    return CleanResult(purchases, returns.reset_index(drop=True), cat, counts, fmt, examples)

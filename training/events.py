@@ -7,6 +7,15 @@ version consumed. The new events join the ones that version had folded in (kept 
 nothing lost when the stream is read incrementally, nothing counted twice when a file is
 re-read. Purchases become purchase rows (unless the purchases file already has that customer,
 item and day); returns and complaints turn the pair into negative feedback; dismissals lower it.
+
+"Now" for a model is the end of the purchases file: the validation window, recency decay,
+buy-again rhythms and trending windows all count back from it. Events stamped later (the demo's
+events are stamped today, its purchases end in 2010; a live shop's export lags its events by
+hours) count as of that end: their purchase rows are dated then (the log keeps the true time, so
+a later, longer purchases file dates them truly), the manifest says how many and how far
+(`clamped`, `days_past_end`), and `train` prints one warning line for a gap of a day or more.
+Letting them move "now" instead would shift every time feature to a date with no purchases but
+theirs.
 """
 
 from __future__ import annotations
@@ -59,6 +68,7 @@ class FoldedEvents:
         rows = event_purchase_rows(self.events, purchases)
         self.manifest["purchases_added"] = len(rows)
         self.manifest["purchases_already_in_file"] = int((self.events["type"] == "purchase").sum()) - len(rows)
+        self.manifest.update(past_end(self.events, purchases["timestamp"].max()))
         return pd.concat([purchases, rows], ignore_index=True) if len(rows) else purchases
 
 
@@ -144,9 +154,29 @@ def collect_events(source: str, out_dir: Path, forgotten: Collection[str] = froz
     return FoldedEvents(events, manifest)
 
 
+def past_end(events: pd.DataFrame, end: pd.Timestamp) -> dict[str, Any]:
+    """How many events are stamped after the purchases' end and by how far (module docstring)."""
+    late = events["timestamp"] > end
+    gap = float((events["timestamp"].max() - end) / pd.Timedelta(days=1)) if late.any() else 0.0
+    note = {"purchases_end": str(end), "clamped": int(late.sum()), "days_past_end": round(gap, 2)}
+    log.info("%d events after the purchases' end %s count as of it", note["clamped"], end)
+    return note
+
+
+def gap_warning(manifest: dict[str, Any]) -> str | None:
+    """The line `train` prints when the events (manifest `events`) run a day or more past the
+    purchases' end; a few hours are the normal lag of a nightly export and pass silently."""
+    gap = manifest.get("days_past_end", 0)
+    if gap < 1:
+        return None
+    end = str(manifest["purchases_end"])[:10]
+    return f"events run {int(gap)} days past the purchases' end ({end}); they count as of that day"
+
+
 def event_purchase_rows(events: pd.DataFrame, purchases: pd.DataFrame) -> pd.DataFrame:
     """Purchase events as purchase rows (one occasion each), minus those whose customer, item
-    and day the purchases file already has (the shop's export may include them)."""
+    and day the purchases file already has (the shop's export may include them), dated no
+    later than the purchases' end (module docstring)."""
     bought = events[events["type"] == "purchase"]
     day = bought["timestamp"].dt.floor("D")
     seen = set(zip(purchases["customer_id"], purchases["item_id"], purchases["timestamp"].dt.floor("D")))
@@ -154,7 +184,7 @@ def event_purchase_rows(events: pd.DataFrame, purchases: pd.DataFrame) -> pd.Dat
     return pd.DataFrame({
         "customer_id": fresh["customer_id"].to_numpy(dtype=object),
         "item_id": fresh["item_id"].to_numpy(dtype=object),
-        "timestamp": fresh["timestamp"].to_numpy(dtype="datetime64[ns]"),
+        "timestamp": fresh["timestamp"].clip(upper=purchases["timestamp"].max()).to_numpy(dtype="datetime64[ns]"),
         "quantity": fresh["quantity"].to_numpy(dtype="float64"),
         "price": np.full(len(fresh), np.nan),
         "title": np.full(len(fresh), None, dtype=object),

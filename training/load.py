@@ -131,7 +131,7 @@ def _select(df: pd.DataFrame, src: _Source, spec: dict, fmt: str) -> dict[str, p
             names = " or ".join(repr(a) for a in aliases)
             hint = ""
             if fmt == "canonical" and "stockcode" in by_norm:
-                hint = "; this looks like an Online Retail file, use fmt='online-retail'"
+                hint = "; this looks like an Online Retail file, use --format online-retail"
             found_cols = ", ".join(map(str, df.columns))
             raise InputError(src.file, f"missing required column {names}; columns found: {found_cols}{hint}",
                              column=aliases[-1])
@@ -220,8 +220,23 @@ def _item_ids(s: pd.Series, src: _Source, column: str) -> pd.Series:
     return ids
 
 
+@dataclass(frozen=True)
+class LoadedPurchases:
+    """The loaded frame and, per frame row, the row number a person finds it at in the file
+    (see the module docstring), so cleaning can point at the rows it removed."""
+
+    frame: pd.DataFrame
+    rows: np.ndarray
+    headers: dict[str, str]  # canonical column -> the file's header for it
+
+
 def load_purchases(path: str | Path, fmt: Format = "canonical") -> pd.DataFrame:
-    """Load a purchase log as columns PURCHASE_COLUMNS (see module docstring for rows).
+    """Load a purchase log as columns PURCHASE_COLUMNS (see module docstring for rows)."""
+    return read_purchases(path, fmt).frame
+
+
+def read_purchases(path: str | Path, fmt: Format = "canonical") -> LoadedPurchases:
+    """`load_purchases` with each row's file row number.
 
     Empty customer ids are kept as None on purpose: dropping them is a
     counted cleaning step, not a load error.
@@ -242,7 +257,8 @@ def load_purchases(path: str | Path, fmt: Format = "canonical") -> pd.DataFrame:
     out["price"] = _number(cols["price"], src, name["price"]) if "price" in cols else np.full(n, np.nan)
     for extra in ("title", "invoice", "country"):
         out[extra] = _text(cols[extra]) if extra in cols else pd.Series([None] * n, index=df.index, dtype=object)
-    return out[PURCHASE_COLUMNS].reset_index(drop=True)
+    rows = out.index.to_numpy(dtype=np.int64) + src.row_offset
+    return LoadedPurchases(out[PURCHASE_COLUMNS].reset_index(drop=True), rows, name)
 
 
 def _bools(s: pd.Series, src: _Source, column: str) -> pd.Series:

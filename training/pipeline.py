@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,18 +27,18 @@ from models.artifact import Artifact, save_artifact
 from models.popular import PopularityRecommender
 from training.candidates import TrainingData, als_spec
 from training.clean import CleanResult, clean_purchases
+from training.clean_report import nothing_left
+from training.errors import InputError
 from training.events import FeedbackWeights, FoldedEvents, apply_feedback, collect_events, is_redis_url
 from training.features import WeightParams, build_interactions, build_replenishment, customer_countries
 from training.forget import forgotten_customers
 from training.lists import LIST_LENGTH, precompute_lists
-from training.load import load_catalog, load_purchases
+from training.load import Format, load_catalog, read_purchases
 from training.report import render_html
 from training.selection import QualityParams, fit_selected, select_models
 from training.stores import StoreParams, build_storefront, deliverable_mask
 
 log = logging.getLogger(__name__)
-
-Format = Literal["canonical", "online-retail"]
 
 
 class TrainParams(BaseModel):
@@ -98,19 +98,23 @@ def new_version(now: datetime | None = None) -> str:
 
 
 def load_and_clean(
-    inputs: TrainInputs, timer: StepTimer, folded: FoldedEvents | None = None, forgotten: Collection[str] = ()
+    inputs: TrainInputs, timer: StepTimer, folded: FoldedEvents | None = None, forgotten: Collection[str] = (),
+    on_clean: Callable[[CleanResult], None] | None = None,
 ) -> CleanResult:
+    """Load, fold in events, clean with the rules of `inputs.fmt`; `on_clean` sees the result
+    before anything can fail on it (the CLI prints its summary whatever happens next)."""
     with timer.step("load"):
-        raw = load_purchases(inputs.purchases_path, inputs.fmt)
-        if folded is not None:
-            raw = folded.add_purchases(raw)
+        loaded = read_purchases(inputs.purchases_path, inputs.fmt)
+        raw = folded.add_purchases(loaded.frame) if folded is not None else loaded.frame
         catalog = load_catalog(inputs.catalog_path) if inputs.catalog_path else None
     with timer.step("clean"):
-        cleaned = clean_purchases(raw, catalog, forgotten)
+        cleaned = clean_purchases(raw, catalog, forgotten, fmt=inputs.fmt)
     for name, count in cleaned.counts.items():
         log.info("clean: %s = %d", name, count)
+    if on_clean is not None:
+        on_clean(cleaned)
     if cleaned.purchases.empty:
-        raise ValueError(f"file {inputs.purchases_path}: no purchases left after cleaning")
+        raise InputError(str(inputs.purchases_path), nothing_left(cleaned, raw, loaded))
     return cleaned
 
 
@@ -197,6 +201,7 @@ def train(
     out_dir: Path,
     params: TrainParams | None = None,
     progress: Callable[[str], None] | None = None,
+    on_clean: Callable[[CleanResult], None] | None = None,
 ) -> Path:
     """Run the whole job; returns the new version directory."""
     params = params or TrainParams()
@@ -208,7 +213,7 @@ def train(
     if inputs.events_from:
         with timer.step("events"):
             folded = collect_events(inputs.events_from, out_dir, forgotten)
-    cleaned = load_and_clean(inputs, timer, folded, forgotten)
+    cleaned = load_and_clean(inputs, timer, folded, forgotten, on_clean)
     extra: dict[str, Any] = {
         "fingerprint": fingerprint(inputs.purchases_path, inputs.catalog_path),
         "inputs": _describe(inputs),

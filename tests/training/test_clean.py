@@ -1,4 +1,4 @@
-"""Tests for training.clean: each rule, its count, the catalog, and the real bundled file."""
+"""Tests for training.clean: each rule, where it applies, its count, the catalog, and the real bundled file."""
 
 from __future__ import annotations
 
@@ -15,11 +15,10 @@ from training.clean import (
     CleanResult,
     build_catalog,
     clean_purchases,
-    drop_missing_customers,
-    drop_non_products,
-    drop_zero_prices,
     is_non_product,
-    split_returns,
+    no_customer,
+    rules_for,
+    zero_price,
 )
 from training.load import load_catalog, load_purchases
 
@@ -39,19 +38,27 @@ def frame(rows: list[dict]) -> pd.DataFrame:
     return df
 
 
-def test_drop_missing_customers() -> None:
+def test_no_customer() -> None:
     df = frame([{"customer_id": None}, {"customer_id": "c2"}, {"customer_id": "  "}])
-    kept, dropped = drop_missing_customers(df)
-    assert dropped == 2 and kept["customer_id"].tolist() == ["c2"]
+    assert no_customer(df).tolist() == [True, False, True]
 
 
-def test_split_returns_by_invoice_and_quantity() -> None:
+def test_returns_by_invoice_and_quantity_under_online_retail_rules() -> None:
     df = frame([{"invoice": "C100", "quantity": 2}, {"invoice": "101", "quantity": -3},
                 {"invoice": "102", "quantity": 0}, {"invoice": "103", "quantity": 4}, {"invoice": None}])
-    purchases, returns = split_returns(df)
-    assert purchases["invoice"].tolist() == ["103", None]
-    assert returns["invoice"].tolist() == ["C100", "101", "102"]
-    assert returns["quantity"].tolist() == [2.0, 3.0, 0.0]  # made positive
+    result = clean_purchases(df, fmt="online-retail")
+    assert result.purchases["invoice"].tolist() == ["103", None]
+    assert result.returns["invoice"].tolist() == ["C100", "101", "102"]
+    assert result.returns["quantity"].tolist() == [2.0, 3.0, 0.0]  # made positive
+
+
+def test_canonical_invoices_starting_with_c_are_purchases() -> None:
+    """Regression: a shop's own invoice numbers ("CUST-7", "C100") were taken for Online Retail
+    cancellations; only a quantity of 0 or below makes a return in a canonical file."""
+    df = frame([{"invoice": "C100", "quantity": 2}, {"invoice": "CUST-7"}, {"invoice": "102", "quantity": 0}])
+    result = clean_purchases(df, fmt="canonical")
+    assert result.purchases["invoice"].tolist() == ["C100", "CUST-7"]
+    assert result.returns["invoice"].tolist() == ["102"]
 
 
 @pytest.mark.parametrize("code", ["POST", "DOT", "M", "m", "D", "C2", "C3", "BANK CHARGES", "AMAZONFEE", "CRUK",
@@ -66,17 +73,39 @@ def test_product_codes_kept(code: str) -> None:
     assert is_non_product(pd.Series([code], dtype=object)).tolist() == [False]
 
 
-def test_drop_non_products_counts() -> None:
+SHOP_IDS = ["apple", "bread", "test tube", "TEST-KIT", "gift_box", "GIFT", "POST", "M"]
+
+
+def test_non_products_dropped_only_under_online_retail_rules() -> None:
     df = frame([{"item_id": "POST"}, {"item_id": "85123A"}, {"item_id": "gift_0001_10"}, {"item_id": "TEST001"}])
-    kept, dropped = drop_non_products(df)
-    assert dropped == 3 and kept["item_id"].tolist() == ["85123A"]
+    result = clean_purchases(df, fmt="online-retail")
+    assert result.counts["dropped_non_product"] == 3 and result.purchases["item_id"].tolist() == ["85123A"]
 
 
-def test_drop_zero_prices_keeps_missing_price() -> None:
+def test_canonical_keeps_the_shops_own_ids() -> None:
+    """Regression: ids without a digit or starting with test/gift_ were dropped from canonical
+    files by the Online Retail non-product rule, leaving "no purchases" and no reason."""
+    result = clean_purchases(frame([{"item_id": i} for i in SHOP_IDS]), fmt="canonical")
+    assert result.purchases["item_id"].tolist() == SHOP_IDS
+    assert "dropped_non_product" not in result.counts and result.counts["purchases_out"] == len(SHOP_IDS)
+    assert sorted(result.catalog["item_id"]) == sorted(SHOP_IDS)
+
+
+def test_rules_per_format() -> None:
+    canonical, retail = rules_for("canonical"), rules_for("online-retail")
+    assert [r.key for r in canonical] == ["dropped_no_customer", "dropped_forgotten", "returns", "dropped_zero_price"]
+    assert [r.key for r in retail] == ["dropped_no_customer", "dropped_forgotten", "dropped_non_product", "returns",
+                                       "dropped_zero_price"]
+    assert all("Online Retail" in r.words for r in retail if r not in canonical)
+    with pytest.raises(ValueError, match="unknown format"):
+        rules_for("excel")  # type: ignore[arg-type]
+
+
+def test_zero_price_keeps_missing_price() -> None:
     df = frame([{"price": 0.0}, {"price": -5.0}, {"price": np.nan}, {"price": 2.0}])
-    kept, dropped = drop_zero_prices(df)
-    assert dropped == 2
-    assert kept["price"].isna().tolist() == [True, False]
+    assert zero_price(df).tolist() == [True, True, False, False]
+    result = clean_purchases(df, fmt="canonical")
+    assert result.counts["dropped_zero_price"] == 2 and result.purchases["price"].isna().tolist() == [True, False]
 
 
 def test_clean_purchases_counts_in_order(caplog: pytest.LogCaptureFixture) -> None:
@@ -93,7 +122,7 @@ def test_clean_purchases_counts_in_order(caplog: pytest.LogCaptureFixture) -> No
         {"customer_id": "c2", "item_id": "10004", "price": np.nan},
     ])
     with caplog.at_level(logging.INFO, logger="training.clean"):
-        result = clean_purchases(df)
+        result = clean_purchases(df, fmt="online-retail")
     assert isinstance(result, CleanResult)
     assert list(result.counts) == ["rows_in", "dropped_no_customer", "dropped_forgotten", "dropped_non_product",
                                    "returns", "dropped_zero_price", "purchases_out", "customers", "items"]
@@ -104,12 +133,13 @@ def test_clean_purchases_counts_in_order(caplog: pytest.LogCaptureFixture) -> No
     assert result.returns["item_id"].tolist() == ["10001", "10002"]
     assert (result.returns["quantity"] > 0).all()
     assert result.purchases.index.tolist() == [0, 1, 2]
-    assert "dropped 2 rows without customer id" in caplog.text
-    assert "set aside 2 returns" in caplog.text
+    assert result.examples == {"dropped_no_customer": (0, 1), "dropped_non_product": (2, 3), "returns": (4, 5),
+                               "dropped_zero_price": (6,)}  # positions in the frame given
+    assert "no customer id: 2 rows" in caplog.text and "online-retail rules" in caplog.text
 
 
 def test_clean_result_is_frozen() -> None:
-    result = clean_purchases(frame([{}]))
+    result = clean_purchases(frame([{}]), fmt="canonical")
     with pytest.raises(AttributeError):
         result.counts = {}  # type: ignore[misc]
 
@@ -145,7 +175,7 @@ def test_given_catalog_wins_and_is_filled(tmp_path: Path) -> None:
     df = frame([{"item_id": "10001", "title": "RED MUG", "price": 2.0},
                 {"item_id": "10002", "title": "PLATE", "price": 3.0},
                 {"item_id": "10003", "title": "BOWL", "price": 4.0}])
-    cat = clean_purchases(df, catalog=given).catalog.set_index("item_id")
+    cat = clean_purchases(df, catalog=given, fmt="canonical").catalog.set_index("item_id")
     assert cat.index.tolist() == ["10001", "10002", "10003", "10009"]
     assert cat.loc["10001", ["title", "price", "category"]].tolist() == ["Red mug", 9.5, "kitchen"]
     assert not cat.loc["10001", "available"]
@@ -158,13 +188,13 @@ def test_given_catalog_wins_and_is_filled(tmp_path: Path) -> None:
 def test_real_bundled_file() -> None:
     df = load_purchases(REAL, fmt="online-retail")
     start = time.perf_counter()
-    result = clean_purchases(df)
+    result = clean_purchases(df, fmt="online-retail")
     elapsed = time.perf_counter() - start
     assert elapsed < 5, f"cleaning took {elapsed:.1f}s"
     c = result.counts
     assert 4000 <= c["customers"] <= 4400
-    assert c["rows_in"] == (c["dropped_no_customer"] + c["dropped_forgotten"] + c["dropped_non_product"]
-                            + c["returns"] + c["dropped_zero_price"] + c["purchases_out"])
+    assert c["rows_in"] == sum(c[r.key] for r in rules_for("online-retail")) + c["purchases_out"]
+    assert c["dropped_non_product"] > 0
     p = result.purchases
     assert not p["item_id"].isin(NON_PRODUCT_CODES).any()
     assert not is_non_product(p["item_id"]).any()
@@ -178,8 +208,8 @@ def test_real_bundled_file() -> None:
 def test_everything_dropped_still_gives_typed_catalog() -> None:
     given = pd.DataFrame({"item_id": ["A"], "title": [None], "price": [np.nan], "category": [None],
                           "available": [True], "available_from": pd.Series([pd.NaT], dtype="datetime64[ns]")})
-    result = clean_purchases(frame([{"item_id": "POST"}]), catalog=given)
+    result = clean_purchases(frame([{"item_id": "POST"}]), catalog=given, fmt="online-retail")
     assert result.counts["purchases_out"] == 0 and result.counts["items"] == 0
     assert result.catalog["item_id"].tolist() == ["A"] and result.catalog["title"].tolist() == ["A"]
     assert result.catalog["first_sold"].dtype == "datetime64[ns]" and result.catalog["first_sold"].isna().all()
-    assert len(clean_purchases(frame([{"item_id": "POST"}])).catalog) == 0
+    assert len(clean_purchases(frame([{"item_id": "POST"}]), fmt="online-retail").catalog) == 0

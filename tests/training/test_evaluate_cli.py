@@ -22,6 +22,9 @@ def test_evaluate_prints_the_table_and_writes_the_report(tmp_path: Path) -> None
     metrics = json.loads((html.parent / "metrics.json").read_text())
     assert metrics["protocol"]["ks"] == [5, 10] and set(metrics["metrics"]) == {"all", "discovery"}
     assert html.read_text().count("<img") >= 4
+    shop = taste_shop()  # the cleaning summary ends stderr without -v (it was only logged with -v)
+    assert result.stderr.strip().splitlines()[-1] == f"  kept {len(shop):,} purchases by 90 customers of 45 items"
+    assert f"cleaning (canonical rules): {len(shop):,} rows in" in result.stderr
 
 
 def test_evaluate_rejects_bad_cutoffs(tmp_path: Path) -> None:

@@ -78,7 +78,7 @@ def test_validation_sample_caps_evaluated_customers_deterministically(retail_sli
     from training.load import load_purchases
     from training.split import TemporalSplit
 
-    purchases = clean_purchases(load_purchases(retail_slice, "online-retail")).purchases
+    purchases = clean_purchases(load_purchases(retail_slice, "online-retail"), fmt="online-retail").purchases
     split = TemporalSplit(60)(purchases)
     full = EvalData.from_split(split)
     capped = EvalData.from_split(split, max_customers=10)

@@ -41,7 +41,7 @@ def test_cleaning_counts_forgotten_rows() -> None:
     rows = pd.DataFrame({"customer_id": ["a", "b", "b", None], "item_id": ["10001"] * 4, "quantity": [1] * 4,
                          "price": [1.0] * 4, "invoice": ["1"] * 4, "title": ["x"] * 4, "country": [None] * 4,
                          "timestamp": pd.to_datetime(["2024-01-01"] * 4)})
-    result = clean_purchases(rows, forgotten={"b"})
+    result = clean_purchases(rows, forgotten={"b"}, fmt="canonical")
     assert result.counts["dropped_forgotten"] == 2 and result.counts["dropped_no_customer"] == 1
     assert result.purchases["customer_id"].tolist() == ["a"]
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from training.errors import InputError
-from training.load import CATALOG_COLUMNS, PURCHASE_COLUMNS, load_catalog, load_purchases
+from training.load import CATALOG_COLUMNS, PURCHASE_COLUMNS, load_catalog, load_purchases, read_purchases
 
 REPO = Path(__file__).resolve().parents[2]
 REAL = REPO / "data" / "online_retail_ii_2009_2010.parquet"
@@ -147,7 +147,7 @@ def test_missing_column_online_retail_and_hint(tmp_path: Path) -> None:
         load_purchases(tmp_path / "r.parquet", fmt="online-retail")
     assert exc.value.column == "Customer ID"
     ONLINE_RETAIL_II.to_parquet(tmp_path / "ok.parquet")
-    with pytest.raises(InputError, match="fmt='online-retail'"):
+    with pytest.raises(InputError, match="use --format online-retail$"):  # the CLI flag, not the Python keyword
         load_purchases(tmp_path / "ok.parquet")
 
 
@@ -168,6 +168,18 @@ def test_blank_lines_skipped_but_counted_in_line_numbers(tmp_path: Path) -> None
     assert exc.value.row == 5
     ok = load_purchases(write_csv(tmp_path / "ok.csv", "customer_id,item_id,timestamp\nc,A,2021-01-01\n\nc,B,0\n\n"))
     assert ok["item_id"].tolist() == ["A", "B"] and ok.index.tolist() == [0, 1]
+
+
+def test_read_purchases_keeps_file_row_numbers_and_headers(tmp_path: Path) -> None:
+    """Cleaning's errors point at rows the way load errors do: CSV lines (blank ones counted),
+    1-based Parquet rows, the file's own headers."""
+    csv = read_purchases(write_csv(tmp_path / "p.csv", "Customer ID,item_id,timestamp\nc,A,2021-01-01\n\nc,B,0\n"))
+    assert csv.rows.tolist() == [2, 4] and csv.headers["customer_id"] == "Customer ID"
+    ONLINE_RETAIL_II.to_parquet(tmp_path / "r.parquet")
+    retail = read_purchases(tmp_path / "r.parquet", fmt="online-retail")
+    assert retail.rows.tolist() == list(range(1, len(ONLINE_RETAIL_II) + 1))
+    assert retail.headers["item_id"] == "StockCode" and retail.frame.equals(
+        load_purchases(tmp_path / "r.parquet", fmt="online-retail"))
 
 
 def test_bad_date_parquet_row_is_one_based(tmp_path: Path) -> None:

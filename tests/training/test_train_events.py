@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,19 @@ from models.interactions import Interactions
 from service.live import LivePolicy, RedisLiveState
 from training.clean import is_non_product
 from training.errors import InputError
-from training.events import FeedbackWeights, apply_feedback, event_purchase_rows, events_frame, read_event_log
+from training.events import (
+    FeedbackWeights,
+    apply_feedback,
+    event_purchase_rows,
+    events_frame,
+    gap_warning,
+    past_end,
+    read_event_log,
+)
 from training.pipeline import TrainInputs, train
 
 T0 = 1_291_000_000_000  # 2010-11-29, inside the bundled data's year
+DAY_MS = 86_400_000
 
 
 def _write_log(path: Path, events: list[tuple[str, str, str]], first_ms: int = T0) -> None:
@@ -80,6 +90,49 @@ def test_purchase_events_already_in_the_file_are_not_added(retail_slice: Path) -
                               "timestamp": [pd.Timestamp(frame["InvoiceDate"])]})
     rows = event_purchase_rows(events, purchases)
     assert list(rows["invoice"]) == ["event:2-0"]
+    assert list(rows["timestamp"]) == [pd.Timestamp(frame["InvoiceDate"])]  # 400 days late: as of the file's end
+
+
+def test_events_past_the_end_are_counted_and_a_day_or_more_is_a_warning() -> None:
+    end = pd.Timestamp("2010-12-09 20:01")
+    stamps = [T0, int(end.value // 1_000_000) + 3_600_000]  # inside the data, then an hour past its end
+    events = events_frame([LoggedEvent(f"{n}-0", Event("c", "i", "dismiss", ms)) for n, ms in enumerate(stamps)])
+    note = past_end(events, end)
+    assert note == {"purchases_end": "2010-12-09 20:01:00", "clamped": 1, "days_past_end": 0.04}
+    assert gap_warning(note) is None  # an export lagging its events by hours is normal, not worth a warning
+    late = events_frame([LoggedEvent("9-0", Event("c", "i", "purchase", int(end.value // 1_000_000) + 3 * DAY_MS))])
+    assert gap_warning(past_end(late, end)) == (
+        "events run 3 days past the purchases' end (2010-12-09); they count as of that day")
+    assert past_end(events.iloc[:1], end)["clamped"] == 0 and gap_warning({}) is None
+
+
+def test_cli_events_stamped_today_fold_in_without_force(retail_slice: Path, tmp_path: Path) -> None:
+    """Regression: events stamped today moved the model's "now" from the purchases' end (2010) to
+    today, so the validation window held no returning customer (exit 3) and, with --force, every
+    time feature shifted without a word. Now they count as of the purchases' end."""
+    items = _popular_items(retail_slice, 2)
+    log = tmp_path / "events.jsonl"
+    today_ms = int(time.time() * 1000)
+    _write_log(log, [("today-c", items[0], "purchase"), ("today-c", items[1], "purchase"),
+                     ("12346", items[0], "dismiss")], first_ms=today_ms)
+    out = tmp_path / "art"
+    result = CliRunner().invoke(app, ["train", "--no-tune", "--purchases", str(retail_slice), "--format",
+                                      "online-retail", "--out", str(out), "--events-from", str(log)])
+    assert result.exit_code == 0, result.output
+    artifact = load_artifact(Path(result.stdout.strip().splitlines()[-1]), with_events=True)
+    end = pd.to_datetime(pd.read_parquet(retail_slice)["InvoiceDate"]).max()
+    assert pd.Timestamp(artifact.manifest["data_end"]) == end
+    events = artifact.manifest["events"]
+    assert events["purchases_end"] == str(end) and events["clamped"] == 3 and events["days_past_end"] > 5000
+    warnings = [line for line in result.stderr.splitlines() if "past the purchases' end" in line]
+    assert warnings == [f"warning: events run {int(events['days_past_end'])} days past the purchases' end "
+                        f"({end.date()}); they count as of that day"]
+    summary = result.stderr.strip().splitlines()[-7:]  # the cleaning summary comes last, after the warning
+    assert summary[0].startswith("cleaning (online-retail rules): ") and summary[-1].startswith("  kept ")
+    assert any(line.endswith(": non-product codes (Online Retail rules)") for line in summary)
+    row = artifact.customers.row("today-c")
+    assert {str(artifact.items.ids[i]) for i in artifact.history[row].indices} == set(items)
+    assert artifact.events is not None and artifact.events["timestamp"].min() > end  # the log keeps the true time
 
 
 def test_returns_become_negative_and_dismissals_lower_confidence() -> None:
