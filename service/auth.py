@@ -64,16 +64,19 @@ WriteAccessDep = Depends(require_write_access)
 
 
 async def recording(
+    request: Request,
     settings: SettingsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     record: Annotated[bool, Query(description="false: a back-office read (preview, tests, support tools) that "
                                               "records no impressions; needs the bearer key")] = True,
 ) -> bool:
     """Whether this read counts as showing the items to the customer. Reading is not showing:
     `record=false` leaves frequency caps and click-through untouched, and because it hides what
-    a frontend did show, only key holders may ask for it."""
+    a frontend did show, only key holders may ask for it. The key is read here rather than
+    through the bearer scheme, so the schema keeps the read itself open."""
     if not record:
-        await require_api_key(settings, credentials)
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        given = HTTPAuthorizationCredentials(scheme=scheme, credentials=token) if scheme.lower() == "bearer" else None
+        await require_api_key(settings, given)
     return record
 
 
