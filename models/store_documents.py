@@ -23,6 +23,7 @@ from models.artifact import Artifact
 from models.contract import Offer
 from models.replenishment import Due, due_items, due_score
 from models.storefront import Storefront
+from models.wording import offer_figures
 
 SEGMENTS = "segments"
 NEW_ARRIVALS = "new_arrivals"
@@ -174,8 +175,8 @@ def segment_documents(a: Artifact, sf: Storefront) -> Iterator[tuple[str, bytes]
         yield segment_doc(seg["id"]), contract.encode_json(seg)
         rows = by_segment.get(seg["id"])
         entries = [] if rows is None else [
-            [str(ids[r.item_row]), round(float(r.lift), 3), round(float(r.score), 3),
-             round(float(r.segment_share), 4), round(float(r.overall_share), 4)]
+            [str(ids[r.item_row]), lift, round(float(r.score), 3), share, overall]
             for r in rows.itertuples()
+            for lift, share, overall in [offer_figures(r.lift, r.segment_share, r.overall_share)]
         ]
         yield segment_offers_doc(seg["id"]), contract.encode_json({"items": entries})

@@ -36,7 +36,17 @@ def _plural(n: int, unit: str) -> str:
     return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
 
 
+def offer_figures(lift: float, segment_share: float, overall_share: float) -> tuple[float, float, float]:
+    """A segment offer's figures as every surface shows them (the API's and the CSV's `lift`,
+    `segment_share` and `overall_share`, and the numbers in its reason). Rounding again is a
+    no-op, so figures read back from a published document give the same result as the raw
+    training output: the API and the export cannot drift apart by rounding twice."""
+    return round(float(lift), 3), round(float(segment_share), 4), round(float(overall_share), 4)
+
+
 def segment_offer_reason(lift: float, segment_share: float, overall_share: float) -> str:
-    """Why a segment gets an offer, in the marketer's terms (shared by the API and the export)."""
+    """Why a segment gets an offer, in the marketer's terms: the one text of the API, the CSV
+    export and the preview, made from `offer_figures` whatever precision the caller holds."""
+    lift, segment_share, overall_share = offer_figures(lift, segment_share, overall_share)
     return (f"bought by {segment_share:.0%} of this segment vs {overall_share:.1%} of all customers "
             f"({lift:.1f}x); {1 - segment_share:.0%} of the segment has not bought it yet")

@@ -127,6 +127,7 @@ class SegmentPage:
     offers: list[SegmentOffer]
     feedback: SegmentFeedback | None  # None = no events recorded for this segment yet
     degraded: bool = False
+    offers_k: int = OFFERS_SHOWN  # the page's CSV link asks for as many, so both count the same
 
 
 async def segment_page(
