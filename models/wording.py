@@ -6,6 +6,8 @@ a shop assistant talking, not like a log line.
 
 from __future__ import annotations
 
+import re
+
 
 def duration(days: float) -> str:
     """12.4 -> "12 days", 30 -> "4 weeks", 200 -> "7 months", 800 -> "2 years"."""
@@ -30,6 +32,36 @@ def every(days: float) -> str:
     if days < 1.5:
         return "every day"
     return f"every ~{duration(days)}"
+
+
+_SUB_WORD = re.compile(r"[^\s\-/,+&().\"]+")  # words and the parts of "T-LIGHT", "SET/3", "CARD,PACK"
+
+
+def product_title(text: str) -> str:
+    """A catalog title in title case for names and lists: "POPPY'S PLAYHOUSE" -> "Poppy's
+    Playhouse", "WHITE HANGING HEART T-LIGHT HOLDER" -> "White Hanging Heart T-Light Holder".
+
+    Only shouting titles change (no lower-case letter outside sizes and codes like "500g");
+    a title in the shop's own spelling ("iPhone Case", "Dad's Cab") is kept as written. In a
+    shouting title, letters after an apostrophe stay small ("Children's", "Rock 'n' Roll",
+    "50's", which `str.title()` and `string.capwords` get wrong), and parts with a digit
+    ("3D", "60CM", "A6") keep their case, since case there is part of the code or the unit."""
+    if not any(c.islower() for w in _SUB_WORD.findall(text) if not _has_digit(w) for c in w):
+        return _SUB_WORD.sub(lambda m: _capitalised(m.group()), text)
+    return text
+
+
+def _capitalised(word: str) -> str:
+    cut = next((i for i, c in enumerate(word) if c in "'’"), len(word))
+    head, tail = word[:cut], word[cut:]
+    if not _has_digit(head):
+        first = next((i for i, c in enumerate(head) if c.isalpha()), len(head))
+        head = head[:first] + head[first:first + 1].upper() + head[first + 1:].lower()
+    return head + tail.lower()
+
+
+def _has_digit(word: str) -> bool:
+    return any(c.isdigit() for c in word)
 
 
 def _plural(n: int, unit: str) -> str:

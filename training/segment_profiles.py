@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from models.loyalty import TIERS
-from models.wording import ago
+from models.wording import ago, product_title
 
 TIER_LABELS = {"new": "New", "regular": "Regular", "loyal": "Loyal", "vip": "VIP", "at_risk": "At-risk"}
 SAMPLE_CUSTOMERS = 20
@@ -122,7 +122,7 @@ def _name(seg: dict[str, Any]) -> str:
 
 
 def _short(title: str, words: int = 4) -> str:
-    return " ".join(title.split()[:words]).title()
+    return product_title(" ".join(title.split()[:words]))
 
 
 def _description(seg: dict[str, Any]) -> str:
