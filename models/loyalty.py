@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.replenishment import RHYTHM_MIN_OCCASIONS
 from models.wording import ago, duration, every
 
 TIERS = ("new", "regular", "loyal", "vip", "at_risk")
@@ -94,6 +95,8 @@ def why(tier_name: str, rfm: RFM, vip_share: float = 0.05) -> str:
         gap = rfm.usual_gap_days
         if gap is None:
             return f"one order, {last}: we would love to see you again"
+        if rfm.orders < RHYTHM_MIN_OCCASIONS:  # one gap is no rhythm to say they "used to" keep
+            return f"{orders}, the last {last}: we would love to see you again"
         return f"used to order {every(gap)}, but the last order was {last}"
     if tier_name == "new":
         return f"first order {ago(rfm.tenure_days)}: welcome!"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from models.replenishment import rhythm_holds
+
 
 def duration(days: float) -> str:
     """12.4 -> "12 days", 30 -> "4 weeks", 200 -> "7 months", 800 -> "2 years"."""
@@ -62,6 +64,19 @@ def _capitalised(word: str) -> str:
 
 def _has_digit(word: str) -> bool:
     return any(c.isdigit() for c in word)
+
+
+def times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
+def repeat_purchase_reason(occasions: int, interval_days: float, days_since: float) -> str:
+    """Why an item the customer bought before is shown again (the store's buy-again section and
+    `/recommend`): their rhythm when `rhythm_holds`, else the plain facts ("you bought this
+    twice, last time 11 months ago")."""
+    if rhythm_holds(occasions, interval_days, days_since):
+        return f"you usually reorder this {every(interval_days)}; last time {ago(days_since)}"
+    return f"you bought this {times(occasions)}, last time {ago(days_since)}"
 
 
 def _plural(n: int, unit: str) -> str:
