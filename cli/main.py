@@ -32,6 +32,21 @@ ArtifactsOpt = Annotated[
 ]
 RedisOpt = Annotated[Optional[str], typer.Option("--redis-url", envvar="REDIS_URL", help="redis://host:port/db")]  # noqa: UP045
 
+# Bounds of the numeric options: a value outside them is a usage error (exit 2) before anything
+# runs, never a silently different behaviour (uvicorn took --port 99999 as "any free port").
+MAX_WORKERS = 64  # processes; more is a typo on any machine this runs on
+MAX_TUNE_BUDGET_S = 86_400.0
+MAX_CUTOFF = 100  # evaluation cut-offs, as many as /recommend answers at most
+TuneBudgetOpt = Annotated[
+    float, typer.Option("--tune-budget", help="seconds of tuning", min=0, max=MAX_TUNE_BUDGET_S)
+]
+
+
+def _non_empty(value: str) -> str:
+    if not value.strip():
+        raise typer.BadParameter("must not be empty")
+    return value
+
 
 def _setup_logging(verbose: bool = False) -> None:
     logging.basicConfig(
@@ -98,14 +113,16 @@ def train(
     out: Annotated[Path, typer.Option("--out", help="artifacts directory; each run adds a version")],
     fmt: Annotated[str, typer.Option("--format", help="canonical | online-retail")] = "canonical",
     catalog: Annotated[Optional[Path], typer.Option("--catalog", help="optional catalog file")] = None,  # noqa: UP045
-    segments: Annotated[int, typer.Option("--segments", min=1, help="micro-segments before merging")] = 36,
-    min_segment_size: Annotated[int, typer.Option("--min-segment-size", min=1, help="smallest segment")] = 20,
+    segments: Annotated[int, typer.Option("--segments", min=1, max=10_000, help="micro-segments before merging")] = 36,
+    min_segment_size: Annotated[
+        int, typer.Option("--min-segment-size", min=1, max=1_000_000, help="smallest segment")
+    ] = 20,
     events_from: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option("--events-from", help="fold in feedback events: redis://… (the event stream) or a JSONL file"),
     ] = None,
     tune: Annotated[bool, typer.Option("--tune/--no-tune", help="tune models on a validation window")] = True,
-    tune_budget: Annotated[float, typer.Option("--tune-budget", help="seconds of tuning", min=0)] = 45.0,
+    tune_budget: TuneBudgetOpt = 45.0,
     force: Annotated[bool, typer.Option("--force", help="publish even if it does not beat popularity")] = False,
     forget: Annotated[
         Optional[list[Path]],  # noqa: UP045
@@ -160,10 +177,12 @@ def _check_format(fmt: str) -> None:
 def evaluate(
     purchases: Annotated[Path, typer.Option("--purchases", help="purchases file, CSV or Parquet")],
     fmt: Annotated[str, typer.Option("--format", help="canonical | online-retail")] = "canonical",
-    test_days: Annotated[int, typer.Option("--test-days", help="the last N days are the test window", min=1)] = 28,
-    k: Annotated[str, typer.Option("--k", help="cut-offs, comma-separated")] = "10,20",
+    test_days: Annotated[
+        int, typer.Option("--test-days", help="the last N days are the test window", min=1, max=3650)
+    ] = 28,
+    k: Annotated[str, typer.Option("--k", help=f"cut-offs 1..{MAX_CUTOFF}, comma-separated")] = "10,20",
     tune: Annotated[bool, typer.Option("--tune/--no-tune", help="tune models on a validation window")] = True,
-    tune_budget: Annotated[float, typer.Option("--tune-budget", help="seconds of tuning", min=0)] = 45.0,
+    tune_budget: TuneBudgetOpt = 45.0,
     out: Annotated[Path, typer.Option("--out", help="artifacts directory; the report goes to OUT/evaluations/")] = Path(
         "artifacts"),
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
@@ -180,8 +199,8 @@ def evaluate(
         ks = sorted({int(x) for x in k.split(",") if x.strip()})
     except ValueError:
         ks = []
-    if not ks or min(ks) < 1:
-        _fail(f"--k must be positive integers separated by commas, not {k!r}")
+    if not ks or min(ks) < 1 or max(ks) > MAX_CUTOFF:
+        _fail(f"--k must be integers 1..{MAX_CUTOFF} separated by commas, not {k!r}")
     with _cleaning_summary() as on_clean:
         cleaned = load_and_clean(TrainInputs(purchases, fmt), StepTimer(progress=_progress),  # type: ignore[arg-type]
                                  on_clean=on_clean)
@@ -196,8 +215,10 @@ def evaluate(
 def publish(
     artifacts: ArtifactsOpt,
     redis_url: RedisOpt = None,
-    chunk_size: Annotated[int, typer.Option(min=1, help="documents per pipelined round trip")] = 4096,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="processes encoding and writing documents")] = 1,
+    chunk_size: Annotated[int, typer.Option(min=1, max=1_000_000, help="documents per pipelined round trip")] = 4096,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=MAX_WORKERS, help="processes encoding and writing documents")
+    ] = 1,
     verbose: bool = False,
 ) -> None:
     """Write an artifact's offers into Redis under a new version, then switch to it atomically.
@@ -231,7 +252,7 @@ def publish(
 @clear_errors
 def export(
     artifacts: ArtifactsOpt,
-    segment: Annotated[Optional[int], typer.Option("--segment", help="one segment's offer")] = None,  # noqa: UP045
+    segment: Annotated[Optional[int], typer.Option("--segment", min=0, help="one segment's offer")] = None,  # noqa: UP045
     all_customers: Annotated[bool, typer.Option("--all", help="every customer's offer, one row per item")] = False,
     fmt: Annotated[str, typer.Option("--format", help="csv")] = "csv",
     k: Annotated[int, typer.Option("--k", min=1, max=40, help="offers per segment or customer")] = 10,
@@ -318,9 +339,9 @@ def rollback(redis_url: RedisOpt = None) -> None:
 def serve(
     artifacts: ArtifactsOpt = Path("artifacts"),
     redis_url: RedisOpt = None,
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    workers: int = 1,
+    host: Annotated[str, typer.Option("--host", callback=_non_empty, help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=MAX_WORKERS, help="worker processes")] = 1,
 ) -> None:
     """Serve the HTTP API (embedded store from ARTIFACTS unless a Redis URL is given)."""
     import os

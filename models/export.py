@@ -19,7 +19,7 @@ import pandas as pd
 from models.artifact import Artifact
 from models.catalog import Catalog, catalog_from_frame
 from models.storefront import Storefront
-from models.wording import segment_offer_reason
+from models.wording import offer_figures, segment_offer_reason
 
 SEGMENT_COLUMNS = ["segment_id", "segment_name", "rank", "item_id", "title", "price", "lift", "segment_share",
                    "overall_share", "reason"]
@@ -45,9 +45,7 @@ def segment_rows(artifact: Artifact, segment_id: int, k: int, as_of: date) -> It
     name = sf.segments[segment_id]["name"]
     offers = _offers_by_segment(sf).get(segment_id, sf.offers.iloc[:0])
     for rank, (item_id, offer) in enumerate(_offerable(artifact, offers, catalog, as_of, k, set()), start=1):
-        yield {"segment_id": segment_id, "segment_name": name, "rank": rank, **_item(catalog, item_id, offer),
-               "segment_share": round(float(offer.segment_share), 4),
-               "overall_share": round(float(offer.overall_share), 4)}
+        yield {"segment_id": segment_id, "segment_name": name, "rank": rank, **_item(catalog, item_id, offer)}
 
 
 def customer_rows(
@@ -95,9 +93,11 @@ def _offers_by_segment(sf: Storefront) -> dict[int, pd.DataFrame]:
 
 
 def _item(catalog: Catalog, item_id: str, offer: Any) -> dict[str, Any]:
+    """The item's columns; the shares are left out of the customer CSV by its columns."""
     entry = catalog[item_id]
-    return {"item_id": item_id, "title": entry.title, "price": entry.price, "lift": round(float(offer.lift), 3),
-            "reason": segment_offer_reason(offer.lift, offer.segment_share, offer.overall_share)}
+    lift, share, overall = offer_figures(offer.lift, offer.segment_share, offer.overall_share)
+    return {"item_id": item_id, "title": entry.title, "price": entry.price, "lift": lift, "segment_share": share,
+            "overall_share": overall, "reason": segment_offer_reason(lift, share, overall)}
 
 
 def write_csv(rows: Iterable[dict[str, Any]], columns: list[str], out: TextIO) -> int:

@@ -1,6 +1,11 @@
 """A customer's purchase history as a person reads it: what they bought, how often, first and
 last time. Read from the artifact's replenishment stats (one entry per customer x item), so the
-marketers' preview can put it next to the store the customer is shown."""
+marketers' preview can put it next to the store the customer is shown.
+
+Intervals and days since are measured, and rounded, as in the published store document (at the
+end of the training data, to a tenth of a day), so a rhythm next to the store reads as the
+store's buy-again reason does.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,9 @@ from datetime import date, timedelta
 import numpy as np
 
 from models.artifact import Artifact
+from models.replenishment import rhythm_holds
+from models.store_documents import data_end_day
+from models.wording import every
 
 EPOCH = date(1970, 1, 1)
 
@@ -20,11 +28,15 @@ class Purchase:
     occasions: int  # distinct orders that contained the item
     first: date
     last: date
+    interval_days: float | None  # mean days between orders of the item, None when bought once
+    days_since: float  # since the latest order, at the end of the training data
 
     @property
-    def interval_days(self) -> float | None:
-        """Mean days between orders of the item, None when bought once."""
-        return (self.last - self.first).days / (self.occasions - 1) if self.occasions > 1 else None
+    def rhythm(self) -> str | None:
+        """"every ~3 weeks" where a rhythm may be claimed (`models.replenishment.rhythm_holds`)."""
+        if self.interval_days is None or not rhythm_holds(self.occasions, self.interval_days, self.days_since):
+            return None
+        return every(self.interval_days)
 
 
 def purchase_history(artifact: Artifact, customer_id: str) -> list[Purchase] | None:
@@ -34,13 +46,21 @@ def purchase_history(artifact: Artifact, customer_id: str) -> list[Purchase] | N
     if row is None:
         return None
     stats = artifact.replenishment
+    end_day = data_end_day(artifact)
     lo, hi = stats.occasions.indptr[row], stats.occasions.indptr[row + 1]
     items = stats.occasions.indices[lo:hi]
     occasions, first, last = stats.occasions.data[lo:hi], stats.first_day.data[lo:hi], stats.last_day.data[lo:hi]
     order = np.lexsort((-occasions, -last))
     return [
-        Purchase(str(artifact.items.ids[items[i]]), int(occasions[i]), _day(first[i]), _day(last[i])) for i in order
+        Purchase(str(artifact.items.ids[items[i]]), int(occasions[i]), _day(first[i]), _day(last[i]),
+                 _interval(int(occasions[i]), first[i], last[i]), round(float(end_day - last[i]), 1))
+        for i in order
     ]
+
+
+def _interval(occasions: int, first: np.float32, last: np.float32) -> float | None:
+    """As `models.replenishment.due_items` and the store document compute it (float32, 0.1 day)."""
+    return round(float((last - first) / (occasions - 1)), 1) if occasions > 1 else None
 
 
 def _day(day_number: float) -> date:

@@ -152,8 +152,9 @@ SCORE_DECIMALS = 6
 class ScoreScale(NamedTuple):
     """The documented `score` of every answer: a candidate's model score placed between the
     lowest and the highest of the candidates it was chosen from (for discovery, the unbought
-    ones), 0 to 1 with 6 decimals (1 = the strongest such candidate for this customer). Raw scores differ in scale between
-    models (a blend, a re-solved ALS vector, popularity counts), so they are never shown as such:
+    ones), 0 to 1 with 6 decimals (1 = the strongest such candidate for this customer). Raw
+    scores differ in scale between models (a blend, a re-solved ALS vector, popularity counts),
+    so they are never shown as such:
     the same item scores the same on `/recommend` and in the store, before and after events."""
 
     low: float

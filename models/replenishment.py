@@ -6,6 +6,10 @@ three weeks and last bought them four weeks ago is due. The rhythm is the custom
 
 Stats are sparse matrices with the customer x item layout of `models.interactions`, so they
 travel in artifacts as plain arrays and are looked up by row.
+
+Saying "you reorder this every ~2 days" needs evidence (`rhythm_holds`): a mean of one gap
+(two purchases) is no rhythm, and a rhythm the customer left long ago (last bought a year
+back on a 2-day rhythm) has lapsed; it is not "due". Without a rhythm the reasons state facts.
 """
 
 from __future__ import annotations
@@ -14,6 +18,18 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+
+MIN_INTERVAL_DAYS = 1.0  # repeat purchases closer than this on average are one shopping trip
+RHYTHM_MIN_OCCASIONS = 3  # purchase occasions (two gaps) before a mean gap is a rhythm
+LAPSED_AFTER_INTERVALS = 3.0  # silent this many intervals: the rhythm has lapsed (as loyalty's at_risk)
+
+
+def rhythm_holds(occasions: int, interval_days: float, days_since: float) -> bool:
+    """Whether a customer may be told they buy the item every `interval_days`: at least three
+    purchase occasions a day or more apart on average, and the latest no more than three
+    intervals ago. The one rule of every surface that states a rhythm."""
+    return (occasions >= RHYTHM_MIN_OCCASIONS and interval_days >= MIN_INTERVAL_DAYS
+            and days_since <= LAPSED_AFTER_INTERVALS * interval_days)
 
 
 @dataclass(frozen=True)

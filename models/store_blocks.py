@@ -23,13 +23,12 @@ import scipy.sparse as sp
 from models.artifact import Artifact
 from models.loyalty import TIERS
 from models.ranking import bought_mask
-from models.replenishment import due_timing
+from models.replenishment import MIN_INTERVAL_DAYS, due_timing
 from models.store_documents import (
     ANCHOR_MIN_ITEMS,
     ANCHOR_TRIES,
     BECAUSE_MAX,
     BUY_AGAIN_MAX,
-    MIN_INTERVAL_DAYS,
     data_end_day,
     store_doc,
 )
@@ -78,7 +77,8 @@ def _buy_again(a: Artifact, rows: slice, end_day: float) -> list[list[list[objec
     order = order[_rank_in_group(owner[order]) < BUY_AGAIN_MAX]
     ids = a.items.ids[items[order]].tolist()
     entries = list(map(list, zip(ids, _round32(interval[order], 1), _round32(since[order], 1),
-                                 [round(v, 3) for v in score[order].tolist()])))
+                                 [round(v, 3) for v in score[order].tolist()],
+                                 n[order].astype(np.int64).tolist())))
     return _split(entries, np.bincount(owner[order], minlength=_count(rows)))
 
 

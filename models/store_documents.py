@@ -21,14 +21,14 @@ import pandas as pd
 from models import contract
 from models.artifact import Artifact
 from models.contract import Offer
-from models.replenishment import Due, due_items, due_score
+from models.replenishment import MIN_INTERVAL_DAYS, Due, due_items, due_score
 from models.storefront import Storefront
+from models.wording import offer_figures
 
 SEGMENTS = "segments"
 NEW_ARRIVALS = "new_arrivals"
 ALL_CUSTOMERS = "all"
 BUY_AGAIN_MAX = 15
-MIN_INTERVAL_DAYS = 1.0
 BECAUSE_MAX = 15
 ANCHOR_TRIES = 5
 ANCHOR_MIN_ITEMS = 3
@@ -77,6 +77,8 @@ def data_end_day(artifact: Artifact) -> float:
 
 
 def customer_store_document(a: Artifact, sf: Storefront, row: int, end_day: float) -> dict[str, Any]:
+    """`b` entries are [item, mean days between occasions, days since the latest, due score,
+    occasions]: the occasions decide whether a reason may claim the rhythm."""
     ids = a.items.ids
     bought = a.history.indices[a.history.indptr[row] : a.history.indptr[row + 1]]
     bought_set = set(bought.tolist())
@@ -88,7 +90,7 @@ def customer_store_document(a: Artifact, sf: Storefront, row: int, end_day: floa
         "r": [round(float(v), 2) for v in sf.rfm[row]],
         "b": [
             [str(ids[d.item_row]), round(d.interval_days, 1), round(d.days_since, 1),
-             round(due_score(d.due_ratio, d.occasions), 3)]
+             round(due_score(d.due_ratio, d.occasions), 3), d.occasions]
             for d in _rhythmic(due_items(a.replenishment, row, end_day))[:BUY_AGAIN_MAX]
         ],
         "a": _anchor(a, sf, row, bought_set),
@@ -174,8 +176,8 @@ def segment_documents(a: Artifact, sf: Storefront) -> Iterator[tuple[str, bytes]
         yield segment_doc(seg["id"]), contract.encode_json(seg)
         rows = by_segment.get(seg["id"])
         entries = [] if rows is None else [
-            [str(ids[r.item_row]), round(float(r.lift), 3), round(float(r.score), 3),
-             round(float(r.segment_share), 4), round(float(r.overall_share), 4)]
+            [str(ids[r.item_row]), lift, round(float(r.score), 3), share, overall]
             for r in rows.itertuples()
+            for lift, share, overall in [offer_figures(r.lift, r.segment_share, r.overall_share)]
         ]
         yield segment_offers_doc(seg["id"]), contract.encode_json({"items": entries})

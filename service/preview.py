@@ -28,7 +28,6 @@ from models.export import (
 )
 from models.purchase_history import purchase_history
 from models.store_documents import SEGMENTS, segment_doc
-from models.wording import every
 from service import personal_store, segments
 from service.errors import NotFoundError
 from service.json_documents import json_document
@@ -128,6 +127,7 @@ class SegmentPage:
     offers: list[SegmentOffer]
     feedback: SegmentFeedback | None  # None = no events recorded for this segment yet
     degraded: bool = False
+    offers_k: int = OFFERS_SHOWN  # the page's CSV link asks for as many, so both count the same
 
 
 async def segment_page(
@@ -150,7 +150,7 @@ class HistoryLine:
     orders: int
     first: date
     last: date
-    rhythm: str | None  # "every ~3 weeks" for a repeat purchase
+    rhythm: str | None  # "every ~3 weeks" where the buy-again rule lets a rhythm be claimed
 
 
 @dataclass
@@ -195,7 +195,7 @@ async def customer_page(store: OfferStore, artifact: Artifact | None, customer_i
     history = None if purchases is None else [
         HistoryLine(p.item_id, catalog[p.item_id].title if p.item_id in catalog else p.item_id,
                     catalog[p.item_id].price if p.item_id in catalog else None, p.occasions, p.first, p.last,
-                    every(p.interval_days) if p.interval_days else None)
+                    p.rhythm)
         for p in purchases[:HISTORY_SHOWN]
     ]
     return CustomerPage(header, customer_id, shop, segment, history, len(purchases or []),

@@ -13,7 +13,6 @@ from typing import Any
 from models.catalog import Catalog
 from models.contract import Offer
 from models.ranking import ScoreScale, scale_of, select_offers
-from models.wording import every
 from service import personal_store
 from service.filters import ItemFilter
 from service.live.overlays import LiveContext, apply_live
@@ -109,17 +108,18 @@ def choose(
     return Choice(source, select_offers(pool, k, True, rules.allows), rules, scale_of(pool))
 
 
-async def rhythms_if_needed(store: OfferStore, version: str, customer_id: str, choice: Choice) -> dict[str, float]:
-    """Item -> the customer's usual days between purchases, fetched only when a bought item is
-    shown (its reason names the rhythm)."""
+async def rhythms_if_needed(store: OfferStore, version: str, customer_id: str, choice: Choice) -> dict[str, str]:
+    """Item -> the reason of its repeat purchases, as the store's buy-again section words it
+    (the rhythm only where `models.replenishment.rhythm_holds`), fetched only when a bought
+    item is shown."""
     if not any(o.bought for o in choice.offers):
         return {}
     ingredients = await personal_store.ingredients(store, version, customer_id)
-    return {b.item_id: b.interval_days for b in ingredients.buy_again} if ingredients else {}
+    return {b.item_id: b.reason for b in ingredients.buy_again} if ingredients else {}
 
 
 def answer_fields(
-    version: str, customer_id: str, choice: Choice, degraded: bool, rhythm: dict[str, float]
+    version: str, customer_id: str, choice: Choice, degraded: bool, rhythm: dict[str, str]
 ) -> dict[str, Any]:
     """The `Recommendation` as plain JSON-ready fields, in the schema's order."""
     rules, source, scale = choice.rules, choice.source, choice.scale
@@ -161,10 +161,9 @@ async def _snapshot(live: LiveContext | None, customer_id: str, now_ms: int) -> 
         return LiveSnapshot(), True
 
 
-def _reason(offer: Offer, source: str, rhythm: dict[str, float]) -> str:
+def _reason(offer: Offer, source: str, rhythm: dict[str, str]) -> str:
     if source == "popular":
         return REASON_BEST_SELLER
     if not offer.bought:
         return REASON_LIKE_YOU
-    interval = rhythm.get(offer.item_id)
-    return f"you buy this {every(interval)}" if interval else REASON_BOUGHT_BEFORE
+    return rhythm.get(offer.item_id, REASON_BOUGHT_BEFORE)

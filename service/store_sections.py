@@ -16,7 +16,7 @@ from typing import Any
 from models.contract import Offer
 from models.loyalty import RFM
 from models.ranking import ScoreScale, scale_of
-from models.wording import ago, duration, every
+from models.wording import duration, repeat_purchase_reason
 from service.filters import ItemFilter
 from service.schemas import StoreItem, StoreSection
 
@@ -57,6 +57,11 @@ class BuyAgain:
     interval_days: float
     days_since: float
     score: float
+    occasions: int = 2  # documents published before it was recorded: the fewest, so no rhythm is claimed
+
+    @property
+    def reason(self) -> str:
+        return repeat_purchase_reason(self.occasions, self.interval_days, self.days_since)
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,8 @@ class Ingredients:
             segment=int(d["s"]),
             tier=str(d["t"]),
             rfm=RFM(float(recency), int(orders), float(spend), float(tenure)),
-            buy_again=[BuyAgain(str(i), float(n), float(s), float(sc)) for i, n, s, sc in d.get("b", [])],
+            buy_again=[BuyAgain(str(i), float(n), float(s), float(sc), *map(int, rest))
+                       for i, n, s, sc, *rest in d.get("b", [])],
             anchor=str(anchor[0]) if anchor else None,
             because=[(str(i), float(s)) for i, s in anchor[1]] if anchor else [],
             new_arrivals=[(str(i), float(s)) for i, s in d.get("n", [])],
@@ -122,14 +128,9 @@ def assemble(plans: Sequence[SectionPlan], rules: ItemFilter, k: int) -> list[St
 
 
 def plan_buy_again(ing: Ingredients) -> SectionPlan:
-    return SectionPlan("buy_again", "Buy it again", "things you reorder regularly, the most due first", [
-        Candidate(b.item_id, b.score, buy_again_reason(b.interval_days, b.days_since))
-        for b in ing.buy_again
+    return SectionPlan("buy_again", "Buy it again", "things you bought more than once, the most due first", [
+        Candidate(b.item_id, b.score, b.reason) for b in ing.buy_again
     ], discovery=False)
-
-
-def buy_again_reason(interval_days: float, days_since: float) -> str:
-    return f"you usually reorder this {every(interval_days)}; last time {ago(days_since)}"
 
 
 def plan_for_you(offers: Sequence[Offer]) -> SectionPlan:

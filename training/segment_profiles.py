@@ -4,6 +4,8 @@ A name says who they are in three parts: the usual loyalty tier, where they are,
 product that sets them apart (highest lift among things a good share of them buy), e.g.
 "Loyal · United Kingdom · Regency Cakestand 3 Tier". The description adds the numbers: size,
 countries, typical recency/frequency/spend and basket, top and distinctive products, categories.
+Data without prices has no spend to describe: its segments leave spend and order value out
+rather than print "0 spent".
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from models.loyalty import TIERS
-from models.wording import ago
+from models.wording import ago, product_title
 
 TIER_LABELS = {"new": "New", "regular": "Regular", "loyal": "Loyal", "vip": "VIP", "at_risk": "At-risk"}
 SAMPLE_CUSTOMERS = 20
@@ -37,10 +39,11 @@ def describe_segments(
     buyers: np.ndarray,
     items: ItemInfo,
     customer_ids: np.ndarray,
+    priced: bool = True,
 ) -> list[dict[str, Any]]:
-    """One JSON-ready dict per segment id (0..n-1)."""
+    """One JSON-ready dict per segment id (0..n-1); `priced` False: the data had no prices."""
     overall = buyers.sum(axis=0) / max(len(labels), 1)
-    out = [_describe(s, labels == s, profiles, tiers, buyers[s], overall, items, customer_ids)
+    out = [_describe(s, labels == s, profiles, tiers, buyers[s], overall, items, customer_ids, priced)
            for s in range(buyers.shape[0])]
     _make_names_unique(out)
     return out
@@ -48,7 +51,7 @@ def describe_segments(
 
 def _describe(
     s: int, members: np.ndarray, profiles: pd.DataFrame, tiers: np.ndarray, buyers: np.ndarray,
-    overall: np.ndarray, items: ItemInfo, customer_ids: np.ndarray,
+    overall: np.ndarray, items: ItemInfo, customer_ids: np.ndarray, priced: bool,
 ) -> dict[str, Any]:
     size = int(members.sum())
     share = buyers / max(size, 1)
@@ -60,10 +63,10 @@ def _describe(
     stats = {
         "median_recency_days": _median(mine["recency_days"]),
         "median_orders": _median(mine["orders"]),
-        "median_spend": _median(mine["spend"]),
         "median_items_per_order": _median(mine["items_per_order"]),
-        "median_order_value": _median(mine["order_value"]),
     }
+    if priced:
+        stats.update(median_spend=_median(mine["spend"]), median_order_value=_median(mine["order_value"]))
     seg = {
         "id": s, "size": size, "countries": countries, "loyalty": loyalty, "stats": stats,
         "top_products": top, "distinctive_products": distinctive,
@@ -119,18 +122,19 @@ def _name(seg: dict[str, Any]) -> str:
 
 
 def _short(title: str, words: int = 4) -> str:
-    return " ".join(title.split()[:words]).title()
+    return product_title(" ".join(title.split()[:words]))
 
 
 def _description(seg: dict[str, Any]) -> str:
     st = seg["stats"]
     countries = ", ".join(f"{c['name']} {c['share']:.0%}" for c in seg["countries"])
     tiers = ", ".join(f"{TIER_LABELS.get(t['name'], t['name']).lower()} {t['share']:.0%}" for t in seg["loyalty"])
+    basket = f"a basket of {st['median_items_per_order']:.0f} items"
+    if "median_spend" in st:
+        basket = f"{st['median_spend']:,.0f} spent; {basket} worth {st['median_order_value']:,.0f}"
     parts = [
         f"{seg['size']} customers ({countries}); tiers: {tiers}.",
-        f"Typical customer: {_orders(st['median_orders'])}, the last {ago(st['median_recency_days'])}, "
-        f"{st['median_spend']:,.0f} spent; a basket of {st['median_items_per_order']:.0f} items worth "
-        f"{st['median_order_value']:,.0f}.",
+        f"Typical customer: {_orders(st['median_orders'])}, the last {ago(st['median_recency_days'])}, {basket}.",
     ]
     if seg["top_products"]:
         parts.append("Top products: " + ", ".join(f"{_short(p['title'])} ({p['share']:.0%})"

@@ -72,7 +72,8 @@ def build_storefront(
     n_segments = int(labels.max()) + 1 if len(labels) else 0
     info = _item_info(items.ids, catalog)
     segments = describe_segments(
-        labels, profiles, tiers, segment_buyers(labels, history.matrix, n_segments), info, customers.ids
+        labels, profiles, tiers, segment_buyers(labels, history.matrix, n_segments), info, customers.ids,
+        priced=thresholds.priced,
     )
     sim_items, sim_scores = similar_items(params.similar_source, history.matrix, model, params.similar_k)
     sim_items, sim_scores = _compact(sim_items, sim_scores, deliverable)

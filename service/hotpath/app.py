@@ -5,7 +5,8 @@ It answers `GET /recommend/{customer}` (query `k`, `include_purchased`) and
 the same domain functions (`service.recommendations.choose`, `service.personal_store`); it
 only changes how data arrives (one batched Redis round trip per tick, see `batcher`) and what is
 kept between requests (see `answers`). It hands the request to FastAPI, untouched, whenever the
-request is anything else: another path or method, other or repeated or invalid parameters (so
+request is anything else: another path or method (a fixed path such as `/recommend/batch` is a
+route of its own, not a customer id), other or repeated or invalid parameters (so
 errors keep the routes' 422 shape), a customer on this worker's deny list, Redis unreadable or
 the service already answering from its fallback (degraded answers are the routes' business).
 """
@@ -91,10 +92,13 @@ def open_hot_path(
     store, live_state = serving.stores.primary, serving.live.state
     if not isinstance(store, RedisStore) or not isinstance(live_state, RedisLiveState):
         return None
+    routes = list(routes)
     mirrored = {route.path: route for route in routes if getattr(route, "path", None) in
                 (RECOMMEND_ROUTE, PERSONAL_STORE_ROUTE)}
+    # A fixed path among these routes (`/recommend/batch`) is not a customer id: its route answers.
+    fixed = frozenset(path for route in routes if "{" not in (path := getattr(route, "path", "{")))
     batcher = RedisBatcher(store, live_state, serving.live.now_ms, access.metrics)
-    return HotPath(state, batcher, deny, access, cache_size, mirrored, cors)
+    return HotPath(state, batcher, deny, access, cache_size, mirrored, cors, fixed)
 
 
 class HotPath:
@@ -103,10 +107,10 @@ class HotPath:
     it adds itself: the request id, the security headers, the route's metrics and access log."""
 
     def __init__(self, state: Any, batcher: RedisBatcher, deny: DenyList, access: AccessLog, cache_size: int,
-                 routes: dict[str, Any], cors: bool) -> None:
+                 routes: dict[str, Any], cors: bool, fixed_paths: frozenset[str] = frozenset()) -> None:
         self.state, self.batcher, self.deny, self.access = state, batcher, deny, access
         self.metrics = access.metrics
-        self.cache_size, self.routes, self.cors = cache_size, routes, cors
+        self.cache_size, self.routes, self.cors, self.fixed_paths = cache_size, routes, cors, fixed_paths
         self.recommend_cache: AnswerCache | None = None
         self.store_cache: AnswerCache | None = None
         self._queries: dict[tuple[bytes, int], dict[bytes, Any]] = {}
@@ -120,6 +124,8 @@ class HotPath:
         path: str = scope["path"]
         start = time.perf_counter()
         try:
+            if path in self.fixed_paths:
+                raise Delegate  # e.g. GET /recommend/batch: its route answers 405, not a read for "batch"
             if path.startswith(RECOMMEND):
                 route, body = RECOMMEND_ROUTE, await self._recommend(scope, path[len(RECOMMEND):])
             elif path.startswith(PERSONAL_STORE):

@@ -7,11 +7,14 @@ from fastapi import APIRouter, BackgroundTasks, Query
 from service import events, recommendations
 from service.auth import RecordingDep
 from service.deps import CustomerId, ItemFiltersDep, LiveDep, MetricsDep, StoresDep
+from service.routes.methods import refuse_other_methods
 from service.schemas import BatchRecommendation, BatchRecommendRequest, ErrorBody, Recommendation
 
 SECTION = "recommend"
+BATCH = "/recommend/batch"
 
 router = APIRouter(tags=["recommendations"])
+refuse_other_methods(router, BATCH, "POST")  # before /recommend/{customer_id}: "batch" is no customer
 
 
 @router.get(
@@ -48,7 +51,7 @@ async def recommend(
 
 
 @router.post(
-    "/recommend/batch",
+    BATCH,
     response_model=BatchRecommendation,
     responses={400: {"model": ErrorBody}, 422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
 )

@@ -61,3 +61,14 @@ def test_duration_words(days: float, text: str) -> None:
 def test_every_and_ago() -> None:
     assert every(21) == "every ~3 weeks" and every(1) == "every day"
     assert ago(0.1) == "today" and ago(28) == "4 weeks ago"
+
+
+def test_without_any_spend_tiers_come_from_orders_and_recency() -> None:
+    orders = np.array([1] * 50 + list(range(2, 52)))
+    th = thresholds_from(orders, np.zeros(len(orders)))  # no prices: everyone "spent" 0
+    assert th.priced is False
+    frequent = RFM(recency_days=5, orders=40, spend=0, tenure_days=300)
+    assert tier(frequent, th) == "loyal"  # was "vip": 0 spent >= a VIP threshold of 0
+    assert "spent" not in why(tier(frequent, th), frequent)
+    assert Thresholds(**th.to_json()) == th  # travels in segments.json
+    assert thresholds_from(orders, np.arange(len(orders), dtype=float)).priced is True

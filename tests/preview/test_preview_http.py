@@ -289,3 +289,29 @@ def test_segment_page_shows_feedback_once_events_exist(trained_artifacts: Path, 
         assert resp.status_code == 202
         page = text(soup(c, f"/preview/segments/{segment}").find("main"))
     assert "No feedback yet" not in page and "25" in page  # 1 click of 4 impressions
+
+
+def test_customer_history_shows_a_rhythm_only_where_the_store_may_claim_one(
+    client: TestClient, trained_artifacts: Path
+) -> None:
+    """The history's "every ~N" follows the buy-again rule and reads as the store's reason."""
+    artifact = load_artifact(trained_artifacts)
+    shown = hidden = 0
+    for customer in artifact.customers.ids[:25].tolist():
+        history = purchase_history(artifact, customer) or []
+        page = soup(client, f"/preview/customers?customer_id={customer}")
+        rows = page.select("table.history-table tbody tr")
+        store = {i["item_id"]: i["reason"] for s in client.get(f"/personal-store/{customer}?k=50").json()["sections"]
+                 if s["id"] == "buy_again" for i in s["items"]}
+        for row, p in zip(rows, history, strict=False):
+            rhythm = row.select_one(".rhythm")
+            interval = p.interval_days or 0.0
+            if p.occasions >= 3 and interval >= 1 and p.days_since <= 3 * interval:
+                assert rhythm is not None
+                if p.item_id in store:
+                    assert store[p.item_id].startswith(f"you usually reorder this {text(rhythm)};")
+                shown += 1
+            else:
+                assert rhythm is None, (customer, p)
+                hidden += p.occasions > 1
+    assert shown and hidden
