@@ -63,5 +63,6 @@ async def run_all(artifact, customers: list[str], redis_url: str | None) -> None
             print(f"| {name} | {call} | {p50:.2f} | {p95:.2f} | {p99:.2f} |")
         await store.close()
 
+
 if __name__ == "__main__":
     main()

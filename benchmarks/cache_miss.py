@@ -107,8 +107,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--k", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--artifacts", type=Path, help="use a trained artifact's factors instead of random ones")
-    ap.add_argument("--blas-threads", type=int, default=1,
-                    help="BLAS threads for the scoring product (0 = library default); a serving process uses 1")
+    ap.add_argument(
+        "--blas-threads",
+        type=int,
+        default=1,
+        help="BLAS threads for the scoring product (0 = library default); a serving process uses 1",
+    )
     args = ap.parse_args(argv)
     model = load_artifact(args.artifacts).model if args.artifacts else random_model(args.items, args.factors, args.seed)
     n_items, factors = model.item_factors.shape
@@ -116,8 +120,10 @@ def main(argv: list[str] | None = None) -> None:
     offerable = np.ones(n_items, dtype=bool)
     offerable[::50] = False  # 2% unavailable items
     source = f"trained factors from {args.artifacts}" if args.artifacts else "random factors"
-    print(f"cache miss at {n_items} items x {factors} factors ({source}), k={args.k}, "
-          f"BLAS threads {args.blas_threads or 'default'}:")
+    print(
+        f"cache miss at {n_items} items x {factors} factors ({source}), k={args.k}, "
+        f"BLAS threads {args.blas_threads or 'default'}:"
+    )
     dense, pruned = DenseScorer(model, offerable), PrunedScorer(model, offerable)
     if not all(np.array_equal(dense(h, args.k), pruned(h, args.k)) for h in histories[:100]):
         raise SystemExit("pruned and dense scoring disagree")

@@ -51,8 +51,22 @@ def free_port() -> int:
 def start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url)
     for _ in range(100):
@@ -66,17 +80,39 @@ def start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 def start_service(artifacts: Path, redis_url: str | None, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {**os.environ, "MICROOFFERS_ARTIFACTS": str(artifacts), "MICROOFFERS_API_KEY": KEY,
-           "MICROOFFERS_CAP_IMPRESSIONS": "1000000", "MICROOFFERS_EVENTS_LOG": str(workdir / "events.jsonl"),
-           "MICROOFFERS_EVENTS_MAX_BATCH": "1000", "PYTHONPATH": str(ROOT),
-           # one key stands for the whole shop's event feed here: the per-key write limit would measure itself
-           "MICROOFFERS_WRITE_RATE_PER_S": "1000000", "MICROOFFERS_WRITE_BURST": "1000000"}
+    env = {
+        **os.environ,
+        "MICROOFFERS_ARTIFACTS": str(artifacts),
+        "MICROOFFERS_API_KEY": KEY,
+        "MICROOFFERS_CAP_IMPRESSIONS": "1000000",
+        "MICROOFFERS_EVENTS_LOG": str(workdir / "events.jsonl"),
+        "MICROOFFERS_EVENTS_MAX_BATCH": "1000",
+        "PYTHONPATH": str(ROOT),
+        # one key stands for the whole shop's event feed here: the per-key write limit would measure itself
+        "MICROOFFERS_WRITE_RATE_PER_S": "1000000",
+        "MICROOFFERS_WRITE_BURST": "1000000",
+    }
     env.pop("REDIS_URL", None)
     if redis_url:
         env["REDIS_URL"] = redis_url
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "service.main:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "service.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     base = f"http://127.0.0.1:{port}"
     wait_for_http(f"{base}/ready")
     return proc, base
@@ -110,16 +146,23 @@ def effect_latency(base: str, customers: list[str], rounds: int) -> dict[str, fl
             new_after_s.append(time.perf_counter() - t3)
             not_personal += body["source"] != "personal"
     return {
-        "rounds": rounds, "missed_effects": misses, "new_not_personal": not_personal,
-        "post_p50": pct(post_s, 50), "post_p99": pct(post_s, 99),
-        "get_after_202_p50": pct(after_s, 50), "get_after_202_p99": pct(after_s, 99),
-        "event_to_effect_p50": pct(total_s, 50), "event_to_effect_p99": pct(total_s, 99),
-        "new_customer_get_p50": pct(new_after_s, 50), "new_customer_get_p99": pct(new_after_s, 99),
+        "rounds": rounds,
+        "missed_effects": misses,
+        "new_not_personal": not_personal,
+        "post_p50": pct(post_s, 50),
+        "post_p99": pct(post_s, 99),
+        "get_after_202_p50": pct(after_s, 50),
+        "get_after_202_p99": pct(after_s, 99),
+        "event_to_effect_p50": pct(total_s, 50),
+        "event_to_effect_p99": pct(total_s, 99),
+        "new_customer_get_p50": pct(new_after_s, 50),
+        "new_customer_get_p99": pct(new_after_s, 99),
     }
 
 
-async def throughput(base: str, customers: list[str], items: list[str], batch: int, clients: int,
-                     seconds: float) -> dict[str, float]:
+async def throughput(
+    base: str, customers: list[str], items: list[str], batch: int, clients: int, seconds: float
+) -> dict[str, float]:
     """`clients` concurrent connections POSTing `batch` events per request for `seconds`."""
     sent, latencies = 0, []
     deadline = time.perf_counter() + seconds
@@ -128,8 +171,14 @@ async def throughput(base: str, customers: list[str], items: list[str], batch: i
     async def worker(http: httpx.AsyncClient) -> None:
         nonlocal sent
         while time.perf_counter() < deadline:
-            events = [{"customer_id": customers[int(rng.integers(len(customers)))],
-                       "item_id": items[int(rng.integers(len(items)))], "type": "view"} for _ in range(batch)]
+            events = [
+                {
+                    "customer_id": customers[int(rng.integers(len(customers)))],
+                    "item_id": items[int(rng.integers(len(items)))],
+                    "type": "view",
+                }
+                for _ in range(batch)
+            ]
             body = events[0] if batch == 1 else {"events": events}
             t0 = time.perf_counter()
             r = await http.post("/events", json=body, headers=AUTH)
@@ -142,8 +191,14 @@ async def throughput(base: str, customers: list[str], items: list[str], batch: i
         start = time.perf_counter()
         await asyncio.gather(*(worker(http) for _ in range(clients)))
         elapsed = time.perf_counter() - start
-    return {"batch": batch, "clients": clients, "events_per_s": sent / elapsed, "requests": len(latencies),
-            "p50_ms": pct(latencies, 50), "p99_ms": pct(latencies, 99)}
+    return {
+        "batch": batch,
+        "clients": clients,
+        "events_per_s": sent / elapsed,
+        "requests": len(latencies),
+        "p50_ms": pct(latencies, 50),
+        "p99_ms": pct(latencies, 99),
+    }
 
 
 def run_store(kind: str, artifacts: Path, rounds: int, seconds: float, workdir: Path) -> dict[str, object]:
@@ -190,15 +245,24 @@ def report(results: list[dict[str, object]], command: str) -> str:
     for r in results:
         e = r["effect"]
         assert isinstance(e, dict)
-        spans = " | ".join(f"{e[f'{n}_p50']:.1f} / {e[f'{n}_p99']:.1f}"
-                           for n in ("post", "get_after_202", "event_to_effect", "new_customer_get"))
+        spans = " | ".join(
+            f"{e[f'{n}_p50']:.1f} / {e[f'{n}_p99']:.1f}"
+            for n in ("post", "get_after_202", "event_to_effect", "new_customer_get")
+        )
         lines.append(f"| {r['store']} | {e['rounds']} | {e['missed_effects']} | {e['new_not_personal']} | {spans} |")
-    lines += ["", "Throughput: 16 concurrent clients POSTing `view` events for a fixed time.", "",
-              "| store | events per request | requests | events/s | request p50 / p99 (ms) |", "|---|---|---|---|---|"]
+    lines += [
+        "",
+        "Throughput: 16 concurrent clients POSTing `view` events for a fixed time.",
+        "",
+        "| store | events per request | requests | events/s | request p50 / p99 (ms) |",
+        "|---|---|---|---|---|",
+    ]
     for r in results:
         for t in r["throughput"]:  # type: ignore[attr-defined]
-            lines.append(f"| {r['store']} | {t['batch']} | {t['requests']} | {t['events_per_s']:.0f} "
-                         f"| {t['p50_ms']:.1f} / {t['p99_ms']:.1f} |")
+            lines.append(
+                f"| {r['store']} | {t['batch']} | {t['requests']} | {t['events_per_s']:.0f} "
+                f"| {t['p50_ms']:.1f} / {t['p99_ms']:.1f} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -218,7 +282,7 @@ def main() -> None:
     command = "python benchmarks/events.py " + " ".join(sys.argv[1:])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     existing = args.out.read_text() if args.out.exists() else ""
-    notes = existing[existing.index("## Notes"):] if "## Notes" in existing else ""
+    notes = existing[existing.index("## Notes") :] if "## Notes" in existing else ""
     args.out.write_text(report(results, command.strip()) + ("\n" + notes if notes else ""))
     print(f"wrote {args.out}", file=sys.stderr)
 

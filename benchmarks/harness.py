@@ -41,8 +41,10 @@ class RedisProcess:
             raise SystemExit("redis-server is not installed (make system-deps installs it)")
         self.binary, self.port = binary, free_port()
         self.workdir = str(workdir) if workdir is not None else tempfile.mkdtemp(prefix="bench-redis-")
-        self.args = [*(["--maxmemory", maxmemory, "--maxmemory-policy", "noeviction"] if maxmemory else []),
-                     *extra_args]
+        self.args = [
+            *(["--maxmemory", maxmemory, "--maxmemory-policy", "noeviction"] if maxmemory else []),
+            *extra_args,
+        ]
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -51,8 +53,20 @@ class RedisProcess:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", self.workdir, *self.args],
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.workdir,
+                *self.args,
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -82,14 +96,32 @@ def service(
 ) -> Iterator[tuple[str, int]]:
     """The real app under uvicorn in a subprocess; yields (base URL, pid)."""
     port = free_port()
-    env = {**os.environ, "MICROOFFERS_ARTIFACTS": str(artifacts), "MICROOFFERS_ACCESS_LOG": "false",
-           "PYTHONPATH": str(ROOT), **(extra_env or {})}
+    env = {
+        **os.environ,
+        "MICROOFFERS_ARTIFACTS": str(artifacts),
+        "MICROOFFERS_ACCESS_LOG": "false",
+        "PYTHONPATH": str(ROOT),
+        **(extra_env or {}),
+    }
     if redis_url:
         env["REDIS_URL"] = redis_url
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "service.main:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "service.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -131,9 +163,21 @@ def wait_for_http(url: str, timeout: float = 60) -> None:
 
 def train_demo(out: Path, extra: list[str] | None = None) -> Path:
     subprocess.run(
-        [sys.executable, "-m", "cli.main", "train", "--purchases", str(BUNDLED), "--format", "online-retail",
-         "--out", str(out), *(extra or [])],
-        cwd=ROOT, check=True,
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "train",
+            "--purchases",
+            str(BUNDLED),
+            "--format",
+            "online-retail",
+            "--out",
+            str(out),
+            *(extra or []),
+        ],
+        cwd=ROOT,
+        check=True,
     )
     return out
 
@@ -141,5 +185,6 @@ def train_demo(out: Path, extra: list[str] | None = None) -> Path:
 def publish(artifacts: Path, redis_url: str) -> None:
     subprocess.run(
         [sys.executable, "-m", "cli.main", "publish", "--artifacts", str(artifacts), "--redis-url", redis_url],
-        cwd=ROOT, check=True,
+        cwd=ROOT,
+        check=True,
     )

@@ -46,12 +46,18 @@ def movielens(path: Path = MOVIELENS) -> pd.DataFrame:
     """Ratings >= 4 as purchases in the canonical columns (one occasion per rating)."""
     ratings = pd.read_csv(path, sep="\t", names=["user", "item", "rating", "unix_time"])
     liked = ratings[ratings["rating"] >= 4]
-    return pd.DataFrame({
-        "customer_id": liked["user"].astype(str).to_numpy(dtype=object),
-        "item_id": liked["item"].astype(str).to_numpy(dtype=object),
-        "timestamp": pd.to_datetime(liked["unix_time"], unit="s").to_numpy(),
-        "quantity": 1.0, "price": float("nan"), "title": None, "invoice": None, "country": None,
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": liked["user"].astype(str).to_numpy(dtype=object),
+            "item_id": liked["item"].astype(str).to_numpy(dtype=object),
+            "timestamp": pd.to_datetime(liked["unix_time"], unit="s").to_numpy(),
+            "quantity": 1.0,
+            "price": float("nan"),
+            "title": None,
+            "invoice": None,
+            "country": None,
+        }
+    )
 
 
 DATASETS: dict[str, tuple[Splitter, tuple[str, ...]]] = {
@@ -74,18 +80,30 @@ def run(name: str, budget: float, out: Path, movielens_path: Path = MOVIELENS) -
     rows = []
     for task, s in result["summary"].items():
         target = TARGETS[(name, task)]
-        rows.append({"dataset": name, "task": task, **s, "target": target, "met": s["lift"] >= target,
-                     "seconds": result["benchmark"]["seconds_total"]})
+        rows.append(
+            {
+                "dataset": name,
+                "task": task,
+                **s,
+                "target": target,
+                "met": s["lift"] >= target,
+                "seconds": result["benchmark"]["seconds_total"],
+            }
+        )
     return rows
 
 
 def summary_table(rows: list[dict[str, object]]) -> str:
-    lines = ["| dataset | task | selected | NDCG@10 | best baseline | NDCG@10 | lift | target | met | seconds |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| dataset | task | selected | NDCG@10 | best baseline | NDCG@10 | lift | target | met | seconds |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['dataset']} | {r['task']} | {r['selected']} | {r['selected_ndcg@10']:.4f} | "
-                     f"{r['best_baseline']} | {r['baseline_ndcg@10']:.4f} | {r['lift']:+.1%} | "
-                     f"+{r['target']:.0%} | {'yes' if r['met'] else 'NO'} | {r['seconds']} |")
+        lines.append(
+            f"| {r['dataset']} | {r['task']} | {r['selected']} | {r['selected_ndcg@10']:.4f} | "
+            f"{r['best_baseline']} | {r['baseline_ndcg@10']:.4f} | {r['lift']:+.1%} | "
+            f"+{r['target']:.0%} | {'yes' if r['met'] else 'NO'} | {r['seconds']} |"
+        )
     return "\n".join(lines)
 
 

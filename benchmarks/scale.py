@@ -91,21 +91,37 @@ def publish_only(artifacts: Path, redis_url: str, workers: list[int]) -> None:
     print("|---|---|---|---|---|---|---|")
     for n in workers:
         client.flushall()
-        published = run_measured(cli("publish", "--artifacts", str(version_dir), "--redis-url", redis_url,
-                                     "--workers", str(n)))
+        published = run_measured(
+            cli("publish", "--artifacts", str(version_dir), "--redis-url", redis_url, "--workers", str(n))
+        )
         match = _PUBLISHED.search(published.stdout)
         if match is None:
             raise RuntimeError(f"unexpected publish output: {published.stdout!r}")
-        print(f"| {n} | {match.group(1)} | {published.seconds:.1f} s | {published.cpu_seconds:.1f} s | "
-              f"{published.peak_rss_mib / 1024:.2f} GiB | {int(match.group(2)):,}/s | {os.getloadavg()[0]:.2f} |",
-              flush=True)
+        print(
+            f"| {n} | {match.group(1)} | {published.seconds:.1f} s | {published.cpu_seconds:.1f} s | "
+            f"{published.peak_rss_mib / 1024:.2f} GiB | {int(match.group(2)):,}/s | {os.getloadavg()[0]:.2f} |",
+            flush=True,
+        )
 
 
 def print_table(results: list[dict[str, Any]]) -> None:
     """Markdown, ready for docs/benchmarks.md; the load average shows how busy the machine was."""
-    cols = ["run", "customers", "items", "lines", "train_s", "train_cpu_s", "train_peak_mib", "publish_s",
-            "publish_cpu_s", "publish_peak_mib", "publish_customers_per_s", "artifact_mib", "redis_used_mib",
-            "load_avg_1min_after"]
+    cols = [
+        "run",
+        "customers",
+        "items",
+        "lines",
+        "train_s",
+        "train_cpu_s",
+        "train_peak_mib",
+        "publish_s",
+        "publish_cpu_s",
+        "publish_peak_mib",
+        "publish_customers_per_s",
+        "artifact_mib",
+        "redis_used_mib",
+        "load_avg_1min_after",
+    ]
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     for r in results:

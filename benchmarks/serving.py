@@ -55,8 +55,21 @@ end
 
 def uvicorn_cmd(target: str, port: int, workers: int, factory: bool) -> list[str]:
     """The one set of server settings both apps run under."""
-    cmd = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port),
-           "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        target,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     return cmd + (["--factory"] if factory else [])
 
 
@@ -112,14 +125,28 @@ def lua_script(ids: list[str], path: str, directory: Path) -> Path:
 
 
 def run_wrk(url: str, script: Path, duration: int, connections: int, threads: int) -> dict[str, Any]:
-    cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--timeout", "2s",
-           "--latency", "-s", str(script), url]
+    cmd = [
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{duration}s",
+        "--timeout",
+        "2s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=duration + 60).stdout
     return parse_wrk(out)
 
 
 def parse_wrk(out: str) -> dict[str, Any]:
     """Requests/s, p50/p99 (ms) and errors (socket errors + non-2xx) from wrk's text report."""
+
     def latency(label: str) -> float:
         m = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
         if m is None:
@@ -155,9 +182,13 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--path", action="append", help="path template with {customer}; repeatable")
     ap.add_argument("--duration", type=int, default=15, help="seconds of load per run")
-    ap.add_argument("--warmup", type=int, default=3,
-                    help="seconds of load before each measured run (the service's caches and the customers' "
-                         "impression caps settle with it)")
+    ap.add_argument(
+        "--warmup",
+        type=int,
+        default=3,
+        help="seconds of load before each measured run (the service's caches and the customers' "
+        "impression caps settle with it)",
+    )
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--threads", type=int, default=2, help="wrk threads")
     ap.add_argument("--workers", type=int, default=1, help="uvicorn workers (same for both apps)")
@@ -177,8 +208,13 @@ def main(argv: list[str] | None = None) -> None:
             results += load_path(path, ids, redis_url, Path(tmp), args)
     print_table(results, args)
     out = args.workdir / "serving-results.json"
-    out.write_text(json.dumps({"date": time.strftime("%Y-%m-%d %H:%M"), "settings": vars(args) | {"paths": paths},
-                               "results": results}, indent=2, default=str))
+    out.write_text(
+        json.dumps(
+            {"date": time.strftime("%Y-%m-%d %H:%M"), "settings": vars(args) | {"paths": paths}, "results": results},
+            indent=2,
+            default=str,
+        )
+    )
     print(f"results in {out}")
 
 
@@ -219,23 +255,30 @@ def answered_by(url: str) -> dict[str, float]:
     """The service's own count of who answered (hot path or route), from /metrics."""
     text = urllib.request.urlopen(url + "/metrics", timeout=5).read().decode()
     counts: dict[str, float] = {}
-    for m in re.finditer(r'^microoffers_hot_path_answers_total\{answered_by="(\w+)",route="[^"]*"\} ([\d.e+]+)$',
-                         text, re.M):
+    for m in re.finditer(
+        r'^microoffers_hot_path_answers_total\{answered_by="(\w+)",route="[^"]*"\} ([\d.e+]+)$', text, re.M
+    ):
         counts[m.group(1)] = counts.get(m.group(1), 0.0) + float(m.group(2))
     return counts
 
 
 def print_table(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
-    print(f"\n{args.connections} connections, {args.threads} wrk threads, {args.duration}s, "
-          f"{args.workers} uvicorn worker(s), {args.customers} customers rotated, {args.warmup}s warm-up, load average "
-          f"{os.getloadavg()[0]:.1f}")
-    print("| app | path | body B | req/s | p50 ms | p99 ms | errors | server CPU/request | req/s vs floor "
-          "| p99 vs floor | floor CPU / service CPU |")
+    print(
+        f"\n{args.connections} connections, {args.threads} wrk threads, {args.duration}s, "
+        f"{args.workers} uvicorn worker(s), {args.customers} customers rotated, {args.warmup}s warm-up, load average "
+        f"{os.getloadavg()[0]:.1f}"
+    )
+    print(
+        "| app | path | body B | req/s | p50 ms | p99 ms | errors | server CPU/request | req/s vs floor "
+        "| p99 vs floor | floor CPU / service CPU |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['app']} | `{r['path']}` | {r['body_bytes']} | {r['requests_per_s']:.0f} | {r['p50_ms']:.2f} | "
-              f"{r['p99_ms']:.2f} | {r['errors']} | {r['server_cpu_us_per_request']} us | {r.get('rps_ratio', '')} "
-              f"| {r.get('p99_ratio', '')} | {r.get('cpu_ratio', '')} |")
+        print(
+            f"| {r['app']} | `{r['path']}` | {r['body_bytes']} | {r['requests_per_s']:.0f} | {r['p50_ms']:.2f} | "
+            f"{r['p99_ms']:.2f} | {r['errors']} | {r['server_cpu_us_per_request']} us | {r.get('rps_ratio', '')} "
+            f"| {r.get('p99_ratio', '')} | {r.get('cpu_ratio', '')} |"
+        )
         if r.get("answered_by"):
             print(f"|  | answered by: {r['answered_by']} | | | | | | | | | |")
 

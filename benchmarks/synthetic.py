@@ -180,8 +180,10 @@ def main(argv: list[str] | None = None) -> None:
     args.out = args.out or default_path(args.workdir, spec)
     start = time.perf_counter()
     write(spec, args.out, args.catalog)
-    print(f"wrote {spec.lines} lines ({spec.customers} customers, {spec.items} items) to {args.out} "
-          f"in {time.perf_counter() - start:.1f}s")
+    print(
+        f"wrote {spec.lines} lines ({spec.customers} customers, {spec.items} items) to {args.out} "
+        f"in {time.perf_counter() - start:.1f}s"
+    )
 
 
 if __name__ == "__main__":

@@ -37,9 +37,7 @@ RedisOpt = Annotated[Optional[str], typer.Option("--redis-url", envvar="REDIS_UR
 MAX_WORKERS = 64  # processes; more is a typo on any machine this runs on
 MAX_TUNE_BUDGET_S = 86_400.0
 MAX_CUTOFF = 100  # evaluation cut-offs, as many as /recommend answers at most
-TuneBudgetOpt = Annotated[
-    float, typer.Option("--tune-budget", help="seconds of tuning", min=0, max=MAX_TUNE_BUDGET_S)
-]
+TuneBudgetOpt = Annotated[float, typer.Option("--tune-budget", help="seconds of tuning", min=0, max=MAX_TUNE_BUDGET_S)]
 
 
 def _non_empty(value: str) -> str:
@@ -126,8 +124,10 @@ def train(
     force: Annotated[bool, typer.Option("--force", help="publish even if it does not beat popularity")] = False,
     forget: Annotated[
         Optional[list[Path]],  # noqa: UP045
-        typer.Option("--forget", help="deny list of customer ids to leave out (repeatable); "
-                                      "OUT/privacy/forgotten.txt is always read"),
+        typer.Option(
+            "--forget",
+            help="deny list of customer ids to leave out (repeatable); OUT/privacy/forgotten.txt is always read",
+        ),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
@@ -159,8 +159,9 @@ def train(
         if metrics.get("metrics"):
             typer.echo("\n" + render_markdown(metrics), err=True)
         if metrics.get("forced"):
-            typer.secho("warning: published with --force although it does not beat popularity", err=True,
-                        fg=typer.colors.YELLOW)
+            typer.secho(
+                "warning: published with --force although it does not beat popularity", err=True, fg=typer.colors.YELLOW
+            )
         late = gap_warning(artifact.manifest.get("events") or {})
         if late:
             typer.secho(f"warning: {late}", err=True, fg=typer.colors.YELLOW)
@@ -184,7 +185,8 @@ def evaluate(
     tune: Annotated[bool, typer.Option("--tune/--no-tune", help="tune models on a validation window")] = True,
     tune_budget: TuneBudgetOpt = 45.0,
     out: Annotated[Path, typer.Option("--out", help="artifacts directory; the report goes to OUT/evaluations/")] = Path(
-        "artifacts"),
+        "artifacts"
+    ),
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Compare every model with the baselines on a temporal split; write report.html and metrics.json."""
@@ -202,8 +204,11 @@ def evaluate(
     if not ks or min(ks) < 1 or max(ks) > MAX_CUTOFF:
         _fail(f"--k must be integers 1..{MAX_CUTOFF} separated by commas, not {k!r}")
     with _cleaning_summary() as on_clean:
-        cleaned = load_and_clean(TrainInputs(purchases, fmt), StepTimer(progress=_progress),  # type: ignore[arg-type]
-                                 on_clean=on_clean)
+        cleaned = load_and_clean(
+            TrainInputs(purchases, fmt),
+            StepTimer(progress=_progress),  # type: ignore[arg-type]
+            on_clean=on_clean,
+        )
         typer.echo("evaluating (tuning on a validation window before the test window) ...", err=True)
         result = run_protocol(cleaned.purchases, TemporalSplit(test_days), ks, tune_models=tune, budget_s=tune_budget)
         typer.echo(render_markdown(result))
@@ -239,7 +244,11 @@ def publish(
     client = redis.Redis.from_url(redis_url)  # type: ignore[arg-type]
     with tqdm(total=len(artifact.customers), unit="customers", file=sys.stderr, disable=None) as bar:
         report = run_publish(
-            artifact, client, chunk_size, progress=lambda done, _n: bar.update(done - bar.n), workers=workers,
+            artifact,
+            client,
+            chunk_size,
+            progress=lambda done, _n: bar.update(done - bar.n),
+            workers=workers,
             forgotten=forgotten,
         )
     typer.echo(
@@ -260,8 +269,11 @@ def export(
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="catalog day YYYY-MM-DD; default today")] = None,  # noqa: UP045
     redis_url: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--redis-url", help="with --all: also leave out the Redis deny list and what each customer's "
-                                         "live state rules out (bought since, dismissed, returned, complained)"),
+        typer.Option(
+            "--redis-url",
+            help="with --all: also leave out the Redis deny list and what each customer's "
+            "live state rules out (bought since, dismissed, returned, complained)",
+        ),
     ] = None,
 ) -> None:
     """Write segment offers for CRM and e-mail tools: --segment ID (that segment's offer) or --all
@@ -357,8 +369,13 @@ def serve(
 
     configure_json_logging()
     uvicorn.run(
-        "service.main:create_app", factory=True, host=host, port=port, workers=workers,
-        log_config=None, access_log=False,  # JSON access lines come from the app's own middleware
+        "service.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,  # JSON access lines come from the app's own middleware
         timeout_graceful_shutdown=get_settings().shutdown_timeout_s,  # SIGTERM: requests in flight finish first
     )
 

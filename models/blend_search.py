@@ -60,14 +60,21 @@ class Form:
     def scaled(self, factor: np.ndarray, shift: np.ndarray) -> Form:
         """factor · self + shift (per customer)."""
         const = shift if self.const is None else factor * self.const + shift
-        return Form([(c * factor, q, leaf) for c, q, leaf in self.lowrank],
-                    [(c * factor, leaf) for c, leaf in self.shared],
-                    [(c * factor, s) for c, s in self.sparse], const)
+        return Form(
+            [(c * factor, q, leaf) for c, q, leaf in self.lowrank],
+            [(c * factor, leaf) for c, leaf in self.shared],
+            [(c * factor, s) for c, s in self.sparse],
+            const,
+        )
 
     def plus(self, other: Form) -> Form:
         const = [c for c in (self.const, other.const) if c is not None]
-        return Form(self.lowrank + other.lowrank, self.shared + other.shared, self.sparse + other.sparse,
-                    sum(const[1:], const[0]) if const else None)
+        return Form(
+            self.lowrank + other.lowrank,
+            self.shared + other.shared,
+            self.sparse + other.sparse,
+            sum(const[1:], const[0]) if const else None,
+        )
 
     def own_items(self, n: int) -> sp.csr_matrix:
         """Per customer, the items where a sparse term may be non-zero (as a 0/1 pattern)."""
@@ -216,8 +223,12 @@ class BlendSearch:
             if weight:
                 low, high = self._part_extremes[id(part)]
                 span = (high - low)[:, None]
-                scaled = np.divide(self.exact(part, rows, items) - low[:, None], span,
-                                   out=np.zeros(items.shape, dtype=np.float32), where=span > 0)
+                scaled = np.divide(
+                    self.exact(part, rows, items) - low[:, None],
+                    span,
+                    out=np.zeros(items.shape, dtype=np.float32),
+                    where=span > 0,
+                )
                 total += np.float32(weight) * scaled
         return total
 

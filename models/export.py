@@ -21,10 +21,19 @@ from models.catalog import Catalog, catalog_from_frame
 from models.storefront import Storefront
 from models.wording import offer_figures, segment_offer_reason
 
-SEGMENT_COLUMNS = ["segment_id", "segment_name", "rank", "item_id", "title", "price", "lift", "segment_share",
-                   "overall_share", "reason"]
-CUSTOMER_COLUMNS = ["customer_id", "segment_id", "segment_name", "rank", "item_id", "title", "price", "lift",
-                    "reason"]
+SEGMENT_COLUMNS = [
+    "segment_id",
+    "segment_name",
+    "rank",
+    "item_id",
+    "title",
+    "price",
+    "lift",
+    "segment_share",
+    "overall_share",
+    "reason",
+]
+CUSTOMER_COLUMNS = ["customer_id", "segment_id", "segment_name", "rank", "item_id", "title", "price", "lift", "reason"]
 
 
 class ExportError(ValueError):
@@ -49,7 +58,10 @@ def segment_rows(artifact: Artifact, segment_id: int, k: int, as_of: date) -> It
 
 
 def customer_rows(
-    artifact: Artifact, k: int, as_of: date, forgotten: Collection[str] = frozenset(),
+    artifact: Artifact,
+    k: int,
+    as_of: date,
+    forgotten: Collection[str] = frozenset(),
     hidden: Mapping[str, Collection[str]] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Every customer's top-k of their segment's offer that they have not bought; customers on
@@ -69,8 +81,13 @@ def customer_rows(
         bought.update(hidden.get(customer_id, ()))
         offers = _offerable(artifact, by_segment.get(segment, sf.offers.iloc[:0]), catalog, as_of, k, bought)
         for rank, (item_id, offer) in enumerate(offers, start=1):
-            yield {"customer_id": customer_id, "segment_id": segment, "segment_name": sf.segments[segment]["name"],
-                   "rank": rank, **_item(catalog, item_id, offer)}
+            yield {
+                "customer_id": customer_id,
+                "segment_id": segment,
+                "segment_name": sf.segments[segment]["name"],
+                "rank": rank,
+                **_item(catalog, item_id, offer),
+            }
 
 
 def _offerable(
@@ -96,8 +113,15 @@ def _item(catalog: Catalog, item_id: str, offer: Any) -> dict[str, Any]:
     """The item's columns; the shares are left out of the customer CSV by its columns."""
     entry = catalog[item_id]
     lift, share, overall = offer_figures(offer.lift, offer.segment_share, offer.overall_share)
-    return {"item_id": item_id, "title": entry.title, "price": entry.price, "lift": lift, "segment_share": share,
-            "overall_share": overall, "reason": segment_offer_reason(lift, share, overall)}
+    return {
+        "item_id": item_id,
+        "title": entry.title,
+        "price": entry.price,
+        "lift": lift,
+        "segment_share": share,
+        "overall_share": overall,
+        "reason": segment_offer_reason(lift, share, overall),
+    }
 
 
 def write_csv(rows: Iterable[dict[str, Any]], columns: list[str], out: TextIO) -> int:

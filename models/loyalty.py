@@ -51,8 +51,14 @@ class Thresholds:
     priced: bool = True  # False: the data had no prices, so no tier or line is about spend
 
     def to_json(self) -> dict[str, float | bool]:
-        return {"vip_spend": self.vip_spend, "loyal_orders": self.loyal_orders, "vip_share": self.vip_share,
-                "new_days": self.new_days, "at_risk_days": self.at_risk_days, "priced": self.priced}
+        return {
+            "vip_spend": self.vip_spend,
+            "loyal_orders": self.loyal_orders,
+            "vip_share": self.vip_share,
+            "new_days": self.new_days,
+            "at_risk_days": self.at_risk_days,
+            "priced": self.priced,
+        }
 
 
 def has_spend(spend: np.ndarray) -> bool:

@@ -131,8 +131,10 @@ def per_customer_metrics(
 def calc_metrics(recos: np.ndarray, truth: sp.csr_matrix, ks: Iterable[int], item_rank: np.ndarray) -> dict[str, float]:
     """Every metric at every k, averaged over customers, plus catalog coverage."""
     ks = list(ks)
-    out = {name: float(np.nanmean(v)) if len(v) else 0.0 for name, v in per_customer_metrics(
-        recos, truth, ks, item_rank).items()}
+    out = {
+        name: float(np.nanmean(v)) if len(v) else 0.0
+        for name, v in per_customer_metrics(recos, truth, ks, item_rank).items()
+    }
     for k in ks:
         out[f"coverage@{k}"] = Coverage(k, len(item_rank)).value(recos)
     return out

@@ -112,8 +112,16 @@ class MixedIndex:
 
 
 def _search_tail(
-    queries: np.ndarray, order: _Order, lengths: np.ndarray, coef: np.ndarray, reach: np.ndarray, head: int,
-    best: np.ndarray, best_scores: np.ndarray, chunk: int = 256, block: int = 8192,
+    queries: np.ndarray,
+    order: _Order,
+    lengths: np.ndarray,
+    coef: np.ndarray,
+    reach: np.ndarray,
+    head: int,
+    best: np.ndarray,
+    best_scores: np.ndarray,
+    chunk: int = 256,
+    block: int = 8192,
 ) -> None:
     """`models.inner_product._search_tail` a block of items at a time: after each block the
     queries' k-th best rise and their reach is bounded again, so a query whose best items hide

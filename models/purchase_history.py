@@ -33,7 +33,7 @@ class Purchase:
 
     @property
     def rhythm(self) -> str | None:
-        """"every ~3 weeks" where a rhythm may be claimed (`models.replenishment.rhythm_holds`)."""
+        """ "every ~3 weeks" where a rhythm may be claimed (`models.replenishment.rhythm_holds`)."""
         if self.interval_days is None or not rhythm_holds(self.occasions, self.interval_days, self.days_since):
             return None
         return every(self.interval_days)
@@ -52,8 +52,14 @@ def purchase_history(artifact: Artifact, customer_id: str) -> list[Purchase] | N
     occasions, first, last = stats.occasions.data[lo:hi], stats.first_day.data[lo:hi], stats.last_day.data[lo:hi]
     order = np.lexsort((-occasions, -last))
     return [
-        Purchase(str(artifact.items.ids[items[i]]), int(occasions[i]), _day(first[i]), _day(last[i]),
-                 _interval(int(occasions[i]), first[i], last[i]), round(float(end_day - last[i]), 1))
+        Purchase(
+            str(artifact.items.ids[items[i]]),
+            int(occasions[i]),
+            _day(first[i]),
+            _day(last[i]),
+            _interval(int(occasions[i]), first[i], last[i]),
+            round(float(end_day - last[i]), 1),
+        )
         for i in order
     ]
 

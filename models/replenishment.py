@@ -28,8 +28,11 @@ def rhythm_holds(occasions: int, interval_days: float, days_since: float) -> boo
     """Whether a customer may be told they buy the item every `interval_days`: at least three
     purchase occasions a day or more apart on average, and the latest no more than three
     intervals ago. The one rule of every surface that states a rhythm."""
-    return (occasions >= RHYTHM_MIN_OCCASIONS and interval_days >= MIN_INTERVAL_DAYS
-            and days_since <= LAPSED_AFTER_INTERVALS * interval_days)
+    return (
+        occasions >= RHYTHM_MIN_OCCASIONS
+        and interval_days >= MIN_INTERVAL_DAYS
+        and days_since <= LAPSED_AFTER_INTERVALS * interval_days
+    )
 
 
 @dataclass(frozen=True)

@@ -52,11 +52,19 @@ def store_documents(a: Artifact, rows: range | None = None, block: int = 4096) -
 def store_payloads(a: Artifact, sf: Storefront, rows: slice, end_day: float) -> list[bytes]:
     """The encoded `store:` documents of customer rows `rows` (a slice with a step of 1)."""
     tiers = [TIERS[t] for t in sf.tier[rows].tolist()]
-    parts = zip(sf.segment_of[rows].tolist(), tiers, _round32(sf.rfm[rows], 2),
-                _buy_again(a, rows, end_day), _anchors(a, sf, rows), _new_for_customer(a, sf, rows),
-                _trending_bought(a, sf, rows))
-    return [orjson.dumps({"s": s, "t": t, "r": r, "b": b, "a": an, "n": n, "x": x}, option=orjson.OPT_SERIALIZE_NUMPY)
-            for s, t, r, b, an, n, x in parts]
+    parts = zip(
+        sf.segment_of[rows].tolist(),
+        tiers,
+        _round32(sf.rfm[rows], 2),
+        _buy_again(a, rows, end_day),
+        _anchors(a, sf, rows),
+        _new_for_customer(a, sf, rows),
+        _trending_bought(a, sf, rows),
+    )
+    return [
+        orjson.dumps({"s": s, "t": t, "r": r, "b": b, "a": an, "n": n, "x": x}, option=orjson.OPT_SERIALIZE_NUMPY)
+        for s, t, r, b, an, n, x in parts
+    ]
 
 
 def _buy_again(a: Artifact, rows: slice, end_day: float) -> list[list[list[object]]]:
@@ -76,9 +84,18 @@ def _buy_again(a: Artifact, rows: slice, end_day: float) -> list[list[list[objec
     order = order[interval64[order] >= MIN_INTERVAL_DAYS]
     order = order[_rank_in_group(owner[order]) < BUY_AGAIN_MAX]
     ids = a.items.ids[items[order]].tolist()
-    entries = list(map(list, zip(ids, _round32(interval[order], 1), _round32(since[order], 1),
-                                 [round(v, 3) for v in score[order].tolist()],
-                                 n[order].astype(np.int64).tolist())))
+    entries = list(
+        map(
+            list,
+            zip(
+                ids,
+                _round32(interval[order], 1),
+                _round32(since[order], 1),
+                [round(v, 3) for v in score[order].tolist()],
+                n[order].astype(np.int64).tolist(),
+            ),
+        )
+    )
     return _split(entries, np.bincount(owner[order], minlength=_count(rows)))
 
 
@@ -107,8 +124,15 @@ def _anchors(a: Artifact, sf: Storefront, rows: slice) -> list[list[object] | No
     chosen = np.flatnonzero(best_size > 0)
     picked = usable[chosen, best[chosen]]
     ids = a.items.ids
-    pairs = list(map(list, zip(ids[neighbours[chosen, best[chosen]][picked]].tolist(),
-                               _round32(sf.similar_scores[anchors[chosen, best[chosen]]][picked], 3))))
+    pairs = list(
+        map(
+            list,
+            zip(
+                ids[neighbours[chosen, best[chosen]][picked]].tolist(),
+                _round32(sf.similar_scores[anchors[chosen, best[chosen]]][picked], 3),
+            ),
+        )
+    )
     grouped = _split(pairs, picked.sum(axis=1))
     out: list[list[object] | None] = [None] * n_rows
     for row, anchor, neighbour_pairs in zip(chosen.tolist(), ids[anchors[chosen, best[chosen]]].tolist(), grouped):
@@ -126,9 +150,13 @@ def _new_for_customer(a: Artifact, sf: Storefront, rows: slice) -> list[list[lis
 def _trending_bought(a: Artifact, sf: Storefront, rows: slice) -> list[list[str]]:
     """Trending items (of the customer's segment and overall) the customer already bought,
     as sorted ids."""
-    trending = np.concatenate([sf.trending_items[sf.segment_of[rows]],
-                               np.broadcast_to(sf.trending_items[-1], (_count(rows), sf.trending_items.shape[1]))],
-                              axis=1)
+    trending = np.concatenate(
+        [
+            sf.trending_items[sf.segment_of[rows]],
+            np.broadcast_to(sf.trending_items[-1], (_count(rows), sf.trending_items.shape[1])),
+        ],
+        axis=1,
+    )
     hit = _bought(a.history, rows, trending)
     owner = np.repeat(np.arange(_count(rows)), hit.sum(axis=1))
     ids = a.items.ids[trending[hit]].tolist()

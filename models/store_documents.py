@@ -89,8 +89,13 @@ def customer_store_document(a: Artifact, sf: Storefront, row: int, end_day: floa
         "t": sf.tier_name(row),
         "r": [round(float(v), 2) for v in sf.rfm[row]],
         "b": [
-            [str(ids[d.item_row]), round(d.interval_days, 1), round(d.days_since, 1),
-             round(due_score(d.due_ratio, d.occasions), 3), d.occasions]
+            [
+                str(ids[d.item_row]),
+                round(d.interval_days, 1),
+                round(d.days_since, 1),
+                round(due_score(d.due_ratio, d.occasions), 3),
+                d.occasions,
+            ]
             for d in _rhythmic(due_items(a.replenishment, row, end_day))[:BUY_AGAIN_MAX]
         ],
         "a": _anchor(a, sf, row, bought_set),
@@ -114,8 +119,11 @@ def _anchor(a: Artifact, sf: Storefront, row: int, bought: set[int]) -> list[Any
     best: list[Any] | None = None
     for i in np.lexsort((-count, -last))[:ANCHOR_TRIES]:
         anchor = int(items[i])
-        neighbours = [(int(n), float(s)) for n, s in zip(sf.similar_items[anchor], sf.similar_scores[anchor])
-                      if n >= 0 and int(n) not in bought][:BECAUSE_MAX]
+        neighbours = [
+            (int(n), float(s))
+            for n, s in zip(sf.similar_items[anchor], sf.similar_scores[anchor])
+            if n >= 0 and int(n) not in bought
+        ][:BECAUSE_MAX]
         if best is None or len(neighbours) > len(best[1]):
             best = [str(a.items.ids[anchor]), [[str(a.items.ids[n]), round(s, 3)] for n, s in neighbours]]
         if len(neighbours) >= ANCHOR_MIN_ITEMS:
@@ -137,8 +145,11 @@ def shared_store_documents(a: Artifact) -> Iterator[tuple[str, bytes]]:
     window = sf.meta.get("trending_window_days")
     for g in range(sf.trending_items.shape[0]):
         name = trending_doc(g if g < sf.n_segments else ALL_CUSTOMERS)
-        entries = [[str(ids[i]), round(float(s), 4), round(float(c[0]), 1), round(float(c[1]), 1)]
-                   for i, s, c in zip(sf.trending_items[g], sf.trending_scores[g], sf.trending_counts[g]) if i >= 0]
+        entries = [
+            [str(ids[i]), round(float(s), 4), round(float(c[0]), 1), round(float(c[1]), 1)]
+            for i, s, c in zip(sf.trending_items[g], sf.trending_scores[g], sf.trending_counts[g])
+            if i >= 0
+        ]
         segment = sf.segments[g]["name"] if g < sf.n_segments else None
         yield name, contract.encode_json({"window_days": window, "segment": segment, "items": entries})
     new_arrivals = [Offer(str(ids[i]), float(s)) for i, s in zip(sf.new_items, sf.new_scores)]
@@ -175,9 +186,13 @@ def segment_documents(a: Artifact, sf: Storefront) -> Iterator[tuple[str, bytes]
     for seg in sf.segments:
         yield segment_doc(seg["id"]), contract.encode_json(seg)
         rows = by_segment.get(seg["id"])
-        entries = [] if rows is None else [
-            [str(ids[r.item_row]), lift, round(float(r.score), 3), share, overall]
-            for r in rows.itertuples()
-            for lift, share, overall in [offer_figures(r.lift, r.segment_share, r.overall_share)]
-        ]
+        entries = (
+            []
+            if rows is None
+            else [
+                [str(ids[r.item_row]), lift, round(float(r.score), 3), share, overall]
+                for r in rows.itertuples()
+                for lift, share, overall in [offer_figures(r.lift, r.segment_share, r.overall_share)]
+            ]
+        )
         yield segment_offers_doc(seg["id"]), contract.encode_json({"items": entries})

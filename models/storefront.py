@@ -81,6 +81,16 @@ class Storefront:
 
 
 _ARRAY_FIELDS = (
-    "segment_of", "similar_items", "similar_scores", "trending_items", "trending_scores", "trending_counts",
-    "new_items", "new_scores", "customer_new_items", "customer_new_scores", "rfm", "tier",
+    "segment_of",
+    "similar_items",
+    "similar_scores",
+    "trending_items",
+    "trending_scores",
+    "trending_counts",
+    "new_items",
+    "new_scores",
+    "customer_new_items",
+    "customer_new_scores",
+    "rfm",
+    "tier",
 )

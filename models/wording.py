@@ -58,7 +58,7 @@ def _capitalised(word: str) -> str:
     head, tail = word[:cut], word[cut:]
     if not _has_digit(head):
         first = next((i for i, c in enumerate(head) if c.isalpha()), len(head))
-        head = head[:first] + head[first:first + 1].upper() + head[first + 1:].lower()
+        head = head[:first] + head[first : first + 1].upper() + head[first + 1 :].lower()
     return head + tail.lower()
 
 
@@ -95,5 +95,7 @@ def segment_offer_reason(lift: float, segment_share: float, overall_share: float
     """Why a segment gets an offer, in the marketer's terms: the one text of the API, the CSV
     export and the preview, made from `offer_figures` whatever precision the caller holds."""
     lift, segment_share, overall_share = offer_figures(lift, segment_share, overall_share)
-    return (f"bought by {segment_share:.0%} of this segment vs {overall_share:.1%} of all customers "
-            f"({lift:.1f}x); {1 - segment_share:.0%} of the segment has not bought it yet")
+    return (
+        f"bought by {segment_share:.0%} of this segment vs {overall_share:.1%} of all customers "
+        f"({lift:.1f}x); {1 - segment_share:.0%} of the segment has not bought it yet"
+    )

@@ -66,8 +66,13 @@ WriteAccessDep = Depends(require_write_access)
 async def recording(
     request: Request,
     settings: SettingsDep,
-    record: Annotated[bool, Query(description="false: a back-office read (preview, tests, support tools) that "
-                                              "records no impressions; needs the bearer key")] = True,
+    record: Annotated[
+        bool,
+        Query(
+            description="false: a back-office read (preview, tests, support tools) that "
+            "records no impressions; needs the bearer key"
+        ),
+    ] = True,
 ) -> bool:
     """Whether this read counts as showing the items to the customer. Reading is not showing:
     `record=false` leaves frequency caps and click-through untouched, and because it hides what

@@ -67,10 +67,15 @@ def _content_length(scope: Scope) -> int | None:
 
 async def _refuse(send: Send, limit: int) -> None:
     body = orjson.dumps({"error": "too_large", "message": f"request body larger than {limit} bytes"})
-    await send({
-        "type": "http.response.start",
-        "status": 413,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close")],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -58,14 +58,25 @@ async def not_found(request: Request, exc: NotFoundError) -> JSONResponse:
 
 
 async def forgotten(request: Request, exc: CustomerForgottenError) -> JSONResponse:
-    errors = [{"field": f, "message": f"customer {c} was forgotten", "in": "body"}
-              for c, f in zip(exc.customer_ids, exc.fields)]
+    errors = [
+        {"field": f, "message": f"customer {c} was forgotten", "in": "body"}
+        for c, f in zip(exc.customer_ids, exc.fields)
+    ]
     return JSONResponse(status_code=409, content={"error": "forgotten", "message": str(exc), "errors": errors})
 
 
 def _slug(status: int) -> str:
-    return {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-            409: "conflict", 413: "too_large", 422: "invalid_request", 429: "rate_limited"}.get(status, "error")
+    return {
+        400: "bad_request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        409: "conflict",
+        413: "too_large",
+        422: "invalid_request",
+        429: "rate_limited",
+    }.get(status, "error")
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -52,8 +52,9 @@ def parse_events(body: bytes, max_batch: int, now: datetime, max_future_s: float
         if moment > latest:
             raise _invalid((*prefix, "timestamp"), f"lies in the future (after {latest.isoformat()})", "future")
         events.append(
-            Event(item.customer_id, item.item_id, item.type, int(moment.timestamp() * 1000), item.quantity,
-                  item.section)
+            Event(
+                item.customer_id, item.item_id, item.type, int(moment.timestamp() * 1000), item.quantity, item.section
+            )
         )
     return events
 
@@ -78,7 +79,12 @@ async def record_events(live: LiveContext, metrics: Metrics, events: list[Event]
 
 
 async def record_shown(
-    live: LiveContext, metrics: Metrics, customer_id: str, item_ids: list[str], source: str, section: str,
+    live: LiveContext,
+    metrics: Metrics,
+    customer_id: str,
+    item_ids: list[str],
+    source: str,
+    section: str,
     now_ms: int | None = None,
 ) -> None:
     """What the service showed counts as impressions (frequency capping, click-through). Run as
@@ -88,8 +94,9 @@ async def record_shown(
         return
     segment = live.segment_of(customer_id)
     try:
-        await live.state.record_impressions(customer_id, item_ids, source, section, segment,
-                                            live.now_ms() if now_ms is None else now_ms)
+        await live.state.record_impressions(
+            customer_id, item_ids, source, section, segment, live.now_ms() if now_ms is None else now_ms
+        )
     except StoreUnavailableError as exc:
         log.warning("impressions of customer %s not recorded: %s", hash_id(customer_id), exc)
         return
@@ -106,4 +113,3 @@ def _validate(model: type[M], data: Any) -> M:
 
 def _invalid(loc: tuple[str | int, ...], message: str, kind: str) -> RequestValidationError:
     return RequestValidationError([{"loc": ("body", *loc), "msg": message, "type": kind}])
-

@@ -13,8 +13,13 @@ from service.live.state import LiveState, parse_feedback_field
 from service.schemas import FeedbackRates, FeedbackSummary, ItemFeedback
 
 _FIELDS = {
-    "impression": "impressions", "click": "clicks", "add_to_cart": "add_to_carts", "purchase": "purchases",
-    "dismiss": "dismissals", "return": "returns", "complaint": "complaints",
+    "impression": "impressions",
+    "click": "clicks",
+    "add_to_cart": "add_to_carts",
+    "purchase": "purchases",
+    "dismiss": "dismissals",
+    "return": "returns",
+    "complaint": "complaints",
 }
 
 

@@ -29,7 +29,10 @@ class ItemFilter:
 
     @classmethod
     def of(
-        cls, catalog: Catalog, exclude: Collection[str] | None = None, category: str | None = None,
+        cls,
+        catalog: Catalog,
+        exclude: Collection[str] | None = None,
+        category: str | None = None,
         day: date | None = None,
     ) -> ItemFilter:
         return cls(catalog, day or today(), frozenset(exclude or ()), category.casefold() if category else None)

@@ -27,8 +27,13 @@ async def similar_items(store: OfferStore, version: str, item_id: str, k: int) -
         title=anchor,
         model_version=version,
         items=[
-            StoreItem(item_id=o.item_id, title=rules.title(o.item_id), price=rules.price(o.item_id), score=o.score,
-                      reason=f"often bought by customers who bought {anchor}")
+            StoreItem(
+                item_id=o.item_id,
+                title=rules.title(o.item_id),
+                price=rules.price(o.item_id),
+                score=o.score,
+                reason=f"often bought by customers who bought {anchor}",
+            )
             for o in neighbours
         ],
     )

@@ -19,8 +19,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 
 class LoopCounter(Collector):
-    def __init__(self, name: str, documentation: str, labelnames: Sequence[str],
-                 registry: CollectorRegistry) -> None:
+    def __init__(self, name: str, documentation: str, labelnames: Sequence[str], registry: CollectorRegistry) -> None:
         self.name, self.documentation, self.labelnames = name, documentation, tuple(labelnames)
         self.values: dict[tuple[str, ...], float] = {}
         registry.register(self)
@@ -42,8 +41,14 @@ class LoopCounter(Collector):
 
 
 class LoopHistogram(Collector):
-    def __init__(self, name: str, documentation: str, labelnames: Sequence[str], buckets: Sequence[float],
-                 registry: CollectorRegistry) -> None:
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Sequence[str],
+        buckets: Sequence[float],
+        registry: CollectorRegistry,
+    ) -> None:
         self.name, self.documentation, self.labelnames = name, documentation, tuple(labelnames)
         self.bounds = tuple(buckets)
         self.cells: dict[tuple[str, ...], tuple[list[int], list[float]]] = {}  # counts per bucket (+Inf), [sum]

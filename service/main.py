@@ -87,11 +87,20 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         app.state.deny_list = deny
         if settings.hot_path:
             access = AccessLog(settings.access_log, settings.log_customer_ids, metrics)
-            app.hot = open_hot_path(app.state, [*recommend.router.routes, *store.router.routes], deny, access,
-                                    settings.hot_path_cache_size, bool(settings.cors_origins))
+            app.hot = open_hot_path(
+                app.state,
+                [*recommend.router.routes, *store.router.routes],
+                deny,
+                access,
+                settings.hot_path_cache_size,
+                bool(settings.cors_origins),
+            )
         app.state.reloader = reloader = Reloader(settings, deny, metrics)
-        watch = (asyncio.create_task(reloader.watch(app.state, settings.reload_interval_s))
-                 if settings.reload_interval_s > 0 else None)
+        watch = (
+            asyncio.create_task(reloader.watch(app.state, settings.reload_interval_s))
+            if settings.reload_interval_s > 0
+            else None
+        )
         log.info("serving from the %s store", serving.stores.primary.kind)
         try:
             yield
@@ -118,11 +127,15 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app.add_middleware(MaxBodySizeMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
         )
     app.add_middleware(
-        RequestContextMiddleware, access_log=settings.access_log, log_customer_ids=settings.log_customer_ids,
+        RequestContextMiddleware,
+        access_log=settings.access_log,
+        log_customer_ids=settings.log_customer_ids,
         metrics=metrics,
     )
     for module in (recommend, store, items, segments, events, outbound, customers, admin, feedback, health, preview):

@@ -32,60 +32,84 @@ class Metrics:
             registry=r,
         )
         self.events_rejected = Counter(
-            "microoffers_events_rejected", "POST /events requests refused, by reason", ("reason",), registry=r,
+            "microoffers_events_rejected",
+            "POST /events requests refused, by reason",
+            ("reason",),
+            registry=r,
         )
         self.outbound = Counter(
-            "microoffers_outbound_decisions", "GET /outbound answers by outcome", ("outcome",), registry=r,
+            "microoffers_outbound_decisions",
+            "GET /outbound answers by outcome",
+            ("outcome",),
+            registry=r,
         )
         self.request_latency = LoopHistogram(
-            "microoffers_http_request_duration_seconds", "Time to answer, by method and route template",
-            ("method", "route"), buckets=LATENCY_BUCKETS, registry=r,
+            "microoffers_http_request_duration_seconds",
+            "Time to answer, by method and route template",
+            ("method", "route"),
+            buckets=LATENCY_BUCKETS,
+            registry=r,
         )
         self.responses = LoopCounter(
-            "microoffers_http_responses", "Answers by method, route template and status code",
-            ("method", "route", "status"), registry=r,
+            "microoffers_http_responses",
+            "Answers by method, route template and status code",
+            ("method", "route", "status"),
+            registry=r,
         )
         self.lookups = LoopCounter(
             "microoffers_customer_lookups",
             "Customer documents looked up, by store and result: hit (precomputed list found) or miss "
             "(unknown customer: popular fallback)",
-            ("store", "result"), registry=r,
+            ("store", "result"),
+            registry=r,
         )
         self.hot_path = LoopCounter(
             "microoffers_hot_path_answers",
             "GET /recommend and /personal-store reads by who answered: the hot path, or the route "
             "(other parameters, invalid input, Redis trouble; see service.hotpath)",
-            ("route", "answered_by"), registry=r,
+            ("route", "answered_by"),
+            registry=r,
         )
         self.degraded_answers = Counter(
             "microoffers_degraded_answers",
             "Answers flagged degraded: from the in-process fallback (Redis down or slow) or without the "
             "customer's live state",
-            ("reason",), registry=r,
+            ("reason",),
+            registry=r,
         )
         self.rate_limited = Counter(
-            "microoffers_rate_limited", "Write and admin requests refused with 429", registry=r,
+            "microoffers_rate_limited",
+            "Write and admin requests refused with 429",
+            registry=r,
         )
         self.reloads = Counter(
-            "microoffers_model_reloads", "Model reloads (POST /admin/reload or the file watch) by outcome",
-            ("outcome",), registry=r,
+            "microoffers_model_reloads",
+            "Model reloads (POST /admin/reload or the file watch) by outcome",
+            ("outcome",),
+            registry=r,
         )
         self.forgotten = Counter("microoffers_customers_forgotten", "DELETE /customers/{id} served", registry=r)
         self.model_info = Gauge(
-            "microoffers_model_info", "1 for the model version being served (Redis' current one, or the "
-            "in-process artifact's)", ("version",), registry=r,
+            "microoffers_model_info",
+            "1 for the model version being served (Redis' current one, or the in-process artifact's)",
+            ("version",),
+            registry=r,
         )
         self.model_age = Gauge(
-            "microoffers_model_age_seconds", "Seconds since the served model was trained (manifest created_at)",
+            "microoffers_model_age_seconds",
+            "Seconds since the served model was trained (manifest created_at)",
             registry=r,
         )
         self.data_age = Gauge(
-            "microoffers_model_data_age_seconds", "Seconds since the last purchase in the served model's "
-            "training data (manifest data_end)", registry=r,
+            "microoffers_model_data_age_seconds",
+            "Seconds since the last purchase in the served model's training data (manifest data_end)",
+            registry=r,
         )
         self.loaded_info = Gauge(
-            "microoffers_model_loaded_info", "1 for the artifact version loaded in this process (fallback and "
-            "fold-in factors)", ("version",), registry=r,
+            "microoffers_model_loaded_info",
+            "1 for the artifact version loaded in this process (fallback and fold-in factors)",
+            ("version",),
+            registry=r,
         )
         self._served: str | None = None
         self._loaded: str | None = None

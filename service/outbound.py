@@ -25,20 +25,52 @@ SECTION = "outbound"
 
 # Countries of the Online Retail data (and common spellings) -> a representative time zone.
 COUNTRY_TIMEZONES: dict[str, str] = {
-    "United Kingdom": "Europe/London", "UK": "Europe/London", "EIRE": "Europe/Dublin", "Ireland": "Europe/Dublin",
-    "Channel Islands": "Europe/Jersey", "France": "Europe/Paris", "Germany": "Europe/Berlin",
-    "Netherlands": "Europe/Amsterdam", "Belgium": "Europe/Brussels", "European Community": "Europe/Brussels",
-    "Spain": "Europe/Madrid", "Portugal": "Europe/Lisbon", "Switzerland": "Europe/Zurich", "Italy": "Europe/Rome",
-    "Austria": "Europe/Vienna", "Sweden": "Europe/Stockholm", "Norway": "Europe/Oslo",
-    "Denmark": "Europe/Copenhagen", "Finland": "Europe/Helsinki", "Iceland": "Atlantic/Reykjavik",
-    "Poland": "Europe/Warsaw", "Czech Republic": "Europe/Prague", "Lithuania": "Europe/Vilnius",
-    "Greece": "Europe/Athens", "Cyprus": "Asia/Nicosia", "Malta": "Europe/Malta", "Israel": "Asia/Jerusalem",
-    "Lebanon": "Asia/Beirut", "Bahrain": "Asia/Bahrain", "Saudi Arabia": "Asia/Riyadh",
-    "United Arab Emirates": "Asia/Dubai", "RSA": "Africa/Johannesburg", "South Africa": "Africa/Johannesburg",
-    "Nigeria": "Africa/Lagos", "USA": "America/New_York", "United States": "America/New_York",
-    "Canada": "America/Toronto", "Brazil": "America/Sao_Paulo", "West Indies": "America/Barbados",
-    "Bermuda": "Atlantic/Bermuda", "Japan": "Asia/Tokyo", "Korea": "Asia/Seoul", "Hong Kong": "Asia/Hong_Kong",
-    "Singapore": "Asia/Singapore", "Thailand": "Asia/Bangkok", "Australia": "Australia/Sydney",
+    "United Kingdom": "Europe/London",
+    "UK": "Europe/London",
+    "EIRE": "Europe/Dublin",
+    "Ireland": "Europe/Dublin",
+    "Channel Islands": "Europe/Jersey",
+    "France": "Europe/Paris",
+    "Germany": "Europe/Berlin",
+    "Netherlands": "Europe/Amsterdam",
+    "Belgium": "Europe/Brussels",
+    "European Community": "Europe/Brussels",
+    "Spain": "Europe/Madrid",
+    "Portugal": "Europe/Lisbon",
+    "Switzerland": "Europe/Zurich",
+    "Italy": "Europe/Rome",
+    "Austria": "Europe/Vienna",
+    "Sweden": "Europe/Stockholm",
+    "Norway": "Europe/Oslo",
+    "Denmark": "Europe/Copenhagen",
+    "Finland": "Europe/Helsinki",
+    "Iceland": "Atlantic/Reykjavik",
+    "Poland": "Europe/Warsaw",
+    "Czech Republic": "Europe/Prague",
+    "Lithuania": "Europe/Vilnius",
+    "Greece": "Europe/Athens",
+    "Cyprus": "Asia/Nicosia",
+    "Malta": "Europe/Malta",
+    "Israel": "Asia/Jerusalem",
+    "Lebanon": "Asia/Beirut",
+    "Bahrain": "Asia/Bahrain",
+    "Saudi Arabia": "Asia/Riyadh",
+    "United Arab Emirates": "Asia/Dubai",
+    "RSA": "Africa/Johannesburg",
+    "South Africa": "Africa/Johannesburg",
+    "Nigeria": "Africa/Lagos",
+    "USA": "America/New_York",
+    "United States": "America/New_York",
+    "Canada": "America/Toronto",
+    "Brazil": "America/Sao_Paulo",
+    "West Indies": "America/Barbados",
+    "Bermuda": "Atlantic/Bermuda",
+    "Japan": "Asia/Tokyo",
+    "Korea": "Asia/Seoul",
+    "Hong Kong": "Asia/Hong_Kong",
+    "Singapore": "Asia/Singapore",
+    "Thailand": "Asia/Bangkok",
+    "Australia": "Australia/Sydney",
 }
 
 
@@ -51,8 +83,9 @@ class ContactPolicy:
 
     @classmethod
     def from_settings(cls, s: Settings) -> ContactPolicy:
-        return cls(s.quiet_hours_start, s.quiet_hours_end, timedelta(seconds=s.min_contact_interval_s),
-                   s.default_timezone)
+        return cls(
+            s.quiet_hours_start, s.quiet_hours_end, timedelta(seconds=s.min_contact_interval_s), s.default_timezone
+        )
 
 
 @dataclass(frozen=True)
@@ -112,8 +145,12 @@ async def decide(
         if last is not None:
             return _too_recent(last, interval_ms)
     offer = OutboundOffer(
-        customer_id=customer_id, model_version=reco.model_version, source=reco.source, item=reco.items[0],
-        timezone=zone.key, local_time=local.isoformat(timespec="seconds"),
+        customer_id=customer_id,
+        model_version=reco.model_version,
+        source=reco.source,
+        item=reco.items[0],
+        timezone=zone.key,
+        local_time=local.isoformat(timespec="seconds"),
     )
     return OutboundDecision(offer)
 

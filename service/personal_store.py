@@ -67,20 +67,23 @@ async def personal_store(
         offers, ing, snapshot = None, None, LiveSnapshot()
     else:
         offers, ing, (snapshot, degraded) = await asyncio.gather(
-            store.customer_offers(version, customer_id), ingredients(store, version, customer_id),
-            _live_snapshot(live, customer_id, now_ms, snapshot))
+            store.customer_offers(version, customer_id),
+            ingredients(store, version, customer_id),
+            _live_snapshot(live, customer_id, now_ms, snapshot),
+        )
     rules = ItemFilter.of(await store.catalog(version), exclude, category)
     if offers is None or ing is None:  # unknown customer (or a version trained without stores)
-        popular, everyone, new = await asyncio.gather(store.popular_offers(version),
-                                                      _trending(store, version, ALL_CUSTOMERS),
-                                                      _new_arrivals(store, version))
+        popular, everyone, new = await asyncio.gather(
+            store.popular_offers(version), _trending(store, version, ALL_CUSTOMERS), _new_arrivals(store, version)
+        )
         effect = _effect(popular, "popular", snapshot, live, customer_id, now_ms)
         first = plan_for_you(effect.offers) if effect.source == "personal" else plan_popular(effect.offers)
         plans = [first, plan_shop_trending(everyone), plan_new_arrivals(new, personal=False)]
         tier = FIRST_ORDER_LOYALTY if effect.source == "personal" else UNKNOWN_LOYALTY
         return _page(customer_id, version, effect, tier, plans, rules, k, degraded)
-    mine, everyone = await asyncio.gather(_trending(store, version, ing.segment),
-                                          _trending(store, version, ALL_CUSTOMERS))
+    mine, everyone = await asyncio.gather(
+        _trending(store, version, ing.segment), _trending(store, version, ALL_CUSTOMERS)
+    )
     effect = _effect(offers, "personal", snapshot, live, customer_id, now_ms)
     plans = [plan_buy_again(ing), plan_for_you(effect.offers)]
     if ing.anchor and ing.anchor not in effect.hidden:  # never "because you bought" what they returned
@@ -90,24 +93,44 @@ async def personal_store(
     return _page(customer_id, version, effect, customer_loyalty(ing), plans, rules, k, degraded)
 
 
-def _effect(offers: list[contract.Offer], source: str, snapshot: LiveSnapshot, live: LiveContext | None,
-            customer_id: str, now_ms: int) -> LiveEffect:
+def _effect(
+    offers: list[contract.Offer],
+    source: str,
+    snapshot: LiveSnapshot,
+    live: LiveContext | None,
+    customer_id: str,
+    now_ms: int,
+) -> LiveEffect:
     if live is None:
         return LiveEffect(offers, source)
     return live_effect(offers, source, snapshot, live, customer_id, now_ms)
 
 
-def _page(customer_id: str, version: str, effect: LiveEffect, tier: Loyalty, plans: list[SectionPlan],
-          rules: ItemFilter, k: int, degraded: bool) -> PersonalStore:
+def _page(
+    customer_id: str,
+    version: str,
+    effect: LiveEffect,
+    tier: Loyalty,
+    plans: list[SectionPlan],
+    rules: ItemFilter,
+    k: int,
+    degraded: bool,
+) -> PersonalStore:
     """The sections after the live state (those made from `effect.offers` have it already)."""
-    adjusted = [p if p.id in FROM_OFFERS else adjust(p, effect.hidden, effect.bought, effect.demoted)
-                for p in plans]
-    return PersonalStore(customer_id=customer_id, model_version=version, source=effect.source, loyalty=tier,
-                         sections=assemble(adjusted, rules, k), degraded=degraded)
+    adjusted = [p if p.id in FROM_OFFERS else adjust(p, effect.hidden, effect.bought, effect.demoted) for p in plans]
+    return PersonalStore(
+        customer_id=customer_id,
+        model_version=version,
+        source=effect.source,
+        loyalty=tier,
+        sections=assemble(adjusted, rules, k),
+        degraded=degraded,
+    )
 
 
-async def _live_snapshot(live: LiveContext | None, customer_id: str, now_ms: int,
-                         given: LiveSnapshot | None) -> tuple[LiveSnapshot, bool]:
+async def _live_snapshot(
+    live: LiveContext | None, customer_id: str, now_ms: int, given: LiveSnapshot | None
+) -> tuple[LiveSnapshot, bool]:
     """The customer's live state; unreadable, the store still answers without it (degraded)."""
     if live is None:
         return LiveSnapshot(), False
@@ -132,4 +155,3 @@ async def _trending(store: OfferStore, version: str, segment: int | str) -> Tren
 async def _new_arrivals(store: OfferStore, version: str) -> list[tuple[str, float]]:
     raw = await store.document(version, NEW_ARRIVALS)
     return [(o.item_id, o.score) for o in contract.decode_offers(raw)] if raw else []
-

@@ -82,8 +82,9 @@ class Personalizer:
         unbought[0, bought] = -np.inf
         discovery = top_k(unbought, self.list_length)
         everything = top_k(scores, self.list_length)
-        return merge_lists((discovery[0][0], discovery[1][0]), (everything[0][0], everything[1][0]), bought,
-                           self.items.ids)
+        return merge_lists(
+            (discovery[0][0], discovery[1][0]), (everything[0][0], everything[1][0]), bought, self.items.ids
+        )
 
     def _history_weights(
         self, customer_id: str, live_bought: Mapping[str, int], disliked: Iterable[str]

@@ -37,8 +37,12 @@ from service.recommendations import active_version
 from service.schemas import PersonalStore, SegmentDetail, SegmentOffer, SegmentSummary
 from service.store import OfferStore, StoreUnavailableError
 
-COUNT_LABELS = (("customers", "customers"), ("matrix_items", "products"), ("purchases_out", "purchase lines"),
-                ("returns", "returns set aside"))
+COUNT_LABELS = (
+    ("customers", "customers"),
+    ("matrix_items", "products"),
+    ("purchases_out", "purchase lines"),
+    ("returns", "returns set aside"),
+)
 SegmentSort = Literal["id", "name", "size", "orders", "spend", "recency_days"]
 OFFERS_SHOWN = 12
 STORE_ITEMS = 6
@@ -62,9 +66,12 @@ async def model_header(store: OfferStore, version: str, artifact: Artifact | Non
     metrics = manifest.get("metrics") or (artifact.metrics if artifact and artifact.version == version else {})
     counts = manifest.get("counts", {})
     return ModelHeader(
-        version=version, model=str(manifest.get("model", "unknown")),
+        version=version,
+        model=str(manifest.get("model", "unknown")),
         counts=[(label, int(counts[key])) for key, label in COUNT_LABELS if key in counts],
-        freshness=freshness(manifest), evaluation=evaluation_tables(metrics), store=store.kind,
+        freshness=freshness(manifest),
+        evaluation=evaluation_tables(metrics),
+        store=store.kind,
     )
 
 
@@ -91,8 +98,9 @@ class Overview:
 
 async def overview(store: OfferStore, artifact: Artifact | None, sort: str, descending: bool) -> Overview:
     version = await active_version(store)
-    header, listing = await asyncio.gather(model_header(store, version, artifact),
-                                           json_document(store, version, SEGMENTS))
+    header, listing = await asyncio.gather(
+        model_header(store, version, artifact), json_document(store, version, SEGMENTS)
+    )
     summaries = (listing or {}).get("segments", [])
     details = await asyncio.gather(*(json_document(store, version, segment_doc(s["id"])) for s in summaries))
     rows = [_segment_row(s, d or {}) for s, d in zip(summaries, details)]
@@ -102,9 +110,14 @@ async def overview(store: OfferStore, artifact: Artifact | None, sort: str, desc
 def _segment_row(summary: Mapping[str, Any], detail: Mapping[str, Any]) -> SegmentRow:
     stats, tiers = detail.get("stats", {}), detail.get("loyalty", [])
     return SegmentRow(
-        id=summary["id"], name=summary["name"], size=summary["size"], description=summary["description"],
-        orders=stats.get("median_orders"), spend=stats.get("median_spend"),
-        recency_days=stats.get("median_recency_days"), main_tier=tiers[0]["name"] if tiers else None,
+        id=summary["id"],
+        name=summary["name"],
+        size=summary["size"],
+        description=summary["description"],
+        orders=stats.get("median_orders"),
+        spend=stats.get("median_spend"),
+        recency_days=stats.get("median_recency_days"),
+        main_tier=tiers[0]["name"] if tiers else None,
     )
 
 
@@ -135,7 +148,8 @@ async def segment_page(
 ) -> SegmentPage:
     version = await active_version(store)
     header, detail, offer = await asyncio.gather(
-        model_header(store, version, artifact), segments.segment_detail(store, version, segment_id),
+        model_header(store, version, artifact),
+        segments.segment_detail(store, version, segment_id),
         segments.segment_offers(store, version, segment_id, OFFERS_SHOWN),
     )
     figures = (feedback or {}).get(segment_id)
@@ -170,8 +184,9 @@ class CustomerPage:
         return self.store.source == "personal"
 
 
-async def customer_page(store: OfferStore, artifact: Artifact | None, customer_id: str,
-                        live: LiveContext | None = None) -> CustomerPage:
+async def customer_page(
+    store: OfferStore, artifact: Artifact | None, customer_id: str, live: LiveContext | None = None
+) -> CustomerPage:
     """The customer's store exactly as `GET /personal-store` answers it now (live state
     included), next to their purchase history. Looking records nothing. A forgotten customer's
     page says so and shows nothing of them."""
@@ -192,14 +207,25 @@ async def customer_page(store: OfferStore, artifact: Artifact | None, customer_i
     # No artifact in this process: history unknown (None); a customer it does not know: none ([]).
     erased = live is not None and live.erased_from_model(customer_id)
     purchases = (purchase_history(artifact, customer_id) or [] if not erased else []) if artifact else None
-    history = None if purchases is None else [
-        HistoryLine(p.item_id, catalog[p.item_id].title if p.item_id in catalog else p.item_id,
-                    catalog[p.item_id].price if p.item_id in catalog else None, p.occasions, p.first, p.last,
-                    p.rhythm)
-        for p in purchases[:HISTORY_SHOWN]
-    ]
-    return CustomerPage(header, customer_id, shop, segment, history, len(purchases or []),
-                        artifact.version if artifact else None)
+    history = (
+        None
+        if purchases is None
+        else [
+            HistoryLine(
+                p.item_id,
+                catalog[p.item_id].title if p.item_id in catalog else p.item_id,
+                catalog[p.item_id].price if p.item_id in catalog else None,
+                p.occasions,
+                p.first,
+                p.last,
+                p.rhythm,
+            )
+            for p in purchases[:HISTORY_SHOWN]
+        ]
+    )
+    return CustomerPage(
+        header, customer_id, shop, segment, history, len(purchases or []), artifact.version if artifact else None
+    )
 
 
 async def _none() -> None:
@@ -207,8 +233,12 @@ async def _none() -> None:
 
 
 def offers_csv(
-    artifact: Artifact | None, segment_id: int | None, k: int, day: date,
-    forgotten: Collection[str] = frozenset(), hidden: Mapping[str, Collection[str]] | None = None,
+    artifact: Artifact | None,
+    segment_id: int | None,
+    k: int,
+    day: date,
+    forgotten: Collection[str] = frozenset(),
+    hidden: Mapping[str, Collection[str]] | None = None,
 ) -> tuple[Iterator[str], str]:
     """(CSV text chunks, file name): one segment's offer, or every customer's with `segment_id`
     None. The same rows as `microoffers export`; checks run before the first byte is sent.

@@ -61,5 +61,14 @@ def product(title: str) -> str:
 
 
 def install_filters(env: Environment) -> None:
-    env.filters.update(count=count, percent=percent, price=price, figure=figure, day=day, days=days,
-                       days_ago=days_ago, label=label, product=product)
+    env.filters.update(
+        count=count,
+        percent=percent,
+        price=price,
+        figure=figure,
+        day=day,
+        days=days,
+        days_ago=days_ago,
+        label=label,
+        product=product,
+    )

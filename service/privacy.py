@@ -50,8 +50,15 @@ async def export_customer(serving: Serving, deny: DenyList, customer_id: str, no
     nothing else: what the artifacts on disk still hold of them is never served, so it is not
     served here either."""
     if customer_id in deny:
-        return CustomerExport(customer_id=customer_id, exported_at=ms_to_iso(now_ms), forgotten=True, training=None,
-                              live=live_data([], LiveSnapshot()), cached=[], segment=None)
+        return CustomerExport(
+            customer_id=customer_id,
+            exported_at=ms_to_iso(now_ms),
+            forgotten=True,
+            training=None,
+            live=live_data([], LiveSnapshot()),
+            cached=[],
+            segment=None,
+        )
     state = serving.live.state
     store = serving.stores.primary
     events, snapshot, cached, training = await asyncio.gather(
@@ -66,8 +73,11 @@ async def export_customer(serving: Serving, deny: DenyList, customer_id: str, no
         forgotten=False,
         training=training,
         live=live_data(events, snapshot),
-        cached=[CachedDocument(model_version=v, name=name, content=_decode(name, raw))
-                for v, docs in cached.items() for name, raw in docs.items()],
+        cached=[
+            CachedDocument(model_version=v, name=name, content=_decode(name, raw))
+            for v, docs in cached.items()
+            for name, raw in docs.items()
+        ],
         segment=await _segment(serving, cached, customer_id),
     )
 
@@ -81,8 +91,9 @@ async def forget_customer(state: Any, deny: DenyList, customer_id: str) -> None:
     if serving.live.personalizer is not None:
         serving.live.personalizer.forget(customer_id)
     events = await serving.live.state.forget(customer_id)
-    log.info("forgot customer %s: %d cached documents and %d logged events removed",
-             hash_id(customer_id), removed, events)
+    log.info(
+        "forgot customer %s: %d cached documents and %d logged events removed", hash_id(customer_id), removed, events
+    )
 
 
 async def restore_customer(deny: DenyList, customer_id: str) -> bool:
@@ -103,8 +114,7 @@ def training_data(artifact: Artifact | None, customer_id: str, erased: bool = Fa
     if artifact is None:
         return None
     if erased:
-        return TrainingData(model_version=artifact.version, known=False, country=None, purchases=[],
-                            folded_events=[])
+        return TrainingData(model_version=artifact.version, known=False, country=None, purchases=[], folded_events=[])
     row = artifact.customers.row(customer_id)
     purchases: list[TrainedPurchase] = []
     country = None
@@ -113,15 +123,28 @@ def training_data(artifact: Artifact | None, customer_id: str, erased: bool = Fa
         lo, hi = stats.occasions.indptr[row], stats.occasions.indptr[row + 1]
         cols = stats.occasions.indices[lo:hi]
         titles = _titles(artifact, [str(artifact.items.ids[c]) for c in cols])
-        for col, n, first, last in zip(cols, stats.occasions.data[lo:hi], stats.first_day.data[lo:hi],
-                                       stats.last_day.data[lo:hi]):
+        for col, n, first, last in zip(
+            cols, stats.occasions.data[lo:hi], stats.first_day.data[lo:hi], stats.last_day.data[lo:hi]
+        ):
             item = str(artifact.items.ids[col])
-            purchases.append(TrainedPurchase(item_id=item, title=titles.get(item), occasions=int(n),
-                                             first_purchase=_day(first), last_purchase=_day(last)))
+            purchases.append(
+                TrainedPurchase(
+                    item_id=item,
+                    title=titles.get(item),
+                    occasions=int(n),
+                    first_purchase=_day(first),
+                    last_purchase=_day(last),
+                )
+            )
         if artifact.countries is not None:
             country = str(artifact.countries[row]) or None
-    return TrainingData(model_version=artifact.version, known=row is not None, country=country,
-                        purchases=purchases, folded_events=_folded_events(artifact, customer_id))
+    return TrainingData(
+        model_version=artifact.version,
+        known=row is not None,
+        country=country,
+        purchases=purchases,
+        folded_events=_folded_events(artifact, customer_id),
+    )
 
 
 def live_data(events: list[LoggedEvent], snapshot: LiveSnapshot) -> LiveData:
@@ -153,8 +176,12 @@ def _folded_events(artifact: Artifact, customer_id: str) -> list[LoggedEventOut]
     frame = pd.read_parquet(path, filters=[("customer_id", "==", customer_id)])
     return [
         LoggedEventOut(
-            id=str(r.id), customer_id=str(r.customer_id), item_id=str(r.item_id), type=str(r.type),
-            timestamp=pd.Timestamp(r.timestamp).tz_localize(None).isoformat(), quantity=int(r.quantity),
+            id=str(r.id),
+            customer_id=str(r.customer_id),
+            item_id=str(r.item_id),
+            type=str(r.type),
+            timestamp=pd.Timestamp(r.timestamp).tz_localize(None).isoformat(),
+            quantity=int(r.quantity),
             section=r.section if isinstance(r.section, str) else None,
         )
         for r in frame.itertuples()

@@ -67,8 +67,19 @@ async def recommend_in(
             store.customer_offers(version, customer_id), _snapshot(live, customer_id, now_ms)
         )
     popular = await store.popular_offers(version) if offers is None else []
-    choice = choose(offers, popular, snapshot, await store.catalog(version), k, include_purchased, live, customer_id,
-                    now_ms, exclude, category)
+    choice = choose(
+        offers,
+        popular,
+        snapshot,
+        await store.catalog(version),
+        k,
+        include_purchased,
+        live,
+        customer_id,
+        now_ms,
+        exclude,
+        category,
+    )
     rhythm = await rhythms_if_needed(store, version, customer_id, choice)
     return Recommendation.model_validate(answer_fields(version, customer_id, choice, degraded, rhythm))
 
@@ -129,8 +140,13 @@ def answer_fields(
         "source": source,
         "degraded": degraded,
         "items": [
-            {"item_id": o.item_id, "title": rules.title(o.item_id), "price": rules.price(o.item_id),
-             "score": scale(o.score), "reason": _reason(o, source, rhythm)}
+            {
+                "item_id": o.item_id,
+                "title": rules.title(o.item_id),
+                "price": rules.price(o.item_id),
+                "score": scale(o.score),
+                "reason": _reason(o, source, rhythm),
+            }
             for o in choice.offers
         ],
     }
@@ -141,11 +157,14 @@ async def recommend_batch(
 ) -> BatchRecommendation:
     """Every customer of the batch answered from the same version, concurrently."""
     version = await active_version(store)
-    results = await asyncio.gather(*(
-        recommend_in(store, version, cid, request.k, request.include_purchased, request.exclude, request.category,
-                     live)
-        for cid in request.customer_ids
-    ))
+    results = await asyncio.gather(
+        *(
+            recommend_in(
+                store, version, cid, request.k, request.include_purchased, request.exclude, request.category, live
+            )
+            for cid in request.customer_ids
+        )
+    )
     return BatchRecommendation(model_version=version, results=list(results))
 
 

@@ -144,6 +144,8 @@ class SegmentOffers(BaseModel):
     model_version: str
     degraded: bool = False  # answered from the in-process fallback while Redis is down
     offers: list[SegmentOffer]
+
+
 # --- Real-time feedback ---
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$"
@@ -284,10 +286,13 @@ class CustomerExport(BaseModel):
 
     customer_id: str
     exported_at: str
-    forgotten: bool = Field(description="on the deny list (DELETE /customers/{id} was called): then nothing "
-                                        "else is exported, because nothing about them is kept or served")
-    training: TrainingData | None = Field(description="null when this process has no artifact loaded, or the "
-                                                      "customer was forgotten")
+    forgotten: bool = Field(
+        description="on the deny list (DELETE /customers/{id} was called): then nothing "
+        "else is exported, because nothing about them is kept or served"
+    )
+    training: TrainingData | None = Field(
+        description="null when this process has no artifact loaded, or the customer was forgotten"
+    )
     live: LiveData
     cached: list[CachedDocument]
     segment: SegmentMembership | None

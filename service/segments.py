@@ -35,10 +35,18 @@ async def segment_offers(store: OfferStore, version: str, segment_id: int, k: in
         if len(offers) == k:
             break
         if rules.allows(item_id):
-            offers.append(SegmentOffer(
-                item_id=item_id, title=rules.title(item_id), price=rules.price(item_id), lift=lift, score=score,
-                segment_share=share, overall_share=overall, reason=segment_offer_reason(lift, share, overall),
-            ))
+            offers.append(
+                SegmentOffer(
+                    item_id=item_id,
+                    title=rules.title(item_id),
+                    price=rules.price(item_id),
+                    lift=lift,
+                    score=score,
+                    segment_share=share,
+                    overall_share=overall,
+                    reason=segment_offer_reason(lift, share, overall),
+                )
+            )
     return SegmentOffers(segment_id=segment_id, name=segment["name"], model_version=version, offers=offers)
 
 

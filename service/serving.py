@@ -54,8 +54,9 @@ def load_model(settings: Settings) -> Artifact | None:
     except ArtifactNotFoundError:
         if not settings.redis_url:
             raise
-        log.warning("no artifact at %s: real-time personalization and similar-item push-down are off",
-                    settings.artifacts)
+        log.warning(
+            "no artifact at %s: real-time personalization and similar-item push-down are off", settings.artifacts
+        )
         return None
 
 
@@ -102,8 +103,7 @@ def open_live(
     if isinstance(store, RedisStore):
         state = RedisLiveState(store.client, policy, guard=store._call)  # one Redis, one error policy
     else:
-        state = EmbeddedLiveState(policy, events_log_path(settings), partial(customer_segment, personalizer),
-                                  forgotten)
+        state = EmbeddedLiveState(policy, events_log_path(settings), partial(customer_segment, personalizer), forgotten)
     return LiveContext(state, personalizer, policy, settings.similar_pushdown, clock, forgotten)
 
 
@@ -135,7 +135,11 @@ def install(state: Any, serving: Serving) -> None:
     that reads `app.state` directly and needs no such guarantee (e.g. a page showing the model)."""
     state.serving = serving
     state.artifact, state.stores, state.store, state.live = (
-        serving.artifact, serving.stores, serving.stores.primary, serving.live)
+        serving.artifact,
+        serving.stores,
+        serving.stores.primary,
+        serving.live,
+    )
 
 
 def _embedded(artifact: Artifact, forgotten: Collection[str], metrics: Metrics | None) -> EmbeddedStore:

@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     access_log: bool = Field(True, description="one JSON line per request (route template, status, duration)")
     log_customer_ids: bool = Field(False, description="add a hash of the customer id to access-log lines")
     cors_origins: list[str] = Field(
-        default_factory=list, description='browser origins allowed to call the API (JSON list); none by default'
+        default_factory=list, description="browser origins allowed to call the API (JSON list); none by default"
     )
     write_rate_per_s: float = Field(50, gt=0, description="write/admin requests per second per API key (average)")
     write_burst: int = Field(100, ge=1, description="write/admin requests per API key allowed at once")

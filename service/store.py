@@ -34,7 +34,7 @@ def _customer_of(name: str) -> str | None:
     """The customer a per-customer document (`c:<id>` or `store:<id>`) is about, else None."""
     for prefix in documents.personal_documents(""):
         if name.startswith(prefix):
-            return name[len(prefix):]
+            return name[len(prefix) :]
     return None
 
 

@@ -85,8 +85,10 @@ class Ingredients:
             segment=int(d["s"]),
             tier=str(d["t"]),
             rfm=RFM(float(recency), int(orders), float(spend), float(tenure)),
-            buy_again=[BuyAgain(str(i), float(n), float(s), float(sc), *map(int, rest))
-                       for i, n, s, sc, *rest in d.get("b", [])],
+            buy_again=[
+                BuyAgain(str(i), float(n), float(s), float(sc), *map(int, rest))
+                for i, n, s, sc, *rest in d.get("b", [])
+            ],
             anchor=str(anchor[0]) if anchor else None,
             because=[(str(i), float(s)) for i, s in anchor[1]] if anchor else [],
             new_arrivals=[(str(i), float(s)) for i, s in d.get("n", [])],
@@ -104,8 +106,11 @@ class Trending:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Trending:
-        return cls(float(d.get("window_days") or 28), d.get("segment"),
-                   [(str(i), float(s), float(r), float(b)) for i, s, r, b in d.get("items", [])])
+        return cls(
+            float(d.get("window_days") or 28),
+            d.get("segment"),
+            [(str(i), float(s), float(r), float(b)) for i, s, r, b in d.get("items", [])],
+        )
 
 
 def assemble(plans: Sequence[SectionPlan], rules: ItemFilter, k: int) -> list[StoreSection]:
@@ -120,31 +125,47 @@ def assemble(plans: Sequence[SectionPlan], rules: ItemFilter, k: int) -> list[St
             if c.item_id in seen or not rules.allows(c.item_id):
                 continue
             seen.add(c.item_id)
-            items.append(StoreItem(item_id=c.item_id, title=rules.title(c.item_id), price=rules.price(c.item_id),
-                                   score=scale(c.score), reason=c.reason))
+            items.append(
+                StoreItem(
+                    item_id=c.item_id,
+                    title=rules.title(c.item_id),
+                    price=rules.price(c.item_id),
+                    score=scale(c.score),
+                    reason=c.reason,
+                )
+            )
         if items:
             sections.append(StoreSection(id=plan.id, title=plan.title, reason=plan.reason, items=items))
     return sections
 
 
 def plan_buy_again(ing: Ingredients) -> SectionPlan:
-    return SectionPlan("buy_again", "Buy it again", "things you bought more than once, the most due first", [
-        Candidate(b.item_id, b.score, b.reason) for b in ing.buy_again
-    ], discovery=False)
+    return SectionPlan(
+        "buy_again",
+        "Buy it again",
+        "things you bought more than once, the most due first",
+        [Candidate(b.item_id, b.score, b.reason) for b in ing.buy_again],
+        discovery=False,
+    )
 
 
 def plan_for_you(offers: Sequence[Offer]) -> SectionPlan:
     """Scored on the scale of all the customer's candidates, so an item scores here what it
     scores on `/recommend`."""
     unbought = [o for o in offers if not o.bought]
-    return SectionPlan("for_you", "Picked for you", "what customers with baskets like yours buy", [
-        Candidate(o.item_id, o.score, "bought by customers like you") for o in unbought
-    ], scale_of(unbought))
+    return SectionPlan(
+        "for_you",
+        "Picked for you",
+        "what customers with baskets like yours buy",
+        [Candidate(o.item_id, o.score, "bought by customers like you") for o in unbought],
+        scale_of(unbought),
+    )
 
 
 def plan_because(ing: Ingredients, anchor_title: str) -> SectionPlan:
     return SectionPlan(
-        "because_you_bought", f"Because you bought {anchor_title}",
+        "because_you_bought",
+        f"Because you bought {anchor_title}",
         f"customers who bought {anchor_title} also bought these",
         [Candidate(i, s, f"often bought by customers who bought {anchor_title}") for i, s in ing.because],
     )
@@ -157,34 +178,51 @@ def plan_trending(ing: Ingredients, mine: Trending | None, everyone: Trending | 
     who = f"customers like you ({mine.segment})" if mine and mine.segment else "customers like you"
     candidates = [
         Candidate(i, s, f"{r:.0f} customers like you bought this in the last {window} ({_before(b, window)})")
-        for i, s, r, b in (mine.items if mine else []) if i not in ing.bought_trending
+        for i, s, r, b in (mine.items if mine else [])
+        if i not in ing.bought_trending
     ]
     candidates += [
         Candidate(i, s, f"rising across the shop: {r:.0f} buyers in the last {window}")
-        for i, s, r, _ in (everyone.items if everyone else []) if i not in ing.bought_trending
+        for i, s, r, _ in (everyone.items if everyone else [])
+        if i not in ing.bought_trending
     ]
-    return SectionPlan("trending_in_your_segment", "Trending with customers like you",
-                       f"rising among {who} in the last {window}", candidates)
+    return SectionPlan(
+        "trending_in_your_segment",
+        "Trending with customers like you",
+        f"rising among {who} in the last {window}",
+        candidates,
+    )
 
 
 def plan_new_arrivals(picks: Sequence[tuple[str, float]], personal: bool) -> SectionPlan:
     reason = "new in the shop and close to what you buy" if personal else "new in the shop and selling well"
-    return SectionPlan("new_arrivals", "New arrivals", "recently added to the shop",
-                       [Candidate(i, s, reason) for i, s in picks])
+    return SectionPlan(
+        "new_arrivals", "New arrivals", "recently added to the shop", [Candidate(i, s, reason) for i, s in picks]
+    )
 
 
 def plan_popular(offers: Sequence[Offer]) -> SectionPlan:
     unbought = [o for o in offers if not o.bought]
-    return SectionPlan("popular", "Best-sellers", "what most customers buy",
-                       [Candidate(o.item_id, o.score, "a best-seller") for o in unbought], scale_of(unbought))
+    return SectionPlan(
+        "popular",
+        "Best-sellers",
+        "what most customers buy",
+        [Candidate(o.item_id, o.score, "a best-seller") for o in unbought],
+        scale_of(unbought),
+    )
 
 
 def plan_shop_trending(everyone: Trending | None) -> SectionPlan:
     window = duration(everyone.window_days) if everyone else "4 weeks"
-    return SectionPlan("trending", "Trending now", f"rising across the shop in the last {window}", [
-        Candidate(i, s, f"{r:.0f} buyers in the last {window} ({_before(b, window)})")
-        for i, s, r, b in (everyone.items if everyone else [])
-    ])
+    return SectionPlan(
+        "trending",
+        "Trending now",
+        f"rising across the shop in the last {window}",
+        [
+            Candidate(i, s, f"{r:.0f} buyers in the last {window} ({_before(b, window)})")
+            for i, s, r, b in (everyone.items if everyone else [])
+        ],
+    )
 
 
 def _before(per_window: float, window: str) -> str:

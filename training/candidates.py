@@ -148,13 +148,21 @@ def baseline_specs(recent_window_days: float = 14.0) -> list[ModelSpec]:
     """What a shop gets for free, each with its library's default parameters."""
     return [
         ModelSpec(name="popularity", family="popularity", weights=COUNTS),
-        ModelSpec(name="recent_popularity", family="recent_popularity", weights=COUNTS,
-                  params={"window_days": recent_window_days}),
+        ModelSpec(
+            name="recent_popularity",
+            family="recent_popularity",
+            weights=COUNTS,
+            params={"window_days": recent_window_days},
+        ),
         ModelSpec(name="purchase_frequency", family="purchase_frequency", weights=COUNTS),
         ModelSpec(name="item_knn_cosine", family="item_knn", weights=COUNTS, params={"similarity": "cosine"}),
         ModelSpec(name="item_knn_bm25", family="item_knn", weights=COUNTS, params={"similarity": "bm25"}),
-        ModelSpec(name="als_default", family="als", weights=COUNTS,
-                  params={"factors": 100, "regularization": 0.01, "alpha": 1.0, "iterations": 15}),
+        ModelSpec(
+            name="als_default",
+            family="als",
+            weights=COUNTS,
+            params={"factors": 100, "regularization": 0.01, "alpha": 1.0, "iterations": 15},
+        ),
     ]
 
 

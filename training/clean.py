@@ -28,15 +28,42 @@ log = logging.getLogger(__name__)
 # recommended. Verified against data/online_retail_ii_2009_2010.parquet.
 # Codes without any digit are caught by rule as well (POST, DOT, M, D, S, B,
 # PADS, AMAZONFEE, BANK CHARGES, CRUK, ...); the set also lists those with digits.
-NON_PRODUCT_CODES: frozenset[str] = frozenset({
-    "POST", "DOT", "M", "m", "D", "S", "B", "C2", "C3", "CRUK", "PADS", "BANK CHARGES",
-    "AMAZONFEE", "ADJUST", "ADJUST2", "TEST001", "TEST002", "GIFT", "SAMPLES",
-})
+NON_PRODUCT_CODES: frozenset[str] = frozenset(
+    {
+        "POST",
+        "DOT",
+        "M",
+        "m",
+        "D",
+        "S",
+        "B",
+        "C2",
+        "C3",
+        "CRUK",
+        "PADS",
+        "BANK CHARGES",
+        "AMAZONFEE",
+        "ADJUST",
+        "ADJUST2",
+        "TEST001",
+        "TEST002",
+        "GIFT",
+        "SAMPLES",
+    }
+)
 _NON_PRODUCT_PREFIXES = ("gift_", "test")  # gift_0001_20 vouchers, TEST001 (matched lower-case)
 EXAMPLES = 3  # rows kept per rule to show in an error
 
-CATALOG_OUT_COLUMNS = ["item_id", "title", "price", "category", "available", "available_from",
-                       "first_sold", "last_sold"]
+CATALOG_OUT_COLUMNS = [
+    "item_id",
+    "title",
+    "price",
+    "category",
+    "available",
+    "available_from",
+    "first_sold",
+    "last_sold",
+]
 
 
 @dataclass(frozen=True)
@@ -125,11 +152,18 @@ class Rule:
 RULES: tuple[Rule, ...] = (
     Rule("dropped_no_customer", "no customer id", no_customer, ("customer_id",)),
     Rule("dropped_forgotten", "forgotten customers (deny list)", forgotten_customer, ()),  # ids not shown
-    Rule("dropped_non_product", "non-product codes (Online Retail rules)", non_product, ("item_id",),
-         ("online-retail",)),
+    Rule(
+        "dropped_non_product", "non-product codes (Online Retail rules)", non_product, ("item_id",), ("online-retail",)
+    ),
     Rule("returns", "returns (quantity 0 or below)", non_positive_quantity, ("quantity",), ("canonical",), True),
-    Rule("returns", "returns (quantity 0 or below, or an Online Retail C... cancellation invoice)",
-         cancelled_or_returned, ("invoice", "quantity"), ("online-retail",), True),
+    Rule(
+        "returns",
+        "returns (quantity 0 or below, or an Online Retail C... cancellation invoice)",
+        cancelled_or_returned,
+        ("invoice", "quantity"),
+        ("online-retail",),
+        True,
+    ),
     Rule("dropped_zero_price", "price 0 or below", zero_price, ("price",)),
 )
 
@@ -157,14 +191,18 @@ def _derived_catalog(purchases: pd.DataFrame) -> pd.DataFrame:
     priced = purchases.loc[purchases["price"] > 0]
     price = priced.groupby("item_id")["price"].median().reindex(items)
     sold = purchases.groupby("item_id")["timestamp"].agg(["min", "max"]).reindex(items)
-    out = pd.DataFrame({
-        "item_id": items.to_numpy(dtype=object), "title": title.to_numpy(dtype=object),
-        "price": price.to_numpy(dtype="float64"), "category": np.full(len(items), None, dtype=object),
-        "available": np.ones(len(items), dtype=bool),
-        "available_from": pd.Series(pd.NaT, index=range(len(items)), dtype="datetime64[ns]"),
-        "first_sold": sold["min"].to_numpy(dtype="datetime64[ns]"),
-        "last_sold": sold["max"].to_numpy(dtype="datetime64[ns]"),
-    })
+    out = pd.DataFrame(
+        {
+            "item_id": items.to_numpy(dtype=object),
+            "title": title.to_numpy(dtype=object),
+            "price": price.to_numpy(dtype="float64"),
+            "category": np.full(len(items), None, dtype=object),
+            "available": np.ones(len(items), dtype=bool),
+            "available_from": pd.Series(pd.NaT, index=range(len(items)), dtype="datetime64[ns]"),
+            "first_sold": sold["min"].to_numpy(dtype="datetime64[ns]"),
+            "last_sold": sold["max"].to_numpy(dtype="datetime64[ns]"),
+        }
+    )
     # pandas 3 infers the "str" dtype; keep object like load_purchases does.
     return out.astype({"item_id": object, "title": object})
 
@@ -202,8 +240,11 @@ def build_catalog(purchases: pd.DataFrame, catalog: pd.DataFrame | None = None) 
 
 
 def clean_purchases(
-    df: pd.DataFrame, catalog: pd.DataFrame | None = None, forgotten: Collection[str] = frozenset(),
-    *, fmt: Format,
+    df: pd.DataFrame,
+    catalog: pd.DataFrame | None = None,
+    forgotten: Collection[str] = frozenset(),
+    *,
+    fmt: Format,
 ) -> CleanResult:
     """Apply `rules_for(fmt)` in order, counting and logging what each removes.
 
@@ -230,8 +271,9 @@ def clean_purchases(
     counts["purchases_out"] = len(purchases)
     counts["customers"] = int(purchases["customer_id"].nunique())
     counts["items"] = int(purchases["item_id"].nunique())
-    log.info("kept %d purchases by %d customers of %d items",
-             counts["purchases_out"], counts["customers"], counts["items"])
+    log.info(
+        "kept %d purchases by %d customers of %d items", counts["purchases_out"], counts["customers"], counts["items"]
+    )
 
     cat = build_catalog(purchases, catalog)
     log.info("catalog has %d items", len(cat))

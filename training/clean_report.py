@@ -41,8 +41,11 @@ def nothing_left(result: CleanResult, raw: pd.DataFrame, loaded: LoadedPurchases
 
 def _example(rule: Rule, raw: pd.DataFrame, loaded: LoadedPurchases, position: int) -> str:
     row = raw.iloc[position]
-    where = (f"row {int(loaded.rows[position])}" if position < len(loaded.rows)
-             else f"event {str(row['invoice']).removeprefix('event:')}")
+    where = (
+        f"row {int(loaded.rows[position])}"
+        if position < len(loaded.rows)
+        else f"event {str(row['invoice']).removeprefix('event:')}"
+    )
     return " ".join([where, *(f"{loaded.headers.get(col, col)}={_show(row[col])}" for col in rule.columns)])
 
 

@@ -21,16 +21,21 @@ def customer_profiles(purchases: pd.DataFrame, customers: IdMap) -> pd.DataFrame
     end = purchases["timestamp"].max()
     order = purchases["invoice"] if purchases["invoice"].notna().any() else purchases["timestamp"].dt.floor("D")
     price = purchases["price"].fillna(0.0).clip(lower=0)
-    lines = pd.DataFrame({
-        "customer_id": purchases["customer_id"].astype(str).to_numpy(),
-        "order": order.astype(str).to_numpy(),
-        "item_id": purchases["item_id"].to_numpy(),
-        "timestamp": purchases["timestamp"].to_numpy(),
-        "value": (purchases["quantity"].fillna(1.0) * price).to_numpy(),
-    })
+    lines = pd.DataFrame(
+        {
+            "customer_id": purchases["customer_id"].astype(str).to_numpy(),
+            "order": order.astype(str).to_numpy(),
+            "item_id": purchases["item_id"].to_numpy(),
+            "timestamp": purchases["timestamp"].to_numpy(),
+            "value": (purchases["quantity"].fillna(1.0) * price).to_numpy(),
+        }
+    )
     per_customer = lines.groupby("customer_id").agg(
-        first=("timestamp", "min"), last=("timestamp", "max"), orders=("order", "nunique"),
-        spend=("value", "sum"), lines=("item_id", "size"),
+        first=("timestamp", "min"),
+        last=("timestamp", "max"),
+        orders=("order", "nunique"),
+        spend=("value", "sum"),
+        lines=("item_id", "size"),
     )
     out = pd.DataFrame(index=pd.Index(customers.ids, name="customer_id"))
     out = out.join(per_customer)

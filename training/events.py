@@ -97,8 +97,10 @@ def _read_stream(url: str, after_id: str | None) -> Iterator[LoggedEvent]:
     try:
         start = f"({after_id}" if after_id else "-"
         while True:
-            page = cast(list[tuple[bytes, dict[bytes, bytes]]],
-                        client.xrange(contract.EVENTS_STREAM, min=start, max="+", count=_PAGE))
+            page = cast(
+                list[tuple[bytes, dict[bytes, bytes]]],
+                client.xrange(contract.EVENTS_STREAM, min=start, max="+", count=_PAGE),
+            )
             for event_id, fields in page:
                 yield from_stream(event_id, fields)
             if len(page) < _PAGE:
@@ -181,16 +183,18 @@ def event_purchase_rows(events: pd.DataFrame, purchases: pd.DataFrame) -> pd.Dat
     day = bought["timestamp"].dt.floor("D")
     seen = set(zip(purchases["customer_id"], purchases["item_id"], purchases["timestamp"].dt.floor("D")))
     fresh = bought[[key not in seen for key in zip(bought["customer_id"], bought["item_id"], day)]]
-    return pd.DataFrame({
-        "customer_id": fresh["customer_id"].to_numpy(dtype=object),
-        "item_id": fresh["item_id"].to_numpy(dtype=object),
-        "timestamp": fresh["timestamp"].clip(upper=purchases["timestamp"].max()).to_numpy(dtype="datetime64[ns]"),
-        "quantity": fresh["quantity"].to_numpy(dtype="float64"),
-        "price": np.full(len(fresh), np.nan),
-        "title": np.full(len(fresh), None, dtype=object),
-        "invoice": ("event:" + fresh["id"].astype(str)).to_numpy(dtype=object),
-        "country": np.full(len(fresh), None, dtype=object),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": fresh["customer_id"].to_numpy(dtype=object),
+            "item_id": fresh["item_id"].to_numpy(dtype=object),
+            "timestamp": fresh["timestamp"].clip(upper=purchases["timestamp"].max()).to_numpy(dtype="datetime64[ns]"),
+            "quantity": fresh["quantity"].to_numpy(dtype="float64"),
+            "price": np.full(len(fresh), np.nan),
+            "title": np.full(len(fresh), None, dtype=object),
+            "invoice": ("event:" + fresh["id"].astype(str)).to_numpy(dtype=object),
+            "country": np.full(len(fresh), None, dtype=object),
+        }
+    )
 
 
 def apply_feedback(interactions: Interactions, events: pd.DataFrame, weights: FeedbackWeights) -> Interactions:
@@ -209,8 +213,9 @@ def _pair_mask(interactions: Interactions, frame: pd.DataFrame) -> sp.csr_matrix
     rows = interactions.customers.rows(frame["customer_id"].to_numpy())
     cols = interactions.items.rows(frame["item_id"].to_numpy())
     keep = (rows >= 0) & (cols >= 0)
-    mask = sp.csr_matrix((np.ones(int(keep.sum()), dtype=np.float32), (rows[keep], cols[keep])),
-                         shape=interactions.shape)
+    mask = sp.csr_matrix(
+        (np.ones(int(keep.sum()), dtype=np.float32), (rows[keep], cols[keep])), shape=interactions.shape
+    )
     mask.sum_duplicates()
     mask.data[:] = 1.0
     return mask

@@ -49,8 +49,13 @@ def occasions(purchases: pd.DataFrame) -> Occasions:
     codes = pd.DataFrame({"c": cust, "i": item, "o": occ, "t": purchases["timestamp"].to_numpy()})
     grouped = codes.groupby(["c", "i", "o"], sort=False, as_index=False)["t"].max()
     return Occasions(
-        grouped["c"].to_numpy(), grouped["i"].to_numpy(), grouped["o"].to_numpy(), grouped["t"],
-        cust_ids, item_ids, np.asarray(occ_ids),
+        grouped["c"].to_numpy(),
+        grouped["i"].to_numpy(),
+        grouped["o"].to_numpy(),
+        grouped["t"],
+        cust_ids,
+        item_ids,
+        np.asarray(occ_ids),
     )
 
 
@@ -67,9 +72,7 @@ def purchase_occasions(purchases: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def confidence_weights(
-    timestamps: pd.Series | pd.DataFrame, params: WeightParams, now: pd.Timestamp
-) -> np.ndarray:
+def confidence_weights(timestamps: pd.Series | pd.DataFrame, params: WeightParams, now: pd.Timestamp) -> np.ndarray:
     """Each occasion's weight: halved every `half_life_days` of age (times, or occasion rows)."""
     if isinstance(timestamps, pd.DataFrame):
         timestamps = timestamps["timestamp"]

@@ -79,8 +79,12 @@ def _searched_lists(
     the blend's linear form and the customer's own items) scored exactly; a customer whose
     lists are not proven complete by the search's bound is scored on every item instead."""
     n = matrix.shape[0]
-    out = {name: np.full((n, k), -1 if name.endswith("items") else -np.inf,
-                         dtype=np.int32 if name.endswith("items") else np.float32) for name in LIST_NAMES}
+    out = {
+        name: np.full(
+            (n, k), -1 if name.endswith("items") else -np.inf, dtype=np.int32 if name.endswith("items") else np.float32
+        )
+        for name in LIST_NAMES
+    }
     search = BlendSearch(model, matrix.shape[1])
     for start in range(0, n, batch_size):
         rows = np.arange(start, min(start + batch_size, n))
@@ -109,9 +113,7 @@ def _stack(values: list[np.ndarray], k: int, ids: bool) -> np.ndarray:
     return np.zeros((0, k), dtype=np.int64 if ids else np.float32)
 
 
-def _factor_lists(
-    model: ALSRecommender, matrix: sp.csr_matrix, offerable: np.ndarray, k: int
-) -> dict[str, np.ndarray]:
+def _factor_lists(model: ALSRecommender, matrix: sp.csr_matrix, offerable: np.ndarray, k: int) -> dict[str, np.ndarray]:
     """ALS: the top `k + SPARE` of everything by pruned search, discovery filtered from it."""
     cand_items, cand_scores = top_candidates(model, offerable, k + SPARE)
     disc_items = np.full((matrix.shape[0], k), -1, dtype=np.int32)
@@ -137,9 +139,7 @@ def top_candidates(model: ALSRecommender, offerable: np.ndarray, k: int) -> tupl
     return allowed[rows], scores
 
 
-def first_unbought(
-    items: np.ndarray, scores: np.ndarray, bought: np.ndarray, k: int
-) -> tuple[np.ndarray, np.ndarray]:
+def first_unbought(items: np.ndarray, scores: np.ndarray, bought: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Per row, the first `k` candidates not bought (in order), padded with -1 / -inf."""
     usable = ~bought & (items >= 0)
     order = np.argsort(~usable, axis=1, kind="stable")[:, :k]

@@ -36,20 +36,31 @@ CATALOG_COLUMNS = ["item_id", "title", "price", "category", "available", "availa
 # canonical name -> (accepted headers, required). Headers are matched after
 # _norm(), so "Customer ID" and "CustomerID" (Online Retail vs II) both fit.
 _CANONICAL = {
-    "customer_id": (["customer_id"], True), "item_id": (["item_id"], True),
-    "timestamp": (["timestamp"], True), "quantity": (["quantity"], False),
-    "price": (["price"], False), "title": (["title"], False),
-    "invoice": (["invoice"], False), "country": (["country"], False),
+    "customer_id": (["customer_id"], True),
+    "item_id": (["item_id"], True),
+    "timestamp": (["timestamp"], True),
+    "quantity": (["quantity"], False),
+    "price": (["price"], False),
+    "title": (["title"], False),
+    "invoice": (["invoice"], False),
+    "country": (["country"], False),
 }
 _ONLINE_RETAIL = {
-    "invoice": (["InvoiceNo", "Invoice"], True), "item_id": (["StockCode"], True),
-    "title": (["Description"], False), "quantity": (["Quantity"], True),
-    "timestamp": (["InvoiceDate"], True), "price": (["UnitPrice", "Price"], True),
-    "customer_id": (["CustomerID", "Customer ID"], True), "country": (["Country"], False),
+    "invoice": (["InvoiceNo", "Invoice"], True),
+    "item_id": (["StockCode"], True),
+    "title": (["Description"], False),
+    "quantity": (["Quantity"], True),
+    "timestamp": (["InvoiceDate"], True),
+    "price": (["UnitPrice", "Price"], True),
+    "customer_id": (["CustomerID", "Customer ID"], True),
+    "country": (["Country"], False),
 }
 _CATALOG = {
-    "item_id": (["item_id"], True), "title": (["title"], False), "price": (["price"], False),
-    "category": (["category"], False), "available": (["available"], False),
+    "item_id": (["item_id"], True),
+    "title": (["title"], False),
+    "price": (["price"], False),
+    "category": (["category"], False),
+    "available": (["available"], False),
     "available_from": (["available_from"], False),
 }
 _TRUE = {"true", "1", "yes", "y", "t"}
@@ -133,8 +144,9 @@ def _select(df: pd.DataFrame, src: _Source, spec: dict, fmt: str) -> dict[str, p
             if fmt == "canonical" and "stockcode" in by_norm:
                 hint = "; this looks like an Online Retail file, use --format online-retail"
             found_cols = ", ".join(map(str, df.columns))
-            raise InputError(src.file, f"missing required column {names}; columns found: {found_cols}{hint}",
-                             column=aliases[-1])
+            raise InputError(
+                src.file, f"missing required column {names}; columns found: {found_cols}{hint}", column=aliases[-1]
+            )
     return out
 
 
@@ -206,8 +218,7 @@ def _timestamp(s: pd.Series, src: _Source, column: str, required: bool, us_dates
     ts = ts.astype("datetime64[us]")
     bad = raw_present & (ts.isna() | (ts < _TS_MIN) | (ts > _TS_MAX))
     if bad.any():
-        raise src.fail(f"cannot parse {s[bad].iloc[0]!r} as a timestamp "
-                       "(ISO-8601 or epoch seconds)", column, bad)
+        raise src.fail(f"cannot parse {s[bad].iloc[0]!r} as a timestamp (ISO-8601 or epoch seconds)", column, bad)
     if required and not raw_present.all():
         raise src.fail("empty timestamp", column, ~raw_present)
     return ts.astype("datetime64[ns]")
@@ -288,6 +299,9 @@ def load_catalog(path: str | Path) -> pd.DataFrame:
     out["price"] = _number(cols["price"], src, name["price"]) if "price" in cols else np.full(n, np.nan)
     out["category"] = _text(cols["category"]) if "category" in cols else none.copy()
     out["available"] = _bools(cols["available"], src, name["available"]) if "available" in cols else True
-    out["available_from"] = (_timestamp(cols["available_from"], src, name["available_from"], False)
-                             if "available_from" in cols else pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]"))
+    out["available_from"] = (
+        _timestamp(cols["available_from"], src, name["available_from"], False)
+        if "available_from" in cols
+        else pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
+    )
     return out[CATALOG_COLUMNS].reset_index(drop=True)

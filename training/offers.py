@@ -33,9 +33,7 @@ def segment_buyers(labels: np.ndarray, history: sp.csr_matrix, n_segments: int) 
     """[segments, items]: how many customers of each segment bought each item."""
     bought = history.tocsr().copy()
     bought.data = np.ones_like(bought.data)
-    onehot = sp.csr_matrix(
-        (np.ones(len(labels)), (labels, np.arange(len(labels)))), shape=(n_segments, len(labels))
-    )
+    onehot = sp.csr_matrix((np.ones(len(labels)), (labels, np.arange(len(labels)))), shape=(n_segments, len(labels)))
     return np.asarray((onehot @ bought).todense())
 
 
@@ -66,12 +64,14 @@ def _one_segment(
     ok = deliverable & liked & (shrunk > 1.0)
     rows = np.flatnonzero(ok)
     rows = rows[np.argsort(-shrunk[rows], kind="stable")][: p.k]
-    return pd.DataFrame({
-        "segment": np.full(len(rows), segment, dtype=np.int32),
-        "rank": np.arange(len(rows), dtype=np.int32),
-        "item_row": rows.astype(np.int32),
-        "lift": lift[rows].astype(np.float32),
-        "score": shrunk[rows].astype(np.float32),
-        "segment_share": share[rows].astype(np.float32),
-        "overall_share": overall[rows].astype(np.float32),
-    })
+    return pd.DataFrame(
+        {
+            "segment": np.full(len(rows), segment, dtype=np.int32),
+            "rank": np.arange(len(rows), dtype=np.int32),
+            "item_row": rows.astype(np.int32),
+            "lift": lift[rows].astype(np.float32),
+            "score": shrunk[rows].astype(np.float32),
+            "segment_share": share[rows].astype(np.float32),
+            "overall_share": overall[rows].astype(np.float32),
+        }
+    )

@@ -98,7 +98,10 @@ def new_version(now: datetime | None = None) -> str:
 
 
 def load_and_clean(
-    inputs: TrainInputs, timer: StepTimer, folded: FoldedEvents | None = None, forgotten: Collection[str] = (),
+    inputs: TrainInputs,
+    timer: StepTimer,
+    folded: FoldedEvents | None = None,
+    forgotten: Collection[str] = (),
     on_clean: Callable[[CleanResult], None] | None = None,
 ) -> CleanResult:
     """Load, fold in events, clean with the rules of `inputs.fmt`; `on_clean` sees the result
@@ -135,8 +138,13 @@ def build_artifact(
     with timer.step("fit"):
         model = ALSRecommender(params.als).fit(interactions)
         popularity = PopularityRecommender().fit(history)
-        data = TrainingData.from_parts(cleaned.purchases, history, replenishment, [(params.weights, interactions)],
-                                       [(als_spec("als", params.als, params.weights), model)])
+        data = TrainingData.from_parts(
+            cleaned.purchases,
+            history,
+            replenishment,
+            [(params.weights, interactions)],
+            [(als_spec("als", params.als, params.weights), model)],
+        )
         offers_model, offers_matrix = fit_selected(selection, data)
     with timer.step("lists"):
         # Unavailable items never enter a list; future `available_from` dates are checked per

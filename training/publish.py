@@ -225,7 +225,11 @@ def _scrub(pipe: redis.client.Pipeline, key: str, customer_id: str) -> None:
 
 def _switch(client: redis.Redis, version: str) -> str | None:
     keys = [
-        contract.CURRENT_KEY, contract.PREVIOUS_KEY, contract.complete_key(version), contract.VERSIONS_KEY, PENDING_KEY
+        contract.CURRENT_KEY,
+        contract.PREVIOUS_KEY,
+        contract.complete_key(version),
+        contract.VERSIONS_KEY,
+        PENDING_KEY,
     ]
     prev = client.eval(_SWITCH, len(keys), *keys, version)
     return prev.decode() if isinstance(prev, bytes) else prev

@@ -18,8 +18,14 @@ from jinja2 import Environment
 from matplotlib.figure import Figure
 
 METRICS = ("ndcg", "recall", "map", "hitrate", "coverage", "popularityrank")
-LABELS = {"ndcg": "NDCG", "recall": "Recall", "map": "MAP", "hitrate": "HitRate", "coverage": "Coverage",
-          "popularityrank": "PopRank"}
+LABELS = {
+    "ndcg": "NDCG",
+    "recall": "Recall",
+    "map": "MAP",
+    "hitrate": "HitRate",
+    "coverage": "Coverage",
+    "popularityrank": "PopRank",
+}
 
 
 def _kind(result: dict[str, Any], task: str, name: str) -> str:
@@ -31,8 +37,10 @@ def _kind(result: dict[str, Any], task: str, name: str) -> str:
 def summary_lines(result: dict[str, Any]) -> list[str]:
     lines = []
     for task, s in result.get("summary", {}).items():
-        lines.append(f"- **{task}**: {s['selected']} NDCG@10 {s['selected_ndcg@10']:.4f} vs best baseline "
-                     f"{s['best_baseline']} {s['baseline_ndcg@10']:.4f} ({s['lift']:+.1%})")
+        lines.append(
+            f"- **{task}**: {s['selected']} NDCG@10 {s['selected_ndcg@10']:.4f} vs best baseline "
+            f"{s['best_baseline']} {s['baseline_ndcg@10']:.4f} ({s['lift']:+.1%})"
+        )
     return lines
 
 
@@ -90,8 +98,9 @@ def plot_coverage_vs_accuracy(result: dict[str, Any], task: str) -> str:
         marker = "s" if _kind(result, task, name) == "baseline" else "o"
         ax.scatter(values[f"coverage@{k}"], values[f"ndcg@{k}"], marker=marker)
         ax.annotate(name, (values[f"coverage@{k}"], values[f"ndcg@{k}"]), fontsize=7)
-    ax.set(title=f"{task}: accuracy vs catalog coverage (squares: baselines)", xlabel=f"coverage@{k}",
-           ylabel=f"NDCG@{k}")
+    ax.set(
+        title=f"{task}: accuracy vs catalog coverage (squares: baselines)", xlabel=f"coverage@{k}", ylabel=f"NDCG@{k}"
+    )
     return _png(fig)
 
 
@@ -105,8 +114,9 @@ def plot_segments(result: dict[str, Any], task: str) -> str | None:
     ax = fig.subplots()
     width = 0.8 / len(chosen)
     for i, name in enumerate(chosen):
-        ax.bar([g + i * width for g in range(len(groups))], [segments[name].get(s, 0) for s in groups], width,
-               label=name)
+        ax.bar(
+            [g + i * width for g in range(len(groups))], [segments[name].get(s, 0) for s in groups], width, label=name
+        )
     ax.set_xticks([g + 0.4 - width / 2 for g in range(len(groups))], groups, fontsize=8)
     ax.set(title=f"{task}: NDCG@10 by customer activity", ylabel="NDCG@10")
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
@@ -135,8 +145,9 @@ def render_html(result: dict[str, Any], title: str = "Micro-offers evaluation") 
         tasks.append({"name": task, "header": header, "rows": rows, "images": [i for i in images if i]})
     summary = [line.replace("**", "").lstrip("- ") for line in summary_lines(result)]
     env = Environment(autoescape=True)
-    return env.from_string(_TEMPLATE).render(title=title, protocol=result.get("protocol", {}), summary=summary,
-                                             tasks=tasks)
+    return env.from_string(_TEMPLATE).render(
+        title=title, protocol=result.get("protocol", {}), summary=summary, tasks=tasks
+    )
 
 
 def write_report(result: dict[str, Any], directory: Path, title: str = "Micro-offers evaluation") -> Path:

@@ -43,15 +43,24 @@ def describe_segments(
 ) -> list[dict[str, Any]]:
     """One JSON-ready dict per segment id (0..n-1); `priced` False: the data had no prices."""
     overall = buyers.sum(axis=0) / max(len(labels), 1)
-    out = [_describe(s, labels == s, profiles, tiers, buyers[s], overall, items, customer_ids, priced)
-           for s in range(buyers.shape[0])]
+    out = [
+        _describe(s, labels == s, profiles, tiers, buyers[s], overall, items, customer_ids, priced)
+        for s in range(buyers.shape[0])
+    ]
     _make_names_unique(out)
     return out
 
 
 def _describe(
-    s: int, members: np.ndarray, profiles: pd.DataFrame, tiers: np.ndarray, buyers: np.ndarray,
-    overall: np.ndarray, items: ItemInfo, customer_ids: np.ndarray, priced: bool,
+    s: int,
+    members: np.ndarray,
+    profiles: pd.DataFrame,
+    tiers: np.ndarray,
+    buyers: np.ndarray,
+    overall: np.ndarray,
+    items: ItemInfo,
+    customer_ids: np.ndarray,
+    priced: bool,
 ) -> dict[str, Any]:
     size = int(members.sum())
     share = buyers / max(size, 1)
@@ -68,8 +77,13 @@ def _describe(
     if priced:
         stats.update(median_spend=_median(mine["spend"]), median_order_value=_median(mine["order_value"]))
     seg = {
-        "id": s, "size": size, "countries": countries, "loyalty": loyalty, "stats": stats,
-        "top_products": top, "distinctive_products": distinctive,
+        "id": s,
+        "size": size,
+        "countries": countries,
+        "loyalty": loyalty,
+        "stats": stats,
+        "top_products": top,
+        "distinctive_products": distinctive,
         "top_categories": _categories(buyers, items),
         "sample_customers": [str(c) for c in customer_ids[members][:SAMPLE_CUSTOMERS]],
     }
@@ -137,14 +151,21 @@ def _description(seg: dict[str, Any]) -> str:
         f"Typical customer: {_orders(st['median_orders'])}, the last {ago(st['median_recency_days'])}, {basket}.",
     ]
     if seg["top_products"]:
-        parts.append("Top products: " + ", ".join(f"{_short(p['title'])} ({p['share']:.0%})"
-                                                   for p in seg["top_products"][:3]) + ".")
+        parts.append(
+            "Top products: "
+            + ", ".join(f"{_short(p['title'])} ({p['share']:.0%})" for p in seg["top_products"][:3])
+            + "."
+        )
     if seg["distinctive_products"]:
-        parts.append("Stands out for: " + ", ".join(f"{_short(p['title'])} ({p['lift']:.1f}x)"
-                                                     for p in seg["distinctive_products"]) + ".")
+        parts.append(
+            "Stands out for: "
+            + ", ".join(f"{_short(p['title'])} ({p['lift']:.1f}x)" for p in seg["distinctive_products"])
+            + "."
+        )
     if seg["top_categories"]:
-        parts.append("Categories: " + ", ".join(f"{c['category']} ({c['share']:.0%})"
-                                                 for c in seg["top_categories"]) + ".")
+        parts.append(
+            "Categories: " + ", ".join(f"{c['category']} ({c['share']:.0%})" for c in seg["top_categories"]) + "."
+        )
     return " ".join(parts)
 
 

@@ -56,8 +56,13 @@ class Selection:
         report renders both); this is the artifact's metrics.json."""
         t = self.tuning
         return {
-            "protocol": {"split": self.validation, "ks": [10], "tasks": list(self.specs),
-                         "selection_metric": SELECT, "window": "validation"},
+            "protocol": {
+                "split": self.validation,
+                "ks": [10],
+                "tasks": list(self.specs),
+                "selection_metric": SELECT,
+                "window": "validation",
+            },
             "summary": summarize(t, t.validation) if t else {},
             "metrics": t.validation if t else {},
             "kinds": {b.name: "baseline" for b in t.baselines} if t else {},
@@ -89,18 +94,27 @@ def check_gate(tuning: Tuning) -> dict[str, Any]:
         rows = tuning.validation[task]
         best = max((b for b in POPULARITY_BASELINES if b in rows), key=lambda b: rows[b][SELECT])
         ours, theirs = rows[spec.name][SELECT], rows[best][SELECT]
-        out["tasks"][task] = {"model": spec.name, "value": ours, "baseline": best, "baseline_value": theirs,
-                              "passed": bool(ours > theirs)}
+        out["tasks"][task] = {
+            "model": spec.name,
+            "value": ours,
+            "baseline": best,
+            "baseline_value": theirs,
+            "passed": bool(ours > theirs),
+        }
     out["passed"] = all(t["passed"] for t in out["tasks"].values())
     return out
 
 
 def refusal(gate: dict[str, Any], window: str) -> str:
     failed = [(task, t) for task, t in gate["tasks"].items() if not t["passed"]]
-    what = "; ".join(f"{task}: {t['model']} {gate['metric']} {t['value']:.4f} <= {t['baseline']} "
-                     f"{t['baseline_value']:.4f}" for task, t in failed)
-    return (f"quality gate: the model does not beat popularity on the validation window ({window}): {what}. "
-            "Nothing was written; use --force to train anyway")
+    what = "; ".join(
+        f"{task}: {t['model']} {gate['metric']} {t['value']:.4f} <= {t['baseline']} {t['baseline_value']:.4f}"
+        for task, t in failed
+    )
+    return (
+        f"quality gate: the model does not beat popularity on the validation window ({window}): {what}. "
+        "Nothing was written; use --force to train anyway"
+    )
 
 
 def select_models(
@@ -115,17 +129,21 @@ def select_models(
         usable = False
     if not usable:
         if not params.force:
-            raise QualityGateError(f"quality gate: no returning customer in the validation window "
-                                   f"({splitter.describe()}) to check the model on. Nothing was written; "
-                                   "use --force to train anyway")
+            raise QualityGateError(
+                f"quality gate: no returning customer in the validation window "
+                f"({splitter.describe()}) to check the model on. Nothing was written; "
+                "use --force to train anyway"
+            )
         gate: dict[str, Any] = {"passed": False, "reason": "nothing to validate on"}
         return Selection(default_specs(), None, gate, True, splitter.describe())
     tuning = tune(ev, params.tune_budget_s) if params.tune else untuned(ev)
     gate = check_gate(tuning)
     if progress:
         for task, t in gate["tasks"].items():
-            progress(f"validation {task}: {t['model']} {SELECT} {t['value']:.4f} vs {t['baseline']} "
-                     f"{t['baseline_value']:.4f}")
+            progress(
+                f"validation {task}: {t['model']} {SELECT} {t['value']:.4f} vs {t['baseline']} "
+                f"{t['baseline_value']:.4f}"
+            )
     if not gate["passed"] and not params.force:
         raise QualityGateError(refusal(gate, ev.split.description))
     return Selection(dict(tuning.selected), tuning, gate, not gate["passed"], ev.split.description)

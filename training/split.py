@@ -52,8 +52,10 @@ class TemporalSplit:
         before = (purchases["timestamp"] < cutoff).to_numpy()
         train, test = purchases[before], purchases[~before]
         if train.empty:
-            raise ValueError(f"a {self.days}-day test window leaves no training data (data starts "
-                             f"{purchases['timestamp'].min():%Y-%m-%d}); use fewer --test-days")
+            raise ValueError(
+                f"a {self.days}-day test window leaves no training data (data starts "
+                f"{purchases['timestamp'].min():%Y-%m-%d}); use fewer --test-days"
+            )
         description = f"{self.describe()} from {cutoff:%Y-%m-%d}"
         return Split(train.reset_index(drop=True), test.reset_index(drop=True), description)
 

@@ -72,7 +72,12 @@ def build_storefront(
     n_segments = int(labels.max()) + 1 if len(labels) else 0
     info = _item_info(items.ids, catalog)
     segments = describe_segments(
-        labels, profiles, tiers, segment_buyers(labels, history.matrix, n_segments), info, customers.ids,
+        labels,
+        profiles,
+        tiers,
+        segment_buyers(labels, history.matrix, n_segments),
+        info,
+        customers.ids,
         priced=thresholds.priced,
     )
     sim_items, sim_scores = similar_items(params.similar_source, history.matrix, model, params.similar_k)
@@ -84,15 +89,27 @@ def build_storefront(
     cust_new, cust_new_scores = _new_for_customers(model, interactions, new_rows, params.new_arrivals_per_customer)
     log.info("storefront: %d segments, %d new arrivals", n_segments, int(new_rows.sum()))
     return Storefront(
-        segment_of=labels.astype(np.int32), segments=segments,
+        segment_of=labels.astype(np.int32),
+        segments=segments,
         offers=segment_offers(labels, history.matrix, deliverable, params.offers),
-        similar_items=sim_items, similar_scores=sim_scores,
-        trending_items=trend_items, trending_scores=trend_scores, trending_counts=trend_counts,
-        new_items=new_items, new_scores=new_scores,
-        customer_new_items=cust_new, customer_new_scores=cust_new_scores,
-        rfm=rfm, tier=tiers, thresholds=thresholds,
-        meta={"similar_source": params.similar_source, "trending_window_days": params.trending.window_days,
-              "new_arrival_days": params.new_arrival_days, "data_end": str(end)},
+        similar_items=sim_items,
+        similar_scores=sim_scores,
+        trending_items=trend_items,
+        trending_scores=trend_scores,
+        trending_counts=trend_counts,
+        new_items=new_items,
+        new_scores=new_scores,
+        customer_new_items=cust_new,
+        customer_new_scores=cust_new_scores,
+        rfm=rfm,
+        tier=tiers,
+        thresholds=thresholds,
+        meta={
+            "similar_source": params.similar_source,
+            "trending_window_days": params.trending.window_days,
+            "new_arrival_days": params.new_arrival_days,
+            "data_end": str(end),
+        },
     )
 
 
@@ -113,8 +130,12 @@ def _compact(items: np.ndarray, scores: np.ndarray, keep: np.ndarray) -> tuple[n
 
 
 def _trending(
-    purchases: pd.DataFrame, history: Interactions, labels: np.ndarray, end: pd.Timestamp,
-    deliverable: np.ndarray, params: StoreParams,
+    purchases: pd.DataFrame,
+    history: Interactions,
+    labels: np.ndarray,
+    end: pd.Timestamp,
+    deliverable: np.ndarray,
+    params: StoreParams,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     occ = purchase_occasions(purchases)
     rows = history.customers.rows(occ["customer_id"].astype(str).to_numpy())
@@ -122,8 +143,7 @@ def _trending(
     keep = (rows >= 0) & (cols >= 0)
     days = day_number(occ["timestamp"])[keep]
     end_day = float(day_number(pd.Series([end]))[0])
-    return trending(rows[keep], cols[keep], days, labels, history.matrix.shape, end_day, deliverable,
-                    params.trending)
+    return trending(rows[keep], cols[keep], days, labels, history.matrix.shape, end_day, deliverable, params.trending)
 
 
 def _new_arrivals(catalog: pd.DataFrame, item_ids: np.ndarray, end: pd.Timestamp, days: float) -> np.ndarray:

@@ -43,18 +43,31 @@ class SearchSpace:
 
 
 CF_SPACES = (
-    SearchSpace("ease", {"l2": 300.0, "half_life_days": 30.0},
-                {"l2": [100.0, 1000.0, 3000.0], "half_life_days": [90.0, None], "scheme": ["binary"]}),
-    SearchSpace("als", {"factors": 128, "regularization": 0.05, "alpha": 1.0, "half_life_days": 30.0},
-                {"factors": [64, 256], "regularization": [0.5, 5.0], "alpha": [0.5, 2.0],
-                 "half_life_days": [90.0, None]}),
-    SearchSpace("item_knn", {"similarity": "bm25", "neighbours": 50, "half_life_days": 30.0},
-                {"neighbours": [20, 200], "similarity": ["cosine", "tfidf"], "half_life_days": [90.0, None]}),
+    SearchSpace(
+        "ease",
+        {"l2": 300.0, "half_life_days": 30.0},
+        {"l2": [100.0, 1000.0, 3000.0], "half_life_days": [90.0, None], "scheme": ["binary"]},
+    ),
+    SearchSpace(
+        "als",
+        {"factors": 128, "regularization": 0.05, "alpha": 1.0, "half_life_days": 30.0},
+        {"factors": [64, 256], "regularization": [0.5, 5.0], "alpha": [0.5, 2.0], "half_life_days": [90.0, None]},
+    ),
+    SearchSpace(
+        "item_knn",
+        {"similarity": "bm25", "neighbours": 50, "half_life_days": 30.0},
+        {"neighbours": [20, 200], "similarity": ["cosine", "tfidf"], "half_life_days": [90.0, None]},
+    ),
 )
 REPURCHASE_SPACE = SearchSpace(
-    "repurchase", {"half_life_days": 120.0, "due_weight": 0.0, "trend_weight": 2.0, "trend_window_days": 14.0},
-    {"trend_weight": [0.0, 1.0, 4.0], "half_life_days": [30.0, 60.0, 240.0], "trend_window_days": [7.0, 28.0],
-     "due_weight": [0.3, 1.0]},
+    "repurchase",
+    {"half_life_days": 120.0, "due_weight": 0.0, "trend_weight": 2.0, "trend_window_days": 14.0},
+    {
+        "trend_weight": [0.0, 1.0, 4.0],
+        "half_life_days": [30.0, 60.0, 240.0],
+        "trend_window_days": [7.0, 28.0],
+        "due_weight": [0.3, 1.0],
+    },
 )
 RECENT_WINDOWS = (7.0, 14.0, 28.0, 56.0)
 RECENT_BLEND_WEIGHTS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
@@ -145,8 +158,14 @@ class _Tuner:
 
     def trial(self, spec: ModelSpec, scores: Scores, seconds: float = 0.0) -> dict[str, float]:
         values = {t: self.metrics(scores, t, [10])[SELECT] for t in self.ev.tasks if applies(spec, t)}
-        self.out.trials.append({"name": spec.name, **spec.summary(), "seconds": round(seconds, 2),
-                                **{f"{t}_{SELECT}": round(v, 5) for t, v in values.items()}})
+        self.out.trials.append(
+            {
+                "name": spec.name,
+                **spec.summary(),
+                "seconds": round(seconds, 2),
+                **{f"{t}_{SELECT}": round(v, 5) for t, v in values.items()},
+            }
+        )
         return values
 
     def record(self, spec: ModelSpec, scores: Scores) -> None:
@@ -190,8 +209,13 @@ class _Tuner:
         return best
 
     def best_blend(
-        self, name: str, base: tuple[ModelSpec, Scores], other: tuple[ModelSpec, Scores],
-        weights: tuple[float, ...], task: str, keep_base: bool,
+        self,
+        name: str,
+        base: tuple[ModelSpec, Scores],
+        other: tuple[ModelSpec, Scores],
+        weights: tuple[float, ...],
+        task: str,
+        keep_base: bool,
     ) -> tuple[ModelSpec, Scores]:
         """`base` + w · `other` over `weights` (cached scores); `base` alone too if `keep_base`."""
         options = [(base[0], base[1], self.trial(base[0], base[1])[task])] if keep_base else []
@@ -245,8 +269,14 @@ def untuned(ev: EvalData, ks: list[int] | None = None) -> Tuning:
     cf = untuned_als()
     tuner.out.best["als"] = cf
     recent = tuner.out.baselines[1]
-    pair = tuner.best_blend("cf+recent", (cf, tuner.score(cf)), (recent, tuner.scores[recent.name]),
-                            RECENT_BLEND_WEIGHTS, tuner.objective, keep_base=False)
+    pair = tuner.best_blend(
+        "cf+recent",
+        (cf, tuner.score(cf)),
+        (recent, tuner.scores[recent.name]),
+        RECENT_BLEND_WEIGHTS,
+        tuner.objective,
+        keep_base=False,
+    )
 
     def repurchase() -> tuple[ModelSpec, Scores]:
         spec = spec_for("repurchase", REPURCHASE_SPACE.start)

@@ -53,6 +53,7 @@ def _count(most: int) -> Callable[[bytes], int | None]:
             return None
         value = int(raw)
         return value if 1 <= value <= most else None
+
     return parse
 
 
@@ -93,8 +94,9 @@ def open_hot_path(
     if not isinstance(store, RedisStore) or not isinstance(live_state, RedisLiveState):
         return None
     routes = list(routes)
-    mirrored = {route.path: route for route in routes if getattr(route, "path", None) in
-                (RECOMMEND_ROUTE, PERSONAL_STORE_ROUTE)}
+    mirrored = {
+        route.path: route for route in routes if getattr(route, "path", None) in (RECOMMEND_ROUTE, PERSONAL_STORE_ROUTE)
+    }
     # A fixed path among these routes (`/recommend/batch`) is not a customer id: its route answers.
     fixed = frozenset(path for route in routes if "{" not in (path := getattr(route, "path", "{")))
     batcher = RedisBatcher(store, live_state, serving.live.now_ms, access.metrics)
@@ -106,8 +108,17 @@ class HotPath:
     (`handle` returns False and the app serves the request as usual). What the stack would add,
     it adds itself: the request id, the security headers, the route's metrics and access log."""
 
-    def __init__(self, state: Any, batcher: RedisBatcher, deny: DenyList, access: AccessLog, cache_size: int,
-                 routes: dict[str, Any], cors: bool, fixed_paths: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        state: Any,
+        batcher: RedisBatcher,
+        deny: DenyList,
+        access: AccessLog,
+        cache_size: int,
+        routes: dict[str, Any],
+        cors: bool,
+        fixed_paths: frozenset[str] = frozenset(),
+    ) -> None:
         self.state, self.batcher, self.deny, self.access = state, batcher, deny, access
         self.metrics = access.metrics
         self.cache_size, self.routes, self.cors, self.fixed_paths = cache_size, routes, cors, fixed_paths
@@ -127,9 +138,9 @@ class HotPath:
             if path in self.fixed_paths:
                 raise Delegate  # e.g. GET /recommend/batch: its route answers 405, not a read for "batch"
             if path.startswith(RECOMMEND):
-                route, body = RECOMMEND_ROUTE, await self._recommend(scope, path[len(RECOMMEND):])
+                route, body = RECOMMEND_ROUTE, await self._recommend(scope, path[len(RECOMMEND) :])
             elif path.startswith(PERSONAL_STORE):
-                route, body = PERSONAL_STORE_ROUTE, await self._personal_store(scope, path[len(PERSONAL_STORE):])
+                route, body = PERSONAL_STORE_ROUTE, await self._personal_store(scope, path[len(PERSONAL_STORE) :])
             else:
                 return False
         except Delegate:
@@ -140,8 +151,13 @@ class HotPath:
             self._declined(path)
             return False
         request_id = request_id_of(scope)
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [_JSON, (b"content-length", b"%d" % len(body)), *response_headers(request_id)]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [_JSON, (b"content-length", b"%d" % len(body)), *response_headers(request_id)],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
         scope["route"] = self.routes[route]
         scope["path_params"] = {"customer_id": path.rsplit("/", 1)[-1]}
@@ -165,21 +181,30 @@ class HotPath:
             self.metrics.count_lookup("redis", entry.offers is not None)
         rendered = entry.bodies.get((k, include_purchased))
         if rendered is None or rendered.view != read.view or now_ms >= rendered.valid_until_ms:
-            rendered = await self._compute_recommend(serving, read, entry, customer_id, k, include_purchased,
-                                                     now_ms)
+            rendered = await self._compute_recommend(serving, read, entry, customer_id, k, include_purchased, now_ms)
             entry.bodies[(k, include_purchased)] = rendered
         if rendered.shown is not None:
             self.batcher.shown(rendered.shown, rendered.encoded)
         return rendered.body
 
-    async def _compute_recommend(self, serving: Serving, read: Read, entry: Entry, customer_id: str, k: int,
-                                 include_purchased: bool, now_ms: int) -> Rendered:
+    async def _compute_recommend(
+        self, serving: Serving, read: Read, entry: Entry, customer_id: str, k: int, include_purchased: bool, now_ms: int
+    ) -> Rendered:
         store, live, version = serving.stores.primary, serving.live, read.version
         snapshot, until = overlay_from_view(read.view, now_ms, live.policy.cap_window_ms)
         try:
             popular = await store.popular_offers(version) if entry.offers is None else []
-            choice = recommendations.choose(entry.offers, popular, snapshot, await store.catalog(version), k,
-                                            include_purchased, live, customer_id, now_ms)
+            choice = recommendations.choose(
+                entry.offers,
+                popular,
+                snapshot,
+                await store.catalog(version),
+                k,
+                include_purchased,
+                live,
+                customer_id,
+                now_ms,
+            )
             rhythm = await recommendations.rhythms_if_needed(store, version, customer_id, choice)
         except StoreUnavailableError as exc:
             raise Delegate from exc
@@ -190,8 +215,9 @@ class HotPath:
             entry.segment = live.segment_of(customer_id)
         items = tuple(o.item_id for o in choice.offers)
         at_cap = snapshot.capped(live.policy, now_ms) if snapshot.at_cap_since else frozenset()
-        shown = Impressions(customer_id, items, choice.source, SECTION, entry.segment,
-                            tuple(i for i in items if i in at_cap))
+        shown = Impressions(
+            customer_id, items, choice.source, SECTION, entry.segment, tuple(i for i in items if i in at_cap)
+        )
         return Rendered(body, read.view, until, shown, encode_impressions(shown))
 
     async def _personal_store(self, scope: Scope, customer_id: str) -> bytes:
@@ -204,8 +230,9 @@ class HotPath:
         if rendered is None or rendered.view != read.view or now_ms >= rendered.valid_until_ms:
             snapshot, until = overlay_from_view(read.view, now_ms, serving.live.policy.cap_window_ms)
             try:
-                page = await personal_store.personal_store(serving.stores.primary, read.version, customer_id, k,
-                                                           live=serving.live, snapshot=snapshot)
+                page = await personal_store.personal_store(
+                    serving.stores.primary, read.version, customer_id, k, live=serving.live, snapshot=snapshot
+                )
             except StoreUnavailableError as exc:
                 raise Delegate from exc
             rendered = Rendered(orjson.dumps(page.model_dump(mode="json")), read.view, until)

@@ -49,8 +49,7 @@ class Batch:
     erasure counter, and per request (by the index `RedisBatcher.read` gave) its view and
     document."""
 
-    __slots__ = ("views", "docs", "view_at", "doc_at", "done", "version", "erasures", "view_values",
-                 "doc_values")
+    __slots__ = ("views", "docs", "view_at", "doc_at", "done", "version", "erasures", "view_values", "doc_values")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.views: list[str] = []
@@ -66,13 +65,18 @@ class Batch:
     def read(self, n: int) -> Read:
         """Request `n`'s part (after `done`)."""
         view_at, doc_at = self.view_at[n], self.doc_at[n]
-        return Read(self.version, self.erasures, self.view_values[view_at] if view_at >= 0 else None,
-                    self.doc_values[doc_at] if doc_at >= 0 else None)
+        return Read(
+            self.version,
+            self.erasures,
+            self.view_values[view_at] if view_at >= 0 else None,
+            self.doc_values[doc_at] if doc_at >= 0 else None,
+        )
 
 
 class RedisBatcher:
-    def __init__(self, store: RedisStore, live: RedisLiveState, now_ms: Callable[[], int],
-                 metrics: Metrics | None = None) -> None:
+    def __init__(
+        self, store: RedisStore, live: RedisLiveState, now_ms: Callable[[], int], metrics: Metrics | None = None
+    ) -> None:
         """Reads go through `store`'s circuit breaker, so the routes and the hot path share one
         view of Redis' health; the connection is the hot path's own (`resp`)."""
         self.store, self.live, self.metrics = store, live, metrics
@@ -202,8 +206,9 @@ class RedisBatcher:
         counted = Counter[str]()
         for impressions, _ in shown:
             if len(impressions.capped) == len(impressions.item_ids):
-                counted[feedback_field("impression", impressions.source, impressions.section,
-                                       impressions.segment)] += len(impressions.item_ids)
+                counted[feedback_field("impression", impressions.source, impressions.section, impressions.segment)] += (
+                    len(impressions.item_ids)
+                )
         commands += [("HINCRBY", contract.FEEDBACK_COUNTS_KEY, cell, n) for cell, n in counted.items()]
         return commands
 

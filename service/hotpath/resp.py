@@ -99,8 +99,7 @@ class RespConnection:
 
     async def _open(self) -> _Protocol:
         loop = asyncio.get_running_loop()
-        _, protocol = await asyncio.wait_for(
-            loop.create_connection(_Protocol, self.host, self.port), self.timeout_s)
+        _, protocol = await asyncio.wait_for(loop.create_connection(_Protocol, self.host, self.port), self.timeout_s)
         hello: list[Command] = []
         if self.password is not None:
             hello.append(["AUTH", self.username, self.password] if self.username else ["AUTH", self.password])

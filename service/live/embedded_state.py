@@ -33,7 +33,10 @@ class EmbeddedLiveState(LiveState):
     kind = "embedded"
 
     def __init__(
-        self, policy: LivePolicy, log_path: Path | None, segment_of: Callable[[str], str] = lambda _c: "unknown",
+        self,
+        policy: LivePolicy,
+        log_path: Path | None,
+        segment_of: Callable[[str], str] = lambda _c: "unknown",
         forgotten: Collection[str] = frozenset(),
     ) -> None:
         """`forgotten`: the live deny list (shared): nothing about those customers is recorded
@@ -150,8 +153,11 @@ class EmbeddedLiveState(LiveState):
             return []
         # Without the lock (a long read must not stall recording): a batch being appended right
         # now shows up as an unparsable last line, skipped like a line cut short by a crash.
-        return [x for _, x in read_log(self._log_path)
-                if not isinstance(x, ValueError) and x.event.customer_id == customer_id]
+        return [
+            x
+            for _, x in read_log(self._log_path)
+            if not isinstance(x, ValueError) and x.event.customer_id == customer_id
+        ]
 
     async def forget(self, customer_id: str) -> int:
         if self._log_error is not None:

@@ -92,8 +92,9 @@ def live_effect(
     demoted = set(snapshot.capped(ctx.policy, now_ms))
     if model is not None and snapshot.negative:
         demoted |= model.similar_items(snapshot.negative[:NEGATIVES_CONSIDERED], ctx.similar_pushdown)
-    return LiveEffect(demote(ranked, demoted), source, snapshot.suppressed, frozenset(snapshot.purchases),
-                      frozenset(demoted))
+    return LiveEffect(
+        demote(ranked, demoted), source, snapshot.suppressed, frozenset(snapshot.purchases), frozenset(demoted)
+    )
 
 
 def apply_live(

@@ -65,7 +65,10 @@ end
 # 10 item returns; 11 item complaints.
 # ARGV: customer, dismiss_ms, window_ms, negative_keep, ttl_s, now_ms, cap, then per event:
 # type, item, ts_ms, quantity, section ('' = none), segment.
-_APPLY = _SHOWN + _VIEW + """
+_APPLY = (
+    _SHOWN
+    + _VIEW
+    + """
 local dismiss, window, keep, ttl, now = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6]
 local out = {}
 for b = 8, #ARGV, 6 do
@@ -101,6 +104,7 @@ for i = 1, 5 do redis.call('EXPIRE', KEYS[i], ttl) end
 rebuild_view({KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]}, tonumber(ARGV[7]), ttl)
 return out
 """
+)
 
 # Impressions of many customers in one call (the hot path sends one per loop tick).
 # KEYS: counters, the deny list (a forgotten customer's impressions are not written).
@@ -109,7 +113,10 @@ return out
 # not written), items..., joined by "\31" (none of them can hold it). Keys are built here from
 # the prefix, as `contract.live_key` builds them, so a tick's call is one argument per customer,
 # not seven keys and a dozen arguments.
-_IMPRESSIONS = _SHOWN + _VIEW + """
+_IMPRESSIONS = (
+    _SHOWN
+    + _VIEW
+    + """
 local now, window, cap, ttl, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local parts = {'bought', 'recent', 'suppressed', 'negative', 'shown', 'contact', 'view'}
 local total = 0
@@ -143,6 +150,7 @@ for a = 6, #ARGV do
 end
 return total
 """
+)
 IMPRESSIONS_SCRIPT = _IMPRESSIONS
 FIELD_SEPARATOR = "\x1f"
 
@@ -177,8 +185,12 @@ class RedisLiveState(LiveState):
         for n, e in enumerate(events):
             by_customer[e.customer_id].append(n)
         p = self.policy
-        shared = [contract.EVENTS_STREAM, contract.FEEDBACK_COUNTS_KEY, contract.ITEM_RETURNS_KEY,
-                  contract.ITEM_COMPLAINTS_KEY]
+        shared = [
+            contract.EVENTS_STREAM,
+            contract.FEEDBACK_COUNTS_KEY,
+            contract.ITEM_RETURNS_KEY,
+            contract.ITEM_COMPLAINTS_KEY,
+        ]
         customers = list(by_customer)
         async with self.client.pipeline(transaction=True) as pipe:
             while True:
@@ -193,8 +205,15 @@ class RedisLiveState(LiveState):
                         raise CustomerForgottenError([c for c, d in zip(customers, denied) if d])
                     pipe.multi()
                     for customer, positions in by_customer.items():
-                        args: list[str | int] = [customer, p.dismiss_ms, p.cap_window_ms, p.negative_keep, p.ttl_s,
-                                                 now_ms, p.cap_impressions]
+                        args: list[str | int] = [
+                            customer,
+                            p.dismiss_ms,
+                            p.cap_window_ms,
+                            p.negative_keep,
+                            p.ttl_s,
+                            now_ms,
+                            p.cap_impressions,
+                        ]
                         for n in positions:
                             e = events[n]
                             args += [e.type, e.item_id, e.ts_ms, e.quantity, e.section or "", segments[n]]
@@ -235,8 +254,11 @@ class RedisLiveState(LiveState):
         for start in range(0, len(keys), STREAM_PAGE):
             page = keys[start : start + STREAM_PAGE]
             views = await self._call(self.client.mget(page))
-            out += [(key.decode()[len(prefix) : -len(suffix)], snapshot_from_view(raw, now_ms))
-                    for key, raw in zip(page, views) if raw]
+            out += [
+                (key.decode()[len(prefix) : -len(suffix)], snapshot_from_view(raw, now_ms))
+                for key, raw in zip(page, views)
+                if raw
+            ]
         return out
 
     async def snapshot(self, customer_id: str, now_ms: int) -> LiveSnapshot:
@@ -260,8 +282,7 @@ class RedisLiveState(LiveState):
 
     async def claim_contact(self, customer_id: str, now_ms: int, min_interval_ms: int) -> int | None:
         keys = [contract.live_key(customer_id, "contact"), contract.FORGOTTEN_KEY]
-        last = await self._call(self._claim(keys=keys, args=[now_ms, min_interval_ms, self.policy.ttl_s,
-                                                             customer_id]))
+        last = await self._call(self._claim(keys=keys, args=[now_ms, min_interval_ms, self.policy.ttl_s, customer_id]))
         if last == -1:
             raise CustomerForgottenError([customer_id])
         return int(last) if last is not None else None
@@ -294,8 +315,7 @@ class RedisLiveState(LiveState):
         """The stream entries of one customer, paging through the whole log."""
         wanted, start = customer_id.encode(), "-"
         while True:
-            page = await self._call(self.client.xrange(contract.EVENTS_STREAM, min=start, max="+",
-                                                       count=STREAM_PAGE))
+            page = await self._call(self.client.xrange(contract.EVENTS_STREAM, min=start, max="+", count=STREAM_PAGE))
             for event_id, fields in page:
                 if fields.get(b"customer_id") == wanted:
                     yield event_id, fields
@@ -308,8 +328,9 @@ def encode_impressions(shown: Impressions) -> str:
     """One customer's argument of the impressions script (the hot path keeps it with a cached
     answer, so a repeated answer costs no encoding)."""
     written = (i for i in shown.item_ids if i not in shown.capped)
-    return FIELD_SEPARATOR.join((shown.customer_id, shown.source, shown.section, shown.segment,
-                                 str(len(shown.capped)), *written))
+    return FIELD_SEPARATOR.join(
+        (shown.customer_id, shown.source, shown.section, shown.segment, str(len(shown.capped)), *written)
+    )
 
 
 async def _translate_errors(coro: Awaitable[Any]) -> Any:
@@ -321,4 +342,3 @@ async def _translate_errors(coro: Awaitable[Any]) -> Any:
 
 def _counts(raw: dict[bytes, bytes]) -> dict[str, int]:
     return {k.decode(): int(v) for k, v in raw.items()}
-

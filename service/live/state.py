@@ -73,8 +73,11 @@ class LiveSnapshot:
     def capped(self, policy: LivePolicy, now_ms: int) -> frozenset[str]:
         """Items shown `cap_impressions` times within the window without a click or purchase."""
         window = policy.cap_window_ms
-        capped = {item for item, s in self.shown.items()
-                  if s.count >= policy.cap_impressions and now_ms - s.since_ms <= window}
+        capped = {
+            item
+            for item, s in self.shown.items()
+            if s.count >= policy.cap_impressions and now_ms - s.since_ms <= window
+        }
         capped.update(item for item, since in self.at_cap_since.items() if now_ms - since <= window)
         return frozenset(capped)
 
@@ -152,8 +155,11 @@ class LiveState(ABC):
         """Customer -> the items their live state rules out of every list (bought since training,
         hidden now): what a bulk export of every customer's offer leaves out. Reads every
         customer with live state: for exports, not the request path."""
-        return {customer: items for customer, snap in await self.overlays(now_ms)
-                if (items := frozenset(snap.purchases) | snap.suppressed)}
+        return {
+            customer: items
+            for customer, snap in await self.overlays(now_ms)
+            if (items := frozenset(snap.purchases) | snap.suppressed)
+        }
 
     @abstractmethod
     async def overlays(self, now_ms: int) -> list[tuple[str, LiveSnapshot]]:

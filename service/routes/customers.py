@@ -11,13 +11,10 @@ from service.schemas import CustomerExport, ErrorBody
 
 router = APIRouter(prefix="/customers", tags=["privacy"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (401, 403, 422, 429, 503)
-}
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (401, 403, 422, 429, 503)}
 
 
-@router.get("/{customer_id}/export", response_model=CustomerExport, dependencies=[WriteAccessDep],
-            responses=ERRORS)
+@router.get("/{customer_id}/export", response_model=CustomerExport, dependencies=[WriteAccessDep], responses=ERRORS)
 async def export_customer(customer_id: CustomerId, serving: ServingDep, deny: DenyListDep) -> CustomerExport:
     """Everything stored about the customer: purchases the loaded model was trained on, events
     and live state since, their cached lists in every held version, and their segment. An
@@ -26,10 +23,12 @@ async def export_customer(customer_id: CustomerId, serving: ServingDep, deny: De
     return await privacy.export_customer(serving, deny, customer_id, serving.live.now_ms())
 
 
-@router.delete("/{customer_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[WriteAccessDep],
-               responses=ERRORS)
-async def forget_customer(customer_id: CustomerId, request: Request, deny: DenyListDep,
-                          metrics: MetricsDep) -> Response:
+@router.delete(
+    "/{customer_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[WriteAccessDep], responses=ERRORS
+)
+async def forget_customer(
+    customer_id: CustomerId, request: Request, deny: DenyListDep, metrics: MetricsDep
+) -> Response:
     """Forget the customer at once: cached lists, live state, logged events and segment
     membership are removed, and the id goes on the deny list the training job honours. Their
     next `/recommend` is not personal. Always 204, also for an id never seen (idempotent: the
@@ -40,8 +39,9 @@ async def forget_customer(customer_id: CustomerId, request: Request, deny: DenyL
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{customer_id}/restore", status_code=status.HTTP_204_NO_CONTENT, dependencies=[WriteAccessDep],
-             responses=ERRORS)
+@router.post(
+    "/{customer_id}/restore", status_code=status.HTTP_204_NO_CONTENT, dependencies=[WriteAccessDep], responses=ERRORS
+)
 async def restore_customer(customer_id: CustomerId, deny: DenyListDep) -> Response:
     """Take a forgotten customer off the deny list (they came back and agreed): from now on their
     events are accepted and the next training run may use the shop's purchase rows of them.

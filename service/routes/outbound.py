@@ -21,9 +21,14 @@ NEXT_AT_HEADER = "X-Outbound-Next-At"
     response_model=OutboundOffer,
     dependencies=[WriteAccessDep],
     responses={
-        204: {"description": f"nothing to send now; `{REASON_HEADER}` says why (quiet_hours, contacted_recently, "
-                             f"no_offer, forgotten) and `{NEXT_AT_HEADER}` from when on asking again may help"},
-        401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 422: {"model": ErrorBody}, 429: {"model": ErrorBody},
+        204: {
+            "description": f"nothing to send now; `{REASON_HEADER}` says why (quiet_hours, contacted_recently, "
+            f"no_offer, forgotten) and `{NEXT_AT_HEADER}` from when on asking again may help"
+        },
+        401: {"model": ErrorBody},
+        403: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+        429: {"model": ErrorBody},
         503: {"model": ErrorBody},
     },
 )
@@ -52,6 +57,14 @@ async def get_outbound(
         return Response(status_code=status.HTTP_204_NO_CONTENT, headers=headers)
     if not dry_run:
         offer = decision.offer
-        background.add_task(events.record_shown, live, metrics, customer_id, [offer.item.item_id], offer.source,
-                            outbound.SECTION, int(offer_time.timestamp() * 1000))
+        background.add_task(
+            events.record_shown,
+            live,
+            metrics,
+            customer_id,
+            [offer.item.item_id],
+            offer.source,
+            outbound.SECTION,
+            int(offer_time.timestamp() * 1000),
+        )
     return JSONResponse(decision.offer.model_dump())

@@ -69,14 +69,20 @@ async def segment(
 
 @router.get("/customers", response_class=HTMLResponse)
 async def customer(
-    request: Request, stores: StoresDep, artifact: ArtifactDep, live: LiveDep,
+    request: Request,
+    stores: StoresDep,
+    artifact: ArtifactDep,
+    live: LiveDep,
     customer_id: Annotated[str, Query(max_length=200)] = "",
 ) -> HTMLResponse:
     """The lookup form's target: a bad id re-renders the form with the problem named."""
     customer_id = customer_id.strip()
     if not re.fullmatch(CUSTOMER_ID_PATTERN, customer_id):
-        problem = "Type a customer id." if not customer_id else (
-            f"“{customer_id}” is not a customer id: 1–64 letters, digits and _ . : @ -")
+        problem = (
+            "Type a customer id."
+            if not customer_id
+            else (f"“{customer_id}” is not a customer id: 1–64 letters, digits and _ . : @ -")
+        )
         context = {"customer_id": customer_id, "problem": problem}
         return TEMPLATES.TemplateResponse(request, "lookup.html", context, status_code=422)
     page = await stores.answer(lambda store: preview.customer_page(store, artifact, customer_id, live))

@@ -20,8 +20,12 @@ refuse_other_methods(router, BATCH, "POST")  # before /recommend/{customer_id}: 
 @router.get(
     "/recommend/{customer_id}",
     response_model=Recommendation,
-    responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 422: {"model": ErrorBody},
-               503: {"model": ErrorBody}},
+    responses={
+        401: {"model": ErrorBody},
+        403: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+        503: {"model": ErrorBody},
+    },
 )
 async def recommend(
     customer_id: CustomerId,

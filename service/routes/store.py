@@ -29,9 +29,11 @@ async def get_personal_store(
     segment, new arrivals; plus their loyalty tier. Unknown customers get best-sellers, trending
     and new arrivals. No item appears twice; sections with nothing to show are left out. What the
     customer did since training (POST /events) changes every section as it changes /recommend."""
+
     async def build(store: OfferStore) -> PersonalStore:
         version = await active_version(store)
-        return await personal_store.personal_store(store, version, customer_id, k, filters.exclude, filters.category,
-                                                   live)
+        return await personal_store.personal_store(
+            store, version, customer_id, k, filters.exclude, filters.category, live
+        )
 
     return await stores.answer(build)

@@ -53,8 +53,10 @@ def test_export_of_a_damaged_artifact_is_one_clear_line(broken: tuple[Path, str]
 @pytest.mark.parametrize("broken", ["missing lists"], indirect=True)
 def test_publish_and_serve_refuse_a_damaged_artifact_the_same_way(broken: tuple[Path, str]) -> None:
     root, file = broken
-    for args in (["publish", "--artifacts", str(root), "--redis-url", "redis://127.0.0.1:1/0"],
-                 ["serve", "--artifacts", str(root), "--port", "1"]):
+    for args in (
+        ["publish", "--artifacts", str(root), "--redis-url", "redis://127.0.0.1:1/0"],
+        ["serve", "--artifacts", str(root), "--port", "1"],
+    ):
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 2 and file in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
@@ -66,7 +68,8 @@ def test_export_of_a_directory_without_versions_is_one_clear_line(tmp_path: Path
 
 def test_export_to_an_unwritable_place_is_one_clear_line(trained_artifacts: Path, tmp_path: Path) -> None:
     out = tmp_path / "no-such-dir" / "offers.csv"
-    result = CliRunner().invoke(app, ["export", "--artifacts", str(trained_artifacts), "--segment", "0",
-                                      "--out", str(out)])
+    result = CliRunner().invoke(
+        app, ["export", "--artifacts", str(trained_artifacts), "--segment", "0", "--out", str(out)]
+    )
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [f"error: {out}: No such file or directory"]

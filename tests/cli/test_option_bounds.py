@@ -20,15 +20,32 @@ BASE = {
 }
 
 REFUSED = [
-    ("serve", "--port", "99999"), ("serve", "--port", "65536"), ("serve", "--port", "0"), ("serve", "--port", "-1"),
-    ("serve", "--workers", "0"), ("serve", "--workers", "1000"), ("serve", "--host", ""), ("serve", "--host", "  "),
-    ("train", "--segments", "0"), ("train", "--segments", "100000"), ("train", "--min-segment-size", "0"),
-    ("train", "--tune-budget", "-1"), ("train", "--tune-budget", "1e9"),
-    ("evaluate", "--test-days", "0"), ("evaluate", "--test-days", "100000"), ("evaluate", "--tune-budget", "-1"),
-    ("evaluate", "--k", "0"), ("evaluate", "--k", "10,101"), ("evaluate", "--k", "ten"),
-    ("publish", "--chunk-size", "0"), ("publish", "--chunk-size", "10000000"), ("publish", "--workers", "0"),
+    ("serve", "--port", "99999"),
+    ("serve", "--port", "65536"),
+    ("serve", "--port", "0"),
+    ("serve", "--port", "-1"),
+    ("serve", "--workers", "0"),
+    ("serve", "--workers", "1000"),
+    ("serve", "--host", ""),
+    ("serve", "--host", "  "),
+    ("train", "--segments", "0"),
+    ("train", "--segments", "100000"),
+    ("train", "--min-segment-size", "0"),
+    ("train", "--tune-budget", "-1"),
+    ("train", "--tune-budget", "1e9"),
+    ("evaluate", "--test-days", "0"),
+    ("evaluate", "--test-days", "100000"),
+    ("evaluate", "--tune-budget", "-1"),
+    ("evaluate", "--k", "0"),
+    ("evaluate", "--k", "10,101"),
+    ("evaluate", "--k", "ten"),
+    ("publish", "--chunk-size", "0"),
+    ("publish", "--chunk-size", "10000000"),
+    ("publish", "--workers", "0"),
     ("publish", "--workers", "1000"),
-    ("export", "--segment", "-1"), ("export", "--k", "0"), ("export", "--k", "41"),
+    ("export", "--segment", "-1"),
+    ("export", "--k", "0"),
+    ("export", "--k", "41"),
 ]
 
 
@@ -45,11 +62,19 @@ def test_out_of_bounds_is_a_usage_error_naming_the_option(command: str, option: 
     assert "nonexistent" not in output  # refused before it looked at any input
 
 
-@pytest.mark.parametrize(("command", "option", "value"), [
-    ("serve", "--port", "1"), ("serve", "--port", "65535"), ("serve", "--workers", "64"),
-    ("serve", "--host", "0.0.0.0"), ("train", "--tune-budget", "0"), ("evaluate", "--k", "1,100"),
-    ("publish", "--workers", "64"), ("export", "--segment", "0"),
-])
+@pytest.mark.parametrize(
+    ("command", "option", "value"),
+    [
+        ("serve", "--port", "1"),
+        ("serve", "--port", "65535"),
+        ("serve", "--workers", "64"),
+        ("serve", "--host", "0.0.0.0"),
+        ("train", "--tune-budget", "0"),
+        ("evaluate", "--k", "1,100"),
+        ("publish", "--workers", "64"),
+        ("export", "--segment", "0"),
+    ],
+)
 def test_the_bounds_themselves_are_accepted(command: str, option: str, value: str) -> None:
     """At the bounds the command goes on, to fail only on the missing input."""
     code, output = _run([*BASE[command], option, value])

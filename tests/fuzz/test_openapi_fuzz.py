@@ -39,10 +39,17 @@ EXCLUDED = {"POST /events": [positive_data_acceptance], "GET /outbound/{customer
 @pytest.fixture(scope="module")
 def running_app(trained_artifacts: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
     own = tmp_path_factory.mktemp("fuzz")  # fuzzed writes (events, forgotten ids) stay out of the shared artifacts
-    app = create_app(Settings(
-        artifacts=trained_artifacts, api_key=API_KEY, access_log=False, events_log=own / "events.jsonl",
-        forgotten_file=own / "forgotten.txt", write_burst=1_000_000, write_rate_per_s=1_000_000,
-    ))
+    app = create_app(
+        Settings(
+            artifacts=trained_artifacts,
+            api_key=API_KEY,
+            access_log=False,
+            events_log=own / "events.jsonl",
+            forgotten_file=own / "forgotten.txt",
+            write_burst=1_000_000,
+            write_rate_per_s=1_000_000,
+        )
+    )
     with TestClient(app):  # runs the lifespan: store and artifact are open while fuzzing
         yield app
 

@@ -20,13 +20,18 @@ def random_shop(seed: int = 1, customers: int = 400, items: int = 900, lines: in
     pop = 1.0 / (1.0 + np.arange(items)) ** 0.8
     heavy = rng.integers(0, customers, lines)
     heavy[:400] = 0  # customer 0 bought hundreds of items: more than the search's spare
-    return pd.DataFrame({
-        "customer_id": heavy.astype(str),
-        "item_id": np.where(np.arange(lines) < 400, np.arange(lines) % items,
-                            rng.choice(items, lines, p=pop / pop.sum())).astype(str),
-        "timestamp": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.uniform(0, 300, lines), unit="D"),
-        "quantity": 1, "price": 1.0, "invoice": None,
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": heavy.astype(str),
+            "item_id": np.where(
+                np.arange(lines) < 400, np.arange(lines) % items, rng.choice(items, lines, p=pop / pop.sum())
+            ).astype(str),
+            "timestamp": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.uniform(0, 300, lines), unit="D"),
+            "quantity": 1,
+            "price": 1.0,
+            "invoice": None,
+        }
+    )
 
 
 def published_blend(recent_weight: float, cf_weight: float):  # type: ignore[no-untyped-def]

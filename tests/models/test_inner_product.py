@@ -38,4 +38,3 @@ def test_zero_query_still_gets_k_items() -> None:
     queries = np.zeros((2, 16), dtype=np.float32)
     ids, scores = top_k_inner_products(queries, factors(500, rng, 1.0), 7, head=20)
     assert (ids >= 0).all() and (scores == 0).all()
-

@@ -39,11 +39,19 @@ def test_log_ids_order_numerically() -> None:
 
 @given(
     st.sampled_from(["purchase", "view", "click", "add_to_cart", "dismiss", "return", "complaint", "impression"]),
-    st.integers(0, 4_102_444_800_000), st.integers(1, 1000), st.sampled_from([None, "email"]),
+    st.integers(0, 4_102_444_800_000),
+    st.integers(1, 1000),
+    st.sampled_from([None, "email"]),
 )
 def test_record_and_stream_entry_round_trip(kind: str, ts_ms: int, quantity: int, section: str | None) -> None:
     logged = LoggedEvent("5-1", Event("c1", "i1", kind, ts_ms, quantity, section))  # type: ignore[arg-type]
     assert from_record(to_record(logged)) == logged
-    fields = {b"customer_id": b"c1", b"item_id": b"i1", b"type": kind.encode(), b"ts": str(ts_ms).encode(),
-              b"quantity": str(quantity).encode(), b"section": (section or "").encode()}
+    fields = {
+        b"customer_id": b"c1",
+        b"item_id": b"i1",
+        b"type": kind.encode(),
+        b"ts": str(ts_ms).encode(),
+        b"quantity": str(quantity).encode(),
+        b"section": (section or "").encode(),
+    }
     assert from_stream(b"5-1", fields) == logged

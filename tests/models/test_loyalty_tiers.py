@@ -51,8 +51,15 @@ def test_why_lines_name_the_numbers() -> None:
 
 @pytest.mark.parametrize(
     ("days", "text"),
-    [(0.2, "less than a day"), (1, "1 day"), (6, "6 days"), (21, "3 weeks"), (30, "4 weeks"), (200, "7 months"),
-     (800, "2 years")],
+    [
+        (0.2, "less than a day"),
+        (1, "1 day"),
+        (6, "6 days"),
+        (21, "3 weeks"),
+        (30, "4 weeks"),
+        (200, "7 months"),
+        (800, "2 years"),
+    ],
 )
 def test_duration_words(days: float, text: str) -> None:
     assert duration(days) == text

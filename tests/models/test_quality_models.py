@@ -96,8 +96,18 @@ def test_decayed_occasions_equal_the_explicit_sum_for_even_spacing() -> None:
 def test_repurchase_ranks_recent_habits_first_and_raises_due_and_trending_items() -> None:
     # customer 0: item 0 three times long ago, item 1 twice recently, item 2 every 10 days (due now);
     # customer 1 bought item 3 recently (it is trending).
-    entries = [(0, 0, 5.0), (0, 0, 10.0), (0, 0, 15.0), (0, 1, 85.0), (0, 1, 95.0), (0, 2, 70.0), (0, 2, 80.0),
-               (0, 2, 90.0), (0, 3, 30.0), (1, 3, 98.0)]
+    entries = [
+        (0, 0, 5.0),
+        (0, 0, 10.0),
+        (0, 0, 15.0),
+        (0, 1, 85.0),
+        (0, 1, 95.0),
+        (0, 2, 70.0),
+        (0, 2, 80.0),
+        (0, 2, 90.0),
+        (0, 3, 30.0),
+        (1, 3, 98.0),
+    ]
     data, times = purchases(entries, (2, 4), today=100.0)
     plain = RepurchaseParams(half_life_days=30.0, due_weight=0.0, trend_weight=0.0)
     scores = RepurchaseRecommender(plain, times=times).fit(data).score(np.array([0]), data.matrix)[0]
@@ -110,11 +120,19 @@ def test_repurchase_ranks_recent_habits_first_and_raises_due_and_trending_items(
 
 def test_purchase_frequency_breaks_ties_by_recency_then_popularity() -> None:
     # customer 0 bought items 0 and 1 twice (item 1 more recently), item 2 once; item 3 is popular.
-    entries = [(0, 0, 10.0), (0, 0, 20.0), (0, 1, 15.0), (0, 1, 50.0), (0, 2, 60.0), (1, 3, 1.0), (2, 3, 1.0),
-               (1, 4, 1.0)]
+    entries = [
+        (0, 0, 10.0),
+        (0, 0, 20.0),
+        (0, 1, 15.0),
+        (0, 1, 50.0),
+        (0, 2, 60.0),
+        (1, 3, 1.0),
+        (2, 3, 1.0),
+        (1, 4, 1.0),
+    ]
     data, times = purchases(entries, (3, 5), today=100.0)
-    ids, _ = PurchaseFrequencyRecommender(times=times).fit(data).recommend(
-        np.array([0]), data.matrix, 5, exclude_seen=False
+    ids, _ = (
+        PurchaseFrequencyRecommender(times=times).fit(data).recommend(np.array([0]), data.matrix, 5, exclude_seen=False)
     )
     assert ids[0].tolist() == [1, 0, 2, 3, 4]
 
@@ -150,5 +168,6 @@ def test_blend_keeps_the_cf_order_of_unbought_items_on_realistic_data() -> None:
     scores = cf.score(rows, matrix)
     blend_ids, cf_ids = blend.recommend(rows, matrix, 10)[0], cf.recommend(rows, matrix, 10)[0]
     # the same ranking up to the order of exactly tied items
-    np.testing.assert_allclose(np.take_along_axis(scores, blend_ids, 1), np.take_along_axis(scores, cf_ids, 1),
-                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        np.take_along_axis(scores, blend_ids, 1), np.take_along_axis(scores, cf_ids, 1), rtol=1e-5, atol=1e-7
+    )

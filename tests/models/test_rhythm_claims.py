@@ -19,10 +19,13 @@ def _reasons(purchase_days: dict[int, list[float]]) -> dict[int, str]:
     """One customer's purchase days per item -> the buy-again reason of each repeat item."""
     items = [i for i, days in purchase_days.items() for _ in days]
     days = [d for ds in purchase_days.values() for d in ds]
-    stats = replenishment_stats(np.zeros(len(days), dtype=np.int64), np.asarray(items), np.asarray(days),
-                                (1, max(purchase_days) + 1))
-    return {d.item_row: repeat_purchase_reason(d.occasions, d.interval_days, d.days_since)
-            for d in due_items(stats, 0, TODAY)}
+    stats = replenishment_stats(
+        np.zeros(len(days), dtype=np.int64), np.asarray(items), np.asarray(days), (1, max(purchase_days) + 1)
+    )
+    return {
+        d.item_row: repeat_purchase_reason(d.occasions, d.interval_days, d.days_since)
+        for d in due_items(stats, 0, TODAY)
+    }
 
 
 def test_two_purchases_a_year_ago_state_facts_not_a_rhythm() -> None:
@@ -40,8 +43,15 @@ def test_a_rhythm_left_for_more_than_three_intervals_has_lapsed() -> None:
 
 @pytest.mark.parametrize(
     ("occasions", "interval", "since", "holds"),
-    [(2, 2.0, 330.0, False), (2, 30.0, 10.0, False), (3, 14.0, 42.0, True), (3, 14.0, 42.1, False),
-     (3, 0.5, 0.0, False), (3, 1.0, 2.0, True), (12, 7.0, 3.0, True)],
+    [
+        (2, 2.0, 330.0, False),
+        (2, 30.0, 10.0, False),
+        (3, 14.0, 42.0, True),
+        (3, 14.0, 42.1, False),
+        (3, 0.5, 0.0, False),
+        (3, 1.0, 2.0, True),
+        (12, 7.0, 3.0, True),
+    ],
 )
 def test_rhythm_holds(occasions: int, interval: float, since: float, holds: bool) -> None:
     assert rhythm_holds(occasions, interval, since) is holds
@@ -53,7 +63,8 @@ def test_times() -> None:
 
 def test_at_risk_after_two_orders_claims_no_ordering_rhythm() -> None:
     assert why("at_risk", RFM(recency_days=330, orders=2, spend=40, tenure_days=332)) == (
-        "2 orders, the last 11 months ago: we would love to see you again")
+        "2 orders, the last 11 months ago: we would love to see you again"
+    )
     assert why("at_risk", RFM(120, 8, 500, 147)) == "used to order every ~3 weeks, but the last order was 4 months ago"
 
 

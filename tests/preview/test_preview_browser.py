@@ -19,13 +19,19 @@ from tests.preview.conftest import AUTH, SCREENSHOTS, LiveServer
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
 LOW_CONTRAST_JS = (Path(__file__).parent / "low_contrast.js").read_text()
-
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +50,12 @@ class Tab:
 
     def __init__(self, browser: Browser, server: LiveServer, viewport: dict[str, int], signed_in: bool = True) -> None:
         credentials = {"username": AUTH[0], "password": AUTH[1]} if signed_in else None
-        self.context = browser.new_context(viewport=viewport, http_credentials=credentials,  # type: ignore[arg-type]
-                                           accept_downloads=True, base_url=server.url)
+        self.context = browser.new_context(
+            viewport=viewport,
+            http_credentials=credentials,  # type: ignore[arg-type]
+            accept_downloads=True,
+            base_url=server.url,
+        )
         self.page: Page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("console", self._console)
@@ -182,8 +192,7 @@ def test_without_credentials_the_browser_is_refused_with_401(browser: Browser, l
 
 
 def test_a_wrong_password_gets_401_in_the_browser(browser: Browser, live_server: LiveServer) -> None:
-    context = browser.new_context(base_url=live_server.url,
-                                  http_credentials={"username": AUTH[0], "password": "wrong"})
+    context = browser.new_context(base_url=live_server.url, http_credentials={"username": AUTH[0], "password": "wrong"})
     try:
         page = context.new_page()
         response = page.goto("/preview")

@@ -22,8 +22,13 @@ from tests.conftest import RedisServer, free_port
 from tests.preview.conftest import API_KEY, AUTH, preview_settings
 from training.publish import publish
 
-PAGES = ["/preview", "/preview/segments/0", "/preview/customers?customer_id=12346", "/preview/offers.csv",
-         "/preview/segments/0/offers.csv"]
+PAGES = [
+    "/preview",
+    "/preview/segments/0",
+    "/preview/customers?customer_id=12346",
+    "/preview/offers.csv",
+    "/preview/segments/0/offers.csv",
+]
 
 
 def soup(client: TestClient, url: str, status: int = 200) -> BeautifulSoup:
@@ -98,8 +103,9 @@ def test_overview_shows_the_model_and_every_segment(client: TestClient, trained_
 def test_segment_table_sorts_on_the_server(client: TestClient, sort: str, order: str, column: int) -> None:
     page = soup(client, f"/preview?sort={sort}&order={order}")
     cells = [row.find_all("td")[column] for row in page.select("table.segments tbody tr")]
-    values: list[object] = [c.find("a").get_text().casefold() if column == 1 else int(c.get_text().replace(",", ""))
-                            for c in cells]
+    values: list[object] = [
+        c.find("a").get_text().casefold() if column == 1 else int(c.get_text().replace(",", "")) for c in cells
+    ]
     assert len(values) > 2
     assert values == sorted(values, reverse=order == "desc")  # type: ignore[type-var]
     active = page.select_one("th[aria-sort]:not([aria-sort='none'])")
@@ -120,9 +126,15 @@ def test_evaluation_figures_come_from_the_artifact_metrics(trained_artifacts: Pa
     assert version is not None
     copy = tmp_path / version.name
     shutil.copytree(version, copy)
-    metrics = {"kinds": {"popular": "baseline"},
-               "metrics": {"discovery": {"als": {"ndcg@10": 0.1234, "recall@10": 0.2},
-                                         "popular": {"ndcg@10": 0.0571, "recall@10": 0.11}}}}
+    metrics = {
+        "kinds": {"popular": "baseline"},
+        "metrics": {
+            "discovery": {
+                "als": {"ndcg@10": 0.1234, "recall@10": 0.2},
+                "popular": {"ndcg@10": 0.0571, "recall@10": 0.11},
+            }
+        },
+    }
     (copy / "metrics.json").write_text(json.dumps(metrics))
     with TestClient(create_app(preview_settings(copy))) as c:
         section = soup(c, "/preview").find(id="evaluation-title").parent
@@ -270,7 +282,8 @@ def test_pages_render_from_redis_and_from_the_fallback_when_it_is_down(
         degraded = soup(c, "/preview")
         assert "Redis is unavailable" in text(degraded.select_one(".banner"))
         assert [a.get_text() for a in degraded.select("td.segment-cell a")] == [
-            a.get_text() for a in from_redis.select("td.segment-cell a")]
+            a.get_text() for a in from_redis.select("td.segment-cell a")
+        ]
     r.flushdb()
     r.close()
 
@@ -284,8 +297,11 @@ def test_segment_page_shows_feedback_once_events_exist(trained_artifacts: Path, 
     with TestClient(create_app(settings)) as c:
         assert "No feedback yet" in text(soup(c, f"/preview/segments/{segment}").find("main"))
         shown = [i["item_id"] for i in c.get(f"/recommend/{customer}?k=4").json()["items"]]
-        resp = c.post("/events", headers={"Authorization": f"Bearer {API_KEY}"},
-                      json={"events": [{"customer_id": customer, "item_id": shown[0], "type": "click"}]})
+        resp = c.post(
+            "/events",
+            headers={"Authorization": f"Bearer {API_KEY}"},
+            json={"events": [{"customer_id": customer, "item_id": shown[0], "type": "click"}]},
+        )
         assert resp.status_code == 202
         page = text(soup(c, f"/preview/segments/{segment}").find("main"))
     assert "No feedback yet" not in page and "25" in page  # 1 click of 4 impressions
@@ -301,8 +317,12 @@ def test_customer_history_shows_a_rhythm_only_where_the_store_may_claim_one(
         history = purchase_history(artifact, customer) or []
         page = soup(client, f"/preview/customers?customer_id={customer}")
         rows = page.select("table.history-table tbody tr")
-        store = {i["item_id"]: i["reason"] for s in client.get(f"/personal-store/{customer}?k=50").json()["sections"]
-                 if s["id"] == "buy_again" for i in s["items"]}
+        store = {
+            i["item_id"]: i["reason"]
+            for s in client.get(f"/personal-store/{customer}?k=50").json()["sections"]
+            if s["id"] == "buy_again"
+            for i in s["items"]
+        }
         for row, p in zip(rows, history, strict=False):
             rhythm = row.select_one(".rhythm")
             interval = p.interval_days or 0.0

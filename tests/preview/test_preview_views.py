@@ -35,17 +35,27 @@ def test_model_by_metric_tables_are_found_wherever_they_sit_with_baselines_marke
     }
     assert evaluation_tables(metrics) == [
         FigureTable("summary", ["selected", "lift"], [("discovery", ["als", 0.3], "")]),
-        FigureTable("metrics / discovery", ["ndcg@10", "recall@10"],
-                    [("als", [0.07, None], ""), ("popular", [0.04, 0.1], "baseline")]),
+        FigureTable(
+            "metrics / discovery",
+            ["ndcg@10", "recall@10"],
+            [("als", [0.07, None], ""), ("popular", [0.04, 0.1], "baseline")],
+        ),
     ]
 
 
 def test_freshness_counts_days_since_the_newest_purchase() -> None:
-    manifest = {"data_start": "2024-01-01 08:00:00", "data_end": "2024-05-30 20:01:00",
-                "created_at": "2024-05-31T02:00:00+00:00"}
+    manifest = {
+        "data_start": "2024-01-01 08:00:00",
+        "data_end": "2024-05-30 20:01:00",
+        "created_at": "2024-05-31T02:00:00+00:00",
+    }
     fresh = freshness(manifest, today=date(2024, 5, 31))
     assert (fresh.data_start, fresh.data_end, fresh.age_days, fresh.fresh) == (
-        date(2024, 1, 1), date(2024, 5, 30), 1, True)
+        date(2024, 1, 1),
+        date(2024, 5, 30),
+        1,
+        True,
+    )
     assert freshness(manifest, today=date(2024, 6, 30)).fresh is False
     assert freshness({}).age_days is None and freshness({}).fresh is False
 
@@ -58,22 +68,38 @@ def test_feedback_rates_are_per_impression_and_returns_per_purchase() -> None:
 
 
 def _row(id: int, name: str, spend: float | None) -> SegmentRow:
-    return SegmentRow(id, name, size=10 * id, description="", orders=None, spend=spend, recency_days=None,
-                      main_tier=None)
+    return SegmentRow(
+        id, name, size=10 * id, description="", orders=None, spend=spend, recency_days=None, main_tier=None
+    )
 
 
-@pytest.mark.parametrize(("sort", "descending", "expected"), [
-    ("spend", True, [2, 0, 1]), ("spend", False, [0, 2, 1]), ("name", False, [2, 0, 1]), ("size", True, [2, 1, 0]),
-])
+@pytest.mark.parametrize(
+    ("sort", "descending", "expected"),
+    [
+        ("spend", True, [2, 0, 1]),
+        ("spend", False, [0, 2, 1]),
+        ("name", False, [2, 0, 1]),
+        ("size", True, [2, 1, 0]),
+    ],
+)
 def test_segments_sort_by_any_column_missing_figures_last(sort: str, descending: bool, expected: list[int]) -> None:
     rows = [_row(0, "beta", 5.0), _row(1, "Gamma", None), _row(2, "alpha", 9.0)]
     assert [r.id for r in sort_segments(rows, sort, descending)] == expected
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    (None, "–"), (0.0712, "0.0712"), (0.12345, "0.123"), (3.14159, "3.14"), (1234.5, "1,234"), (12, "12"),
-    ("als", "als"), (True, "True"),
-])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, "–"),
+        (0.0712, "0.0712"),
+        (0.12345, "0.123"),
+        (3.14159, "3.14"),
+        (1234.5, "1,234"),
+        (12, "12"),
+        ("als", "als"),
+        (True, "True"),
+    ],
+)
 def test_evaluation_figures_keep_three_significant_digits(value: object, text: str) -> None:
     assert figure(value) == text
 

@@ -65,17 +65,32 @@ def test_every_offer_reads_the_same_in_the_api_the_csv_the_export_and_the_page(
         api = client.get(f"/segments/{segment}/offers?k={ALL}").json()["offers"]
         download = _csv(client.get(f"/preview/segments/{segment}/offers.csv?k={ALL}", auth=AUTH).text)
         out = tmp_path / f"segment-{segment}.csv"
-        result = CliRunner().invoke(app, ["export", "--artifacts", str(trained_artifacts), "--segment", str(segment),
-                                          "--k", str(ALL), "--out", str(out)])
+        result = CliRunner().invoke(
+            app,
+            [
+                "export",
+                "--artifacts",
+                str(trained_artifacts),
+                "--segment",
+                str(segment),
+                "--k",
+                str(ALL),
+                "--out",
+                str(out),
+            ],
+        )
         assert result.exit_code == 0, result.output
         exported = _csv(out.read_text())
         expected = [(o["item_id"], o["reason"], o["lift"], o["segment_share"], o["overall_share"]) for o in api]
         for rows in (download, exported):
-            assert [(r["item_id"], r["reason"], float(r["lift"]), float(r["segment_share"]),
-                     float(r["overall_share"])) for r in rows] == expected
+            assert [
+                (r["item_id"], r["reason"], float(r["lift"]), float(r["segment_share"]), float(r["overall_share"]))
+                for r in rows
+            ] == expected
         cards = _page(client, segment).select("ol.cards li.card")
         assert [" ".join(c.select_one(".reason").get_text().split()) for c in cards] == [o["reason"] for o in api][
-            :len(cards)]
+            : len(cards)
+        ]
         compared += len(api)
     assert compared > 0
 

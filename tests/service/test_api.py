@@ -65,8 +65,9 @@ def test_include_purchased_may_return_bought_items(client: TestClient, artifact)
 
 
 def test_lists_differ_between_customers(client: TestClient, artifact) -> None:  # type: ignore[no-untyped-def]
-    lists = {tuple(i["item_id"] for i in client.get(f"/recommend/{_known(artifact, n)}").json()["items"])
-             for n in range(10)}
+    lists = {
+        tuple(i["item_id"] for i in client.get(f"/recommend/{_known(artifact, n)}").json()["items"]) for n in range(10)
+    }
     assert len(lists) > 5
 
 

@@ -42,8 +42,9 @@ def _customer(trained_artifacts: Path) -> str:
     return str(load_artifact(trained_artifacts).customers.ids[3])
 
 
-def test_redis_down_answers_degraded_personal_list(client: TestClient, own_redis: RedisServer,
-                                                   trained_artifacts: Path) -> None:
+def test_redis_down_answers_degraded_personal_list(
+    client: TestClient, own_redis: RedisServer, trained_artifacts: Path
+) -> None:
     cid = _customer(trained_artifacts)
     healthy = client.get(f"/recommend/{cid}?k=5").json()
     own_redis.stop()
@@ -56,8 +57,9 @@ def test_redis_down_answers_degraded_personal_list(client: TestClient, own_redis
     assert ready.status_code == 200 and ready.json()["degraded"] is True
 
 
-def test_service_returns_to_redis_after_restart(client: TestClient, own_redis: RedisServer,
-                                                trained_artifacts: Path) -> None:
+def test_service_returns_to_redis_after_restart(
+    client: TestClient, own_redis: RedisServer, trained_artifacts: Path
+) -> None:
     cid = _customer(trained_artifacts)
     own_redis.stop()
     assert client.get(f"/recommend/{cid}").json()["degraded"] is True
@@ -82,8 +84,9 @@ def test_slow_redis_counts_as_down(client: TestClient, own_redis: RedisServer, t
     assert elapsed < 1.2  # answered from the fallback, not after Redis woke up
 
 
-def test_no_errors_while_redis_restarts_under_traffic(client: TestClient, own_redis: RedisServer,
-                                                      trained_artifacts: Path) -> None:
+def test_no_errors_while_redis_restarts_under_traffic(
+    client: TestClient, own_redis: RedisServer, trained_artifacts: Path
+) -> None:
     cid = _customer(trained_artifacts)
     statuses: list[int] = []
     stop = threading.Event()

@@ -38,8 +38,9 @@ def catalogs(draw: st.DrawFn) -> dict[str, CatalogItem]:
         if draw(st.integers(0, 9)) == 0:
             continue  # not in the catalog at all
         start = draw(st.sampled_from([None, DAY - timedelta(days=3), DAY, DAY + timedelta(days=1)]))
-        out[item_id] = CatalogItem(item_id, item_id.upper(), 1.0, draw(st.sampled_from(["toys", "Home", None])),
-                                   draw(st.booleans()), start)
+        out[item_id] = CatalogItem(
+            item_id, item_id.upper(), 1.0, draw(st.sampled_from(["toys", "Home", None])), draw(st.booleans()), start
+        )
     return out
 
 
@@ -49,7 +50,9 @@ def ingredients(draw: st.DrawFn) -> tuple[Ingredients, set[str], list[Offer]]:
     repeat = draw(st.lists(st.sampled_from(sorted(purchased)), max_size=10)) if purchased else []
     pairs = st.lists(st.tuples(item, st.floats(0, 1)), max_size=20)
     ing = Ingredients(
-        segment=0, tier="regular", rfm=RFM(5, 3, 100, 60),
+        segment=0,
+        tier="regular",
+        rfm=RFM(5, 3, 100, 60),
         buy_again=[BuyAgain(i, 14.0, 10.0, 0.5) for i in repeat],
         anchor=sorted(purchased)[0] if purchased else None,
         because=draw(pairs),
@@ -61,7 +64,9 @@ def ingredients(draw: st.DrawFn) -> tuple[Ingredients, set[str], list[Offer]]:
 
 
 trending_docs = st.builds(
-    Trending, window_days=st.just(28.0), segment=st.just("seg"),
+    Trending,
+    window_days=st.just(28.0),
+    segment=st.just("seg"),
     items=st.lists(st.tuples(item, st.floats(0, 9), st.floats(0, 9), st.floats(0, 9)), max_size=12),
 )
 filters = st.tuples(st.lists(item, max_size=6), st.sampled_from([None, "toys", "TOYS", "home"]))
@@ -69,9 +74,13 @@ filters = st.tuples(st.lists(item, max_size=6), st.sampled_from([None, "toys", "
 
 def _allowed(catalog: dict[str, CatalogItem], item_id: str, excluded: set[str], category: str | None) -> bool:
     entry = catalog.get(item_id)
-    return (entry is not None and entry.available and (entry.available_from is None or entry.available_from <= DAY)
-            and item_id not in excluded
-            and (category is None or (entry.category or "").lower() == category.lower()))
+    return (
+        entry is not None
+        and entry.available
+        and (entry.available_from is None or entry.available_from <= DAY)
+        and item_id not in excluded
+        and (category is None or (entry.category or "").lower() == category.lower())
+    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -80,8 +89,13 @@ def test_store_invariants(catalog, data, mine, everyone, filt, k) -> None:  # ty
     ing, purchased, offers = data
     excluded, category = set(filt[0]), filt[1]
     rules = ItemFilter.of(catalog, excluded, category, day=DAY)
-    plans = [plan_buy_again(ing), plan_for_you(offers), plan_because(ing, "X"), plan_trending(ing, mine, everyone),
-             plan_new_arrivals(ing.new_arrivals, personal=True)]
+    plans = [
+        plan_buy_again(ing),
+        plan_for_you(offers),
+        plan_because(ing, "X"),
+        plan_trending(ing, mine, everyone),
+        plan_new_arrivals(ing.new_arrivals, personal=True),
+    ]
     sections = assemble(plans, rules, k)
     shown = [i.item_id for s in sections for i in s.items]
     assert len(shown) == len(set(shown))  # no item twice in one store
@@ -102,8 +116,13 @@ def test_store_invariants(catalog, data, mine, everyone, filt, k) -> None:  # ty
 
 
 @settings(max_examples=300, deadline=None)
-@given(catalogs(), st.lists(st.tuples(item, st.floats(0, 1), st.booleans()), max_size=40), filters,
-       st.integers(1, 20), st.booleans())
+@given(
+    catalogs(),
+    st.lists(st.tuples(item, st.floats(0, 1), st.booleans()), max_size=40),
+    filters,
+    st.integers(1, 20),
+    st.booleans(),
+)
 def test_recommend_filter_invariants(catalog, raw, filt, k, include_bought) -> None:  # type: ignore[no-untyped-def]
     offers = [Offer(i, s, b) for i, s, b in raw]
     excluded, category = set(filt[0]), filt[1]
@@ -113,6 +132,9 @@ def test_recommend_filter_invariants(catalog, raw, filt, k, include_bought) -> N
     assert len(ids) <= k and len(ids) == len(set(ids))
     assert all(_allowed(catalog, i, excluded, category) for i in ids)
     assert include_bought or not any(o.bought for o in chosen)
-    eligible = {o.item_id for o in offers if (include_bought or not o.bought)
-                and _allowed(catalog, o.item_id, excluded, category)}
+    eligible = {
+        o.item_id
+        for o in offers
+        if (include_bought or not o.bought) and _allowed(catalog, o.item_id, excluded, category)
+    }
     assert len(ids) == min(k, len(eligible))  # k honoured while candidates last

@@ -67,6 +67,11 @@ def catalog_rules(
     frame.to_csv(root / "catalog.csv", index=False)
     out = root / "artifacts"
     train(TrainInputs(retail_slice, "online-retail", root / "catalog.csv"), out)
-    return {"artifacts": out, "blocked": set(unavailable) | set(future), "unavailable": set(unavailable),
-            "future": set(future), "since_yesterday": set(since_yesterday),
-            "toys": set(frame.loc[frame["category"] == "toys", "item_id"])}
+    return {
+        "artifacts": out,
+        "blocked": set(unavailable) | set(future),
+        "unavailable": set(unavailable),
+        "future": set(future),
+        "since_yesterday": set(since_yesterday),
+        "toys": set(frame.loc[frame["category"] == "toys", "item_id"]),
+    }

@@ -78,7 +78,9 @@ def test_items_available_since_yesterday_are_offered(client: TestClient, catalog
 
 
 def test_future_items_appear_on_their_day_without_retraining(
-    client: TestClient, catalog_rules, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    client: TestClient,
+    catalog_rules,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     monkeypatch.setattr("service.filters.today", lambda: date(2100, 1, 2))
     body = client.get("/recommend/a-stranger", params={"k": 20}).json()
@@ -89,8 +91,13 @@ def test_future_items_appear_on_their_day_without_retraining(
 def _export(artifacts: Path, *args: str) -> list[dict[str, str]]:
     import subprocess
 
-    result = subprocess.run([sys.executable, "-m", "cli.main", "export", "--artifacts", str(artifacts), *args],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "cli.main", "export", "--artifacts", str(artifacts), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     return list(csv.DictReader(io.StringIO(result.stdout)))
 

@@ -45,7 +45,9 @@ def test_segment_export_lists_its_offers_in_order(trained_artifacts: Path, artif
 
 
 def test_all_export_gives_every_customer_their_segments_unbought_offers(
-    trained_artifacts: Path, artifact, tmp_path: Path  # type: ignore[no-untyped-def]
+    trained_artifacts: Path,
+    artifact,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     out_file = tmp_path / "offers.csv"
     code, _, err = _run("--artifacts", str(trained_artifacts), "--all", "--k", "3", "--out", str(out_file))
@@ -69,9 +71,13 @@ def test_all_export_gives_every_customer_their_segments_unbought_offers(
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--segment", "999"], "segment 999 does not exist"), ([], "exactly one of --segment ID or --all"),
-     (["--all", "--segment", "1"], "exactly one"), (["--all", "--format", "xlsx"], "--format must be csv"),
-     (["--all", "--as-of", "soon"], "--as-of must be a date")],
+    [
+        (["--segment", "999"], "segment 999 does not exist"),
+        ([], "exactly one of --segment ID or --all"),
+        (["--all", "--segment", "1"], "exactly one"),
+        (["--all", "--format", "xlsx"], "--format must be csv"),
+        (["--all", "--as-of", "soon"], "--as-of must be a date"),
+    ],
 )
 def test_bad_export_requests_are_one_line_exit_2(
     trained_artifacts: Path, tmp_path: Path, args: list[str], message: str
@@ -84,9 +90,23 @@ def test_bad_export_requests_are_one_line_exit_2(
 
 
 def test_train_cli_takes_segment_count_and_minimum_size(retail_slice: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["train", "--no-tune", "--purchases", str(retail_slice),
-                                      "--format", "online-retail",
-                                      "--out", str(tmp_path), "--segments", "4", "--min-segment-size", "50"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--no-tune",
+            "--purchases",
+            str(retail_slice),
+            "--format",
+            "online-retail",
+            "--out",
+            str(tmp_path),
+            "--segments",
+            "4",
+            "--min-segment-size",
+            "50",
+        ],
+    )
     assert result.exit_code == 0, result.output
     sf = load_artifact(tmp_path).storefront
     sizes = [s["size"] for s in sf.segments]

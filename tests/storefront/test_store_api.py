@@ -40,6 +40,7 @@ def _with_buy_again(client: TestClient, artifact) -> tuple[int, dict]:  # type: 
 
 # --- personal store ---------------------------------------------------------------------------
 
+
 def test_store_sections_in_order_without_duplicates(client: TestClient, artifact) -> None:  # type: ignore[no-untyped-def]
     for row in range(0, 60, 3):
         body = client.get(f"/personal-store/{artifact.customers.ids[row]}", params={"k": 8}).json()
@@ -57,8 +58,9 @@ def test_buy_again_only_purchases_with_rhythm_reason(client: TestClient, artifac
     row, body = _with_buy_again(client, artifact)
     section = body["sections"][0]
     assert {i["item_id"] for i in section["items"]} <= _bought(artifact, row)
-    assert all(i["reason"].startswith(("you usually reorder this every", "you bought this "))
-               for i in section["items"])  # a rhythm where it holds, else the facts
+    assert all(
+        i["reason"].startswith(("you usually reorder this every", "you bought this ")) for i in section["items"]
+    )  # a rhythm where it holds, else the facts
     for_you = next(s for s in body["sections"] if s["id"] == "for_you")
     assert not {i["item_id"] for i in for_you["items"]} & _bought(artifact, row)
 
@@ -97,8 +99,13 @@ def test_store_exclude_refills_sections(client: TestClient, artifact) -> None:  
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("k=0", "k"), ("k=51", "k"), ("exclude=bad%20id", "exclude"), ("category=", "category"),
-     ("&".join(f"exclude=i{n}" for n in range(101)), "exclude")],
+    [
+        ("k=0", "k"),
+        ("k=51", "k"),
+        ("exclude=bad%20id", "exclude"),
+        ("category=", "category"),
+        ("&".join(f"exclude=i{n}" for n in range(101)), "exclude"),
+    ],
 )
 def test_store_bad_requests_are_422(client: TestClient, query: str, field: str) -> None:
     resp = client.get(f"/personal-store/13085?{query}")
@@ -110,6 +117,7 @@ def test_store_bad_customer_id_is_422(client: TestClient) -> None:
 
 
 # --- similar items ----------------------------------------------------------------------------
+
 
 def test_similar_items_for_a_known_item(client: TestClient, artifact) -> None:  # type: ignore[no-untyped-def]
     item = str(artifact.items.ids[artifact.popular_items[0]])
@@ -128,14 +136,17 @@ def test_similar_unknown_item_is_404_with_message(client: TestClient) -> None:
     assert resp.json()["error"] == "not_found" and "NO-SUCH-ITEM" in resp.json()["message"]
 
 
-@pytest.mark.parametrize(("url", "field"), [("/items/bad%20id/similar", "item_id"), ("/items/85123A/similar?k=0", "k"),
-                                             ("/items/85123A/similar?k=51", "k")])
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [("/items/bad%20id/similar", "item_id"), ("/items/85123A/similar?k=0", "k"), ("/items/85123A/similar?k=51", "k")],
+)
 def test_similar_bad_requests_are_422(client: TestClient, url: str, field: str) -> None:
     resp = client.get(url)
     assert resp.status_code == 422 and resp.json()["errors"][0]["field"] == field
 
 
 # --- segments ---------------------------------------------------------------------------------
+
 
 def test_segments_cover_every_customer_once(client: TestClient, artifact) -> None:  # type: ignore[no-untyped-def]
     body = client.get("/segments").json()
@@ -169,14 +180,22 @@ def test_unknown_segment_is_404(client: TestClient, url: str) -> None:
     assert resp.status_code == 404 and "GET /segments" in resp.json()["message"]
 
 
-@pytest.mark.parametrize(("url", "field"), [("/segments/first", "segment_id"), ("/segments/-1", "segment_id"),
-                                             ("/segments/0/offers?k=0", "k"), ("/segments/0/offers?k=41", "k")])
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/segments/first", "segment_id"),
+        ("/segments/-1", "segment_id"),
+        ("/segments/0/offers?k=0", "k"),
+        ("/segments/0/offers?k=41", "k"),
+    ],
+)
 def test_segment_bad_requests_are_422(client: TestClient, url: str, field: str) -> None:
     resp = client.get(url)
     assert resp.status_code == 422 and resp.json()["errors"][0]["field"] == field
 
 
 # --- /recommend: reasons, exclude, category, batch --------------------------------------------
+
 
 def test_recommend_items_carry_reasons_and_prices(client: TestClient, artifact) -> None:  # type: ignore[no-untyped-def]
     body = client.get(f"/recommend/{artifact.customers.ids[3]}", params={"k": 5}).json()
@@ -188,8 +207,9 @@ def test_recommend_items_carry_reasons_and_prices(client: TestClient, artifact) 
 def test_recommend_bought_items_say_so(client: TestClient, artifact) -> None:  # type: ignore[no-untyped-def]
     reasons = set()
     for row in range(40):
-        body = client.get(f"/recommend/{artifact.customers.ids[row]}",
-                          params={"k": 30, "include_purchased": "true"}).json()
+        body = client.get(
+            f"/recommend/{artifact.customers.ids[row]}", params={"k": 30, "include_purchased": "true"}
+        ).json()
         reasons |= {i["reason"] for i in body["items"] if i["item_id"] in _bought(artifact, row)}
     assert reasons and all(r.startswith(("you bought this ", "you usually reorder this every")) for r in reasons)
     assert any(r.startswith("you usually reorder this every") for r in reasons)  # the store's buy-again words
@@ -214,8 +234,12 @@ def test_recommend_category_without_categories_is_empty(client: TestClient, arti
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("exclude=%3Cx%3E", "exclude"), ("&".join(f"exclude=i{n}" for n in range(101)), "exclude"),
-     ("category=" + "x" * 65, "category"), ("category=toys&category=home", "category")],
+    [
+        ("exclude=%3Cx%3E", "exclude"),
+        ("&".join(f"exclude=i{n}" for n in range(101)), "exclude"),
+        ("category=" + "x" * 65, "category"),
+        ("category=toys&category=home", "category"),
+    ],
 )
 def test_recommend_bad_filters_are_422(client: TestClient, query: str, field: str) -> None:
     resp = client.get(f"/recommend/13085?{query}")
@@ -235,10 +259,15 @@ def test_batch_answers_each_customer_from_one_version(client: TestClient, artifa
 
 @pytest.mark.parametrize(
     ("payload", "field"),
-    [({"customer_ids": []}, "customer_ids"), ({"customer_ids": ["a"] * 501}, "customer_ids"),
-     ({"customer_ids": ["bad id"]}, "customer_ids.0"), ({"customer_ids": ["a"], "k": 0}, "k"),
-     ({"customer_ids": ["a"], "exclude": ["x"] * 101}, "exclude"), ({"customer_ids": ["a"], "kk": 1}, "kk"),
-     ({}, "customer_ids")],
+    [
+        ({"customer_ids": []}, "customer_ids"),
+        ({"customer_ids": ["a"] * 501}, "customer_ids"),
+        ({"customer_ids": ["bad id"]}, "customer_ids.0"),
+        ({"customer_ids": ["a"], "k": 0}, "k"),
+        ({"customer_ids": ["a"], "exclude": ["x"] * 101}, "exclude"),
+        ({"customer_ids": ["a"], "kk": 1}, "kk"),
+        ({}, "customer_ids"),
+    ],
 )
 def test_batch_bad_requests_are_422(client: TestClient, payload: dict, field: str) -> None:  # type: ignore[type-arg]
     resp = client.post("/recommend/batch", json=payload)
@@ -247,6 +276,12 @@ def test_batch_bad_requests_are_422(client: TestClient, payload: dict, field: st
 
 def test_openapi_lists_the_new_endpoints(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
-    for path in ["/personal-store/{customer_id}", "/items/{item_id}/similar", "/segments", "/segments/{segment_id}",
-                 "/segments/{segment_id}/offers", "/recommend/batch"]:
+    for path in [
+        "/personal-store/{customer_id}",
+        "/items/{item_id}/similar",
+        "/segments",
+        "/segments/{segment_id}",
+        "/segments/{segment_id}/offers",
+        "/recommend/batch",
+    ]:
         assert path in paths

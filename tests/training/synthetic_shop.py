@@ -19,8 +19,7 @@ START = pd.Timestamp("2024-01-01")
 def _frame(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
     customers, items, days = zip(*rows)
     stamps = START + pd.to_timedelta(np.asarray(days, dtype=float), unit="D")
-    return pd.DataFrame({"customer_id": customers, "item_id": items, "timestamp": stamps, "quantity": 1,
-                         "price": 2.5})
+    return pd.DataFrame({"customer_id": customers, "item_id": items, "timestamp": stamps, "quantity": 1, "price": 2.5})
 
 
 def taste_shop(n_customers: int = 90, n_items: int = 45, days: int = 150, seed: int = 0) -> pd.DataFrame:

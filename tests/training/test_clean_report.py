@@ -50,8 +50,9 @@ def test_canonical_train_keeps_word_ids_and_ends_stderr_with_the_summary(tmp_pat
 
 def test_a_canonical_file_the_rules_empty_names_rules_and_rows(tmp_path: Path) -> None:
     csv = tmp_path / "purchases.csv"
-    csv.write_text("customer_id,item_id,timestamp,quantity\nc1,apple,2024-01-01,0\n,bread,2024-01-02,1\n"
-                   "c2,bread,2024-01-03,-2\n")
+    csv.write_text(
+        "customer_id,item_id,timestamp,quantity\nc1,apple,2024-01-01,0\n,bread,2024-01-02,1\nc2,bread,2024-01-03,-2\n"
+    )
     out = tmp_path / "out"
     code, _, stderr = _train("--purchases", str(csv), "--out", str(out))
     assert code == 2
@@ -59,7 +60,8 @@ def test_a_canonical_file_the_rules_empty_names_rules_and_rows(tmp_path: Path) -
     assert lines[-1] == (
         f"error: file {csv}: no purchases left after cleaning: 3 rows in; 'no customer id' dropped 1, "
         "e.g. row 3 customer_id=None; 'returns (quantity 0 or below)' set aside 2, e.g. row 2 quantity=0, "
-        "row 4 quantity=-2")
+        "row 4 quantity=-2"
+    )
     assert lines[-2] == "  kept 0 purchases by 0 customers of 0 items"  # the summary, then the error
     assert not out.exists() or not any(out.iterdir())
 
@@ -67,13 +69,21 @@ def test_a_canonical_file_the_rules_empty_names_rules_and_rows(tmp_path: Path) -
 def test_an_online_retail_file_the_rules_empty_shows_the_files_own_headers(tmp_path: Path) -> None:
     """Regression: the error said only "no purchases left after cleaning"."""
     path = tmp_path / "retail.parquet"
-    pd.DataFrame({"Invoice": ["1", "2", "3", "C4"], "StockCode": ["POST", "M", "AMAZONFEE", "85123A"],
-                  "Quantity": [1, 1, 1, 2], "InvoiceDate": ["2010-01-01"] * 4, "Price": [1.0, 1.0, 1.0, 1.0],
-                  "Customer ID": [1.0, 2.0, 3.0, 4.0]}).to_parquet(path)
+    pd.DataFrame(
+        {
+            "Invoice": ["1", "2", "3", "C4"],
+            "StockCode": ["POST", "M", "AMAZONFEE", "85123A"],
+            "Quantity": [1, 1, 1, 2],
+            "InvoiceDate": ["2010-01-01"] * 4,
+            "Price": [1.0, 1.0, 1.0, 1.0],
+            "Customer ID": [1.0, 2.0, 3.0, 4.0],
+        }
+    ).to_parquet(path)
     code, _, stderr = _train("--purchases", str(path), "--format", "online-retail", "--out", str(tmp_path / "o"))
     assert code == 2
     assert stderr.strip().splitlines()[-1] == (
         f"error: file {path}: no purchases left after cleaning: 4 rows in; 'non-product codes (Online Retail "
         "rules)' dropped 3, e.g. row 1 StockCode='POST', row 2 StockCode='M', row 3 StockCode='AMAZONFEE'; "
         "'returns (quantity 0 or below, or an Online Retail C... cancellation invoice)' set aside 1, "
-        "e.g. row 4 Invoice='C4' Quantity=2")
+        "e.g. row 4 Invoice='C4' Quantity=2"
+    )

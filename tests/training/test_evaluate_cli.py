@@ -13,8 +13,19 @@ from tests.training.synthetic_shop import taste_shop, write_csv
 
 def test_evaluate_prints_the_table_and_writes_the_report(tmp_path: Path) -> None:
     csv = write_csv(taste_shop(), tmp_path / "shop.csv")
-    args = ["evaluate", "--purchases", str(csv), "--test-days", "21", "--k", "5,10", "--tune-budget", "1",
-            "--out", str(tmp_path / "artifacts")]
+    args = [
+        "evaluate",
+        "--purchases",
+        str(csv),
+        "--test-days",
+        "21",
+        "--k",
+        "5,10",
+        "--tune-budget",
+        "1",
+        "--out",
+        str(tmp_path / "artifacts"),
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "| model | kind | NDCG@5 |" in result.output and "| popularity | baseline |" in result.output

@@ -63,12 +63,15 @@ def test_protocol_reports_selected_models_against_every_baseline() -> None:
         rows = result["metrics"][task]
         assert baselines <= set(rows)
         assert {"ndcg@10", "recall@5", "map@10", "hitrate@5", "coverage@10", "popularityrank@10"} <= set(
-            rows[result["summary"][task]["selected"]])
+            rows[result["summary"][task]["selected"]]
+        )
         selected = rows[result["summary"][task]["selected"]]["ndcg@10"]
         assert selected > 2 * max(rows["popularity"]["ndcg@10"], rows["recent_popularity"]["ndcg@10"])
     assert "purchase_frequency" in result["metrics"]["all"]
-    assert np.isclose(result["summary"]["all"]["selected_ndcg@10"],
-                      result["metrics"]["all"][result["summary"]["all"]["selected"]]["ndcg@10"])
+    assert np.isclose(
+        result["summary"]["all"]["selected_ndcg@10"],
+        result["metrics"]["all"][result["summary"]["all"]["selected"]]["ndcg@10"],
+    )
     assert result["segments"]["all"][result["summary"]["all"]["selected"]]
 
 

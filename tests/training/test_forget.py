@@ -38,9 +38,18 @@ def test_missing_forget_file_is_an_input_error(tmp_path: Path) -> None:
 
 
 def test_cleaning_counts_forgotten_rows() -> None:
-    rows = pd.DataFrame({"customer_id": ["a", "b", "b", None], "item_id": ["10001"] * 4, "quantity": [1] * 4,
-                         "price": [1.0] * 4, "invoice": ["1"] * 4, "title": ["x"] * 4, "country": [None] * 4,
-                         "timestamp": pd.to_datetime(["2024-01-01"] * 4)})
+    rows = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "b", None],
+            "item_id": ["10001"] * 4,
+            "quantity": [1] * 4,
+            "price": [1.0] * 4,
+            "invoice": ["1"] * 4,
+            "title": ["x"] * 4,
+            "country": [None] * 4,
+            "timestamp": pd.to_datetime(["2024-01-01"] * 4),
+        }
+    )
     result = clean_purchases(rows, forgotten={"b"}, fmt="canonical")
     assert result.counts["dropped_forgotten"] == 2 and result.counts["dropped_no_customer"] == 1
     assert result.purchases["customer_id"].tolist() == ["a"]
@@ -50,8 +59,9 @@ def test_cleaning_counts_forgotten_rows() -> None:
 def test_training_leaves_out_every_kind_of_forgotten_customer(
     retail_slice: Path, tmp_path: Path, redis_server: RedisServer, redis_client: redis.Redis
 ) -> None:
-    customers = (pd.read_parquet(retail_slice)["Customer ID"].dropna().astype(int).astype(str)
-                 .value_counts().index[:3].tolist())
+    customers = (
+        pd.read_parquet(retail_slice)["Customer ID"].dropna().astype(int).astype(str).value_counts().index[:3].tolist()
+    )
     by_file, by_option, by_redis = customers
     out = tmp_path / "artifacts"
     append_forgotten(forgotten_path(out), [by_file])
@@ -60,13 +70,35 @@ def test_training_leaves_out_every_kind_of_forgotten_customer(
     redis_client.sadd(contract.FORGOTTEN_KEY, by_redis)
     item = "85123A"
     for n, customer in enumerate([by_redis, "new-customer"]):
-        redis_client.xadd(contract.EVENTS_STREAM, {"customer_id": customer, "item_id": item, "type": "purchase",
-                                                   "ts": str(T0 + n), "quantity": "1", "section": ""},
-                          id=f"{T0 + n}-0")
+        redis_client.xadd(
+            contract.EVENTS_STREAM,
+            {
+                "customer_id": customer,
+                "item_id": item,
+                "type": "purchase",
+                "ts": str(T0 + n),
+                "quantity": "1",
+                "section": "",
+            },
+            id=f"{T0 + n}-0",
+        )
 
-    result = CliRunner().invoke(app, ["train", "--purchases", str(retail_slice), "--format", "online-retail",
-                                      "--out", str(out), "--forget", str(option),
-                                      "--events-from", redis_server.url])
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--purchases",
+            str(retail_slice),
+            "--format",
+            "online-retail",
+            "--out",
+            str(out),
+            "--forget",
+            str(option),
+            "--events-from",
+            redis_server.url,
+        ],
+    )
     assert result.exit_code == 0, result.output
 
     artifact = load_artifact(out, with_events=True)

@@ -75,12 +75,18 @@ def test_csv_gz(tmp_path: Path) -> None:
     assert len(load_purchases(path)) == 3
 
 
-ONLINE_RETAIL_II = pd.DataFrame({
-    "Invoice": ["489434", "C489449"], "StockCode": [" 85048 ", "22087"],
-    "Description": ["LIGHT", "PAPER"], "Quantity": [12, -3],
-    "InvoiceDate": ["2009-12-01 07:45:00", "2009-12-01 10:33:00"],
-    "Price": [6.95, 2.1], "Customer ID": [13085.0, np.nan], "Country": ["United Kingdom", "Norway"],
-})
+ONLINE_RETAIL_II = pd.DataFrame(
+    {
+        "Invoice": ["489434", "C489449"],
+        "StockCode": [" 85048 ", "22087"],
+        "Description": ["LIGHT", "PAPER"],
+        "Quantity": [12, -3],
+        "InvoiceDate": ["2009-12-01 07:45:00", "2009-12-01 10:33:00"],
+        "Price": [6.95, 2.1],
+        "Customer ID": [13085.0, np.nan],
+        "Country": ["United Kingdom", "Norway"],
+    }
+)
 
 
 def test_online_retail_ii_parquet(tmp_path: Path) -> None:
@@ -103,8 +109,10 @@ def test_online_retail_ii_csv_float_customer_id(tmp_path: Path) -> None:
 
 
 def test_online_retail_classic_spelling_and_us_dates(tmp_path: Path) -> None:
-    text = ("InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
-            "536365,85123A,WHITE HANGING HEART,6,12/1/2010 8:26,2.55,17850,United Kingdom\n")
+    text = (
+        "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+        "536365,85123A,WHITE HANGING HEART,6,12/1/2010 8:26,2.55,17850,United Kingdom\n"
+    )
     df = load_purchases(write_csv(tmp_path / "r.csv", text), fmt="online-retail")
     assert df["invoice"].tolist() == ["536365"]
     assert df["customer_id"].tolist() == ["17850"]
@@ -179,7 +187,8 @@ def test_read_purchases_keeps_file_row_numbers_and_headers(tmp_path: Path) -> No
     retail = read_purchases(tmp_path / "r.parquet", fmt="online-retail")
     assert retail.rows.tolist() == list(range(1, len(ONLINE_RETAIL_II) + 1))
     assert retail.headers["item_id"] == "StockCode" and retail.frame.equals(
-        load_purchases(tmp_path / "r.parquet", fmt="online-retail"))
+        load_purchases(tmp_path / "r.parquet", fmt="online-retail")
+    )
 
 
 def test_bad_date_parquet_row_is_one_based(tmp_path: Path) -> None:
@@ -253,8 +262,10 @@ def test_unknown_format_is_programming_error(tmp_path: Path) -> None:
 
 
 def test_catalog_booleans_dates_and_defaults(tmp_path: Path) -> None:
-    text = ("item_id,title,price,category,available,available_from\n"
-            "A,Mug,1.5,kitchen,yes,2021-03-01\nB,,,,No,\nC,Cup,2,,TRUE,\nD,Bowl,3,,0,\nE,Jar,4,,,\nF,Lid,1,,1,\n")
+    text = (
+        "item_id,title,price,category,available,available_from\n"
+        "A,Mug,1.5,kitchen,yes,2021-03-01\nB,,,,No,\nC,Cup,2,,TRUE,\nD,Bowl,3,,0,\nE,Jar,4,,,\nF,Lid,1,,1,\n"
+    )
     cat = load_catalog(write_csv(tmp_path / "c.csv", text))
     assert list(cat.columns) == CATALOG_COLUMNS
     assert cat["available"].dtype == bool

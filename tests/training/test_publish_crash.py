@@ -29,20 +29,37 @@ def full_artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _publish_cmd(artifacts: Path, url: str, chunk: int) -> list[str]:
-    return [sys.executable, "-m", "cli.main", "publish", "--artifacts", str(artifacts), "--redis-url", url,
-            "--chunk-size", str(chunk)]
+    return [
+        sys.executable,
+        "-m",
+        "cli.main",
+        "publish",
+        "--artifacts",
+        str(artifacts),
+        "--redis-url",
+        url,
+        "--chunk-size",
+        str(chunk),
+    ]
 
 
 def test_killed_publish_keeps_previous_version_and_rerun_completes(
-    full_artifacts: Path, trained_artifacts: Path, redis_server, redis_client: redis.Redis  # type: ignore[no-untyped-def]
+    full_artifacts: Path,
+    trained_artifacts: Path,
+    redis_server,
+    redis_client: redis.Redis,  # type: ignore[no-untyped-def]
 ) -> None:
     old = load_artifact(trained_artifacts)
     publish(old, redis_client)
     new = load_artifact(full_artifacts)
     new_prefix = contract.version_prefix(new.version)
 
-    proc = subprocess.Popen(_publish_cmd(full_artifacts, redis_server.url, 10), cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        _publish_cmd(full_artifacts, redis_server.url, 10),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if len(list(redis_client.scan_iter(match=f"{new_prefix}:c:*", count=1000))) >= 50:
@@ -64,8 +81,9 @@ def test_killed_publish_keeps_previous_version_and_rerun_completes(
     assert not list(redis_client.scan_iter(match=f"{new_prefix}:*", count=1000))
 
     # ... and rerunning the killed publish completes it.
-    result = subprocess.run(_publish_cmd(full_artifacts, redis_server.url, 2000), cwd=ROOT, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        _publish_cmd(full_artifacts, redis_server.url, 2000), cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert redis_client.get(contract.CURRENT_KEY).decode() == new.version
     assert redis_client.get(contract.customer_key(new.version, str(new.customers.ids[-1]))) is not None

@@ -6,19 +6,33 @@ from typing import Any
 
 from training.report import render_html, render_markdown
 
-METRICS = {"ndcg@5": 0.25, "recall@5": 0.5, "map@5": 0.125, "hitrate@5": 1.0, "coverage@5": 0.1,
-           "popularityrank@5": 12.0}
+METRICS = {
+    "ndcg@5": 0.25,
+    "recall@5": 0.5,
+    "map@5": 0.125,
+    "hitrate@5": 1.0,
+    "coverage@5": 0.1,
+    "popularityrank@5": 12.0,
+}
 
 
 def result(segments: bool) -> dict[str, Any]:
     models = {"ours": {**METRICS, "ndcg@5": 0.3}, "popularity": METRICS, "<b>odd</b>": METRICS}
     return {
         "protocol": {"split": "temporal: the last 7 days held out", "ks": [5]},
-        "summary": {"all": {"selected": "ours", "best_baseline": "popularity", "selected_ndcg@10": 0.3,
-                            "baseline_ndcg@10": 0.25, "lift": 0.2}},
+        "summary": {
+            "all": {
+                "selected": "ours",
+                "best_baseline": "popularity",
+                "selected_ndcg@10": 0.3,
+                "baseline_ndcg@10": 0.25,
+                "lift": 0.2,
+            }
+        },
         "metrics": {"all": models},
         "segments": {"all": {"ours": {"light": 0.1, "heavy": 0.5}, "popularity": {"light": 0.1, "heavy": 0.2}}}
-        if segments else {},
+        if segments
+        else {},
         "kinds": {"popularity": "baseline"},
     }
 

@@ -13,8 +13,9 @@ from training.segments import SegmentParams, assign_segments, merge_small, relab
 
 @settings(max_examples=60, deadline=None)
 @given(
-    features=arrays(np.float32, st.tuples(st.integers(1, 80), st.integers(1, 4)),
-                    elements=st.floats(-10, 10, width=32)),
+    features=arrays(
+        np.float32, st.tuples(st.integers(1, 80), st.integers(1, 4)), elements=st.floats(-10, 10, width=32)
+    ),
     n_labels=st.integers(1, 12),
     min_size=st.integers(1, 30),
     seed=st.integers(0, 10_000),

@@ -33,6 +33,5 @@ def test_rising_item_trends_in_its_segment_only() -> None:
 
 def test_unavailable_items_never_trend() -> None:
     events = [(c, 0, END - 1) for c in range(5)] + [(c, 1, END - 1) for c in range(3)]
-    items, _, _ = trending(*_occasions(events), np.zeros(5, dtype=int), (5, 2), END,
-                           np.array([False, True]), PARAMS)
+    items, _, _ = trending(*_occasions(events), np.zeros(5, dtype=int), (5, 2), END, np.array([False, True]), PARAMS)
     assert 0 not in items and items[0, 0] == 1

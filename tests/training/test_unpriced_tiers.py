@@ -25,8 +25,22 @@ def _train(tmp_path: Path, with_prices: bool) -> Path:
         frame = frame.drop(columns="price")
     csv = write_csv(frame, tmp_path / "purchases.csv")
     out = tmp_path / "artifacts"
-    result = CliRunner().invoke(app, ["train", "--no-tune", "--force", "--segments", "4", "--min-segment-size",
-                                      "5", "--purchases", str(csv), "--out", str(out)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--no-tune",
+            "--force",
+            "--segments",
+            "4",
+            "--min-segment-size",
+            "5",
+            "--purchases",
+            str(csv),
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -54,8 +68,10 @@ def test_without_prices_no_why_line_or_segment_talks_about_spend(unpriced: Path)
     artifact = load_artifact(unpriced)
     sf = artifact.storefront
     assert sf is not None
-    lines = {why(tier, RFM(float(r), int(o), float(s), float(t)))
-             for tier, (r, o, s, t) in zip(_tiers(artifact), sf.rfm.tolist(), strict=True)}
+    lines = {
+        why(tier, RFM(float(r), int(o), float(s), float(t)))
+        for tier, (r, o, s, t) in zip(_tiers(artifact), sf.rfm.tolist(), strict=True)
+    }
     assert lines and not any("spent" in line or "spend" in line for line in lines)
     for seg in sf.segments:
         assert "spent" not in seg["description"] and " worth " not in seg["description"]

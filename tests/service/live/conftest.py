@@ -28,7 +28,6 @@ def artifact(trained_artifacts: Path) -> Artifact:
     return load_artifact(trained_artifacts)
 
 
-
 @pytest.fixture(params=["embedded", "redis"])
 def store_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)

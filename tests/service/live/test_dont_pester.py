@@ -13,8 +13,9 @@ from live_helpers import AUTH, AppFactory, FixedClock, item_ids, known_customer,
 from models.artifact import Artifact
 
 
-def test_items_shown_n_times_without_click_rotate_down(make_client: AppFactory, artifact: Artifact,
-                                                       clock: FixedClock) -> None:
+def test_items_shown_n_times_without_click_rotate_down(
+    make_client: AppFactory, artifact: Artifact, clock: FixedClock
+) -> None:
     customer = known_customer(artifact, 8)
     with make_client(cap_impressions=3) as client:
         first = item_ids(client, customer, k=5)
@@ -56,8 +57,9 @@ def _outbound(client, customer: str, now: str, **params: object) -> Response:
         ("Australia", "2024-06-03T12:00:00Z", "2024-06-03T23:00:00+00:00"),  # 22:00 in Sydney
     ],
 )
-def test_quiet_hours_follow_the_customers_country(client: TestClient, artifact: Artifact, country: str, now: str,
-                                                  quiet_until: str) -> None:
+def test_quiet_hours_follow_the_customers_country(
+    client: TestClient, artifact: Artifact, country: str, now: str, quiet_until: str
+) -> None:
     resp = _outbound(client, _customer_in(artifact, country), now)
     assert resp.status_code == 204 and resp.content == b""
     assert resp.headers["X-Outbound-Reason"] == "quiet_hours"

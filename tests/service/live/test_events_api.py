@@ -76,8 +76,9 @@ def test_single_event_and_batch_answer_202_with_count(client: TestClient) -> Non
         ([_event()], "body"),
     ],
 )
-def test_invalid_events_get_422_naming_the_field(client: TestClient, settings: Settings, body: object,
-                                                 field: str) -> None:
+def test_invalid_events_get_422_naming_the_field(
+    client: TestClient, settings: Settings, body: object, field: str
+) -> None:
     resp = client.post("/events", json=body, headers=AUTH)
     assert resp.status_code == 422, resp.text
     assert resp.json()["errors"][0]["field"] == field
@@ -86,8 +87,7 @@ def test_invalid_events_get_422_naming_the_field(client: TestClient, settings: S
 
 def test_timestamp_slightly_ahead_is_accepted_far_ahead_refused(client: TestClient, clock: FixedClock) -> None:
     assert post(client, _event(timestamp=(clock.now + timedelta(seconds=299)).isoformat()))["accepted"] == 1
-    late = client.post("/events", json=_event(timestamp=(clock.now + timedelta(seconds=301)).isoformat()),
-                       headers=AUTH)
+    late = client.post("/events", json=_event(timestamp=(clock.now + timedelta(seconds=301)).isoformat()), headers=AUTH)
     assert late.status_code == 422
 
 
@@ -100,8 +100,11 @@ def test_events_survive_a_restart(make_client: AppFactory, settings: Settings, a
     customer = known_customer(artifact, 10)
     with make_client() as client:
         top = item_ids(client, customer)[0]
-        post(client, {"customer_id": customer, "item_id": top, "type": "return"},
-             {"customer_id": "fresh-1", "item_id": top, "type": "purchase"})
+        post(
+            client,
+            {"customer_id": customer, "item_id": top, "type": "return"},
+            {"customer_id": "fresh-1", "item_id": top, "type": "purchase"},
+        )
     assert _log_length(settings) == 2
     with make_client() as client:  # a new process reads the same log / Redis
         assert top not in item_ids(client, customer, k=100)
@@ -110,8 +113,9 @@ def test_events_survive_a_restart(make_client: AppFactory, settings: Settings, a
 
 
 @pytest.mark.parametrize("store_kind", ["embedded"])  # the JSONL log is the embedded store's
-def test_embedded_log_survives_a_torn_last_line(make_client: AppFactory, settings: Settings,
-                                                artifact: Artifact) -> None:
+def test_embedded_log_survives_a_torn_last_line(
+    make_client: AppFactory, settings: Settings, artifact: Artifact
+) -> None:
     customer = known_customer(artifact, 11)
     with make_client() as client:
         top = item_ids(client, customer)[0]
@@ -135,13 +139,17 @@ def test_concurrent_events_for_one_customer_lose_nothing(client: TestClient, set
     assert _log_length(settings) == 200
 
 
-def test_metrics_and_summary_attribute_clicks_to_the_section_that_showed_them(client: TestClient,
-                                                                               artifact: Artifact) -> None:
+def test_metrics_and_summary_attribute_clicks_to_the_section_that_showed_them(
+    client: TestClient, artifact: Artifact
+) -> None:
     customer = known_customer(artifact, 12)
     shown = item_ids(client, customer, k=4)
-    post(client, {"customer_id": customer, "item_id": shown[0], "type": "click"},
-         {"customer_id": customer, "item_id": shown[1], "type": "purchase"},
-         {"customer_id": customer, "item_id": "85123A", "type": "dismiss", "section": "email"})
+    post(
+        client,
+        {"customer_id": customer, "item_id": shown[0], "type": "click"},
+        {"customer_id": customer, "item_id": shown[1], "type": "purchase"},
+        {"customer_id": customer, "item_id": "85123A", "type": "dismiss", "section": "email"},
+    )
     section = client.get("/feedback/summary").json()["by_section"]
     assert section["recommend"]["impressions"] == 4 and section["recommend"]["clicks"] == 1
     assert section["recommend"]["click_through_rate"] == 0.25 and section["recommend"]["conversion_rate"] == 0.25
@@ -149,8 +157,10 @@ def test_metrics_and_summary_attribute_clicks_to_the_section_that_showed_them(cl
     metrics = client.get("/metrics")
     assert metrics.headers["content-type"].startswith("text/plain")
     segment = str(artifact.storefront.segment_of[12]) if artifact.storefront is not None else "unknown"
-    line = (f'microoffers_feedback_events_total{{section="recommend",segment="{segment}",source="personal",'
-            f'type="click"}} 1.0')
+    line = (
+        f'microoffers_feedback_events_total{{section="recommend",segment="{segment}",source="personal",'
+        f'type="click"}} 1.0'
+    )
     assert line in metrics.text
 
 
@@ -167,14 +177,19 @@ def test_log_lines_are_the_export_format(client: TestClient, settings: Settings)
     assert settings.events_log is not None
     record = orjson.loads(settings.events_log.read_bytes().splitlines()[0])
     assert {k: v for k, v in record.items() if k != "id"} == {
-        "customer_id": "c1", "item_id": "85123A", "type": "purchase", "timestamp": "2024-02-29T10:00:00.000Z",
-        "quantity": 2, "section": "email",
+        "customer_id": "c1",
+        "item_id": "85123A",
+        "type": "purchase",
+        "timestamp": "2024-02-29T10:00:00.000Z",
+        "quantity": 2,
+        "section": "email",
     }
 
 
 @pytest.mark.parametrize("store_kind", ["embedded"])
-def test_unusable_log_refuses_events_but_keeps_serving(make_client: AppFactory, tmp_path: Path,
-                                                       artifact: Artifact) -> None:
+def test_unusable_log_refuses_events_but_keeps_serving(
+    make_client: AppFactory, tmp_path: Path, artifact: Artifact
+) -> None:
     with make_client(events_log=tmp_path) as client:  # a directory: cannot be opened as the log
         assert client.post("/events", json=_event(), headers=AUTH).status_code == 503
         assert client.get(f"/recommend/{known_customer(artifact)}").status_code == 200

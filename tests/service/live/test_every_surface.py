@@ -37,8 +37,13 @@ def test_store_follows_purchase_dismiss_return_and_complaint(client: TestClient,
     picks = store_items(client, customer)["for_you"][:4]
     assert len(picks) == 4
     bought, *disliked = picks
-    post(client, *({"customer_id": customer, "item_id": item, "type": kind}
-                   for item, kind in zip(picks, ["purchase", "dismiss", "return", "complaint"])))
+    post(
+        client,
+        *(
+            {"customer_id": customer, "item_id": item, "type": kind}
+            for item, kind in zip(picks, ["purchase", "dismiss", "return", "complaint"])
+        ),
+    )
     sections = store_items(client, customer)
     for section, items in sections.items():
         assert not set(disliked) & set(items), f"{section} still offers a dismissed/returned/complained item"
@@ -97,15 +102,23 @@ def test_preview_customer_page_and_csv_follow_live_state(client: TestClient, art
     customer = known_customer(artifact, 7)
     page = client.get("/preview/customers", params={"customer_id": customer}, auth=MARKETER).text
     picks = store_items(client, customer)["for_you"][:1]
-    csv_items = {line.split(",")[4] for line in client.get("/preview/offers.csv", auth=MARKETER).text.splitlines()
-                 if line.startswith(f"{customer},")}
+    csv_items = {
+        line.split(",")[4]
+        for line in client.get("/preview/offers.csv", auth=MARKETER).text.splitlines()
+        if line.startswith(f"{customer},")
+    }
     assert f'data-item="{picks[0]}"' in page
     target = sorted(csv_items)[0]
-    post(client, {"customer_id": customer, "item_id": picks[0], "type": "complaint"},
-         {"customer_id": customer, "item_id": target, "type": "return"})
+    post(
+        client,
+        {"customer_id": customer, "item_id": picks[0], "type": "complaint"},
+        {"customer_id": customer, "item_id": target, "type": "return"},
+    )
     page = client.get("/preview/customers", params={"customer_id": customer}, auth=MARKETER).text
     assert f'data-item="{picks[0]}"' not in page
-    csv_after = {line.split(",")[4] for line in client.get("/preview/offers.csv", auth=MARKETER).text.splitlines()
-                 if line.startswith(f"{customer},")}
+    csv_after = {
+        line.split(",")[4]
+        for line in client.get("/preview/offers.csv", auth=MARKETER).text.splitlines()
+        if line.startswith(f"{customer},")
+    }
     assert target not in csv_after and csv_after
-

@@ -32,8 +32,9 @@ def test_new_customer_gets_personal_offers_after_first_purchases(client: TestCli
     assert items != [i["item_id"] for i in popular["items"]]
 
 
-def test_dismissed_item_is_hidden_for_the_configured_time(client: TestClient, artifact: Artifact,
-                                                          clock: FixedClock) -> None:
+def test_dismissed_item_is_hidden_for_the_configured_time(
+    client: TestClient, artifact: Artifact, clock: FixedClock
+) -> None:
     customer = known_customer(artifact, 1)
     first = item_ids(client, customer)[0]
     post(client, {"customer_id": customer, "item_id": first, "type": "dismiss"})
@@ -68,9 +69,12 @@ def test_return_suppresses_item_and_pushes_similar_ones_down(client: TestClient,
 def test_complaint_suppresses_and_is_counted_per_item(client: TestClient, artifact: Artifact) -> None:
     a, b = known_customer(artifact, 5), known_customer(artifact, 6)
     item = item_ids(client, a)[0]
-    post(client, {"customer_id": a, "item_id": item, "type": "complaint"},
-         {"customer_id": b, "item_id": item, "type": "complaint"},
-         {"customer_id": b, "item_id": item, "type": "return"})
+    post(
+        client,
+        {"customer_id": a, "item_id": item, "type": "complaint"},
+        {"customer_id": b, "item_id": item, "type": "complaint"},
+        {"customer_id": b, "item_id": item, "type": "return"},
+    )
     assert item not in item_ids(client, a, k=100)
     worst = client.get("/feedback/summary").json()["most_complained"][0]
     assert worst == {"item_id": item, "complaints": 2, "returns": 1}
@@ -79,18 +83,25 @@ def test_complaint_suppresses_and_is_counted_per_item(client: TestClient, artifa
 def test_invalid_batch_changes_nothing(client: TestClient, artifact: Artifact) -> None:
     customer = known_customer(artifact, 7)
     top = item_ids(client, customer)[0]
-    resp = client.post("/events", headers=AUTH, json={"events": [
-        {"customer_id": customer, "item_id": top, "type": "dismiss"},
-        {"customer_id": customer, "item_id": top, "type": "teleport"},
-    ]})
+    resp = client.post(
+        "/events",
+        headers=AUTH,
+        json={
+            "events": [
+                {"customer_id": customer, "item_id": top, "type": "dismiss"},
+                {"customer_id": customer, "item_id": top, "type": "teleport"},
+            ]
+        },
+    )
     assert resp.status_code == 422 and resp.json()["errors"][0]["field"] == "events.1.type"
     assert item_ids(client, customer)[0] == top
     assert client.get("/feedback/summary").json()["total"]["dismissals"] == 0
 
 
 @pytest.mark.parametrize("store_kind", ["redis"])
-def test_redis_without_local_artifact_still_applies_events(make_client: AppFactory, tmp_path: Path,
-                                                           artifact: Artifact) -> None:
+def test_redis_without_local_artifact_still_applies_events(
+    make_client: AppFactory, tmp_path: Path, artifact: Artifact
+) -> None:
     """Factors are optional with Redis: no fold-in then, but purchases and dismissals still count."""
     customer = known_customer(artifact, 13)
     with make_client(artifacts=tmp_path / "nothing-here") as client:

@@ -57,8 +57,9 @@ async def make_state(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
 
 async def test_purchases_are_counted_and_ordered_newest_first(make_state: Callable[[], LiveState]) -> None:
     state = make_state()
-    await state.record([ev("purchase", "a", T0), ev("purchase", "b", T0 + 5), ev("purchase", "a", T0 + 1)],
-                       ["s"] * 3, T0)
+    await state.record(
+        [ev("purchase", "a", T0), ev("purchase", "b", T0 + 5), ev("purchase", "a", T0 + 1)], ["s"] * 3, T0
+    )
     snap = await state.snapshot("c1", T0)
     assert snap.purchases == {"a": (2, T0 + 1), "b": (1, T0 + 5)}
     assert snap.recent_purchases() == ["b", "a"]
@@ -95,10 +96,17 @@ async def test_cap_counts_impressions_per_window_and_engagement_resets(make_stat
 async def test_events_are_attributed_to_where_the_item_was_shown(make_state: Callable[[], LiveState]) -> None:
     state = make_state()
     await state.record_impressions("c1", ["a"], "personal", "recommend", "Germany", T0)
-    recorded = await state.record([ev("click", "a"), ev("purchase", "a"), ev("click", "z"),
-                                   ev("click", "a", section="email")], ["Germany"] * 4, T0)
+    recorded = await state.record(
+        [ev("click", "a"), ev("purchase", "a"), ev("click", "z"), ev("click", "a", section="email")],
+        ["Germany"] * 4,
+        T0,
+    )
     assert [(r.source, r.section) for r in recorded] == [
-        ("personal", "recommend"), ("personal", "recommend"), ("none", "none"), ("personal", "email")]
+        ("personal", "recommend"),
+        ("personal", "recommend"),
+        ("none", "none"),
+        ("personal", "email"),
+    ]
     counts = {parse_feedback_field(k): v for k, v in (await state.feedback_counts()).items()}
     assert counts[("impression", "personal", "recommend", "Germany")] == 1
     assert counts[("click", "personal", "recommend", "Germany")] == 1
@@ -116,8 +124,7 @@ async def test_contact_is_claimed_once_per_interval(make_state: Callable[[], Liv
 async def test_concurrent_writers_on_separate_connections_lose_nothing(make_state: Callable[[], LiveState]) -> None:
     states = [make_state(), make_state()]
     writes = [
-        states[n % 2].record([ev("purchase", "hot", T0 + n), ev("impression", "hot", T0 + n)], ["s"] * 2,
-                                       T0)
+        states[n % 2].record([ev("purchase", "hot", T0 + n), ev("impression", "hot", T0 + n)], ["s"] * 2, T0)
         for n in range(100)
     ]
     ids = [r.id for batch in await asyncio.gather(*writes) for r in batch]
@@ -150,8 +157,9 @@ async def test_the_overlay_read_changes_answers_as_the_full_state_does(make_stat
     for step in range(60):
         now += rng.choice([1, 200, 900, 4_000, 11_000])
         if rng.random() < 0.5:
-            await state.record_impressions("c1", [f"i{rng.randrange(12)}" for _ in range(3)], "personal",
-                                           "recommend", "3", now)
+            await state.record_impressions(
+                "c1", [f"i{rng.randrange(12)}" for _ in range(3)], "personal", "recommend", "3", now
+            )
         else:
             await state.record([ev(rng.choice(kinds), f"i{rng.randrange(30)}", now)], ["3"], now)
         for later in (now, now + 500, now + 10_500):

@@ -29,8 +29,14 @@ def add_version(root: Path, suffix: str) -> Path:
 
 
 def settings_for(artifacts: Path, redis_url: str | None = None, **overrides: object) -> Settings:
-    values: dict[str, object] = {"artifacts": artifacts, "redis_url": redis_url, "api_key": API_KEY,
-                                 "access_log": False, "redis_timeout_s": 0.2, **overrides}
+    values: dict[str, object] = {
+        "artifacts": artifacts,
+        "redis_url": redis_url,
+        "api_key": API_KEY,
+        "access_log": False,
+        "redis_timeout_s": 0.2,
+        **overrides,
+    }
     return Settings(**values)  # type: ignore[arg-type]
 
 

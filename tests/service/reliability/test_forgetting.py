@@ -65,8 +65,14 @@ def test_reads_after_forgetting_record_nothing(client: TestClient, artifact: Art
     outbound = client.get(f"/outbound/{customer}", headers=AUTH)
     assert outbound.status_code == 204 and outbound.headers["X-Outbound-Reason"] == "forgotten"
     live = client.get(f"/customers/{customer}/export", headers=AUTH).json()["live"]
-    assert live == {"events": [], "purchases": {}, "suppressed": [], "negative": [], "impressions": {},
-                    "last_contact": None}
+    assert live == {
+        "events": [],
+        "purchases": {},
+        "suppressed": [],
+        "negative": [],
+        "impressions": {},
+        "last_contact": None,
+    }
     if redis_url:
         assert _keys_naming(redis_url, customer) == []
 
@@ -120,8 +126,9 @@ def test_restore_is_explicit_keyed_and_brings_no_data_back(
     assert client.get(f"/customers/{customer}/export", headers=AUTH).json()["training"]["purchases"] == []
 
 
-def test_a_forgotten_customer_is_not_published_again(artifacts: Path, artifact: Artifact,
-                                                     redis_server: RedisServer, redis_client: redis.Redis) -> None:
+def test_a_forgotten_customer_is_not_published_again(
+    artifacts: Path, artifact: Artifact, redis_server: RedisServer, redis_client: redis.Redis
+) -> None:
     """Forgotten in the embedded demo (only the file knows), then published into a fresh Redis:
     the CLI's publish merges the file into the Redis set and writes nothing of them."""
     customer = str(artifact.customers.ids[8])

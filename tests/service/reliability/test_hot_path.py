@@ -28,8 +28,11 @@ STORE = "/personal-store/{customer_id}"
 def answered(client: TestClient, route: str, by: str) -> float:
     """`microoffers_hot_path_answers_total` for one route and answerer, from /metrics."""
     for line in client.get("/metrics").text.splitlines():
-        if line.startswith("microoffers_hot_path_answers_total{") and f'route="{route}"' in line \
-                and f'answered_by="{by}"' in line:
+        if (
+            line.startswith("microoffers_hot_path_answers_total{")
+            and f'route="{route}"' in line
+            and f'answered_by="{by}"' in line
+        ):
             return float(line.rsplit(" ", 1)[1])
     return 0.0
 
@@ -47,12 +50,15 @@ def customers(artifact: Artifact, n: int) -> list[str]:
     return [*known, "never-seen-1", "never-seen-2"]
 
 
-def test_hot_path_answers_exactly_what_the_routes_answer(artifacts: Path, artifact: Artifact,
-                                                         own_redis: RedisServer, published: redis.Redis) -> None:
+def test_hot_path_answers_exactly_what_the_routes_answer(
+    artifacts: Path, artifact: Artifact, own_redis: RedisServer, published: redis.Redis
+) -> None:
     queries = ["", "?k=3", "?k=25&include_purchased=true", "?include_purchased=false&k=7", "?k=100"]
     no_cap = {"cap_impressions": 1000}  # both answer each query: capping would change the second answer
-    with client_for(artifacts, own_redis.url, hot_path=False, **no_cap) as routes, \
-            client_for(artifacts, own_redis.url, **no_cap) as hot:
+    with (
+        client_for(artifacts, own_redis.url, hot_path=False, **no_cap) as routes,
+        client_for(artifacts, own_redis.url, **no_cap) as hot,
+    ):
         for customer in customers(artifact, 30):
             for query in queries:
                 expected = routes.get(f"/recommend/{customer}{query}")
@@ -72,8 +78,9 @@ def test_hot_path_answers_exactly_what_the_routes_answer(artifacts: Path, artifa
         assert 'route="/recommend/{customer_id}",status="200"' in hot.get("/metrics").text
 
 
-def test_unusual_requests_go_to_the_routes(artifacts: Path, artifact: Artifact, own_redis: RedisServer,
-                                           published: redis.Redis) -> None:
+def test_unusual_requests_go_to_the_routes(
+    artifacts: Path, artifact: Artifact, own_redis: RedisServer, published: redis.Redis
+) -> None:
     customer = str(artifact.customers.ids[0])
     with client_for(artifacts, own_redis.url) as client:
         bad = client.get(f"/recommend/{customer}?k=0")
@@ -93,8 +100,17 @@ def test_unusual_requests_go_to_the_routes(artifacts: Path, artifact: Artifact, 
 def test_parse_query_accepts_only_known_single_valid_parameters() -> None:
     assert parse_query(b"", RECOMMEND_QUERY) == {}
     assert parse_query(b"k=12&include_purchased=true", RECOMMEND_QUERY) == {b"k": 12, b"include_purchased": True}
-    for refused in (b"k=0", b"k=101", b"k=1&k=2", b"k", b"k=1&", b"exclude=a", b"include_purchased=maybe",
-                    b"k=-1", b"k=%201"):
+    for refused in (
+        b"k=0",
+        b"k=101",
+        b"k=1&k=2",
+        b"k",
+        b"k=1&",
+        b"exclude=a",
+        b"include_purchased=maybe",
+        b"k=-1",
+        b"k=%201",
+    ):
         assert parse_query(refused, RECOMMEND_QUERY) is None, refused
     assert parse_query(b"k=50", STORE_QUERY) == {b"k": 50}
     assert parse_query(b"k=51", STORE_QUERY) is None
@@ -140,8 +156,13 @@ def test_impressions_of_hot_answers_reach_redis_and_cap_items(
         third = [i["item_id"] for i in client.get(f"/recommend/{customer}?k=3").json()["items"]]
         assert not set(third) & set(first)
         counts = {k.decode(): int(v) for k, v in published.hgetall("mo:feedback:counts").items()}
-        assert wait_until(lambda: sum(int(v) for k, v in published.hgetall("mo:feedback:counts").items()
-                                      if k.startswith(b"impression|")) == 9, timeout=5), counts
+        assert wait_until(
+            lambda: (
+                sum(int(v) for k, v in published.hgetall("mo:feedback:counts").items() if k.startswith(b"impression|"))
+                == 9
+            ),
+            timeout=5,
+        ), counts
         assert answered(client, RECOMMEND, "hot_path") == 3
 
 
@@ -171,12 +192,32 @@ def test_a_real_uvicorn_worker_answers_on_the_hot_path(
     """uvloop's transports are not asyncio's: the hot path's own Redis connection must work on
     the loop production runs (the test client runs asyncio's)."""
     port = free_port()
-    env = {**os.environ, "MICROOFFERS_ARTIFACTS": str(artifacts), "REDIS_URL": own_redis.url,
-           "MICROOFFERS_ACCESS_LOG": "false"}
+    env = {
+        **os.environ,
+        "MICROOFFERS_ARTIFACTS": str(artifacts),
+        "REDIS_URL": own_redis.url,
+        "MICROOFFERS_ACCESS_LOG": "false",
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "service.main:create_app", "--factory", "--loop", "uvloop",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "service.main:create_app",
+            "--factory",
+            "--loop",
+            "uvloop",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -186,8 +227,9 @@ def test_a_real_uvicorn_worker_answers_on_the_hot_path(
             answer = httpx.get(f"{base}/recommend/{customer}?k=4", timeout=5)
             assert answer.status_code == 200 and len(answer.json()["items"]) == 4
         metrics = httpx.get(f"{base}/metrics", timeout=5).text
-        assert 'microoffers_hot_path_answers_total{answered_by="hot_path",route="/recommend/{customer_id}"} 3.0' \
-            in metrics
+        assert (
+            'microoffers_hot_path_answers_total{answered_by="hot_path",route="/recommend/{customer_id}"} 3.0' in metrics
+        )
         assert 'answered_by="route",route="/recommend/{customer_id}"' not in metrics
     finally:
         proc.terminate()

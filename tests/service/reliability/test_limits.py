@@ -47,8 +47,10 @@ def test_writes_past_the_burst_get_429_with_retry_after(artifacts: Path, artifac
         assert refused.json()["error"] == "rate_limited"
         assert client.post("/admin/reload", headers=AUTH).status_code == 429  # one bucket for all writes
         assert client.get("/customers/c1/export", headers=AUTH).status_code == 429
-        assert client.post("/events", json=_event(artifact),
-                           headers={"Authorization": f"Bearer {other}"}).status_code == 202
+        assert (
+            client.post("/events", json=_event(artifact), headers={"Authorization": f"Bearer {other}"}).status_code
+            == 202
+        )
         assert client.get("/recommend/c1").status_code == 200  # reads are not limited
         assert "microoffers_rate_limited_total 3.0" in client.get("/metrics").text
 
@@ -74,8 +76,7 @@ def test_streamed_body_over_the_limit_is_413(small_body_client) -> None:  # type
             yield f'"customer-{n:05d}",'.encode()
         yield b'"last"]}'
 
-    resp = small_body_client.post("/recommend/batch", content=chunks(),
-                                  headers={"Content-Type": "application/json"})
+    resp = small_body_client.post("/recommend/batch", content=chunks(), headers={"Content-Type": "application/json"})
     assert resp.status_code == 413 and resp.json()["error"] == "too_large"
     resp = small_body_client.post("/events", content=chunks(), headers={**AUTH, "Content-Type": "application/json"})
     assert resp.status_code == 413 and resp.json()["error"] == "too_large"

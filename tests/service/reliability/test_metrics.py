@@ -47,8 +47,11 @@ def test_requests_lookups_events_and_model_are_measured(artifacts: Path, artifac
     assert _value(samples, "microoffers_http_responses_total", method="GET", route=route, status="422") == 1
     assert _value(samples, "microoffers_customer_lookups_total", store="embedded", result="hit") == 3
     assert _value(samples, "microoffers_customer_lookups_total", store="embedded", result="miss") == 1
-    clicks = [v for (name, labels), v in samples.items()
-              if name == "microoffers_feedback_events_total" and ("type", "click") in labels]
+    clicks = [
+        v
+        for (name, labels), v in samples.items()
+        if name == "microoffers_feedback_events_total" and ("type", "click") in labels
+    ]
     assert clicks == [1]
     assert _value(samples, "microoffers_model_info", version=artifact.version) == 1
     assert _value(samples, "microoffers_model_loaded_info", version=artifact.version) == 1

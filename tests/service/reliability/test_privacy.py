@@ -64,15 +64,20 @@ def test_export_holds_training_live_cached_and_segment(client: TestClient, artif
     assert resp.status_code == 200, resp.text
     body = resp.json()
     row = artifact.customers.row(customer)
-    trained_items = set(artifact.items.ids[artifact.history.indices[artifact.history.indptr[row]:
-                                                                    artifact.history.indptr[row + 1]]].tolist())
+    trained_items = set(
+        artifact.items.ids[
+            artifact.history.indices[artifact.history.indptr[row] : artifact.history.indptr[row + 1]]
+        ].tolist()
+    )
     assert body["forgotten"] is False and body["training"]["known"] is True
     assert {p["item_id"] for p in body["training"]["purchases"]} == trained_items
     assert all(p["occasions"] >= 1 and p["first_purchase"] <= p["last_purchase"] for p in body["training"]["purchases"])
     assert [(e["item_id"], e["type"]) for e in body["live"]["events"]] == [(item, "purchase"), (item, "dismiss")]
     assert body["live"]["purchases"] == {item: 1} and item in body["live"]["suppressed"]
     assert {(c["model_version"], c["name"]) for c in body["cached"]} == {
-        (artifact.version, f"c:{customer}"), (artifact.version, f"store:{customer}")}
+        (artifact.version, f"c:{customer}"),
+        (artifact.version, f"store:{customer}"),
+    }
     assert body["segment"]["id"] == segment and body["segment"]["model_version"] == artifact.version
 
 
@@ -100,8 +105,9 @@ def test_delete_forgets_everything_at_once(client: TestClient, artifacts: Path, 
         assert redis.Redis.from_url(redis_url).sismember(contract.FORGOTTEN_KEY, customer)
 
 
-def test_forgotten_customer_stays_forgotten_after_restart(artifacts: Path, redis_url: str | None,
-                                                          artifact: Artifact) -> None:
+def test_forgotten_customer_stays_forgotten_after_restart(
+    artifacts: Path, redis_url: str | None, artifact: Artifact
+) -> None:
     customer = str(artifact.customers.ids[7])
     with client_for(artifacts, redis_url) as client:
         assert client.delete(f"/customers/{customer}", headers=AUTH).status_code == 204
@@ -148,8 +154,9 @@ def test_delete_reaches_every_held_version_and_later_publishes(
 
 
 @pytest.mark.redis
-def test_fallback_does_not_bring_a_forgotten_customer_back(artifacts: Path, artifact: Artifact,
-                                                           own_redis: RedisServer) -> None:
+def test_fallback_does_not_bring_a_forgotten_customer_back(
+    artifacts: Path, artifact: Artifact, own_redis: RedisServer
+) -> None:
     customer = str(artifact.customers.ids[11])
     publish(artifact, redis.Redis.from_url(own_redis.url))
     with client_for(artifacts, own_redis.url) as client:
@@ -161,8 +168,9 @@ def test_fallback_does_not_bring_a_forgotten_customer_back(artifacts: Path, arti
 
 
 @pytest.mark.redis
-def test_events_refused_with_retry_hint_while_redis_is_down(artifacts: Path, artifact: Artifact,
-                                                            own_redis: RedisServer) -> None:
+def test_events_refused_with_retry_hint_while_redis_is_down(
+    artifacts: Path, artifact: Artifact, own_redis: RedisServer
+) -> None:
     publish(artifact, redis.Redis.from_url(own_redis.url))
     event = {"customer_id": "c1", "item_id": str(artifact.items.ids[0]), "type": "click"}
     with client_for(artifacts, own_redis.url) as client:

@@ -52,7 +52,7 @@ def test_reload_switches_version_with_no_failed_request(artifacts: Path, artifac
         versions = [v for _, v in seen]
         assert versions[0] == artifact.version and versions[-1] == new.name
         # once the new version answered, the old one never comes back
-        assert artifact.version not in versions[versions.index(new.name):]
+        assert artifact.version not in versions[versions.index(new.name) :]
         again = client.post("/admin/reload", headers=AUTH).json()
         assert again == {"previous_version": new.name, "version": new.name, "changed": False}
 
@@ -97,8 +97,13 @@ def test_rollback_switches_without_restart_and_reload_moves_the_fallback(
     publish(new, writer)
     with client_for(artifacts, own_redis.url) as client:
         assert _version(client, customer) == new.version
-        done = subprocess.run([sys.executable, "-m", "cli.main", "rollback", "--redis-url", own_redis.url],
-                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "cli.main", "rollback", "--redis-url", own_redis.url],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
         assert _version(client, customer) == artifact.version  # Redis resolves mo:current per request
         reload = client.post("/admin/reload", headers=AUTH).json()

@@ -21,14 +21,36 @@ HERE = Path(__file__).parent
 
 
 def _start(artifacts: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "MICROOFFERS_ARTIFACTS": str(artifacts), "MICROOFFERS_API_KEY": API_KEY,
-           "MICROOFFERS_ACCESS_LOG": "false"}
+    env = {
+        **os.environ,
+        "MICROOFFERS_ARTIFACTS": str(artifacts),
+        "MICROOFFERS_API_KEY": API_KEY,
+        "MICROOFFERS_ACCESS_LOG": "false",
+    }
     env.pop("REDIS_URL", None)
     env.pop("MICROOFFERS_REDIS_URL", None)
     return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "slow_app:create_slow_app", "--factory", "--app-dir", str(HERE),
-         "--host", "127.0.0.1", "--port", str(port), "--timeout-graceful-shutdown", "20", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "slow_app:create_slow_app",
+            "--factory",
+            "--app-dir",
+            str(HERE),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--timeout-graceful-shutdown",
+            "20",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 
