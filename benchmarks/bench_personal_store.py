@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import redis
 
-from models.artifact import load_artifact
+from models.contract.artifact import load_artifact
 from service.personal_store import personal_store
 from service.recommendations import recommend
 from service.store import EmbeddedStore, OfferStore, RedisStore

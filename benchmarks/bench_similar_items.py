@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.als import ALSRecommender
+from models.algorithms.als import ALSRecommender
 from training.clean import clean_purchases
 from training.features import WeightParams, build_interactions
 from training.load import load_purchases

@@ -1,7 +1,7 @@
 """Cache miss: a customer with no precomputed list (new, or changed by events) is scored on the
 fly: fold their purchases into a vector against the fixed item factors, find the top items,
 drop what they bought. Latency per request, one request at a time, two ways: scoring every
-item (dense), and the norm-bounded search of `models.inner_product` (pruned), which must give
+item (dense), and the norm-bounded search of `models.algorithms.search.inner_product` (pruned), which must give
 the same items.
 
     python -m benchmarks.cache_miss [--items 50000] [--factors 64] [--requests 3000]
@@ -20,10 +20,10 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from models.als import ALSParams, ALSRecommender
-from models.artifact import load_artifact
-from models.base import top_k
-from models.inner_product import InnerProductIndex
+from models.algorithms.als import ALSParams, ALSRecommender
+from models.algorithms.base import top_k
+from models.algorithms.search.inner_product import InnerProductIndex
+from models.contract.artifact import load_artifact
 
 
 def random_model(n_items: int, factors: int, seed: int) -> ALSRecommender:

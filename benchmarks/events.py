@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.harness import wait_for_http  # noqa: E402
-from models.artifact import load_artifact  # noqa: E402
+from models.contract.artifact import load_artifact  # noqa: E402
 from training.publish import publish  # noqa: E402
 
 KEY = "bench-key-0123456789"

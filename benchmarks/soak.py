@@ -19,7 +19,7 @@ import httpx
 import numpy as np
 
 from benchmarks.harness import RedisProcess, publish, redis_server, rss_mb, service, train_demo
-from models.artifact import load_artifact
+from models.contract.artifact import load_artifact
 
 
 async def _load(base: str, customers: list[str], rate: float, seconds: float, pid: int) -> dict[str, object]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from models.artifact import ArtifactNotFoundError, load_artifact
+from models.contract.artifact import ArtifactNotFoundError, load_artifact
 from training.errors import InputError, QualityGateError
 
 if TYPE_CHECKING:
@@ -232,8 +232,8 @@ def publish(
     import redis
     from tqdm import tqdm
 
-    from models.artifact import artifacts_root
-    from models.privacy import forgotten_path, read_forgotten
+    from models.contract.artifact import artifacts_root
+    from models.rules.privacy import forgotten_path, read_forgotten
     from training.publish import publish as run_publish
 
     _setup_logging(verbose)
@@ -280,9 +280,9 @@ def export(
     (every customer's offer: their segment's, minus what they bought; forgotten customers left out)."""
     from datetime import UTC, date, datetime
 
-    from models.artifact import artifacts_root
-    from models.export import CUSTOMER_COLUMNS, SEGMENT_COLUMNS, customer_rows, segment_rows, write_csv
-    from models.privacy import forgotten_path, read_forgotten
+    from models.contract.artifact import artifacts_root
+    from models.contract.export import CUSTOMER_COLUMNS, SEGMENT_COLUMNS, customer_rows, segment_rows, write_csv
+    from models.rules.privacy import forgotten_path, read_forgotten
 
     if fmt != "csv":
         _fail(f"--format must be csv, not {fmt!r}")

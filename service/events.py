@@ -15,7 +15,7 @@ import orjson
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from models.events import Event
+from models.contract.events import Event
 from service.forgotten import CustomerForgottenError
 from service.live.overlays import LiveContext
 from service.live.state import Recorded

@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from models.catalog import Catalog
+from models.rules.catalog import Catalog
 
 
 def today() -> date:

@@ -1,4 +1,4 @@
-"""The service's view of the deny list (see `models.privacy`): forgotten customer ids, kept in
+"""The service's view of the deny list (see `models.rules.privacy`): forgotten customer ids, kept in
 memory and recorded durably in the Redis set and the file beside the artifacts.
 
 The in-memory set is shared by reference with the model's `Personalizer`, and every embedded
@@ -17,7 +17,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from models import contract
-from models.privacy import append_forgotten, read_forgotten, remove_forgotten
+from models.rules.privacy import append_forgotten, read_forgotten, remove_forgotten
 from service.store import StoreUnavailableError
 
 log = logging.getLogger(__name__)

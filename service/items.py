@@ -4,7 +4,7 @@ through the request-time catalog rules (an unavailable neighbour is replaced by 
 from __future__ import annotations
 
 from models import contract
-from models.store_documents import similar_doc
+from models.contract.store_documents import similar_doc
 from service.errors import NotFoundError
 from service.filters import ItemFilter
 from service.schemas import SimilarItems, StoreItem

@@ -1,4 +1,4 @@
-"""Reading a published JSON document (see `models.store_documents`) as a dict."""
+"""Reading a published JSON document (see `models.contract.store_documents`) as a dict."""
 
 from __future__ import annotations
 

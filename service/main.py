@@ -18,8 +18,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from models.artifact import artifacts_root
-from models.privacy import forgotten_path
+from models.contract.artifact import artifacts_root
+from models.rules.privacy import forgotten_path
 from service.bodylimit import MaxBodySizeMiddleware
 from service.errors import install_error_handlers
 from service.forgotten import DenyList

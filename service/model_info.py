@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from models import contract
-from models.documents import MANIFEST
+from models.contract.documents import MANIFEST
 from service.metrics import Metrics
 from service.resilience import Stores
 from service.store import OfferStore, StoreUnavailableError

@@ -4,7 +4,7 @@ segment's and the shop's trending, the catalog), so time-dependent catalog rules
 request's `exclude`/`category` apply to every section.
 
 Buy-again timing and loyalty are measured at the end of the training data (see
-`models.store_documents`); for a daily-trained model that is yesterday.
+`models.contract.store_documents`); for a daily-trained model that is yesterday.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import asyncio
 import logging
 from collections.abc import Collection
 
-from models import contract, loyalty
-from models.store_documents import ALL_CUSTOMERS, NEW_ARRIVALS, store_doc, trending_doc
+from models import contract
+from models.contract.store_documents import ALL_CUSTOMERS, NEW_ARRIVALS, store_doc, trending_doc
+from models.rules import loyalty
 from service.filters import ItemFilter
 from service.json_documents import json_document
 from service.live.overlays import LiveContext, LiveEffect, live_effect

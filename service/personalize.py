@@ -13,10 +13,10 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from models.artifact import Artifact
-from models.base import top_k
+from models.algorithms.base import top_k
 from models.contract import Offer
-from models.ranking import merge_lists
+from models.contract.artifact import Artifact
+from models.rules.ranking import merge_lists
 
 LIST_LENGTH = 100
 DISLIKE_CONFIDENCE = -1.0  # implicit reads a negative entry as "does not want this"

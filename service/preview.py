@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from models.artifact import Artifact
-from models.documents import MANIFEST
-from models.export import (
+from models.contract.artifact import Artifact
+from models.contract.documents import MANIFEST
+from models.contract.export import (
     CUSTOMER_COLUMNS,
     SEGMENT_COLUMNS,
     ExportError,
@@ -26,8 +26,8 @@ from models.export import (
     segment_rows,
     storefront_of,
 )
-from models.purchase_history import purchase_history
-from models.store_documents import SEGMENTS, segment_doc
+from models.contract.purchase_history import purchase_history
+from models.contract.store_documents import SEGMENTS, segment_doc
 from service import personal_store, segments
 from service.errors import NotFoundError
 from service.json_documents import json_document

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from jinja2 import Environment
 
-from models.wording import ago, duration
+from models.rules.wording import ago, duration
 
 DASH = "–"
 

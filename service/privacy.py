@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models import contract, documents
-from models.artifact import Artifact
-from models.events import LoggedEvent, ms_to_iso, to_record
-from models.store_documents import segment_doc, segment_of_store_document, store_doc
+from models import contract
+from models.contract import documents
+from models.contract.artifact import Artifact
+from models.contract.events import LoggedEvent, ms_to_iso, to_record
+from models.contract.store_documents import segment_doc, segment_of_store_document, store_doc
 from service.forgotten import DenyList
 from service.json_documents import json_document
 from service.live.state import LiveSnapshot

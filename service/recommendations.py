@@ -10,9 +10,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from models.catalog import Catalog
 from models.contract import Offer
-from models.ranking import ScoreScale, scale_of, select_offers
+from models.rules.catalog import Catalog
+from models.rules.ranking import ScoreScale, scale_of, select_offers
 from service import personal_store
 from service.filters import ItemFilter
 from service.live.overlays import LiveContext, apply_live
@@ -89,7 +89,7 @@ class Choice:
     source: str
     offers: list[Offer]
     rules: ItemFilter
-    scale: ScoreScale  # of the candidates the offers were chosen from (see `models.ranking.ScoreScale`)
+    scale: ScoreScale  # of the candidates the offers were chosen from (see `models.rules.ranking.ScoreScale`)
 
 
 def choose(
@@ -121,7 +121,7 @@ def choose(
 
 async def rhythms_if_needed(store: OfferStore, version: str, customer_id: str, choice: Choice) -> dict[str, str]:
     """Item -> the reason of its repeat purchases, as the store's buy-again section words it
-    (the rhythm only where `models.replenishment.rhythm_holds`), fetched only when a bought
+    (the rhythm only where `models.rules.replenishment.rhythm_holds`), fetched only when a bought
     item is shown."""
     if not any(o.bought for o in choice.offers):
         return {}

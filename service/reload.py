@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from models.artifact import (
+from models.contract.artifact import (
     MANIFEST,
     ArtifactCorruptError,
     ArtifactNotFoundError,

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.store_documents import SEGMENTS, segment_doc, segment_offers_doc
-from models.wording import segment_offer_reason
+from models.contract.store_documents import SEGMENTS, segment_doc, segment_offers_doc
+from models.rules.wording import segment_offer_reason
 from service.errors import NotFoundError
 from service.filters import ItemFilter
 from service.json_documents import json_document

@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from models.artifact import Artifact, ArtifactNotFoundError, artifacts_root, load_artifact
+from models.contract.artifact import Artifact, ArtifactNotFoundError, artifacts_root, load_artifact
 from service.live import EmbeddedLiveState, LivePolicy, LiveState, RedisLiveState
 from service.live.overlays import Clock, LiveContext, customer_segment
 from service.metrics import Metrics

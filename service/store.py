@@ -16,12 +16,12 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from models import contract, documents
-from models.artifact import Artifact
-from models.catalog import Catalog, CatalogItem, catalog_from_frame
-from models.contract import Offer
-from models.documents import customer_documents, shared_documents
-from models.store_documents import segment_doc, segment_of_store_document, segment_without_customer
+from models import contract
+from models.contract import Offer, documents
+from models.contract.artifact import Artifact
+from models.contract.documents import customer_documents, shared_documents
+from models.contract.store_documents import segment_doc, segment_of_store_document, segment_without_customer
+from models.rules.catalog import Catalog, CatalogItem, catalog_from_frame
 from service.breaker import CircuitBreaker, CircuitOpenError
 
 LookupCounter = Callable[[str, bool], None]  # (store kind, customer document found)
@@ -51,7 +51,7 @@ class OfferStore(ABC):
 
     @abstractmethod
     async def document(self, version: str, name: str) -> bytes | None:
-        """One published document of `version` (names in `models.documents`), None if absent."""
+        """One published document of `version` (names in `models.contract.documents`), None if absent."""
 
     async def customer_offers(self, version: str, customer_id: str) -> list[Offer] | None:
         """The customer's precomputed candidates, or None for a customer the version does not know."""
@@ -96,7 +96,7 @@ class OfferStore(ABC):
 
 
 class EmbeddedStore(OfferStore):
-    """The documents a publish would write (see `models.documents`), served from the artifact
+    """The documents a publish would write (see `models.contract.documents`), served from the artifact
     in process memory. Shared documents are built once; a customer's own documents are built
     when first asked for and kept in a bounded cache, so start-up does not encode every customer
     (a million of them, when this store is the Redis fallback)."""

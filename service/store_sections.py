@@ -14,9 +14,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from models.contract import Offer
-from models.loyalty import RFM
-from models.ranking import ScoreScale, scale_of
-from models.wording import duration, repeat_purchase_reason
+from models.rules.loyalty import RFM
+from models.rules.ranking import ScoreScale, scale_of
+from models.rules.wording import duration, repeat_purchase_reason
 from service.filters import ItemFilter
 from service.schemas import StoreItem, StoreSection
 
@@ -34,7 +34,7 @@ class SectionPlan:
     title: str
     reason: str
     candidates: Sequence[Candidate]
-    scale: ScoreScale | None = None  # None: the candidates' own (see `models.ranking.ScoreScale`)
+    scale: ScoreScale | None = None  # None: the candidates' own (see `models.rules.ranking.ScoreScale`)
     discovery: bool = True  # items bought since training leave it (all but buy_again)
 
 
@@ -66,7 +66,7 @@ class BuyAgain:
 
 @dataclass(frozen=True)
 class Ingredients:
-    """A known customer's `store:` document (see `models.store_documents`), decoded."""
+    """A known customer's `store:` document (see `models.contract.store_documents`), decoded."""
 
     segment: int
     tier: str

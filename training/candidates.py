@@ -15,17 +15,17 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from models.als import ALSParams, ALSRecommender
-from models.base import Recommender
-from models.blend import BlendRecommender
-from models.ease import EASEParams, EASERecommender
-from models.interactions import Interactions
-from models.knn import ItemKNNRecommender, KNNParams
-from models.popular import PopularityRecommender
-from models.recent_popular import RecentPopularityParams, RecentPopularityRecommender
-from models.replenishment import ReplenishmentStats
-from models.repurchase import PurchaseFrequencyRecommender, RepurchaseParams, RepurchaseRecommender
-from models.timed import PurchaseTimes, TimeAwareRecommender
+from models.algorithms.als import ALSParams, ALSRecommender
+from models.algorithms.base import Recommender
+from models.algorithms.blend import BlendRecommender
+from models.algorithms.ease import EASEParams, EASERecommender
+from models.algorithms.interactions import Interactions
+from models.algorithms.knn import ItemKNNRecommender, KNNParams
+from models.algorithms.popular import PopularityRecommender
+from models.algorithms.recent_popular import RecentPopularityParams, RecentPopularityRecommender
+from models.algorithms.repurchase import PurchaseFrequencyRecommender, RepurchaseParams, RepurchaseRecommender
+from models.algorithms.timed import PurchaseTimes, TimeAwareRecommender
+from models.rules.replenishment import ReplenishmentStats
 from training.features import WeightParams, build_interactions, build_replenishment, day_number
 
 COUNTS = WeightParams(scheme="count", half_life_days=None)  # plain purchase-occasion counts

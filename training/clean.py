@@ -98,7 +98,7 @@ def no_customer(df: pd.DataFrame, forgotten: Collection[str] = ()) -> np.ndarray
 
 
 def forgotten_customer(df: pd.DataFrame, forgotten: Collection[str] = ()) -> np.ndarray:
-    """Customers on the deny list (`models.privacy`) asked to be forgotten: none of their rows
+    """Customers on the deny list (`models.rules.privacy`) asked to be forgotten: none of their rows
     may reach a model, a list or a segment again."""
     if not forgotten:
         return np.zeros(len(df), dtype=bool)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.interactions import IdMap
-from models.loyalty import RFM, TIERS, Thresholds, thresholds_from, tier
+from models.algorithms.interactions import IdMap
+from models.rules.loyalty import RFM, TIERS, Thresholds, thresholds_from, tier
 
 DAY = pd.Timedelta(days=1)
 PROFILE_COLUMNS = ["recency_days", "orders", "spend", "tenure_days", "items_per_order", "order_value", "country"]
@@ -64,7 +64,7 @@ def rfm_array(profiles: pd.DataFrame) -> np.ndarray:
 
 
 def loyalty_tiers(profiles: pd.DataFrame) -> tuple[np.ndarray, Thresholds]:
-    """Tier index per customer (into `models.loyalty.TIERS`) and the shop's thresholds."""
+    """Tier index per customer (into `models.rules.loyalty.TIERS`) and the shop's thresholds."""
     th = thresholds_from(profiles["orders"].to_numpy(), profiles["spend"].to_numpy())
     names = [
         tier(RFM(float(r), int(o), float(s), float(t)), th)

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from models.base import Recommender, top_k, top_k_wide
-from models.blend import Scores, score_rows
-from models.metrics import calc_metrics, per_customer_metrics, popularity_ranks
+from models.algorithms.base import Recommender, top_k, top_k_wide
+from models.algorithms.blend import Scores, score_rows
+from models.evaluation.metrics import calc_metrics, per_customer_metrics, popularity_ranks
 from training.candidates import ModelSpec, TrainingData
 from training.split import Split
 

@@ -34,9 +34,9 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict
 
 from models import contract
-from models.artifact import ArtifactNotFoundError, load_artifact
-from models.events import NEGATIVE_TYPES, LoggedEvent, from_stream, id_key, read_log, to_record
-from models.interactions import Interactions
+from models.algorithms.interactions import Interactions
+from models.contract.artifact import ArtifactNotFoundError, load_artifact
+from models.contract.events import NEGATIVE_TYPES, LoggedEvent, from_stream, id_key, read_log, to_record
 from training.errors import InputError
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from models.interactions import IdMap, Interactions, sorted_codes
-from models.replenishment import ReplenishmentStats, replenishment_stats
+from models.algorithms.interactions import IdMap, Interactions, sorted_codes
+from models.rules.replenishment import ReplenishmentStats, replenishment_stats
 
 
 class WeightParams(BaseModel):

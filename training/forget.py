@@ -1,4 +1,4 @@
-"""Which customers a training run must leave out: the deny list (see `models.privacy`).
+"""Which customers a training run must leave out: the deny list (see `models.rules.privacy`).
 
 Read from `<out>/privacy/forgotten.txt` (the service appends to it on `DELETE /customers/{id}`),
 from any `--forget FILE`, and, when the run reads events from Redis, from the Redis set too.
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import cast
 
 from models import contract
-from models.privacy import forgotten_path, read_forgotten
+from models.rules.privacy import forgotten_path, read_forgotten
 from training.errors import InputError
 
 log = logging.getLogger(__name__)

@@ -1,16 +1,16 @@
 """Precompute every customer's ranked candidates, so serving is a lookup, not a computation.
 
 Both lists (top unbought = discovery, top of everything = re-purchase) come from one model's
-scores, so they share one scale: `models.ranking.merge_lists` interleaves them by score.
+scores, so they share one scale: `models.rules.ranking.merge_lists` interleaves them by score.
 Training publishes a blend of the repurchase model and the discovery winner, which ranks
-unbought items exactly as the discovery winner does (see `models.blend`). A blend of ALS,
-popularity and repurchase parts takes the exact candidate search of `models.blend_search`
+unbought items exactly as the discovery winner does (see `models.algorithms.blend`). A blend of ALS,
+popularity and repurchase parts takes the exact candidate search of `models.algorithms.search.blend`
 (the top `k + spare` of its linear form plus the customer's own items, scored exactly); any
 other model is scored on every item, a batch of customers at a time, and both lists come from
 that one pass.
 
 A plain factor model (ALS) takes a faster exact path: norm-bounded search
-(`models.inner_product`) for the top `k + spare` of everything, which scores a small fraction
+(`models.algorithms.search.inner_product`) for the top `k + spare` of everything, which scores a small fraction
 of the items per customer; discovery is the first `k` of those the customer has not bought.
 Only customers who bought more than `spare` of their own top items need a second, exact pass.
 """
@@ -20,11 +20,11 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from models.als import ALSRecommender
-from models.base import Recommender, top_k
-from models.blend_search import BlendSearch, supported
-from models.inner_product import top_k_inner_products
-from models.ranking import bought_mask
+from models.algorithms.als import ALSRecommender
+from models.algorithms.base import Recommender, top_k
+from models.algorithms.search.blend import BlendSearch, supported
+from models.algorithms.search.inner_product import top_k_inner_products
+from models.rules.ranking import bought_mask
 
 LIST_LENGTH = 100
 SPARE = 32  # extra candidates so bought items can be skipped without a second pass
@@ -75,7 +75,7 @@ def _dense_lists(
 def _searched_lists(
     model: Recommender, matrix: sp.csr_matrix, offerable: np.ndarray, k: int, batch_size: int = 4096
 ) -> dict[str, np.ndarray]:
-    """A supported blend (`models.blend_search`): per batch, the candidates (top `k + SPARE` of
+    """A supported blend (`models.algorithms.search.blend`): per batch, the candidates (top `k + SPARE` of
     the blend's linear form and the customer's own items) scored exactly; a customer whose
     lists are not proven complete by the search's bound is scored on every item instead."""
     n = matrix.shape[0]

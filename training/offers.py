@@ -16,7 +16,7 @@ import pandas as pd
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.storefront import OFFER_COLUMNS
+from models.contract.storefront import OFFER_COLUMNS
 
 
 class OfferParams(BaseModel):

@@ -2,7 +2,7 @@
 load -> clean -> features -> fit -> lists -> storefront -> save.
 
 Each step is a plain function, timed and logged; `train` composes them. Nothing is written until
-every step succeeded, and the artifact lands atomically (see `models.artifact`), so a failed run
+every step succeeded, and the artifact lands atomically (see `models.contract.artifact`), so a failed run
 leaves the previous model serving.
 """
 
@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.als import ALSParams, ALSRecommender
-from models.artifact import Artifact, save_artifact
-from models.popular import PopularityRecommender
+from models.algorithms.als import ALSParams, ALSRecommender
+from models.algorithms.popular import PopularityRecommender
+from models.contract.artifact import Artifact, save_artifact
 from training.candidates import TrainingData, als_spec
 from training.clean import CleanResult, clean_purchases
 from training.clean_report import nothing_left

@@ -2,7 +2,7 @@
 
 Order matters for crash safety: the customer lists, popularity, catalog and manifest are
 written first (pipelined, in chunks), customers on the deny list (`mo:forgotten`, see
-`models.privacy`) are taken out again, then a `complete` marker, and only then the one atomic
+`models.rules.privacy`) are taken out again, then a `complete` marker, and only then the one atomic
 switch of `mo:current`. A publish killed at any point before the switch leaves the previous
 version serving; the next publish removes half-written namespaces it finds. The version
 before the new one stays as `mo:previous` for `rollback`; older ones expire.
@@ -22,9 +22,9 @@ from functools import partial
 import redis
 
 from models import contract
-from models.artifact import Artifact
-from models.documents import customer_documents, is_customer_doc, personal_documents, shared_documents
-from models.store_documents import segment_doc, segment_without_customer
+from models.contract.artifact import Artifact
+from models.contract.documents import customer_documents, is_customer_doc, personal_documents, shared_documents
+from models.contract.store_documents import segment_doc, segment_without_customer
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def publish(
     """Write every document of `artifact` under its version, then switch to it. With
     `workers` > 1, forked processes encode and write disjoint ranges of customers (encoding is
     the CPU cost; they share the loaded artifact's memory). `forgotten`: deny-list ids known
-    outside Redis (the file beside the artifacts, see `models.privacy`): added to the Redis set
+    outside Redis (the file beside the artifacts, see `models.rules.privacy`): added to the Redis set
     first, so the set is the union of both, and left out of this version like every id in it."""
     start = time.perf_counter()
     version = artifact.version

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.loyalty import TIERS
-from models.wording import ago, product_title
+from models.rules.loyalty import TIERS
+from models.rules.wording import ago, product_title
 
 TIER_LABELS = {"new": "New", "regular": "Regular", "loyal": "Loyal", "vip": "VIP", "at_risk": "At-risk"}
 SAMPLE_CUSTOMERS = 20

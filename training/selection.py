@@ -18,7 +18,7 @@ import pandas as pd
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict
 
-from models.base import Recommender
+from models.algorithms.base import Recommender
 from training.candidates import ModelSpec, TrainingData
 from training.errors import QualityGateError
 from training.evaluate import EvalData
@@ -153,7 +153,7 @@ def fit_selected(selection: Selection, data: TrainingData) -> tuple[Recommender,
     """The published model fitted on all the data, and the matrix it ranks with.
 
     The *all* winner is a blend of repurchase and the discovery winner, which ranks unbought
-    items exactly as the discovery winner does (see `models.blend`), so one model produces both
+    items exactly as the discovery winner does (see `models.algorithms.blend`), so one model produces both
     lists with scores on one scale.
     """
     spec = selection.specs.get("all", selection.specs["discovery"])

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from implicit.nearest_neighbours import ItemItemRecommender
 from sklearn.preprocessing import normalize
 
-from models.base import Recommender
+from models.algorithms.base import Recommender
 
 SimilarSource = Literal["cosine", "als"]
 

@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.als import ALSRecommender
-from models.base import top_k
-from models.interactions import Interactions
-from models.ranking import bought_mask
-from models.storefront import Storefront
+from models.algorithms.als import ALSRecommender
+from models.algorithms.base import top_k
+from models.algorithms.interactions import Interactions
+from models.contract.storefront import Storefront
+from models.rules.ranking import bought_mask
 from training.customers import customer_profiles, loyalty_tiers, rfm_array
 from training.features import day_number, purchase_occasions
 from training.offers import OfferParams, segment_buyers, segment_offers

@@ -9,7 +9,7 @@ again), so the test window of an evaluation is never seen while choosing. Steps:
    Objective: NDCG@10 on *discovery* (on *all* when that is the only task).
 3. Discovery winner: the best collaborative model, blended with recent popularity when that helps.
 4. Repurchase model searched on *all*, then the *all* winner: repurchase blended with the
-   discovery winner (see `models.blend` for why the two lists stay consistent).
+   discovery winner (see `models.algorithms.blend` for why the two lists stay consistent).
 
 Blends are tuned on cached score matrices, so a blend weight costs no refit.
 """
@@ -22,9 +22,9 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.als import ALSParams
-from models.blend import BlendedScores, scaled_rows
-from models.ease import MAX_ITEMS
+from models.algorithms.als import ALSParams
+from models.algorithms.blend import BlendedScores, scaled_rows
+from models.algorithms.ease import MAX_ITEMS
 from training.candidates import ModelSpec, als_spec, baseline_specs, blend_spec
 from training.evaluate import EvalData, Scores, applies, model_scores, task_metrics
 from training.features import WeightParams

@@ -22,8 +22,7 @@ from typing import Any
 import orjson
 from starlette.types import Scope, Send
 
-from models import documents
-from models.contract import decode_offers
+from models.contract import decode_offers, documents
 from service import filters, personal_store, recommendations
 from service.deps import CUSTOMER_ID_PATTERN
 from service.forgotten import DenyList

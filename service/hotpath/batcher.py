@@ -91,7 +91,7 @@ class RedisBatcher:
 
     def read(self, customer_id: str | None, document: str | None) -> tuple[Batch, int]:
         """Ask for the customer's overlay view (if `customer_id`) and `document` (a name from
-        `models.documents`, if given) with this tick's pipeline; await `batch.done`, then read
+        `models.contract.documents`, if given) with this tick's pipeline; await `batch.done`, then read
         them with the index."""
         batch = self._batch
         if batch is None:

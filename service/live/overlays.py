@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from models.contract import Offer
-from models.ranking import demote, drop_items, mark_bought
+from models.rules.ranking import demote, drop_items, mark_bought
 from service.live.state import LivePolicy, LiveSnapshot, LiveState
 from service.personalize import Personalizer
 

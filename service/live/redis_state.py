@@ -18,7 +18,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from models import contract
-from models.events import Event, LoggedEvent, from_stream
+from models.contract.events import Event, LoggedEvent, from_stream
 from service.forgotten import CustomerForgottenError
 from service.live.state import Impressions, LivePolicy, LiveSnapshot, LiveState, Recorded, Shown
 from service.live.view import snapshot_from_view

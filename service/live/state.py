@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from models.events import ENGAGEMENT_TYPES, NEGATIVE_TYPES, Event, LoggedEvent
+from models.contract.events import ENGAGEMENT_TYPES, NEGATIVE_TYPES, Event, LoggedEvent
 
 NONE = "none"  # attribution when nothing is known
 

@@ -13,7 +13,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
-from models.artifact import Artifact
+from models.contract.artifact import Artifact
 from service import preview
 from service.deps import CUSTOMER_ID_PATTERN, DenyListDep, LiveDep, StoresDep
 from service.errors import NotFoundError

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from models.artifact import resolve_version_dir
+from models.contract.artifact import resolve_version_dir
 
 
 def _truncate(path: Path) -> None:

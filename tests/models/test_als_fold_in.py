@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from models.als import ALSParams, ALSRecommender
-from models.interactions import Interactions
+from models.algorithms.als import ALSParams, ALSRecommender
+from models.algorithms.interactions import Interactions
 
 
 def test_single_row_fold_in_equals_implicits_solver() -> None:

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.als import ALSParams
-from models.blend import BlendRecommender
-from models.blend_search import supported
-from models.ease import EASERecommender
+from models.algorithms.als import ALSParams
+from models.algorithms.blend import BlendRecommender
+from models.algorithms.ease import EASERecommender
+from models.algorithms.search.blend import supported
 from training.candidates import COUNTS, TrainingData, als_spec, baseline_specs, blend_spec
 from training.lists import _scored_lists, _searched_lists
 from training.tune import REPURCHASE_SPACE, spec_for

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.base import top_k
-from models.inner_product import top_k_inner_products
+from models.algorithms.base import top_k
+from models.algorithms.search.inner_product import top_k_inner_products
 
 
 def factors(n: int, rng: np.random.Generator, skew: float) -> np.ndarray:

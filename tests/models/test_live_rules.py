@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from models.contract import Offer, live_key
-from models.events import Event, LoggedEvent, from_record, from_stream, id_key, to_record
-from models.ranking import demote, mark_bought
+from models.contract.events import Event, LoggedEvent, from_record, from_stream, id_key, to_record
+from models.rules.ranking import demote, mark_bought
 
 OFFERS = [Offer("a", 0.9), Offer("b", 0.8), Offer("c", 0.7, True), Offer("d", 0.6)]
 

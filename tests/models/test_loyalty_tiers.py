@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.loyalty import RFM, Thresholds, thresholds_from, tier, why
-from models.wording import ago, duration, every
+from models.rules.loyalty import RFM, Thresholds, thresholds_from, tier, why
+from models.rules.wording import ago, duration, every
 
 TH = Thresholds(vip_spend=5000.0, loyal_orders=5)
 

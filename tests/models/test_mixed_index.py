@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.base import top_k
-from models.mixed_index import MixedIndex
+from models.algorithms.base import top_k
+from models.algorithms.search.mixed_index import MixedIndex
 
 
 @pytest.mark.parametrize("k", [1, 4, 30])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.wording import product_title
+from models.rules.wording import product_title
 
 
 @pytest.mark.parametrize(

@@ -6,19 +6,19 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from models.blend import BlendRecommender, minmax_rows
-from models.ease import EASEParams, EASERecommender
-from models.interactions import Interactions
-from models.knn import ItemKNNRecommender, KNNParams
-from models.recent_popular import RecentPopularityParams, RecentPopularityRecommender
-from models.replenishment import replenishment_stats
-from models.repurchase import (
+from models.algorithms.blend import BlendRecommender, minmax_rows
+from models.algorithms.ease import EASEParams, EASERecommender
+from models.algorithms.interactions import Interactions
+from models.algorithms.knn import ItemKNNRecommender, KNNParams
+from models.algorithms.recent_popular import RecentPopularityParams, RecentPopularityRecommender
+from models.algorithms.repurchase import (
     PurchaseFrequencyRecommender,
     RepurchaseParams,
     RepurchaseRecommender,
     decayed_occasions,
 )
-from models.timed import PurchaseTimes
+from models.algorithms.timed import PurchaseTimes
+from models.rules.replenishment import replenishment_stats
 from tests.models.test_recommender_contract import N_CUSTOMERS, N_ITEMS, checkerboard, checkerboard_times
 
 CF_MODELS = {
@@ -42,7 +42,7 @@ def purchases(
 
 
 def _ids(prefix: str, n: int):  # type: ignore[no-untyped-def]
-    from models.interactions import IdMap
+    from models.algorithms.interactions import IdMap
 
     return IdMap.from_ids([f"{prefix}{k}" for k in range(n)])
 

@@ -4,7 +4,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from models.contract import Offer, decode_offers, encode_offer_rows, encode_offers
-from models.ranking import customer_offers, select_offers
+from models.rules.ranking import customer_offers, select_offers
 
 OFFERS = [Offer("a", 0.9, True), Offer("b", 0.8), Offer("c", 0.7), Offer("b", 0.6), Offer("d", 0.5)]
 
@@ -39,9 +39,9 @@ def test_customer_offers_merges_discovery_and_bought() -> None:
 
 
 def test_block_merge_and_encoding_equal_the_per_customer_path(trained_artifacts) -> None:  # type: ignore[no-untyped-def]
-    from models.artifact import load_artifact
-    from models.documents import customer_doc, customer_documents, is_customer_doc
-    from models.store_blocks import store_documents
+    from models.contract.artifact import load_artifact
+    from models.contract.documents import customer_doc, customer_documents, is_customer_doc
+    from models.contract.store_blocks import store_documents
 
     a = load_artifact(trained_artifacts)
     lists = (a.discovery_items, a.discovery_scores, a.all_items, a.all_scores, a.history, a.items.ids)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from models.metrics import (
+from models.evaluation.metrics import (
     MAP,
     NDCG,
     Coverage,
@@ -87,7 +87,7 @@ def test_calc_metrics_averages_customers_and_names_each_metric() -> None:
 
 @pytest.mark.parametrize("k", [1, 10, 50])
 def test_top_k_wide_gives_top_k_answer_ties_and_all(k: int) -> None:
-    from models.base import top_k, top_k_wide
+    from models.algorithms.base import top_k, top_k_wide
 
     rng = np.random.default_rng(k)
     scores = rng.standard_normal((300, 5000)).astype(np.float32)

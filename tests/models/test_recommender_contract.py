@@ -8,17 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.als import ALSParams, ALSRecommender
-from models.base import NotFittedError, Recommender, top_k
-from models.blend import BlendRecommender
-from models.ease import EASEParams, EASERecommender
-from models.interactions import Interactions
-from models.knn import ItemKNNRecommender, KNNParams
-from models.popular import PopularityRecommender
-from models.recent_popular import RecentPopularityRecommender
-from models.replenishment import replenishment_stats
-from models.repurchase import PurchaseFrequencyRecommender, RepurchaseRecommender
-from models.timed import PurchaseTimes
+from models.algorithms.als import ALSParams, ALSRecommender
+from models.algorithms.base import NotFittedError, Recommender, top_k
+from models.algorithms.blend import BlendRecommender
+from models.algorithms.ease import EASEParams, EASERecommender
+from models.algorithms.interactions import Interactions
+from models.algorithms.knn import ItemKNNRecommender, KNNParams
+from models.algorithms.popular import PopularityRecommender
+from models.algorithms.recent_popular import RecentPopularityRecommender
+from models.algorithms.repurchase import PurchaseFrequencyRecommender, RepurchaseRecommender
+from models.algorithms.timed import PurchaseTimes
+from models.rules.replenishment import replenishment_stats
 
 N_CUSTOMERS, N_ITEMS = 40, 20
 

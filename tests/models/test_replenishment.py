@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.replenishment import ReplenishmentStats, due_items, due_score, replenishment_stats
+from models.rules.replenishment import ReplenishmentStats, due_items, due_score, replenishment_stats
 
 
 def stats() -> ReplenishmentStats:

@@ -1,4 +1,4 @@
-"""When a reason may claim a purchase rhythm (`models.replenishment.rhythm_holds`), on
+"""When a reason may claim a purchase rhythm (`models.rules.replenishment.rhythm_holds`), on
 hand-made histories with hand-computed texts. Before, two purchases two days apart a year ago
 read "you usually reorder this every ~2 days"."""
 
@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.loyalty import RFM, why
-from models.replenishment import due_items, replenishment_stats, rhythm_holds
-from models.wording import repeat_purchase_reason, times
+from models.rules.loyalty import RFM, why
+from models.rules.replenishment import due_items, replenishment_stats, rhythm_holds
+from models.rules.wording import repeat_purchase_reason, times
 from service.store_sections import Ingredients
 
 TODAY = 400.0  # day number of the end of the data

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Error, Page, sync_playwright
 
-from models.artifact import load_artifact
+from models.contract.artifact import load_artifact
 from tests.preview.conftest import AUTH, SCREENSHOTS, LiveServer
 
 pytestmark = pytest.mark.browser

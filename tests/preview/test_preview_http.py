@@ -12,9 +12,9 @@ import redis
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
-from models.artifact import load_artifact
-from models.export import CUSTOMER_COLUMNS, SEGMENT_COLUMNS
-from models.purchase_history import purchase_history
+from models.contract.artifact import load_artifact
+from models.contract.export import CUSTOMER_COLUMNS, SEGMENT_COLUMNS
+from models.contract.purchase_history import purchase_history
 from service.main import create_app
 from service.preview_figures import SegmentFeedback
 from service.routes.preview import get_feedback

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.artifact import load_artifact
-from models.purchase_history import purchase_history
+from models.contract.artifact import load_artifact
+from models.contract.purchase_history import purchase_history
 from service.preview import SegmentRow, sort_segments
 from service.preview_figures import FigureTable, SegmentFeedback, evaluation_tables, freshness
 from service.preview_format import figure, percent, product

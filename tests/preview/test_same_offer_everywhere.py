@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from cli.main import app
-from models.artifact import load_artifact
-from models.wording import offer_figures, segment_offer_reason
+from models.contract.artifact import load_artifact
+from models.rules.wording import offer_figures, segment_offer_reason
 from service.main import create_app
 from tests.preview.conftest import AUTH, preview_settings
 from training.publish import publish

@@ -9,7 +9,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from models.artifact import load_artifact
+from models.contract.artifact import load_artifact
 from service.main import create_app
 from service.settings import Settings
 from training.publish import publish

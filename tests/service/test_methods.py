@@ -16,7 +16,7 @@ import redis
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from models.artifact import load_artifact
+from models.contract.artifact import load_artifact
 from service.main import create_app
 from service.routes.methods import METHODS
 from service.settings import Settings

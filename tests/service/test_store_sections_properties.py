@@ -9,10 +9,10 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.catalog import CatalogItem
 from models.contract import Offer
-from models.loyalty import RFM
-from models.ranking import select_offers
+from models.rules.catalog import CatalogItem
+from models.rules.loyalty import RFM
+from models.rules.ranking import select_offers
 from service.filters import ItemFilter
 from service.store_sections import (
     BuyAgain,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from models.artifact import load_artifact
+from models.contract.artifact import load_artifact
 from tests.conftest import ROOT
 
 

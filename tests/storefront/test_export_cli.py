@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from models.artifact import load_artifact
-from models.export import CUSTOMER_COLUMNS, SEGMENT_COLUMNS
+from models.contract.artifact import load_artifact
+from models.contract.export import CUSTOMER_COLUMNS, SEGMENT_COLUMNS
 
 
 @pytest.fixture(scope="module")

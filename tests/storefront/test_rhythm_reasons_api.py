@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from models.artifact import load_artifact
-from models.purchase_history import purchase_history
-from models.wording import times
+from models.contract.artifact import load_artifact
+from models.contract.purchase_history import purchase_history
+from models.rules.wording import times
 
 CLAIM = "you usually reorder this every"
 

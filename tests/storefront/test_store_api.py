@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from models.artifact import load_artifact
-from models.loyalty import TIERS
+from models.contract.artifact import load_artifact
+from models.rules.loyalty import TIERS
 
 STORE_SECTIONS = ["buy_again", "for_you", "because_you_bought", "trending_in_your_segment", "new_arrivals"]
 

@@ -9,7 +9,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from cli.main import app
-from models.artifact import load_artifact
+from models.contract.artifact import load_artifact
 from tests.training.synthetic_shop import taste_shop, write_csv
 
 # Ids the Online Retail non-product rule would drop: no digit, or starting with test / gift_.

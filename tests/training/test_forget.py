@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from models import contract
-from models.artifact import load_artifact
-from models.privacy import append_forgotten, forgotten_path, read_forgotten
+from models.contract.artifact import load_artifact
+from models.rules.privacy import append_forgotten, forgotten_path, read_forgotten
 from tests.conftest import RedisServer
 from training.clean import clean_purchases
 from training.errors import InputError

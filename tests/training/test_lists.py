@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from models.als import ALSParams, ALSRecommender
-from models.blend import BlendRecommender
-from models.interactions import Interactions
-from models.popular import PopularityRecommender
-from models.ranking import bought_mask
+from models.algorithms.als import ALSParams, ALSRecommender
+from models.algorithms.blend import BlendRecommender
+from models.algorithms.interactions import Interactions
+from models.algorithms.popular import PopularityRecommender
+from models.rules.ranking import bought_mask
 from training.lists import SPARE, first_unbought, precompute_lists
 
 

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from models.artifact import load_artifact, resolve_version_dir
+from models.contract.artifact import load_artifact, resolve_version_dir
 from training.errors import InputError
 from training.pipeline import TrainInputs, train
 

@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from models import contract
-from models.artifact import load_artifact
+from models.contract.artifact import load_artifact
 from training.publish import PENDING_KEY, cleanup_half_written, publish, rollback
 
 pytestmark = pytest.mark.redis
@@ -87,7 +87,7 @@ def test_half_written_version_is_cleaned_up(trained_artifacts: Path, redis_clien
 def test_publish_in_worker_processes_writes_the_same_documents(
     trained_artifacts: Path, redis_client: redis.Redis
 ) -> None:
-    from models.documents import customer_documents
+    from models.contract.documents import customer_documents
 
     a = load_artifact(trained_artifacts)
     seen: list[int] = []

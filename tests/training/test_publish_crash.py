@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from models import contract
-from models.artifact import load_artifact
+from models.contract.artifact import load_artifact
 from tests.conftest import BUNDLED, ROOT
 from training.pipeline import TrainInputs, train
 from training.publish import PENDING_KEY, publish

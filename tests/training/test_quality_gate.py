@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from cli.main import app
-from models.artifact import load_artifact
+from models.contract.artifact import load_artifact
 from tests.training.synthetic_shop import herd_shop, write_csv
 
 

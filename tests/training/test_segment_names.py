@@ -1,4 +1,4 @@
-"""Segment names and descriptions write product titles with `models.wording.product_title`:
+"""Segment names and descriptions write product titles with `models.rules.wording.product_title`:
 before, `str.title()` named a segment "... · Poppy'S Playhouse Bedroom Kit"."""
 
 from __future__ import annotations

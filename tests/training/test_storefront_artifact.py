@@ -10,11 +10,17 @@ import pandas as pd
 import pytest
 
 from models import contract
-from models.artifact import load_artifact
-from models.documents import all_documents
-from models.store_blocks import store_documents
-from models.store_documents import customer_store_document, data_end_day, similar_doc, similar_documents, store_doc
-from models.storefront import Storefront
+from models.contract.artifact import load_artifact
+from models.contract.documents import all_documents
+from models.contract.store_blocks import store_documents
+from models.contract.store_documents import (
+    customer_store_document,
+    data_end_day,
+    similar_doc,
+    similar_documents,
+    store_doc,
+)
+from models.contract.storefront import Storefront
 from training.similar import model_neighbours
 
 

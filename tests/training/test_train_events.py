@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from models import contract
-from models.artifact import load_artifact
-from models.events import Event, LoggedEvent, to_record
-from models.interactions import Interactions
+from models.algorithms.interactions import Interactions
+from models.contract.artifact import load_artifact
+from models.contract.events import Event, LoggedEvent, to_record
 from service.live import LivePolicy, RedisLiveState
 from training.clean import is_non_product
 from training.errors import InputError

@@ -12,7 +12,7 @@ import redis
 from fastapi.testclient import TestClient
 from live_helpers import API_KEY, AppFactory, FixedClock
 
-from models.artifact import Artifact, load_artifact
+from models.contract.artifact import Artifact, load_artifact
 from service.main import create_app
 from service.settings import Settings
 from training.publish import publish

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 
-from models.artifact import Artifact
+from models.contract.artifact import Artifact
 
 API_KEY = "test-key-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}

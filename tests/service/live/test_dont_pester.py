@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from live_helpers import AUTH, AppFactory, FixedClock, item_ids, known_customer, post
 
-from models.artifact import Artifact
+from models.contract.artifact import Artifact
 
 
 def test_items_shown_n_times_without_click_rotate_down(

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from live_helpers import API_KEY, AUTH, AppFactory, FixedClock, item_ids, known_customer, post
 
 from models import contract
-from models.artifact import Artifact
+from models.contract.artifact import Artifact
 from service.settings import Settings
 
 

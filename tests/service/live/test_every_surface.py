@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from live_helpers import API_KEY, AUTH, item_ids, known_customer, post
 
-from models.artifact import Artifact
+from models.contract.artifact import Artifact
 
 MARKETER = ("marketer", API_KEY)
 pytestmark = pytest.mark.redis

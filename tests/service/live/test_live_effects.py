@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from live_helpers import AUTH, AppFactory, FixedClock, item_ids, known_customer, post
 
-from models.artifact import Artifact
+from models.contract.artifact import Artifact
 from service.personalize import Personalizer
 
 

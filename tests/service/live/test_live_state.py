@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from models.events import Event
+from models.contract.events import Event
 from service.live import EmbeddedLiveState, LivePolicy, LiveState, RedisLiveState
 from service.live.state import parse_feedback_field
 

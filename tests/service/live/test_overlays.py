@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from models.artifact import Artifact
 from models.contract import Offer
+from models.contract.artifact import Artifact
 from service.live import EmbeddedLiveState, LivePolicy, LiveSnapshot, Shown
 from service.live.overlays import LiveContext, apply_live
 from service.personalize import Personalizer

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from models.artifact import Artifact, load_artifact, resolve_version_dir
+from models.contract.artifact import Artifact, load_artifact, resolve_version_dir
 from tests.conftest import RedisServer
 
 

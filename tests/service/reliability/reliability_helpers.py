@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from models.artifact import resolve_version_dir
+from models.contract.artifact import resolve_version_dir
 from service.main import create_app
 from service.settings import Settings
 

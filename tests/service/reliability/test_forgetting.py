@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from cli.main import app as cli
 from models import contract
-from models.artifact import Artifact
-from models.privacy import forgotten_path, read_forgotten
+from models.contract.artifact import Artifact
+from models.rules.privacy import forgotten_path, read_forgotten
 from tests.conftest import RedisServer
 from training.publish import publish
 

@@ -16,7 +16,7 @@ import redis
 from fastapi.testclient import TestClient
 from reliability_helpers import AUTH, add_version, client_for
 
-from models.artifact import Artifact, load_artifact
+from models.contract.artifact import Artifact, load_artifact
 from service.hotpath.app import RECOMMEND_QUERY, STORE_QUERY, parse_query
 from tests.conftest import ROOT, RedisServer, free_port, wait_until
 from training.publish import publish

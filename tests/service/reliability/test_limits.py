@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from reliability_helpers import API_KEY, AUTH, client_for
 
-from models.artifact import Artifact
+from models.contract.artifact import Artifact
 from service.ratelimit import RateLimiter
 
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from reliability_helpers import AUTH, client_for
 
-from models.artifact import Artifact
+from models.contract.artifact import Artifact
 from tests.conftest import RedisServer
 from training.publish import publish
 

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from reliability_helpers import AUTH, add_version, client_for
 
 from models import contract
-from models.artifact import Artifact, load_artifact
-from models.privacy import append_forgotten, forgotten_path, read_forgotten
+from models.contract.artifact import Artifact, load_artifact
+from models.rules.privacy import append_forgotten, forgotten_path, read_forgotten
 from tests.conftest import RedisServer, wait_until
 from training.publish import publish
 

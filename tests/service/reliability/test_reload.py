@@ -13,7 +13,7 @@ import redis
 from fastapi.testclient import TestClient
 from reliability_helpers import AUTH, add_version, client_for
 
-from models.artifact import Artifact, load_artifact
+from models.contract.artifact import Artifact, load_artifact
 from tests.conftest import ROOT, RedisServer, wait_until
 from training.publish import publish
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 from reliability_helpers import API_KEY, AUTH, client_for
 
-from models.artifact import Artifact
+from models.contract.artifact import Artifact
 from tests.conftest import ROOT, free_port, wait_until
 
 HERE = Path(__file__).parent

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from models.replenishment import rhythm_holds
+from models.rules.replenishment import rhythm_holds
 
 
 def duration(days: float) -> str:

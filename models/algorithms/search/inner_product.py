@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.base import top_k
+from models.algorithms.base import top_k
 
 
 class InnerProductIndex:

@@ -16,10 +16,10 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from models.artifact import Artifact
-from models.catalog import Catalog, catalog_from_frame
-from models.storefront import Storefront
-from models.wording import offer_figures, segment_offer_reason
+from models.contract.artifact import Artifact
+from models.contract.storefront import Storefront
+from models.rules.catalog import Catalog, catalog_from_frame
+from models.rules.wording import offer_figures, segment_offer_reason
 
 SEGMENT_COLUMNS = [
     "segment_id",

@@ -1,6 +1,9 @@
-"""What the training job writes into Redis and the service reads back: key names and encodings.
+"""What the training job writes and the service reads back: Redis key names and encodings here;
+the artifact format (`artifact`), the published documents (`documents`, `store_documents`,
+`store_blocks`), the event log format (`events`) and the readers of an artifact that both sides
+use (`export`, `purchase_history`) beside it.
 
-The one module writer and reader share, so they cannot drift apart. Every version's keys live
+The one package writer and reader share, so they cannot drift apart. Every version's keys live
 under its own namespace; `CURRENT_KEY` names the version being served, and switching it is the
 single atomic step of a publish.
 """
@@ -18,7 +21,7 @@ CURRENT_KEY = f"{PREFIX}:current"
 PREVIOUS_KEY = f"{PREFIX}:previous"
 VERSIONS_KEY = f"{PREFIX}:versions"  # list, newest first: every version ever switched to
 PENDING_KEY = f"{PREFIX}:pending"  # set: versions being written by a publish, not yet switched to
-FORGOTTEN_KEY = f"{PREFIX}:forgotten"  # set: customer ids to keep out of every version (models.privacy)
+FORGOTTEN_KEY = f"{PREFIX}:forgotten"  # set: customer ids to keep out of every version (models.rules.privacy)
 # counter: bumped after each erasure has removed the customer's documents, so every worker drops
 # its in-process copies of published documents (service.hotpath) before answering again
 ERASURES_KEY = f"{PREFIX}:forgotten:epoch"
@@ -37,7 +40,7 @@ def version_prefix(version: str) -> str:
 
 
 def document_key(version: str, name: str) -> str:
-    """Where a version's document `name` (see `models.documents`) lives in Redis."""
+    """Where a version's document `name` (see `models.contract.documents`) lives in Redis."""
     return f"{version_prefix(version)}:{name}"
 
 

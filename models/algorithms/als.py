@@ -13,7 +13,7 @@ from implicit.cpu.als import AlternatingLeastSquares
 from pydantic import BaseModel, ConfigDict
 from threadpoolctl import threadpool_limits
 
-from models.base import Recommender, top_k
+from models.algorithms.base import Recommender, top_k
 
 
 class ALSParams(BaseModel):

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.replenishment import RHYTHM_MIN_OCCASIONS
-from models.wording import ago, duration, every
+from models.rules.replenishment import RHYTHM_MIN_OCCASIONS
+from models.rules.wording import ago, duration, every
 
 TIERS = ("new", "regular", "loyal", "vip", "at_risk")
 

@@ -2,7 +2,7 @@
 
 Everything expensive is precomputed once per version (segments, similar items, trending per
 segment, new arrivals per customer); the service assembles a store per request from a few
-published documents (see `models.store_documents`). Rows are the artifact's customer and item
+published documents (see `models.contract.store_documents`). Rows are the artifact's customer and item
 rows; -1 pads short lists.
 
 Files in a version directory:
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.loyalty import TIERS, Thresholds
+from models.rules.loyalty import TIERS, Thresholds
 
 ARRAYS = "storefront.npz"
 SEGMENTS = "segments.json"
@@ -46,7 +46,7 @@ class Storefront:
     customer_new_items: np.ndarray  # int32 [customers, k]: new arrivals that fit each customer
     customer_new_scores: np.ndarray  # float32 [customers, k]
     rfm: np.ndarray  # float32 [customers, 4]: recency days, orders, spend, tenure days
-    tier: np.ndarray  # int8 [customers]: index into models.loyalty.TIERS
+    tier: np.ndarray  # int8 [customers]: index into models.rules.loyalty.TIERS
     thresholds: Thresholds
     meta: dict[str, Any] = field(default_factory=dict)  # parameters and windows used
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Self
 
-from models.base import Recommender
-from models.replenishment import ReplenishmentStats
+from models.algorithms.base import Recommender
+from models.rules.replenishment import ReplenishmentStats
 
 
 @dataclass(frozen=True)
 class PurchaseTimes:
-    """Per customer x item occasions, first and last day (see `models.replenishment`), and
+    """Per customer x item occasions, first and last day (see `models.rules.replenishment`), and
     `today`: the day number (days since the epoch) at which the training data ends."""
 
     stats: ReplenishmentStats

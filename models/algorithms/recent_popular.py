@@ -11,8 +11,8 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict
 
-from models.replenishment import ReplenishmentStats
-from models.timed import PurchaseTimes, TimeAwareRecommender
+from models.algorithms.timed import PurchaseTimes, TimeAwareRecommender
+from models.rules.replenishment import ReplenishmentStats
 
 
 class RecentPopularityParams(BaseModel):

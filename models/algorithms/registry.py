@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from models.als import ALSRecommender
-from models.base import Recommender
-from models.blend import BlendRecommender
-from models.ease import EASERecommender
-from models.knn import ItemKNNRecommender
-from models.popular import PopularityRecommender
-from models.recent_popular import RecentPopularityRecommender
-from models.repurchase import PurchaseFrequencyRecommender, RepurchaseRecommender
+from models.algorithms.als import ALSRecommender
+from models.algorithms.base import Recommender
+from models.algorithms.blend import BlendRecommender
+from models.algorithms.ease import EASERecommender
+from models.algorithms.knn import ItemKNNRecommender
+from models.algorithms.popular import PopularityRecommender
+from models.algorithms.recent_popular import RecentPopularityRecommender
+from models.algorithms.repurchase import PurchaseFrequencyRecommender, RepurchaseRecommender
 
 MODEL_TYPES: dict[str, type[Recommender]] = {
     cls.name: cls

@@ -13,7 +13,7 @@ import scipy.linalg
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict
 
-from models.base import Recommender, top_k
+from models.algorithms.base import Recommender, top_k
 
 MAX_ITEMS = 20_000
 

@@ -12,7 +12,7 @@ Layout of one version directory (`<out>/<version>/`):
     replenishment.npz  per customer x item: occasions, first and last day (buy-again rhythm)
     catalog.parquet item_id, title, price, category, available, available_from, ...
     storefront.npz, segments.json, segment_offers.parquet
-                    personal-store ingredients and micro-segments (see `models.storefront`)
+                    personal-store ingredients and micro-segments (see `models.contract.storefront`)
     metrics.json    evaluation figures, when the run evaluated
     events.parquet  feedback events folded into this version (`train --events-from`), when any
     report.html     the same figures with plots, for people (optional)
@@ -38,10 +38,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from models.als import ALSRecommender
-from models.interactions import IdMap
-from models.replenishment import ReplenishmentStats
-from models.storefront import Storefront
+from models.algorithms.als import ALSRecommender
+from models.algorithms.interactions import IdMap
+from models.contract.storefront import Storefront
+from models.rules.replenishment import ReplenishmentStats
 
 MANIFEST = "manifest.json"
 TMP_PREFIX = ".tmp-"

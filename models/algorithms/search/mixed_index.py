@@ -1,8 +1,8 @@
 """Exact top-k of `q · v + c · g` per query: item vectors plus item values shared by everyone.
 
-A blend's linear form (`models.blend_search`) is ALS vectors plus columns such as recent
+A blend's linear form (`models.algorithms.search.blend`) is ALS vectors plus columns such as recent
 popularity that each customer weighs by a coefficient of their own. Bounding such a column by
-its length (as `models.inner_product` bounds the vectors) lifts every item with a little
+its length (as `models.algorithms.search.inner_product` bounds the vectors) lifts every item with a little
 popularity above the cut; so here each column is bounded exactly: past position j of an order
 an item adds at most `c` times the largest value of the column from j on (the smallest for a
 negative `c`), and the vectors at most `|q|` times the longest vector from j on.
@@ -11,7 +11,7 @@ No one order suits every customer: when the vectors dominate, longest vector fir
 best; when a customer's vector is short, their best (or, for a minimum, worst) items follow a
 column. So the items are kept in several orders (by vector length, and by each column both
 ways); a customer whose bound reaches far in the first order is searched in the order where it
-reaches least. Same head / reach / tail search as `models.inner_product`, hence the same answer
+reaches least. Same head / reach / tail search as `models.algorithms.search.inner_product`, hence the same answer
 as scoring every item (up to ties).
 """
 
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.base import top_k
-from models.inner_product import _padded_hits
+from models.algorithms.base import top_k
+from models.algorithms.search.inner_product import _padded_hits
 
 
 @dataclass
@@ -123,7 +123,7 @@ def _search_tail(
     chunk: int = 256,
     block: int = 8192,
 ) -> None:
-    """`models.inner_product._search_tail` a block of items at a time: after each block the
+    """`models.algorithms.search.inner_product._search_tail` a block of items at a time: after each block the
     queries' k-th best rise and their reach is bounded again, so a query whose best items hide
     deep in the order stops as soon as nothing further can beat them (in place)."""
     k = best.shape[1]

@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 
 from models import contract
-from models.artifact import Artifact
 from models.contract import Offer
-from models.replenishment import MIN_INTERVAL_DAYS, Due, due_items, due_score
-from models.storefront import Storefront
-from models.wording import offer_figures
+from models.contract.artifact import Artifact
+from models.contract.storefront import Storefront
+from models.rules.replenishment import MIN_INTERVAL_DAYS, Due, due_items, due_score
+from models.rules.wording import offer_figures
 
 SEGMENTS = "segments"
 NEW_ARRIVALS = "new_arrivals"
@@ -72,7 +72,7 @@ def segment_without_customer(raw: bytes | str, customer_id: str) -> bytes | None
 
 
 def data_end_day(artifact: Artifact) -> float:
-    """The end of the training data as a day number (the unit of `models.replenishment`)."""
+    """The end of the training data as a day number (the unit of `models.rules.replenishment`)."""
     return pd.Timestamp(artifact.manifest["data_end"]).value / 86_400e9
 
 

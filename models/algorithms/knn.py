@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from implicit.nearest_neighbours import BM25Recommender, CosineRecommender, TFIDFRecommender
 from pydantic import BaseModel, ConfigDict
 
-from models.base import Recommender, top_k
+from models.algorithms.base import Recommender, top_k
 
 
 class KNNParams(BaseModel):

@@ -4,7 +4,7 @@
 three weeks and last bought them four weeks ago is due. The rhythm is the customer's own
 (their mean interval between purchase occasions of that item), not a global average.
 
-Stats are sparse matrices with the customer x item layout of `models.interactions`, so they
+Stats are sparse matrices with the customer x item layout of `models.algorithms.interactions`, so they
 travel in artifacts as plain arrays and are looked up by row.
 
 Saying "you reorder this every ~2 days" needs evidence (`rhythm_holds`): a mean of one gap

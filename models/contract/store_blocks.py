@@ -1,5 +1,5 @@
 """The `store:` documents of a block of customers at once, byte for byte those of
-`models.store_documents.customer_store_document`.
+`models.contract.store_documents.customer_store_document`.
 
 A million customers must publish at tens of thousands per second, and building each document
 in Python (a loop over the customer's purchases, another over the neighbours of up to five
@@ -20,11 +20,8 @@ import numpy as np
 import orjson
 import scipy.sparse as sp
 
-from models.artifact import Artifact
-from models.loyalty import TIERS
-from models.ranking import bought_mask
-from models.replenishment import MIN_INTERVAL_DAYS, due_timing
-from models.store_documents import (
+from models.contract.artifact import Artifact
+from models.contract.store_documents import (
     ANCHOR_MIN_ITEMS,
     ANCHOR_TRIES,
     BECAUSE_MAX,
@@ -32,7 +29,10 @@ from models.store_documents import (
     data_end_day,
     store_doc,
 )
-from models.storefront import Storefront
+from models.contract.storefront import Storefront
+from models.rules.loyalty import TIERS
+from models.rules.ranking import bought_mask
+from models.rules.replenishment import MIN_INTERVAL_DAYS, due_timing
 
 
 def store_documents(a: Artifact, rows: range | None = None, block: int = 4096) -> Iterator[tuple[str, bytes]]:
@@ -68,7 +68,7 @@ def store_payloads(a: Artifact, sf: Storefront, rows: slice, end_day: float) -> 
 
 
 def _buy_again(a: Artifact, rows: slice, end_day: float) -> list[list[list[object]]]:
-    """`models.replenishment.due_items`, most due first, rhythmic ones only, at most 15."""
+    """`models.rules.replenishment.due_items`, most due first, rhythmic ones only, at most 15."""
     stats = a.replenishment
     owner, lo, hi = _entries(stats.occasions, rows)
     n = stats.occasions.data[lo:hi]
@@ -100,7 +100,7 @@ def _buy_again(a: Artifact, rows: slice, end_day: float) -> list[list[list[objec
 
 
 def _anchors(a: Artifact, sf: Storefront, rows: slice) -> list[list[object] | None]:
-    """`models.store_documents._anchor`: of the (up to five) most recently bought items, the
+    """`models.contract.store_documents._anchor`: of the (up to five) most recently bought items, the
     first with at least three unbought neighbours, else the one with the most."""
     stats, n_rows = a.replenishment, _count(rows)
     owner, lo, hi = _entries(stats.occasions, rows)

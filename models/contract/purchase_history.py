@@ -14,10 +14,10 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from models.artifact import Artifact
-from models.replenishment import rhythm_holds
-from models.store_documents import data_end_day
-from models.wording import every
+from models.contract.artifact import Artifact
+from models.contract.store_documents import data_end_day
+from models.rules.replenishment import rhythm_holds
+from models.rules.wording import every
 
 EPOCH = date(1970, 1, 1)
 
@@ -33,7 +33,7 @@ class Purchase:
 
     @property
     def rhythm(self) -> str | None:
-        """ "every ~3 weeks" where a rhythm may be claimed (`models.replenishment.rhythm_holds`)."""
+        """ "every ~3 weeks" where a rhythm may be claimed (`models.rules.replenishment.rhythm_holds`)."""
         if self.interval_days is None or not rhythm_holds(self.occasions, self.interval_days, self.days_since):
             return None
         return every(self.interval_days)
@@ -65,7 +65,7 @@ def purchase_history(artifact: Artifact, customer_id: str) -> list[Purchase] | N
 
 
 def _interval(occasions: int, first: np.float32, last: np.float32) -> float | None:
-    """As `models.replenishment.due_items` and the store document compute it (float32, 0.1 day)."""
+    """As `models.rules.replenishment.due_items` and the store document compute it (float32, 0.1 day)."""
     return round(float((last - first) / (occasions - 1)), 1) if occasions > 1 else None
 
 

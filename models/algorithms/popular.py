@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from models.base import Recommender
+from models.algorithms.base import Recommender
 
 
 class PopularityRecommender(Recommender):

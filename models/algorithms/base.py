@@ -15,7 +15,7 @@ from typing import Self
 import numpy as np
 import scipy.sparse as sp
 
-from models.interactions import Interactions
+from models.algorithms.interactions import Interactions
 
 
 class NotFittedError(RuntimeError):

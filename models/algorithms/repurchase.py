@@ -9,7 +9,7 @@ Most of what a shop's regular customers buy next they have bought before, so for
   count more), raised when the item is due given the customer's own interval, and raised when
   the item is selling now (seasonal items come back every year).
 
-Both read the replenishment stats (`models.replenishment`) through `PurchaseTimes`.
+Both read the replenishment stats (`models.rules.replenishment`) through `PurchaseTimes`.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict
 
-from models.recent_popular import all_time_buyers, recent_buyers
-from models.replenishment import ReplenishmentStats, due_timing
-from models.timed import PurchaseTimes, TimeAwareRecommender
+from models.algorithms.recent_popular import all_time_buyers, recent_buyers
+from models.algorithms.timed import PurchaseTimes, TimeAwareRecommender
+from models.rules.replenishment import ReplenishmentStats, due_timing
 
 
 class RepurchaseParams(BaseModel):
@@ -66,7 +66,7 @@ def _popularity_tiebreak(stats: ReplenishmentStats) -> np.ndarray:
 class RepurchaseRecommender(TimeAwareRecommender):
     """Scores only items the customer bought. Others get a popularity tie-break so small (1e-9)
     that a customer with few purchases still gets a sensible list, yet in a blend it stays below
-    float32 resolution and cannot reorder the other part's items (see `models.blend`)."""
+    float32 resolution and cannot reorder the other part's items (see `models.algorithms.blend`)."""
 
     name = "repurchase"
 

@@ -1,6 +1,6 @@
 """The top k items of a blend per customer without scoring every item.
 
-A blend (`models.blend`) rescales each part per customer, so for one customer u it is an affine
+A blend (`models.algorithms.blend`) rescales each part per customer, so for one customer u it is an affine
 function of its parts' raw scores; with ALS, popularity-like and repurchase parts that is
 
     blend(u, i) = Σ a(u) q(u)·v(i)  +  Σ b(u) g(i)  +  Σ c(u) S(u, i)  +  d(u)
@@ -8,11 +8,11 @@ function of its parts' raw scores; with ALS, popularity-like and repurchase part
 low-rank terms (ALS vectors), item vectors shared by everyone (popularity, the repurchase
 tie-break) and sparse terms non-zero only on the customer's own purchases (repurchase). Off
 the sparse support it is one inner product of augmented vectors, [a q, b] · [v, g], so the
-exact norm-bounded search (`models.inner_product`) finds its best items; the customer's own
+exact norm-bounded search (`models.algorithms.search.inner_product`) finds its best items; the customer's own
 items are candidates anyway. The coefficients need every part's min and max over all items
 for that customer: the best candidates of the part's own form and of its negation.
 
-Candidates are then scored as the dense path scores them (`models.blend`, float32, the same
+Candidates are then scored as the dense path scores them (`models.algorithms.blend`, float32, the same
 operations in the same order), and a customer's answer is kept only when its k-th best is at
 least the bound of every item left out (the search's last value): exact up to float rounding
 of near-ties. Customers for whom that fails are scored densely, on every item.
@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from models.als import ALSRecommender
-from models.base import Recommender
-from models.blend import BlendRecommender
-from models.mixed_index import MixedIndex
-from models.repurchase import RepurchaseRecommender
+from models.algorithms.als import ALSRecommender
+from models.algorithms.base import Recommender
+from models.algorithms.blend import BlendRecommender
+from models.algorithms.repurchase import RepurchaseRecommender
+from models.algorithms.search.mixed_index import MixedIndex
 
 EXTREME_CANDIDATES = 4  # best items whose exact score gives a part's per-customer min and max
 

@@ -12,11 +12,11 @@ import itertools
 from collections.abc import Iterator
 
 from models import contract
-from models.artifact import Artifact
-from models.catalog import catalog_from_frame
-from models.ranking import merged_candidates, popular_offers
-from models.store_blocks import store_documents
-from models.store_documents import shared_store_documents, store_doc
+from models.contract.artifact import Artifact
+from models.contract.store_blocks import store_documents
+from models.contract.store_documents import shared_store_documents, store_doc
+from models.rules.catalog import catalog_from_frame
+from models.rules.ranking import merged_candidates, popular_offers
 
 POPULAR = "popular"
 CATALOG = "catalog"
@@ -45,8 +45,8 @@ def customer_documents(
     artifact: Artifact, chunk: int = 4096, customers: range | None = None
 ) -> Iterator[tuple[str, bytes]]:
     """Per known customer (or per customer row in `customers`): their merged candidate list
-    (`c:`, see `models.ranking`; merged and encoded a block at a time), each followed by their
-    personal-store ingredients (`store:`, see `models.store_documents`) when trained."""
+    (`c:`, see `models.rules.ranking`; merged and encoded a block at a time), each followed by their
+    personal-store ingredients (`store:`, see `models.contract.store_documents`) when trained."""
     a = artifact
     item_ids = a.items.ids.astype(object)
     todo = customers if customers is not None else range(len(a.customers))

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from models.base import Recommender
-from models.interactions import Interactions
+from models.algorithms.base import Recommender
+from models.algorithms.interactions import Interactions
 
 
 def minmax_rows(scores: np.ndarray) -> np.ndarray:
@@ -140,7 +140,7 @@ class BlendRecommender(Recommender):
         return state
 
     def _restore(self, state: dict[str, np.ndarray]) -> None:
-        from models.registry import new_model
+        from models.algorithms.registry import new_model
 
         self.parts = []
         for i, part in enumerate(json.loads(str(state["parts"]))):

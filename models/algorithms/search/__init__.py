@@ -1,0 +1,1 @@
+"""Exact top-k candidate search over inner products and blends, without scoring every item."""

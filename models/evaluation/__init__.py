@@ -1,0 +1,1 @@
+"""Ranking metrics: pure functions over ranked lists and held-out purchases."""
