@@ -17,9 +17,9 @@ import numpy as np
 import redis
 
 from models.contract.artifact import load_artifact
-from service.personal_store import personal_store
-from service.recommendations import recommend
-from service.store import EmbeddedStore, OfferStore, RedisStore
+from service.core.personal_store import personal_store
+from service.core.recommend import recommend
+from service.storage.stores import EmbeddedStore, OfferStore, RedisStore
 from training.publish import publish
 
 

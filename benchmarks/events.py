@@ -100,7 +100,7 @@ def start_service(artifacts: Path, redis_url: str | None, workdir: Path) -> tupl
             sys.executable,
             "-m",
             "uvicorn",
-            "service.main:create_app",
+            "service.app:create_app",
             "--factory",
             "--host",
             "127.0.0.1",

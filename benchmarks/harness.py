@@ -110,7 +110,7 @@ def service(
             sys.executable,
             "-m",
             "uvicorn",
-            "service.main:create_app",
+            "service.app:create_app",
             "--factory",
             "--host",
             "127.0.0.1",

@@ -223,7 +223,7 @@ def load_path(path: str, ids: list[str], redis_url: str, tmp: Path, args: argpar
     script = lua_script(ids, path, tmp)
     port = free_port()
     env = {**os.environ, "REDIS_URL": redis_url}
-    with server(uvicorn_cmd("service.main:create_app", port, args.workers, True), port, env) as srv:
+    with server(uvicorn_cmd("service.app:create_app", port, args.workers, True), port, env) as srv:
         first = path.replace("{customer}", ids[0])
         try:
             body = urllib.request.urlopen(srv.url + first, timeout=5).read()

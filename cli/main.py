@@ -364,12 +364,12 @@ def serve(
     os.environ["MICROOFFERS_ARTIFACTS"] = str(artifacts)
     if redis_url:
         os.environ["REDIS_URL"] = redis_url
-    from service.middleware import configure_json_logging
+    from service.http.middleware import configure_json_logging
     from service.settings import get_settings
 
     configure_json_logging()
     uvicorn.run(
-        "service.main:create_app",
+        "service.app:create_app",
         factory=True,
         host=host,
         port=port,

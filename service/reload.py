@@ -24,11 +24,11 @@ from models.contract.artifact import (
     load_artifact,
     resolve_version_dir,
 )
-from service.forgotten import DenyList
-from service.metrics import Metrics
+from service.core.deny_list import DenyList
+from service.observability.metrics import Metrics
 from service.serving import Serving, install, next_serving
 from service.settings import Settings
-from service.store import RedisStore, StoreUnavailableError
+from service.storage.stores import RedisStore, StoreUnavailableError
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 A `Serving` bundles the loaded artifact, the stores (Redis with the in-process fallback, or the
 embedded store) and the live context (live state plus the model's factors). A reload builds a
 complete new `Serving` beside the old one and then replaces the single reference on
-`app.state`; a request takes that reference once (see `service.deps.get_serving`), so requests
+`app.state`; a request takes that reference once (see `service.http.deps.get_serving`), so requests
 in flight finish on the old generation and no request ever mixes two.
 """
 
@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from models.contract.artifact import Artifact, ArtifactNotFoundError, artifacts_root, load_artifact
+from service.core.personalize import Personalizer
 from service.live import EmbeddedLiveState, LivePolicy, LiveState, RedisLiveState
 from service.live.overlays import Clock, LiveContext, customer_segment
-from service.metrics import Metrics
-from service.personalize import Personalizer
-from service.resilience import Stores
+from service.observability.metrics import Metrics
 from service.settings import Settings
-from service.store import EmbeddedStore, OfferStore, RedisStore
+from service.storage.fallback import Stores
+from service.storage.stores import EmbeddedStore, OfferStore, RedisStore
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def next_serving(
 
 def install(state: Any, serving: Serving) -> None:
     """Make `serving` what new requests read: one reference assignment. Routes reach it through
-    `service.deps` (one generation per request); the plain attributes are kept in step for code
+    `service.http.deps` (one generation per request); the plain attributes are kept in step for code
     that reads `app.state` directly and needs no such guarantee (e.g. a page showing the model)."""
     state.serving = serving
     state.artifact, state.stores, state.store, state.live = (

@@ -2,7 +2,7 @@
 
 It answers `GET /recommend/{customer}` (query `k`, `include_purchased`) and
 `GET /personal-store/{customer}` (query `k`) with exactly what the routes would answer, through
-the same domain functions (`service.recommendations.choose`, `service.personal_store`); it
+the same domain functions (`service.core.recommend.choose`, `service.core.personal_store`); it
 only changes how data arrives (one batched Redis round trip per tick, see `batcher`) and what is
 kept between requests (see `answers`). It hands the request to FastAPI, untouched, whenever the
 request is anything else: another path or method (a fixed path such as `/recommend/batch` is a
@@ -23,17 +23,18 @@ import orjson
 from starlette.types import Scope, Send
 
 from models.contract import decode_offers, documents
-from service import filters, personal_store, recommendations
-from service.deps import CUSTOMER_ID_PATTERN
-from service.forgotten import DenyList
+from service.core import filters, personal_store
+from service.core import recommend as recommendations
+from service.core.deny_list import DenyList
 from service.hotpath.answers import AnswerCache, Entry, Rendered
 from service.hotpath.batcher import Read, RedisBatcher
+from service.http.deps import CUSTOMER_ID_PATTERN
+from service.http.middleware import AccessLog, request_id_of, response_headers
 from service.live.redis_state import RedisLiveState, encode_impressions
 from service.live.state import Impressions
 from service.live.view import overlay_from_view
-from service.middleware import AccessLog, request_id_of, response_headers
 from service.serving import Serving
-from service.store import RedisStore, StoreUnavailableError
+from service.storage.stores import RedisStore, StoreUnavailableError
 
 log = logging.getLogger(__name__)
 

@@ -21,12 +21,12 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from models import contract
-from service.breaker import CircuitOpenError
 from service.hotpath.resp import Command, RespConnection, RespError
 from service.live.redis_state import IMPRESSIONS_SCRIPT, RedisLiveState
 from service.live.state import Impressions, feedback_field
-from service.metrics import Metrics
-from service.store import RedisStore, StoreUnavailableError
+from service.observability.metrics import Metrics
+from service.storage.breaker import CircuitOpenError
+from service.storage.stores import RedisStore, StoreUnavailableError
 
 IMPRESSIONS_SHA = hashlib.sha1(IMPRESSIONS_SCRIPT.encode()).hexdigest()
 

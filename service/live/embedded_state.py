@@ -22,9 +22,9 @@ from typing import BinaryIO
 import orjson
 
 from models.contract.events import Event, LoggedEvent, from_record, id_key, read_log, to_record
-from service.forgotten import CustomerForgottenError
+from service.core.deny_list import CustomerForgottenError
 from service.live.state import CustomerState, LivePolicy, LiveSnapshot, LiveState, Recorded, Shown, feedback_field
-from service.store import StoreUnavailableError
+from service.storage.stores import StoreUnavailableError
 
 log = logging.getLogger(__name__)
 

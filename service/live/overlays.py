@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 from models.contract import Offer
 from models.rules.ranking import demote, drop_items, mark_bought
+from service.core.personalize import Personalizer
 from service.live.state import LivePolicy, LiveSnapshot, LiveState
-from service.personalize import Personalizer
 
 UNKNOWN_SEGMENT = "unknown"
 NEGATIVES_CONSIDERED = 10  # the most recent returns/complaints whose neighbours are pushed down
@@ -36,7 +36,7 @@ class LiveContext:
     policy: LivePolicy
     similar_pushdown: int
     clock: Clock = system_clock
-    # the deny list as it stands (`service.forgotten.DenyList.ids`, shared, so it sees later
+    # the deny list as it stands (`service.core.deny_list.DenyList.ids`, shared, so it sees later
     # erasures and restores): a forgotten customer is read as unknown and nothing about them is written
     forgotten: Collection[str] = field(default_factory=frozenset)
 
@@ -67,7 +67,7 @@ def customer_segment(personalizer: Personalizer | None, customer_id: str) -> str
 class LiveEffect:
     """What a customer's live state does to one answer: the candidates (re-solved, bought items
     marked, hidden ones gone, demoted ones last) and the sets every other list of the same
-    answer applies too (the personal store's sections, see `service.store_sections.adjust`)."""
+    answer applies too (the personal store's sections, see `service.core.store_sections.adjust`)."""
 
     offers: list[Offer]
     source: str

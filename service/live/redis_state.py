@@ -19,10 +19,10 @@ import redis.asyncio as aioredis
 
 from models import contract
 from models.contract.events import Event, LoggedEvent, from_stream
-from service.forgotten import CustomerForgottenError
+from service.core.deny_list import CustomerForgottenError
 from service.live.state import Impressions, LivePolicy, LiveSnapshot, LiveState, Recorded, Shown
 from service.live.view import snapshot_from_view
-from service.store import StoreUnavailableError
+from service.storage.stores import StoreUnavailableError
 
 Guard = Callable[[Awaitable[Any]], Awaitable[Any]]
 STREAM_PAGE = 2000  # entries per XRANGE while scanning the log for one customer

@@ -4,10 +4,10 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 
-from service.auth import WriteAccessDep
-from service.deps import ReloaderDep
+from service.http.auth import WriteAccessDep
+from service.http.deps import ReloaderDep
+from service.http.schemas import ErrorBody, ReloadResult
 from service.reload import ReloadError
-from service.schemas import ErrorBody, ReloadResult
 
 router = APIRouter(prefix="/admin", tags=["operations"])
 

@@ -4,10 +4,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
-from service import privacy
-from service.auth import WriteAccessDep
-from service.deps import CustomerId, DenyListDep, MetricsDep, ServingDep
-from service.schemas import CustomerExport, ErrorBody
+from service.core import privacy
+from service.http.auth import WriteAccessDep
+from service.http.deps import CustomerId, DenyListDep, MetricsDep, ServingDep
+from service.http.schemas import CustomerExport, ErrorBody
 
 router = APIRouter(prefix="/customers", tags=["privacy"])
 

@@ -4,11 +4,11 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 
-from service import events
-from service.auth import WriteAccessDep
-from service.deps import LiveDep, MetricsDep, SettingsDep
-from service.forgotten import CustomerForgottenError
-from service.schemas import ErrorBody, EventBatch, EventIn, EventsAccepted
+from service.core import events
+from service.core.deny_list import CustomerForgottenError
+from service.http.auth import WriteAccessDep
+from service.http.deps import LiveDep, MetricsDep, SettingsDep
+from service.http.schemas import ErrorBody, EventBatch, EventIn, EventsAccepted
 
 router = APIRouter(tags=["feedback"])
 

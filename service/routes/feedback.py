@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from service import feedback
-from service.deps import LiveDep, MetricsDep, StoresDep
-from service.model_info import refresh_model_metrics
-from service.schemas import FeedbackSummary
+from service.core import feedback
+from service.http.deps import LiveDep, MetricsDep, StoresDep
+from service.http.schemas import FeedbackSummary
+from service.observability.model_info import refresh_model_metrics
 
 router = APIRouter(tags=["feedback"])
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from service.deps import StoresDep
-from service.schemas import Health, Readiness
-from service.store import OfferStore, StoreUnavailableError
+from service.http.deps import StoresDep
+from service.http.schemas import Health, Readiness
+from service.storage.stores import OfferStore, StoreUnavailableError
 
 router = APIRouter(tags=["operations"])
 

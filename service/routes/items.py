@@ -4,11 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from service import items
-from service.deps import ItemId, StoresDep
-from service.recommendations import active_version
-from service.schemas import ErrorBody, SimilarItems
-from service.store import OfferStore
+from service.core import items
+from service.core.recommend import active_version
+from service.http.deps import ItemId, StoresDep
+from service.http.schemas import ErrorBody, SimilarItems
+from service.storage.stores import OfferStore
 
 router = APIRouter(tags=["items"])
 

@@ -5,10 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Query, Response, status
 from fastapi.responses import JSONResponse
 
-from service import events, outbound
-from service.auth import WriteAccessDep
-from service.deps import CustomerId, LiveDep, MetricsDep, SettingsDep, StoreDep
-from service.schemas import ErrorBody, OutboundOffer, PlausibleTime
+from service.core import events, outbound
+from service.http.auth import WriteAccessDep
+from service.http.deps import CustomerId, LiveDep, MetricsDep, SettingsDep, StoreDep
+from service.http.schemas import ErrorBody, OutboundOffer, PlausibleTime
 
 router = APIRouter(tags=["feedback"])
 

@@ -4,11 +4,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query
 
-from service import events, recommendations
-from service.auth import RecordingDep
-from service.deps import CustomerId, ItemFiltersDep, LiveDep, MetricsDep, StoresDep
+from service.core import events
+from service.core import recommend as recommendations
+from service.http.auth import RecordingDep
+from service.http.deps import CustomerId, ItemFiltersDep, LiveDep, MetricsDep, StoresDep
+from service.http.schemas import BatchRecommendation, BatchRecommendRequest, ErrorBody, Recommendation
 from service.routes.methods import refuse_other_methods
-from service.schemas import BatchRecommendation, BatchRecommendRequest, ErrorBody, Recommendation
 
 SECTION = "recommend"
 BATCH = "/recommend/batch"

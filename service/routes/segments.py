@@ -5,11 +5,11 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Query
 
-from service import segments
-from service.deps import StoresDep
-from service.recommendations import active_version
-from service.schemas import ErrorBody, SegmentDetail, SegmentList, SegmentOffers
-from service.store import OfferStore
+from service.core import segments
+from service.core.recommend import active_version
+from service.http.deps import StoresDep
+from service.http.schemas import ErrorBody, SegmentDetail, SegmentList, SegmentOffers
+from service.storage.stores import OfferStore
 
 router = APIRouter(tags=["segments"])
 T = TypeVar("T")

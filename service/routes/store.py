@@ -4,11 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from service import personal_store
-from service.deps import CustomerId, ItemFiltersDep, LiveDep, StoresDep
-from service.recommendations import active_version
-from service.schemas import ErrorBody, PersonalStore
-from service.store import OfferStore
+from service.core import personal_store
+from service.core.recommend import active_version
+from service.http.deps import CustomerId, ItemFiltersDep, LiveDep, StoresDep
+from service.http.schemas import ErrorBody, PersonalStore
+from service.storage.stores import OfferStore
 
 router = APIRouter(tags=["personal store"])
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from service.main import create_app
+from service.app import create_app
 from service.settings import Settings
 
 API_KEY = "fuzz-key-0123456789"

@@ -10,7 +10,7 @@ import pytest
 from models.rules.loyalty import RFM, why
 from models.rules.replenishment import due_items, replenishment_stats, rhythm_holds
 from models.rules.wording import repeat_purchase_reason, times
-from service.store_sections import Ingredients
+from service.core.store_sections import Ingredients
 
 TODAY = 400.0  # day number of the end of the data
 

@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from models.contract.artifact import load_artifact
 from models.contract.export import CUSTOMER_COLUMNS, SEGMENT_COLUMNS
 from models.contract.purchase_history import purchase_history
-from service.main import create_app
-from service.preview_figures import SegmentFeedback
-from service.routes.preview import get_feedback
+from service.app import create_app
+from service.preview.figures import SegmentFeedback
+from service.preview.routes import get_feedback
 from tests.conftest import RedisServer, free_port
 from tests.preview.conftest import API_KEY, AUTH, preview_settings
 from training.publish import publish

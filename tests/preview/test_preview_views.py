@@ -11,9 +11,9 @@ import pytest
 
 from models.contract.artifact import load_artifact
 from models.contract.purchase_history import purchase_history
-from service.preview import SegmentRow, sort_segments
-from service.preview_figures import FigureTable, SegmentFeedback, evaluation_tables, freshness
-from service.preview_format import figure, percent, product
+from service.preview.figures import FigureTable, SegmentFeedback, evaluation_tables, freshness
+from service.preview.formatting import figure, percent, product
+from service.preview.views import SegmentRow, sort_segments
 
 
 def test_no_metrics_means_not_evaluated() -> None:

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from models.contract.artifact import load_artifact
 from models.rules.wording import offer_figures, segment_offer_reason
-from service.main import create_app
+from service.app import create_app
 from tests.preview.conftest import AUTH, preview_settings
 from training.publish import publish
 

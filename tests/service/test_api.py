@@ -10,7 +10,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from models.contract.artifact import load_artifact
-from service.main import create_app
+from service.app import create_app
 from service.settings import Settings
 from training.publish import publish
 

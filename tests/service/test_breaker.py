@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.breaker import CircuitBreaker, CircuitOpenError
+from service.storage.breaker import CircuitBreaker, CircuitOpenError
 
 
 class Clock:

@@ -13,7 +13,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from models.contract.artifact import load_artifact
-from service.main import create_app
+from service.app import create_app
 from service.settings import Settings
 from tests.conftest import RedisServer, wait_until
 from training.publish import publish

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from service.loop_metrics import LoopCounter, LoopHistogram
+from service.observability.loop_metrics import LoopCounter, LoopHistogram
 
 BUCKETS = (0.001, 0.01, 0.1)
 

@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from models.contract.artifact import load_artifact
-from service.main import create_app
+from service.app import create_app
 from service.routes.methods import METHODS
 from service.settings import Settings
 from training.publish import publish

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.main import create_app
-from service.middleware import configure_json_logging, hash_id
+from service.app import create_app
+from service.http.middleware import configure_json_logging, hash_id
 from service.settings import Settings
 
 

@@ -13,8 +13,8 @@ from models.contract import Offer
 from models.rules.catalog import CatalogItem
 from models.rules.loyalty import RFM
 from models.rules.ranking import select_offers
-from service.filters import ItemFilter
-from service.store_sections import (
+from service.core.filters import ItemFilter
+from service.core.store_sections import (
     BuyAgain,
     Ingredients,
     Trending,

@@ -82,7 +82,7 @@ def test_future_items_appear_on_their_day_without_retraining(
     catalog_rules,
     monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
-    monkeypatch.setattr("service.filters.today", lambda: date(2100, 1, 2))
+    monkeypatch.setattr("service.core.filters.today", lambda: date(2100, 1, 2))
     body = client.get("/recommend/a-stranger", params={"k": 20}).json()
     assert catalog_rules["future"] <= _ids(body)
     assert not _ids(body) & catalog_rules["unavailable"]

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from models.contract.artifact import Artifact, load_artifact
 from models.rules.loyalty import RFM, why
-from service.main import create_app
+from service.app import create_app
 from service.settings import Settings
 from tests.training.synthetic_shop import taste_shop, write_csv
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from live_helpers import API_KEY, AppFactory, FixedClock
 
 from models.contract.artifact import Artifact, load_artifact
-from service.main import create_app
+from service.app import create_app
 from service.settings import Settings
 from training.publish import publish
 

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from live_helpers import AUTH, AppFactory, FixedClock, item_ids, known_customer, post
 
 from models.contract.artifact import Artifact
-from service.personalize import Personalizer
+from service.core.personalize import Personalizer
 
 
 def test_purchase_leaves_discovery_but_stays_purchasable(client: TestClient, artifact: Artifact) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from models.contract import Offer
 from models.contract.artifact import Artifact
+from service.core.personalize import Personalizer
 from service.live import EmbeddedLiveState, LivePolicy, LiveSnapshot, Shown
 from service.live.overlays import LiveContext, apply_live
-from service.personalize import Personalizer
 
 POLICY = LivePolicy(cap_impressions=2, cap_window_ms=1_000)
 

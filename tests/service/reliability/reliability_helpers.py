@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from models.contract.artifact import resolve_version_dir
-from service.main import create_app
+from service.app import create_app
 from service.settings import Settings
 
 API_KEY = "reliability-key-0123456789"

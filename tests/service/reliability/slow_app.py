@@ -9,7 +9,7 @@ import asyncio
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.main import create_app
+from service.app import create_app
 
 
 class DelayMiddleware:

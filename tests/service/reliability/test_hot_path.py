@@ -203,7 +203,7 @@ def test_a_real_uvicorn_worker_answers_on_the_hot_path(
             sys.executable,
             "-m",
             "uvicorn",
-            "service.main:create_app",
+            "service.app:create_app",
             "--factory",
             "--loop",
             "uvloop",
@@ -252,7 +252,7 @@ def test_answers_of_capped_items_only_count_impressions(own_redis: RedisServer) 
     from service.live import LivePolicy, RedisLiveState
     from service.live.redis_state import encode_impressions
     from service.live.state import Impressions
-    from service.store import RedisStore
+    from service.storage.stores import RedisStore
 
     async def scenario() -> None:
         store = RedisStore(own_redis.url)

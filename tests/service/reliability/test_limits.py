@@ -10,7 +10,7 @@ import pytest
 from reliability_helpers import API_KEY, AUTH, client_for
 
 from models.contract.artifact import Artifact
-from service.ratelimit import RateLimiter
+from service.http.ratelimit import RateLimiter
 
 
 class FakeClock:

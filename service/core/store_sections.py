@@ -17,8 +17,8 @@ from models.contract import Offer
 from models.rules.loyalty import RFM
 from models.rules.ranking import ScoreScale, scale_of
 from models.rules.wording import duration, repeat_purchase_reason
-from service.filters import ItemFilter
-from service.schemas import StoreItem, StoreSection
+from service.core.filters import ItemFilter
+from service.http.schemas import StoreItem, StoreSection
 
 
 @dataclass(frozen=True, slots=True)

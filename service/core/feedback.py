@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from service.http.schemas import FeedbackRates, FeedbackSummary, ItemFeedback
 from service.live.state import LiveState, parse_feedback_field
-from service.schemas import FeedbackRates, FeedbackSummary, ItemFeedback
 
 _FIELDS = {
     "impression": "impressions",

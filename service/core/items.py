@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from models import contract
 from models.contract.store_documents import similar_doc
-from service.errors import NotFoundError
-from service.filters import ItemFilter
-from service.schemas import SimilarItems, StoreItem
-from service.store import OfferStore
+from service.core.filters import ItemFilter
+from service.http.errors import NotFoundError
+from service.http.schemas import SimilarItems, StoreItem
+from service.storage.stores import OfferStore
 
 
 async def similar_items(store: OfferStore, version: str, item_id: str, k: int) -> SimilarItems:

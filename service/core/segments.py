@@ -8,11 +8,11 @@ from typing import Any
 
 from models.contract.store_documents import SEGMENTS, segment_doc, segment_offers_doc
 from models.rules.wording import segment_offer_reason
-from service.errors import NotFoundError
-from service.filters import ItemFilter
-from service.json_documents import json_document
-from service.schemas import SegmentDetail, SegmentList, SegmentOffer, SegmentOffers
-from service.store import OfferStore, StoreUnavailableError
+from service.core.filters import ItemFilter
+from service.http.errors import NotFoundError
+from service.http.schemas import SegmentDetail, SegmentList, SegmentOffer, SegmentOffers
+from service.storage.json_documents import json_document
+from service.storage.stores import OfferStore, StoreUnavailableError
 
 
 async def list_segments(store: OfferStore, version: str) -> SegmentList:

@@ -13,12 +13,12 @@ from typing import Any
 from models.contract import Offer
 from models.rules.catalog import Catalog
 from models.rules.ranking import ScoreScale, scale_of, select_offers
-from service import personal_store
-from service.filters import ItemFilter
+from service.core import personal_store
+from service.core.filters import ItemFilter
+from service.http.schemas import BatchRecommendation, BatchRecommendRequest, Recommendation
 from service.live.overlays import LiveContext, apply_live
 from service.live.state import LiveSnapshot
-from service.schemas import BatchRecommendation, BatchRecommendRequest, Recommendation
-from service.store import OfferStore, StoreUnavailableError
+from service.storage.stores import OfferStore, StoreUnavailableError
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from typing import Any
 import pandas as pd
 from starlette.datastructures import State
 
-from service import feedback
-from service.store import StoreUnavailableError
+from service.core import feedback
+from service.storage.stores import StoreUnavailableError
 
 # Where the training job's validation report keeps its tables (`training.protocol` schema); a
 # metrics dict without these keys is searched whole.

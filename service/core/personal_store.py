@@ -16,13 +16,8 @@ from collections.abc import Collection
 from models import contract
 from models.contract.store_documents import ALL_CUSTOMERS, NEW_ARRIVALS, store_doc, trending_doc
 from models.rules import loyalty
-from service.filters import ItemFilter
-from service.json_documents import json_document
-from service.live.overlays import LiveContext, LiveEffect, live_effect
-from service.live.state import LiveSnapshot
-from service.schemas import Loyalty, PersonalStore
-from service.store import OfferStore, StoreUnavailableError
-from service.store_sections import (
+from service.core.filters import ItemFilter
+from service.core.store_sections import (
     Ingredients,
     SectionPlan,
     Trending,
@@ -36,6 +31,11 @@ from service.store_sections import (
     plan_shop_trending,
     plan_trending,
 )
+from service.http.schemas import Loyalty, PersonalStore
+from service.live.overlays import LiveContext, LiveEffect, live_effect
+from service.live.state import LiveSnapshot
+from service.storage.json_documents import json_document
+from service.storage.stores import OfferStore, StoreUnavailableError
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from service.metrics import Metrics
-from service.store import EmbeddedStore, OfferStore, StoreUnavailableError
+from service.observability.metrics import Metrics
+from service.storage.stores import EmbeddedStore, OfferStore, StoreUnavailableError
 
 log = logging.getLogger(__name__)
 

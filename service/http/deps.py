@@ -9,14 +9,14 @@ from fastapi import Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import StringConstraints
 
-from service.forgotten import DenyList
+from service.core.deny_list import DenyList
 from service.live.overlays import LiveContext
-from service.metrics import Metrics
+from service.observability.metrics import Metrics
 from service.reload import Reloader
-from service.resilience import Stores
 from service.serving import Serving
 from service.settings import Settings
-from service.store import OfferStore
+from service.storage.fallback import Stores
+from service.storage.stores import OfferStore
 
 CUSTOMER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$"
 

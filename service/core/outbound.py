@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from service import recommendations
-from service.forgotten import CustomerForgottenError
+from service.core import recommend as recommendations
+from service.core.deny_list import CustomerForgottenError
+from service.http.schemas import OutboundOffer
 from service.live.overlays import LiveContext
-from service.schemas import OutboundOffer
 from service.settings import Settings
-from service.store import OfferStore
+from service.storage.stores import OfferStore
 
 SECTION = "outbound"
 

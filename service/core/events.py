@@ -16,13 +16,13 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from models.contract.events import Event
-from service.forgotten import CustomerForgottenError
+from service.core.deny_list import CustomerForgottenError
+from service.http.middleware import hash_id
+from service.http.schemas import EventBatch, EventIn
 from service.live.overlays import LiveContext
 from service.live.state import Recorded
-from service.metrics import Metrics
-from service.middleware import hash_id
-from service.schemas import EventBatch, EventIn
-from service.store import StoreUnavailableError
+from service.observability.metrics import Metrics
+from service.storage.stores import StoreUnavailableError
 
 log = logging.getLogger(__name__)
 

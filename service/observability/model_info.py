@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 
 from models import contract
 from models.contract.documents import MANIFEST
-from service.metrics import Metrics
-from service.resilience import Stores
-from service.store import OfferStore, StoreUnavailableError
+from service.observability.metrics import Metrics
+from service.storage.fallback import Stores
+from service.storage.stores import OfferStore, StoreUnavailableError
 
 
 async def refresh_model_metrics(stores: Stores, metrics: Metrics) -> None:

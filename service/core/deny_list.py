@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 
 from models import contract
 from models.rules.privacy import append_forgotten, read_forgotten, remove_forgotten
-from service.store import StoreUnavailableError
+from service.storage.stores import StoreUnavailableError
 
 log = logging.getLogger(__name__)
 

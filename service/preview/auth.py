@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
-from service.deps import SettingsDep
+from service.http.deps import SettingsDep
 
 USER = "marketer"
 REALM = "Micro-offers preview"

@@ -14,8 +14,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from service.deps import MetricsDep, SettingsDep
-from service.ratelimit import RateLimiter, retry_after
+from service.http.deps import MetricsDep, SettingsDep
+from service.http.ratelimit import RateLimiter, retry_after
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <MICROOFFERS_API_KEY>`")
 

@@ -10,8 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.forgotten import CustomerForgottenError
-from service.store import StoreUnavailableError
+from service.core.deny_list import CustomerForgottenError
+from service.storage.stores import StoreUnavailableError
 
 log = logging.getLogger(__name__)
 

@@ -25,11 +25,9 @@ from models.contract import documents
 from models.contract.artifact import Artifact
 from models.contract.events import LoggedEvent, ms_to_iso, to_record
 from models.contract.store_documents import segment_doc, segment_of_store_document, store_doc
-from service.forgotten import DenyList
-from service.json_documents import json_document
-from service.live.state import LiveSnapshot
-from service.middleware import hash_id
-from service.schemas import (
+from service.core.deny_list import DenyList
+from service.http.middleware import hash_id
+from service.http.schemas import (
     CachedDocument,
     CustomerExport,
     LiveData,
@@ -38,7 +36,9 @@ from service.schemas import (
     TrainedPurchase,
     TrainingData,
 )
+from service.live.state import LiveSnapshot
 from service.serving import Serving
+from service.storage.json_documents import json_document
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ why, assembled from the same published documents the API answers from (so the pr
 show anything the API would not), plus the artifact this process loaded for purchase histories
 and CSV downloads.
 
-Each builder runs on one store (see `service.resilience.Stores.answer`), so a page never mixes
+Each builder runs on one store (see `service.storage.fallback.Stores.answer`), so a page never mixes
 model versions; `degraded` says it came from the in-process fallback.
 """
 
@@ -28,14 +28,14 @@ from models.contract.export import (
 )
 from models.contract.purchase_history import purchase_history
 from models.contract.store_documents import SEGMENTS, segment_doc
-from service import personal_store, segments
-from service.errors import NotFoundError
-from service.json_documents import json_document
+from service.core import personal_store, segments
+from service.core.recommend import active_version
+from service.http.errors import NotFoundError
+from service.http.schemas import PersonalStore, SegmentDetail, SegmentOffer, SegmentSummary
 from service.live.overlays import LiveContext
-from service.preview_figures import FigureTable, Freshness, SegmentFeedback, evaluation_tables, freshness
-from service.recommendations import active_version
-from service.schemas import PersonalStore, SegmentDetail, SegmentOffer, SegmentSummary
-from service.store import OfferStore, StoreUnavailableError
+from service.preview.figures import FigureTable, Freshness, SegmentFeedback, evaluation_tables, freshness
+from service.storage.json_documents import json_document
+from service.storage.stores import OfferStore, StoreUnavailableError
 
 COUNT_LABELS = (
     ("customers", "customers"),

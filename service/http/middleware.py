@@ -19,7 +19,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.metrics import Metrics
+from service.observability.metrics import Metrics
 
 log = logging.getLogger("microoffers.access")
 

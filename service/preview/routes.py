@@ -14,15 +14,15 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
 from models.contract.artifact import Artifact
-from service import preview
-from service.deps import CUSTOMER_ID_PATTERN, DenyListDep, LiveDep, StoresDep
-from service.errors import NotFoundError
-from service.filters import today
-from service.preview_auth import require_marketer
-from service.preview_figures import SegmentFeedback, feedback_by_segment
-from service.preview_format import install_filters
+from service.core.filters import today
+from service.http.deps import CUSTOMER_ID_PATTERN, DenyListDep, LiveDep, StoresDep
+from service.http.errors import NotFoundError
+from service.preview import views as preview
+from service.preview.auth import require_marketer
+from service.preview.figures import SegmentFeedback, feedback_by_segment
+from service.preview.formatting import install_filters
 
-TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
+TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 install_filters(TEMPLATES.env)
 
 router = APIRouter(prefix="/preview", dependencies=[Depends(require_marketer)], include_in_schema=False)

@@ -22,7 +22,7 @@ from models.contract.artifact import Artifact
 from models.contract.documents import customer_documents, shared_documents
 from models.contract.store_documents import segment_doc, segment_of_store_document, segment_without_customer
 from models.rules.catalog import Catalog, CatalogItem, catalog_from_frame
-from service.breaker import CircuitBreaker, CircuitOpenError
+from service.storage.breaker import CircuitBreaker, CircuitOpenError
 
 LookupCounter = Callable[[str, bool], None]  # (store kind, customer document found)
 

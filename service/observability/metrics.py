@@ -13,7 +13,7 @@ import time
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 
-from service.loop_metrics import LoopCounter, LoopHistogram
+from service.observability.loop_metrics import LoopCounter, LoopHistogram
 
 FEEDBACK_LABELS = ("type", "source", "section", "segment")
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)

@@ -20,14 +20,15 @@ from starlette.types import Receive, Scope, Send
 
 from models.contract.artifact import artifacts_root
 from models.rules.privacy import forgotten_path
-from service.bodylimit import MaxBodySizeMiddleware
-from service.errors import install_error_handlers
-from service.forgotten import DenyList
+from service.core.deny_list import DenyList
 from service.hotpath.app import HotPath, open_hot_path
+from service.http.bodylimit import MaxBodySizeMiddleware
+from service.http.errors import install_error_handlers
+from service.http.middleware import AccessLog, RequestContextMiddleware
+from service.http.ratelimit import RateLimiter
 from service.live.overlays import Clock, system_clock
-from service.metrics import Metrics
-from service.middleware import AccessLog, RequestContextMiddleware
-from service.ratelimit import RateLimiter
+from service.observability.metrics import Metrics
+from service.preview import routes as preview
 from service.reload import Reloader
 from service.routes import (
     admin,
@@ -37,17 +38,16 @@ from service.routes import (
     health,
     items,
     outbound,
-    preview,
     recommend,
     segments,
     store,
 )
 from service.serving import install, start_serving
 from service.settings import Settings, get_settings
-from service.store import RedisStore
+from service.storage.stores import RedisStore
 
 log = logging.getLogger(__name__)
-STATIC = Path(__file__).resolve().parent / "static"
+STATIC = Path(__file__).resolve().parent / "preview" / "static"
 
 
 class ServiceApp(FastAPI):

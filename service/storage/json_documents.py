@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from models import contract
-from service.store import OfferStore, StoreUnavailableError
+from service.storage.stores import OfferStore, StoreUnavailableError
 
 
 async def json_document(store: OfferStore, version: str, name: str) -> dict[str, Any] | None:
