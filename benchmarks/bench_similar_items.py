@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 
 from models.algorithms.als import ALSRecommender
-from training.clean import clean_purchases
-from training.features import WeightParams, build_interactions
-from training.load import load_purchases
-from training.similar import cosine_neighbours, model_neighbours
+from training.data.clean import clean_purchases
+from training.data.features import WeightParams, build_interactions
+from training.data.load import load_purchases
+from training.storefront.similar import cosine_neighbours, model_neighbours
 
 BUNDLED = Path(__file__).resolve().parents[1] / "data" / "online_retail_ii_2009_2010.parquet"
 K = 10

@@ -27,11 +27,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from training.clean import clean_purchases  # noqa: E402
-from training.load import load_purchases  # noqa: E402
-from training.protocol import run_protocol  # noqa: E402
-from training.report import render_html, render_markdown  # noqa: E402
-from training.split import Splitter, TemporalSplit, UserTailSplit  # noqa: E402
+from training.data.clean import clean_purchases  # noqa: E402
+from training.data.load import load_purchases  # noqa: E402
+from training.evaluation.protocol import run_protocol  # noqa: E402
+from training.evaluation.report import render_html, render_markdown  # noqa: E402
+from training.evaluation.split import Splitter, TemporalSplit, UserTailSplit  # noqa: E402
 
 RETAIL = ROOT / "data" / "online_retail_ii_2009_2010.parquet"
 MOVIELENS = ROOT.parent / "shared" / "data" / "ml-100k" / "u.data"

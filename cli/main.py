@@ -21,7 +21,7 @@ from models.contract.artifact import ArtifactNotFoundError, load_artifact
 from training.errors import InputError, QualityGateError
 
 if TYPE_CHECKING:
-    from training.clean import CleanResult
+    from training.data.clean import CleanResult
 
 app = typer.Typer(help="Micro-offers: train, publish and serve personalized recommendations.", no_args_is_help=True)
 events_app = typer.Typer(help="The feedback event log (POST /events).", no_args_is_help=True)
@@ -94,7 +94,7 @@ def _progress(message: str) -> None:
 def _cleaning_summary() -> Iterator[Callable[[CleanResult], None]]:
     """Collects the cleaning result and prints its summary when the block ends, however it ends:
     last on stderr after a success, just before the error line after a failure."""
-    from training.clean_report import summary_lines
+    from training.data.clean_report import summary_lines
 
     seen: list[CleanResult] = []
     try:
@@ -136,13 +136,13 @@ def train(
     Models are tuned on the last weeks of the data; the run refuses (exit code 3, nothing
     written) when the result does not beat popularity there, unless --force.
     """
-    from training.events import gap_warning
+    from training.data.events import gap_warning
+    from training.evaluation.report import render_markdown
     from training.pipeline import TrainInputs, TrainParams
     from training.pipeline import train as run_training
-    from training.report import render_markdown
-    from training.segments import SegmentParams
-    from training.selection import QualityParams
-    from training.stores import StoreParams
+    from training.selection.select import QualityParams
+    from training.storefront.build import StoreParams
+    from training.storefront.segments import SegmentParams
 
     _setup_logging(verbose)
     _check_format(fmt)
@@ -190,10 +190,10 @@ def evaluate(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Compare every model with the baselines on a temporal split; write report.html and metrics.json."""
+    from training.evaluation.protocol import run_protocol
+    from training.evaluation.report import render_markdown, write_report
+    from training.evaluation.split import TemporalSplit
     from training.pipeline import StepTimer, TrainInputs, load_and_clean
-    from training.protocol import run_protocol
-    from training.report import render_markdown, write_report
-    from training.split import TemporalSplit
 
     _setup_logging(verbose)
     _check_format(fmt)
@@ -320,7 +320,7 @@ def _live_exclusions(redis_url: str, forgotten: set[str]) -> tuple[set[str], dic
 
     from service.live.redis_state import RedisLiveState
     from service.live.state import LivePolicy
-    from training.forget import redis_deny_list
+    from training.data.forget import redis_deny_list
 
     async def read() -> dict[str, frozenset[str]]:
         client = aioredis.Redis.from_url(redis_url)
@@ -388,7 +388,7 @@ def events_export(
     after: Annotated[Optional[str], typer.Option("--after", help="only events after this log id")] = None,  # noqa: UP045
 ) -> None:
     """Dump the event log from Redis as JSONL, oldest first."""
-    from training.events import export_stream
+    from training.data.events import export_stream
 
     if not redis_url:
         _fail("--redis-url (or REDIS_URL) is required")

@@ -25,18 +25,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from models.algorithms.als import ALSParams, ALSRecommender
 from models.algorithms.popular import PopularityRecommender
 from models.contract.artifact import Artifact, save_artifact
-from training.candidates import TrainingData, als_spec
-from training.clean import CleanResult, clean_purchases
-from training.clean_report import nothing_left
+from training.data.clean import CleanResult, clean_purchases
+from training.data.clean_report import nothing_left
+from training.data.events import FeedbackWeights, FoldedEvents, apply_feedback, collect_events, is_redis_url
+from training.data.features import WeightParams, build_interactions, build_replenishment, customer_countries
+from training.data.forget import forgotten_customers
+from training.data.load import Format, load_catalog, read_purchases
 from training.errors import InputError
-from training.events import FeedbackWeights, FoldedEvents, apply_feedback, collect_events, is_redis_url
-from training.features import WeightParams, build_interactions, build_replenishment, customer_countries
-from training.forget import forgotten_customers
+from training.evaluation.report import render_html
 from training.lists import LIST_LENGTH, precompute_lists
-from training.load import Format, load_catalog, read_purchases
-from training.report import render_html
-from training.selection import QualityParams, fit_selected, select_models
-from training.stores import StoreParams, build_storefront, deliverable_mask
+from training.selection.candidates import TrainingData, als_spec
+from training.selection.select import QualityParams, fit_selected, select_models
+from training.storefront.build import StoreParams, build_storefront, deliverable_mask
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,8 @@ class TrainInputs:
     purchases_path: Path
     fmt: Format = "canonical"
     catalog_path: Path | None = None
-    events_from: str | None = None  # Redis URL or JSONL file of feedback events (see training.events)
-    forget_files: tuple[Path, ...] = ()  # deny lists besides <out>/privacy/forgotten.txt (see training.forget)
+    events_from: str | None = None  # Redis URL or JSONL file of feedback events (see training.data.events)
+    forget_files: tuple[Path, ...] = ()  # deny lists besides <out>/privacy/forgotten.txt (see training.data.forget)
 
 
 @dataclass

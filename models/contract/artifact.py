@@ -76,7 +76,7 @@ class Artifact:
     path: Path | None = None
     storefront: Storefront | None = None
     countries: np.ndarray | None = None  # per customer row; "" where unknown
-    events: pd.DataFrame | None = None  # every feedback event folded in so far (see training.events)
+    events: pd.DataFrame | None = None  # every feedback event folded in so far (see training.data.events)
 
     @property
     def version(self) -> str:

@@ -9,7 +9,7 @@ versions (one id a line, appended), which a training run reads automatically.
 
 This module is the rule's one home: which ids are denied (`read_forgotten`), how an id is added
 (`append_forgotten`) and how an explicit restore takes it off again (`remove_forgotten`). The
-service's `service.core.deny_list.DenyList` and the training job's `training.forget` only read and
+service's `service.core.deny_list.DenyList` and the training job's `training.data.forget` only read and
 write through it.
 """
 

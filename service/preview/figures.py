@@ -18,7 +18,7 @@ from starlette.datastructures import State
 from service.core import feedback
 from service.storage.stores import StoreUnavailableError
 
-# Where the training job's validation report keeps its tables (`training.protocol` schema); a
+# Where the training job's validation report keeps its tables (`training.evaluation.protocol` schema); a
 # metrics dict without these keys is searched whole.
 PREFERRED_SECTIONS = ("summary", "metrics")
 FRESH_DAYS = 2  # a model trained daily is at most a day or two behind

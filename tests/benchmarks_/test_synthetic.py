@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.synthetic import ShopSpec, generate, write
-from training.load import load_catalog, load_purchases
+from training.data.load import load_catalog, load_purchases
 
 SMALL = ShopSpec(customers=2_000, items=500, lines=30_000, tastes=20, seed=7)
 

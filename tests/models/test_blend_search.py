@@ -10,9 +10,9 @@ from models.algorithms.als import ALSParams
 from models.algorithms.blend import BlendRecommender
 from models.algorithms.ease import EASERecommender
 from models.algorithms.search.blend import supported
-from training.candidates import COUNTS, TrainingData, als_spec, baseline_specs, blend_spec
 from training.lists import _scored_lists, _searched_lists
-from training.tune import REPURCHASE_SPACE, spec_for
+from training.selection.candidates import COUNTS, TrainingData, als_spec, baseline_specs, blend_spec
+from training.selection.tune import REPURCHASE_SPACE, spec_for
 
 
 def random_shop(seed: int = 1, customers: int = 400, items: int = 900, lines: int = 12_000) -> pd.DataFrame:

@@ -158,7 +158,7 @@ def test_blend_of_repurchase_and_cf_ranks_unbought_items_as_the_cf_model_does() 
 def test_blend_keeps_the_cf_order_of_unbought_items_on_realistic_data() -> None:
     """Among unbought items a repurchase + CF blend ranks as the CF part does (up to exact ties)."""
     from tests.training.synthetic_shop import as_purchases, taste_shop
-    from training.candidates import TrainingData
+    from training.selection.candidates import TrainingData
 
     data = TrainingData.from_purchases(as_purchases(taste_shop()))
     matrix = data.history.matrix

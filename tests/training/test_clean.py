@@ -1,4 +1,4 @@
-"""Tests for training.clean: each rule, where it applies, its count, the catalog, and the real bundled file."""
+"""Tests for training.data.clean: each rule, where it applies, its count, the catalog, and the real bundled file."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.clean import (
+from training.data.clean import (
     NON_PRODUCT_CODES,
     CleanResult,
     build_catalog,
@@ -20,7 +20,7 @@ from training.clean import (
     rules_for,
     zero_price,
 )
-from training.load import load_catalog, load_purchases
+from training.data.load import load_catalog, load_purchases
 
 REAL = Path(__file__).resolve().parents[2] / "data" / "online_retail_ii_2009_2010.parquet"
 
@@ -164,7 +164,7 @@ def test_clean_purchases_counts_in_order(caplog: pytest.LogCaptureFixture) -> No
             {"customer_id": "c2", "item_id": "10004", "price": np.nan},
         ]
     )
-    with caplog.at_level(logging.INFO, logger="training.clean"):
+    with caplog.at_level(logging.INFO, logger="training.data.clean"):
         result = clean_purchases(df, fmt="online-retail")
     assert isinstance(result, CleanResult)
     assert list(result.counts) == [

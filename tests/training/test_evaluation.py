@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 
 from tests.training.synthetic_shop import as_purchases, taste_shop
-from training.candidates import baseline_specs
-from training.evaluate import EvalData, evaluate_specs, model_scores, recommendations
-from training.protocol import run_protocol
-from training.split import Split, TemporalSplit
+from training.evaluation.evaluate import EvalData, evaluate_specs, model_scores, recommendations
+from training.evaluation.protocol import run_protocol
+from training.evaluation.split import Split, TemporalSplit
+from training.selection.candidates import baseline_specs
 
 
 def tiny_split() -> Split:
@@ -76,10 +76,10 @@ def test_protocol_reports_selected_models_against_every_baseline() -> None:
 
 
 def test_validation_sample_caps_evaluated_customers_deterministically(retail_slice) -> None:  # type: ignore[no-untyped-def]
-    from training.clean import clean_purchases
-    from training.evaluate import EvalData
-    from training.load import load_purchases
-    from training.split import TemporalSplit
+    from training.data.clean import clean_purchases
+    from training.data.load import load_purchases
+    from training.evaluation.evaluate import EvalData
+    from training.evaluation.split import TemporalSplit
 
     purchases = clean_purchases(load_purchases(retail_slice, "online-retail"), fmt="online-retail").purchases
     split = TemporalSplit(60)(purchases)

@@ -17,9 +17,9 @@ from models import contract
 from models.contract.artifact import load_artifact
 from models.rules.privacy import append_forgotten, forgotten_path, read_forgotten
 from tests.conftest import RedisServer
-from training.clean import clean_purchases
+from training.data.clean import clean_purchases
+from training.data.forget import forgotten_customers
 from training.errors import InputError
-from training.forget import forgotten_customers
 
 T0 = 1_291_000_000_000  # 2010-11-29, inside the bundled data's year
 

@@ -1,4 +1,4 @@
-"""Tests for training.load: formats, dtypes and one-line errors naming file/column/row."""
+"""Tests for training.data.load: formats, dtypes and one-line errors naming file/column/row."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from training.data.load import CATALOG_COLUMNS, PURCHASE_COLUMNS, load_catalog, load_purchases, read_purchases
 from training.errors import InputError
-from training.load import CATALOG_COLUMNS, PURCHASE_COLUMNS, load_catalog, load_purchases, read_purchases
 
 REPO = Path(__file__).resolve().parents[2]
 REAL = REPO / "data" / "online_retail_ii_2009_2010.parquet"

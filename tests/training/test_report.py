@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from training.report import render_html, render_markdown
+from training.evaluation.report import render_html, render_markdown
 
 METRICS = {
     "ndcg@5": 0.25,

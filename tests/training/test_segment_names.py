@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from training.segment_profiles import ItemInfo, describe_segments
+from training.storefront.segment_profiles import ItemInfo, describe_segments
 
 
 def test_segment_names_and_descriptions_use_it() -> None:

@@ -7,7 +7,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from training.offers import OfferParams, segment_offers
+from training.storefront.offers import OfferParams, segment_offers
 
 # 10 customers: 0-3 in segment 0, 4-9 in segment 1. Items:
 # 0: bought by 0,1 (segment 0: 2/4 = 50%) -> too common in the segment, never offered to it

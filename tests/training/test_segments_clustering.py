@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from training.segments import SegmentParams, assign_segments, merge_small, relabel_by_size, segment_features
+from training.storefront.segments import SegmentParams, assign_segments, merge_small, relabel_by_size, segment_features
 
 
 @settings(max_examples=60, deadline=None)

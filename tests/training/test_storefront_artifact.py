@@ -21,7 +21,7 @@ from models.contract.store_documents import (
     store_doc,
 )
 from models.contract.storefront import Storefront
-from training.similar import model_neighbours
+from training.storefront.similar import model_neighbours
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from tests.training.synthetic_shop import as_purchases, taste_shop
-from training.split import TemporalSplit, UserTailSplit
+from training.evaluation.split import TemporalSplit, UserTailSplit
 
 
 def test_temporal_split_holds_out_the_last_calendar_days() -> None:

@@ -22,9 +22,8 @@ from models.algorithms.interactions import Interactions
 from models.contract.artifact import load_artifact
 from models.contract.events import Event, LoggedEvent, to_record
 from service.live import LivePolicy, RedisLiveState
-from training.clean import is_non_product
-from training.errors import InputError
-from training.events import (
+from training.data.clean import is_non_product
+from training.data.events import (
     FeedbackWeights,
     apply_feedback,
     event_purchase_rows,
@@ -33,6 +32,7 @@ from training.events import (
     past_end,
     read_event_log,
 )
+from training.errors import InputError
 from training.pipeline import TrainInputs, train
 
 T0 = 1_291_000_000_000  # 2010-11-29, inside the bundled data's year

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.trending import TrendingParams, trending
+from training.storefront.trending import TrendingParams, trending
 
 END = 1000.0
 PARAMS = TrendingParams(window_days=28, earlier_windows=3, min_buyers=2, k=5)

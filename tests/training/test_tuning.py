@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.training.synthetic_shop import as_purchases, taste_shop
-from training.evaluate import EvalData
-from training.split import TemporalSplit
-from training.tune import SearchSpace, coordinate_search, spec_for, tune, untuned
+from training.evaluation.evaluate import EvalData
+from training.evaluation.split import TemporalSplit
+from training.selection.tune import SearchSpace, coordinate_search, spec_for, tune, untuned
 
 
 def test_coordinate_search_keeps_a_value_only_when_it_scored_better() -> None:

@@ -19,13 +19,13 @@ from models.algorithms.base import top_k
 from models.algorithms.interactions import Interactions
 from models.contract.storefront import Storefront
 from models.rules.ranking import bought_mask
-from training.customers import customer_profiles, loyalty_tiers, rfm_array
-from training.features import day_number, purchase_occasions
-from training.offers import OfferParams, segment_buyers, segment_offers
-from training.segment_profiles import ItemInfo, describe_segments
-from training.segments import SegmentParams, assign_segments
-from training.similar import SimilarSource, similar_items
-from training.trending import TrendingParams, trending
+from training.data.features import day_number, purchase_occasions
+from training.storefront.customers import customer_profiles, loyalty_tiers, rfm_array
+from training.storefront.offers import OfferParams, segment_buyers, segment_offers
+from training.storefront.segment_profiles import ItemInfo, describe_segments
+from training.storefront.segments import SegmentParams, assign_segments
+from training.storefront.similar import SimilarSource, similar_items
+from training.storefront.trending import TrendingParams, trending
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Render an evaluation result (`training.protocol.run_protocol`'s dict) for people.
+"""Render an evaluation result (`training.evaluation.protocol.run_protocol`'s dict) for people.
 
 Markdown for the console and docs; one self-contained HTML file with plots (matplotlib's Agg
 canvas, PNGs inlined) for the artifact directory. The numbers come only from the result dict,

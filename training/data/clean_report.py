@@ -1,7 +1,7 @@
 """What cleaning did, in words a shop owner can check: the summary `train` and `evaluate` always
 print last on stderr, and the error when the rules leave no purchase at all.
 
-The rules and their names live in `training.clean` (`RULES`); this module only reads
+The rules and their names live in `training.data.clean` (`RULES`); this module only reads
 `CleanResult.counts` and `CleanResult.examples`.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from training.clean import CleanResult, Rule, rules_for
-from training.load import LoadedPurchases
+from training.data.clean import CleanResult, Rule, rules_for
+from training.data.load import LoadedPurchases
 
 
 def summary_lines(result: CleanResult) -> list[str]:

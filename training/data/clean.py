@@ -6,7 +6,7 @@ applies to. The shop's data is kept unless a rule says why, so the Online Retail
 (non-product stock codes, `C...` invoices as cancellations) apply only to `--format
 online-retail`: a shop's own ids ("apple", "gift_box") and invoice numbers mean nothing of the
 sort. Each rule's effect is counted (`CleanResult.counts`, the manifest, the summary every
-`train`/`evaluate` prints, see `training.clean_report`): rows_in = the counts of the rules that
+`train`/`evaluate` prints, see `training.data.clean_report`): rows_in = the counts of the rules that
 applied + purchases_out.
 """
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from training.load import Format
+from training.data.load import Format
 
 log = logging.getLogger(__name__)
 

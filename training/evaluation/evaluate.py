@@ -22,8 +22,8 @@ import scipy.sparse as sp
 from models.algorithms.base import Recommender, top_k, top_k_wide
 from models.algorithms.blend import Scores, score_rows
 from models.evaluation.metrics import calc_metrics, per_customer_metrics, popularity_ranks
-from training.candidates import ModelSpec, TrainingData
-from training.split import Split
+from training.evaluation.split import Split
+from training.selection.candidates import ModelSpec, TrainingData
 
 TASKS = ("all", "discovery")
 ONLY_FOR_TASK = {"purchase_frequency": "all", "repurchase": "all"}  # the others rank every item

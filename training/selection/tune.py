@@ -25,9 +25,9 @@ from typing import Any
 from models.algorithms.als import ALSParams
 from models.algorithms.blend import BlendedScores, scaled_rows
 from models.algorithms.ease import MAX_ITEMS
-from training.candidates import ModelSpec, als_spec, baseline_specs, blend_spec
-from training.evaluate import EvalData, Scores, applies, model_scores, task_metrics
-from training.features import WeightParams
+from training.data.features import WeightParams
+from training.evaluation.evaluate import EvalData, Scores, applies, model_scores, task_metrics
+from training.selection.candidates import ModelSpec, als_spec, baseline_specs, blend_spec
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from models.algorithms.recent_popular import RecentPopularityParams, RecentPopul
 from models.algorithms.repurchase import PurchaseFrequencyRecommender, RepurchaseParams, RepurchaseRecommender
 from models.algorithms.timed import PurchaseTimes, TimeAwareRecommender
 from models.rules.replenishment import ReplenishmentStats
-from training.features import WeightParams, build_interactions, build_replenishment, day_number
+from training.data.features import WeightParams, build_interactions, build_replenishment, day_number
 
 COUNTS = WeightParams(scheme="count", half_life_days=None)  # plain purchase-occasion counts
 

@@ -19,12 +19,12 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict
 
 from models.algorithms.base import Recommender
-from training.candidates import ModelSpec, TrainingData
 from training.errors import QualityGateError
-from training.evaluate import EvalData
-from training.protocol import summarize
-from training.split import TemporalSplit
-from training.tune import SELECT, Tuning, default_specs, tune, untuned
+from training.evaluation.evaluate import EvalData
+from training.evaluation.protocol import summarize
+from training.evaluation.split import TemporalSplit
+from training.selection.candidates import ModelSpec, TrainingData
+from training.selection.tune import SELECT, Tuning, default_specs, tune, untuned
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class Selection:
     validation: str
 
     def result(self) -> dict[str, Any]:
-        """The validation figures in the schema of `training.protocol.run_protocol` (so the same
+        """The validation figures in the schema of `training.evaluation.protocol.run_protocol` (so the same
         report renders both); this is the artifact's metrics.json."""
         t = self.tuning
         return {

@@ -1,6 +1,6 @@
 """The whole evaluation protocol as data: split, tune on validation, refit, score the test window.
 
-`run_protocol` returns one JSON-ready dict; `training.report` renders it (Markdown, HTML) and the
+`run_protocol` returns one JSON-ready dict; `training.evaluation.report` renders it (Markdown, HTML) and the
 CLI and benchmark write it as `metrics.json`. Same protocol for `microoffers evaluate`, the
 quality benchmark and the notebook.
 """
@@ -13,9 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from training.evaluate import TASKS, EvalData, evaluate_specs
-from training.split import Splitter
-from training.tune import SELECT, Tuning, tune, untuned
+from training.evaluation.evaluate import TASKS, EvalData, evaluate_specs
+from training.evaluation.split import Splitter
+from training.selection.tune import SELECT, Tuning, tune, untuned
 
 
 def lift_over_baselines(metrics: dict[str, dict[str, float]], selected: str, baselines: list[str]) -> dict[str, Any]:
