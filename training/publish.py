@@ -18,6 +18,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
+from typing import cast
 
 import redis
 
@@ -259,7 +260,7 @@ def cleanup_half_written(client: redis.Redis, keep: str | None = None) -> list[s
     """Delete the keys of versions a killed publish left behind (never the served ones)."""
     served = {client.get(contract.CURRENT_KEY), client.get(contract.PREVIOUS_KEY)}
     removed = []
-    for raw in client.smembers(PENDING_KEY):
+    for raw in cast(set[bytes], client.smembers(PENDING_KEY)):
         version = raw.decode()
         if version == keep or raw in served:
             continue
@@ -274,7 +275,7 @@ def expire_old_versions(client: redis.Redis, keep: int = 2, ttl_s: int = OLD_VER
     """Versions older than current and previous expire after `ttl_s` (readers that are mid-way
     through a request on them finish first)."""
     served = {client.get(contract.CURRENT_KEY), client.get(contract.PREVIOUS_KEY)}
-    for raw in client.lrange(contract.VERSIONS_KEY, keep, -1):
+    for raw in cast(list[bytes], client.lrange(contract.VERSIONS_KEY, keep, -1)):
         if raw in served:
             continue
         version = raw.decode()
@@ -282,4 +283,4 @@ def expire_old_versions(client: redis.Redis, keep: int = 2, ttl_s: int = OLD_VER
         for key in client.scan_iter(match=f"{contract.version_prefix(version)}:*", count=5000):
             pipe.expire(key, ttl_s, nx=True)
         pipe.execute()
-        client.lrem(contract.VERSIONS_KEY, 0, raw)
+        client.lrem(contract.VERSIONS_KEY, 0, version)

@@ -118,7 +118,7 @@ def _write_files(a: Artifact, d: Path) -> None:
     h = a.history.tocsr()
     np.savez(d / "history.npz", data=h.data, indices=h.indices, indptr=h.indptr, shape=h.shape)
     a.catalog.to_parquet(d / "catalog.parquet", index=False)
-    np.savez(d / "replenishment.npz", **a.replenishment.arrays())
+    np.savez(d / "replenishment.npz", **a.replenishment.arrays())  # type: ignore[arg-type]  # numpy's stub
     if a.storefront is not None:
         a.storefront.save(d)
     (d / "metrics.json").write_text(json.dumps(a.metrics, indent=2, default=str))

@@ -14,7 +14,8 @@ float64 are rounded by Python's `round` itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import orjson
@@ -187,17 +188,22 @@ def _rank_in_group(groups: np.ndarray) -> np.ndarray:
     return np.arange(len(groups)) - np.repeat(starts, lengths)
 
 
-def _round32(values: np.ndarray, digits: int) -> list[object]:
+def _round32(values: np.ndarray, digits: int) -> list[Any]:
     """`round(float(x), digits)` for every x (nested lists for 2-D input)."""
     if values.dtype != np.float32:
         flat = np.array([round(v, digits) for v in values.ravel().tolist()], dtype=np.float64)
-        return flat.reshape(values.shape).tolist()
-    return np.round(values.astype(np.float64), digits).tolist()
+        rounded: np.ndarray = flat.reshape(values.shape)
+    else:
+        rounded = np.round(values.astype(np.float64), digits)
+    return cast(list[Any], rounded.tolist())
 
 
-def _split(flat: list[object], counts: np.ndarray) -> list[list[object]]:
+T = TypeVar("T")
+
+
+def _split(flat: Sequence[T], counts: np.ndarray) -> list[list[T]]:
     ends = np.cumsum(counts).tolist()
-    return [flat[end - c : end] for end, c in zip(ends, counts.tolist())]
+    return [list(flat[end - c : end]) for end, c in zip(ends, counts.tolist())]
 
 
 def _count(rows: slice) -> int:

@@ -65,9 +65,9 @@ async def personal_store(
     now_ms = live.now_ms() if live is not None else 0
     degraded = False
     if live is not None and live.is_forgotten(customer_id):
-        offers, ing, snapshot = None, None, LiveSnapshot()
+        offers, ing, snap = None, None, LiveSnapshot()
     else:
-        offers, ing, (snapshot, degraded) = await asyncio.gather(
+        offers, ing, (snap, degraded) = await asyncio.gather(
             store.customer_offers(version, customer_id),
             ingredients(store, version, customer_id),
             _live_snapshot(live, customer_id, now_ms, snapshot),
@@ -77,7 +77,7 @@ async def personal_store(
         popular, everyone, new = await asyncio.gather(
             store.popular_offers(version), _trending(store, version, ALL_CUSTOMERS), _new_arrivals(store, version)
         )
-        effect = _effect(popular, "popular", snapshot, live, customer_id, now_ms)
+        effect = _effect(popular, "popular", snap, live, customer_id, now_ms)
         first = plan_for_you(effect.offers) if effect.source == "personal" else plan_popular(effect.offers)
         plans = [first, plan_shop_trending(everyone), plan_new_arrivals(new, personal=False)]
         tier = FIRST_ORDER_LOYALTY if effect.source == "personal" else UNKNOWN_LOYALTY
@@ -85,7 +85,7 @@ async def personal_store(
     mine, everyone = await asyncio.gather(
         _trending(store, version, ing.segment), _trending(store, version, ALL_CUSTOMERS)
     )
-    effect = _effect(offers, "personal", snapshot, live, customer_id, now_ms)
+    effect = _effect(offers, "personal", snap, live, customer_id, now_ms)
     plans = [plan_buy_again(ing), plan_for_you(effect.offers)]
     if ing.anchor and ing.anchor not in effect.hidden:  # never "because you bought" what they returned
         plans.append(plan_because(ing, rules.title(ing.anchor)))

@@ -21,6 +21,7 @@ of near-ties. Customers for whom that fails are scored densely, on every item.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -55,7 +56,8 @@ class Form:
         """How many customers the form is for."""
         if self.const is not None:
             return len(self.const)
-        return len(next(c for c, *_ in [*self.lowrank, *self.shared, *self.sparse]))
+        first: Any = next(c for c, *_ in [*self.lowrank, *self.shared, *self.sparse])
+        return len(first)
 
     def scaled(self, factor: np.ndarray, shift: np.ndarray) -> Form:
         """factor · self + shift (per customer)."""
