@@ -130,16 +130,9 @@ def next_serving(
 
 
 def install(state: Any, serving: Serving) -> None:
-    """Make `serving` what new requests read: one reference assignment. Routes reach it through
-    `service.http.deps` (one generation per request); the plain attributes are kept in step for code
-    that reads `app.state` directly and needs no such guarantee (e.g. a page showing the model)."""
+    """Make `serving` what new requests read: one reference assignment. Everything reaches it
+    through `service.http.deps.get_serving` (one generation per request), the preview too."""
     state.serving = serving
-    state.artifact, state.stores, state.store, state.live = (
-        serving.artifact,
-        serving.stores,
-        serving.stores.primary,
-        serving.live,
-    )
 
 
 def _embedded(artifact: Artifact, forgotten: Collection[str], metrics: Metrics | None) -> EmbeddedStore:

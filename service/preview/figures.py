@@ -13,9 +13,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
-from starlette.datastructures import State
 
 from service.core import feedback
+from service.live.state import LiveState
 from service.storage.stores import StoreUnavailableError
 
 # Where the training job's validation report keeps its tables (`training.evaluation.protocol` schema); a
@@ -113,14 +113,11 @@ class SegmentFeedback:
         return self.returns / self.purchases if self.purchases else None
 
 
-async def feedback_by_segment(state: State) -> Mapping[int, SegmentFeedback] | None:
+async def feedback_by_segment(live: LiveState) -> Mapping[int, SegmentFeedback] | None:
     """Feedback figures per segment id from the live event counters (POST /events and what the
     service showed), or None when there are none yet (the page then says "no feedback yet")."""
-    live = getattr(state, "live", None)
-    if live is None:
-        return None
     try:
-        summary = await feedback.summarize(live.state)
+        summary = await feedback.summarize(live)
     except StoreUnavailableError:
         return None
     figures = {

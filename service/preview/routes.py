@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from models.contract.artifact import Artifact
 from service.core.filters import today
-from service.http.deps import CUSTOMER_ID_PATTERN, DenyListDep, LiveDep, StoresDep
+from service.http.deps import CUSTOMER_ID_PATTERN, DenyListDep, LiveDep, ServingDep, StoresDep
 from service.http.errors import NotFoundError
 from service.preview import views as preview
 from service.preview.auth import require_marketer
@@ -31,13 +31,14 @@ SegmentId = Annotated[int, PathParam(ge=0, le=100_000)]
 OffersK = Annotated[int, Query(ge=1, le=40, description="offers per segment or customer")]
 
 
-def get_artifact(request: Request) -> Artifact | None:
-    """The artifact this process loaded (the embedded store, or Redis' fallback); None if none."""
-    return getattr(request.app.state, "artifact", None)
+def get_artifact(serving: ServingDep) -> Artifact | None:
+    """The artifact this process loaded (the embedded store, or Redis' fallback); None if none.
+    Taken from the request's one serving generation, like everything else the page reads."""
+    return serving.artifact
 
 
-async def get_feedback(request: Request) -> Mapping[int, SegmentFeedback] | None:
-    return await feedback_by_segment(request.app.state)
+async def get_feedback(live: LiveDep) -> Mapping[int, SegmentFeedback] | None:
+    return await feedback_by_segment(live.state)
 
 
 ArtifactDep = Annotated[Artifact | None, Depends(get_artifact)]
