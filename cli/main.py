@@ -364,7 +364,7 @@ def serve(
     os.environ["MICROOFFERS_ARTIFACTS"] = str(artifacts)
     if redis_url:
         os.environ["REDIS_URL"] = redis_url
-    from service.http.middleware import configure_json_logging
+    from service.observability.logs import configure_json_logging
     from service.settings import get_settings
 
     configure_json_logging()

@@ -24,9 +24,10 @@ from service.core.deny_list import DenyList
 from service.hotpath.app import HotPath, open_hot_path
 from service.http.bodylimit import MaxBodySizeMiddleware
 from service.http.errors import install_error_handlers
-from service.http.middleware import AccessLog, RequestContextMiddleware
+from service.http.middleware import RequestContextMiddleware
 from service.http.ratelimit import RateLimiter
 from service.live.overlays import Clock, system_clock
+from service.observability.logs import AccessLog
 from service.observability.metrics import Metrics
 from service.preview import routes as preview
 from service.reload import Reloader

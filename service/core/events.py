@@ -17,10 +17,10 @@ from pydantic import BaseModel, ValidationError
 
 from models.contract.events import Event
 from service.core.deny_list import CustomerForgottenError
-from service.http.middleware import hash_id
 from service.http.schemas import EventBatch, EventIn
 from service.live.overlays import LiveContext
 from service.live.state import Recorded
+from service.observability.logs import hash_id
 from service.observability.metrics import Metrics
 from service.storage.stores import StoreUnavailableError
 

@@ -26,7 +26,6 @@ from models.contract.artifact import Artifact
 from models.contract.events import LoggedEvent, ms_to_iso, to_record
 from models.contract.store_documents import segment_doc, segment_of_store_document, store_doc
 from service.core.deny_list import DenyList
-from service.http.middleware import hash_id
 from service.http.schemas import (
     CachedDocument,
     CustomerExport,
@@ -37,6 +36,7 @@ from service.http.schemas import (
     TrainingData,
 )
 from service.live.state import LiveSnapshot
+from service.observability.logs import hash_id
 from service.serving import Serving
 from service.storage.json_documents import json_document
 

@@ -29,10 +29,11 @@ from service.core.deny_list import DenyList
 from service.hotpath.answers import AnswerCache, Entry, Rendered
 from service.hotpath.batcher import Read, RedisBatcher
 from service.http.deps import CUSTOMER_ID_PATTERN
-from service.http.middleware import AccessLog, request_id_of, response_headers
+from service.http.middleware import request_id_of, response_headers
 from service.live.redis_state import RedisLiveState, encode_impressions
 from service.live.state import Impressions
 from service.live.view import overlay_from_view
+from service.observability.logs import AccessLog
 from service.serving import Serving
 from service.storage.stores import RedisStore, StoreUnavailableError
 

@@ -2,26 +2,19 @@
 `BaseHTTPMiddleware`): a request id on every answer, one structured access-log line per request,
 latency and status metrics per route template, and security headers.
 
-Privacy: the access log names the *route template* (`/recommend/{customer_id}`), never the raw
-path, so customer ids do not land in logs; with `log_customer_ids` they are added hashed. No
-headers (so no keys) and no bodies are ever logged.
+What a log line holds, and what it never holds, is `service.observability.logs`' business.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import logging
 import os
 import time
-from dataclasses import dataclass
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.observability.logs import AccessLog
 from service.observability.metrics import Metrics
-
-log = logging.getLogger("microoffers.access")
 
 SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"x-content-type-options", b"nosniff"),
@@ -44,10 +37,6 @@ DOCS_PATHS = ("/docs", "/redoc")
 def html_security_headers(path: str) -> list[tuple[bytes, bytes]]:
     csp = DOCS_CSP if path.startswith(DOCS_PATHS) else HTML_CSP
     return [(b"x-frame-options", b"DENY"), (b"content-security-policy", csp)]
-
-
-def hash_id(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()[:12]
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -75,35 +64,6 @@ def request_id_of(scope: Scope) -> str:
 
 def response_headers(request_id: str) -> list[tuple[bytes, bytes]]:
     return [(b"x-request-id", request_id.encode()), *SECURITY_HEADERS]
-
-
-@dataclass(frozen=True)
-class AccessLog:
-    """What every answered request leaves behind: latency and status metrics per route template,
-    and (if on) one access-log line."""
-
-    enabled: bool = True
-    log_customer_ids: bool = False
-    metrics: Metrics | None = None
-
-    def record(self, scope: Scope, route: str, status: int, seconds: float, request_id: str) -> None:
-        if self.metrics is not None:
-            self.metrics.observe_request(scope.get("method", ""), route, status, seconds)
-        if self.enabled and log.isEnabledFor(logging.INFO):
-            log.info("request", extra=self._fields(scope, route, status, seconds, request_id))
-
-    def _fields(self, scope: Scope, route: str, status: int, seconds: float, request_id: str) -> dict[str, Any]:
-        fields: dict[str, Any] = {
-            "request_id": request_id,
-            "method": scope.get("method"),
-            "route": route,
-            "status": status,
-            "duration_ms": round(seconds * 1000, 3),
-        }
-        customer = (scope.get("path_params") or {}).get("customer_id")
-        if customer and self.log_customer_ids:
-            fields["customer"] = hash_id(str(customer))
-        return fields
 
 
 class RequestContextMiddleware:
@@ -138,15 +98,3 @@ class RequestContextMiddleware:
         finally:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             self.access.record(scope, route, status, time.perf_counter() - start, request_id)
-
-
-def configure_json_logging(level: str = "INFO") -> None:
-    """JSON lines on stderr for the service process (entry points configure; libraries only log)."""
-    from pythonjsonlogger.json import JsonFormatter
-
-    handler = logging.StreamHandler()
-    fmt = "%(asctime)s %(levelname)s %(name)s %(message)s"
-    handler.setFormatter(JsonFormatter(fmt, rename_fields={"levelname": "level"}))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)

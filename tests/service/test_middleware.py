@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from service.http.middleware import configure_json_logging, hash_id
+from service.observability.logs import configure_json_logging, hash_id
 from service.settings import Settings
 
 
