@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         deny.refresh_file()  # before the stores are built, so they are built without those customers
         serving = start_serving(settings, clock, deny.ids, metrics)
         if isinstance(primary := serving.stores.primary, RedisStore):
-            deny.attach(primary.client, primary._call)
+            deny.attach(primary.client, primary.guard)
             for customer_id in await deny.load_redis():
                 serving.forget_in_process(customer_id)
         install(app.state, serving)

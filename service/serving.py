@@ -101,7 +101,7 @@ def open_live(
     policy = live_policy(settings)
     state: LiveState
     if isinstance(store, RedisStore):
-        state = RedisLiveState(store.client, policy, guard=store._call)  # one Redis, one error policy
+        state = RedisLiveState(store.client, policy, store.guard)  # one Redis, one guard
     else:
         state = EmbeddedLiveState(policy, events_log_path(settings), partial(customer_segment, personalizer), forgotten)
     return LiveContext(state, personalizer, policy, settings.similar_pushdown, clock, forgotten)

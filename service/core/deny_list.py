@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import redis.asyncio as aioredis
 
 from models import contract
 from models.rules.privacy import append_forgotten, read_forgotten, remove_forgotten
-from service.storage.stores import StoreUnavailableError
+from service.storage.guard import RedisGuard, StoreUnavailableError
 
 log = logging.getLogger(__name__)
-
-Guard = Callable[[Awaitable[Any]], Awaitable[Any]]
 
 
 class CustomerForgottenError(Exception):
@@ -42,16 +38,16 @@ class DenyList:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self.client: aioredis.Redis | None = None
-        self._guard: Guard | None = None
+        self.guard = RedisGuard()  # replaced by the store's in `attach`
         self.ids: set[str] = set()  # shared by reference (personalizer, live context): changed in place
         self._file_ids: set[str] = set()
         self._redis_ids: set[str] = set()
         self._file_stamp: tuple[float, int] | None = None
         self._redis_count = -1
 
-    def attach(self, client: aioredis.Redis, guard: Guard) -> None:
+    def attach(self, client: aioredis.Redis, guard: RedisGuard) -> None:
         """Record in (and read) the Redis set too, through the store's guard (timeouts, breaker)."""
-        self.client, self._guard = client, guard
+        self.client, self.guard = client, guard
 
     async def load_redis(self) -> set[str]:
         """The Redis set's ids this process did not know yet (none if Redis is unreachable: the
@@ -59,7 +55,7 @@ class DenyList:
         if self.client is None:
             return set()
         try:
-            members = await self._call(self.client.smembers(contract.FORGOTTEN_KEY))
+            members = await self.guard(self.client.smembers(contract.FORGOTTEN_KEY))
         except StoreUnavailableError as exc:
             log.warning("deny list in Redis unreadable (the file's is used): %s", exc)
             return set()
@@ -73,7 +69,7 @@ class DenyList:
         if self.client is None:
             return set()
         try:
-            count = await self._call(self.client.scard(contract.FORGOTTEN_KEY))
+            count = await self.guard(self.client.scard(contract.FORGOTTEN_KEY))
         except StoreUnavailableError:
             return set()
         return await self.load_redis() if count != self._redis_count else set()
@@ -106,7 +102,7 @@ class DenyList:
         """Record durably first (Redis set, then the file), so an erasure that fails half-way
         can be retried and one that answered is never undone by a reload or a training run."""
         if self.client is not None:
-            await self._call(self.client.sadd(contract.FORGOTTEN_KEY, customer_id))
+            await self.guard(self.client.sadd(contract.FORGOTTEN_KEY, customer_id))
         if self.path is not None:
             try:
                 await asyncio.to_thread(append_forgotten, self.path, [customer_id])
@@ -121,7 +117,7 @@ class DenyList:
         Other workers follow when they next read the file or the set (the reload watch)."""
         was = customer_id in self.ids
         if self.client is not None:
-            was = bool(await self._call(self.client.srem(contract.FORGOTTEN_KEY, customer_id))) or was
+            was = bool(await self.guard(self.client.srem(contract.FORGOTTEN_KEY, customer_id))) or was
         if self.path is not None:
             try:
                 was = bool(await asyncio.to_thread(remove_forgotten, self.path, [customer_id])) or was
@@ -134,8 +130,3 @@ class DenyList:
 
     def __contains__(self, customer_id: object) -> bool:
         return customer_id in self.ids
-
-    async def _call(self, coro: Awaitable[Any]) -> Any:
-        if self._guard is not None:
-            return await self._guard(coro)
-        return await coro

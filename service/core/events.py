@@ -19,7 +19,7 @@ from models.contract.events import Event
 from service.core.deny_list import CustomerForgottenError
 from service.http.schemas import EventBatch, EventIn
 from service.live.overlays import LiveContext
-from service.live.state import Recorded
+from service.live.state import Impressions, Recorded
 from service.observability.logs import hash_id
 from service.observability.metrics import Metrics
 from service.storage.stores import StoreUnavailableError
@@ -86,17 +86,19 @@ async def record_shown(
     source: str,
     section: str,
     now_ms: int | None = None,
+    capped: tuple[str, ...] = (),
 ) -> None:
-    """What the service showed counts as impressions (frequency capping, click-through). Run as
-    a background task after the response: a failure is only logged, never the client's problem.
-    Nothing is recorded for a forgotten customer (the Redis script checks the deny list too)."""
+    """What the service showed counts as impressions (frequency capping, click-through); of
+    `item_ids`, those already `capped` are counted only (see `Impressions`), as the hot path
+    records them. Run as a background task after the response: a failure is only logged, never
+    the client's problem. Nothing is recorded for a forgotten customer (the Redis script checks
+    the deny list too)."""
     if live.is_forgotten(customer_id):
         return
     segment = live.segment_of(customer_id)
+    shown = Impressions(customer_id, tuple(item_ids), source, section, segment, capped)
     try:
-        await live.state.record_impressions(
-            customer_id, item_ids, source, section, segment, live.now_ms() if now_ms is None else now_ms
-        )
+        await live.state.record_impressions(shown, live.now_ms() if now_ms is None else now_ms)
     except StoreUnavailableError as exc:
         log.warning("impressions of customer %s not recorded: %s", hash_id(customer_id), exc)
         return

@@ -134,7 +134,7 @@ async def decide(
     last = (await live.state.snapshot(customer_id, now_ms)).last_contact_ms
     if last is not None and now_ms - last < interval_ms:
         return _too_recent(last, interval_ms)
-    reco = await recommendations.recommend(store, customer_id, 1, False, live=at_now)
+    reco = (await recommendations.recommend(store, customer_id, 1, False, live=at_now)).recommendation
     if not reco.items:
         return OutboundDecision(None, "no_offer")
     if not dry_run:

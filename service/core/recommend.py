@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 REASON_LIKE_YOU = "bought by customers like you"
 REASON_BEST_SELLER = "a best-seller"
 REASON_BOUGHT_BEFORE = "you bought this before"
+SECTION = "recommend"  # where `GET /recommend` answers are shown, as their impressions record it
 
 
 async def active_version(store: OfferStore) -> str:
@@ -32,6 +33,23 @@ async def active_version(store: OfferStore) -> str:
     if version is None:
         raise StoreUnavailableError("no model version has been published yet")
     return version
+
+
+@dataclass(slots=True)
+class Answer:
+    """A `Recommendation` and those of its items already at the impression cap when it was made
+    (what its impressions count without writing, as on the hot path: `Impressions.capped`)."""
+
+    recommendation: Recommendation
+    capped: tuple[str, ...] = ()
+
+    @property
+    def degraded(self) -> bool:
+        return self.recommendation.degraded
+
+    @degraded.setter
+    def degraded(self, value: bool) -> None:  # `Stores.answer` marks fallback answers
+        self.recommendation.degraded = value
 
 
 async def recommend(
@@ -42,7 +60,7 @@ async def recommend(
     exclude: Collection[str] = (),
     category: str | None = None,
     live: LiveContext | None = None,
-) -> Recommendation:
+) -> Answer:
     version = await active_version(store)
     return await recommend_in(store, version, customer_id, k, include_purchased, exclude, category, live)
 
@@ -56,7 +74,7 @@ async def recommend_in(
     exclude: Collection[str] = (),
     category: str | None = None,
     live: LiveContext | None = None,
-) -> Recommendation:
+) -> Answer:
     """One customer's answer from `version`. With `live`, what the customer did since training
     changes the answer (see `service.live.overlays`); its state is read alongside the offers."""
     now_ms = live.now_ms() if live else 0
@@ -81,7 +99,10 @@ async def recommend_in(
         category,
     )
     rhythm = await rhythms_if_needed(store, version, customer_id, choice)
-    return Recommendation.model_validate(answer_fields(version, customer_id, choice, degraded, rhythm))
+    reco = Recommendation.model_validate(answer_fields(version, customer_id, choice, degraded, rhythm))
+    if live is None:
+        return Answer(reco)
+    return Answer(reco, snapshot.capped_among([o.item_id for o in choice.offers], live.policy, now_ms))
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +178,7 @@ async def recommend_batch(
 ) -> BatchRecommendation:
     """Every customer of the batch answered from the same version, concurrently."""
     version = await active_version(store)
-    results = await asyncio.gather(
+    answers = await asyncio.gather(
         *(
             recommend_in(
                 store, version, cid, request.k, request.include_purchased, request.exclude, request.category, live
@@ -165,7 +186,7 @@ async def recommend_batch(
             for cid in request.customer_ids
         )
     )
-    return BatchRecommendation(model_version=version, results=list(results))
+    return BatchRecommendation(model_version=version, results=[a.recommendation for a in answers])
 
 
 async def _snapshot(live: LiveContext | None, customer_id: str, now_ms: int) -> tuple[LiveSnapshot, bool]:

@@ -30,7 +30,9 @@ from service.hotpath.answers import AnswerCache, Entry, Rendered
 from service.hotpath.batcher import Read, RedisBatcher
 from service.http.deps import CUSTOMER_ID_PATTERN
 from service.http.middleware import request_id_of, response_headers
-from service.live.redis_state import RedisLiveState, encode_impressions
+from service.http.params import DEFAULT_K, MAX_RECOMMEND_K, MAX_STORE_K, MIN_K
+from service.live.impressions import encode_impressions
+from service.live.redis_state import RedisLiveState
 from service.live.state import Impressions
 from service.live.view import overlay_from_view
 from service.observability.logs import AccessLog
@@ -41,7 +43,6 @@ log = logging.getLogger(__name__)
 
 RECOMMEND, PERSONAL_STORE = "/recommend/", "/personal-store/"
 RECOMMEND_ROUTE, PERSONAL_STORE_ROUTE = "/recommend/{customer_id}", "/personal-store/{customer_id}"
-SECTION = "recommend"  # as service.routes.recommend records impressions
 _CUSTOMER_ID = re.compile(CUSTOMER_ID_PATTERN)
 _BOOLS = {b"true": True, b"false": False, b"1": True, b"0": False}
 _JSON = (b"content-type", b"application/json")
@@ -49,17 +50,21 @@ MAX_REMEMBERED_QUERIES = 1024
 
 
 def _count(most: int) -> Callable[[bytes], int | None]:
+    """`k` as the route's `Query(ge=MIN_K, le=most)` takes it (plain digits only: anything
+    else the route parses, or refuses, itself)."""
+    digits = len(str(most))
+
     def parse(raw: bytes) -> int | None:
-        if not raw.isdigit() or len(raw) > 3:
+        if not raw.isdigit() or len(raw) > digits:
             return None
         value = int(raw)
-        return value if 1 <= value <= most else None
+        return value if MIN_K <= value <= most else None
 
     return parse
 
 
-RECOMMEND_QUERY: dict[bytes, Callable[[bytes], Any]] = {b"k": _count(100), b"include_purchased": _BOOLS.get}
-STORE_QUERY: dict[bytes, Callable[[bytes], Any]] = {b"k": _count(50)}
+RECOMMEND_QUERY: dict[bytes, Callable[[bytes], Any]] = {b"k": _count(MAX_RECOMMEND_K), b"include_purchased": _BOOLS.get}
+STORE_QUERY: dict[bytes, Callable[[bytes], Any]] = {b"k": _count(MAX_STORE_K)}
 
 
 def parse_query(raw: bytes, allowed: dict[bytes, Callable[[bytes], Any]]) -> dict[bytes, Any] | None:
@@ -174,7 +179,7 @@ class HotPath:
     async def _recommend(self, scope: Scope, customer_id: str) -> bytes:
         serving = self._serving(customer_id, self.recommend_cache)
         query = self._query(scope["query_string"], RECOMMEND_QUERY)
-        k, include_purchased = query.get(b"k", 10), query.get(b"include_purchased", False)
+        k, include_purchased = query.get(b"k", DEFAULT_K), query.get(b"include_purchased", False)
         read, entry = await self._read(serving, customer_id, "recommend_cache", True)
         live = serving.live
         now_ms = live.now_ms()
@@ -215,16 +220,14 @@ class HotPath:
         if entry.segment is None:
             entry.segment = live.segment_of(customer_id)
         items = tuple(o.item_id for o in choice.offers)
-        at_cap = snapshot.capped(live.policy, now_ms) if snapshot.at_cap_since else frozenset()
-        shown = Impressions(
-            customer_id, items, choice.source, SECTION, entry.segment, tuple(i for i in items if i in at_cap)
-        )
+        capped = snapshot.capped_among(items, live.policy, now_ms)
+        shown = Impressions(customer_id, items, choice.source, recommendations.SECTION, entry.segment, capped)
         return Rendered(body, read.view, until, shown, encode_impressions(shown))
 
     async def _personal_store(self, scope: Scope, customer_id: str) -> bytes:
         serving = self._serving(customer_id, self.store_cache)
         query = self._query(scope["query_string"], STORE_QUERY)
-        k = query.get(b"k", 10)
+        k = query.get(b"k", DEFAULT_K)
         read, entry = await self._read(serving, customer_id, "store_cache", False)
         now_ms = serving.live.now_ms()
         rendered = entry.bodies.get(k)

@@ -14,21 +14,18 @@ appends.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections import Counter
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from models import contract
-from service.hotpath.resp import Command, RespConnection, RespError
-from service.live.redis_state import IMPRESSIONS_SCRIPT, RedisLiveState
-from service.live.state import Impressions, feedback_field
+from service.hotpath.resp import Command, RespConnection
+from service.live.impressions import Encoded, MissingScriptError, writes_items
+from service.live.redis_state import RedisLiveState
+from service.live.state import Impressions
 from service.observability.metrics import Metrics
-from service.storage.breaker import CircuitOpenError
 from service.storage.stores import RedisStore, StoreUnavailableError
-
-IMPRESSIONS_SHA = hashlib.sha1(IMPRESSIONS_SCRIPT.encode()).hexdigest()
 
 log = logging.getLogger(__name__)
 IMPRESSIONS_DELAY_S = 0.005
@@ -77,16 +74,16 @@ class RedisBatcher:
     def __init__(
         self, store: RedisStore, live: RedisLiveState, now_ms: Callable[[], int], metrics: Metrics | None = None
     ) -> None:
-        """Reads go through `store`'s circuit breaker, so the routes and the hot path share one
-        view of Redis' health; the connection is the hot path's own (`resp`)."""
-        self.store, self.live, self.metrics = store, live, metrics
+        """Every round trip goes through `store`'s guard, so the routes and the hot path share
+        one view of Redis' health; impressions are written by the live state's writer, so they
+        leave what the routes' would; the connection is the hot path's own (`resp`)."""
+        self.guard, self.writer, self.metrics = store.guard, live.impressions, metrics
         self._now_ms = now_ms
         self.connection = RespConnection(store.url, store.timeout_s)
         self.version: str | None = None
         self._batch: Batch | None = None
-        self._shown: list[tuple[Impressions, str]] = []  # with `encode_impressions` of each
+        self._shown: list[Encoded] = []
         self._late: asyncio.TimerHandle | None = None
-        self._script_loaded = False
         self._tasks: set[asyncio.Task[None]] = set()
 
     def read(self, customer_id: str | None, document: str | None) -> tuple[Batch, int]:
@@ -131,7 +128,7 @@ class RedisBatcher:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _flush(self, batch: Batch | None, shown: list[tuple[Impressions, str]]) -> None:
+    async def _flush(self, batch: Batch | None, shown: list[Encoded]) -> None:
         try:
             await self._round_trip(batch, shown)
         except StoreUnavailableError as exc:
@@ -148,9 +145,9 @@ class RedisBatcher:
         if batch is not None:
             batch.done.set_result(None)
 
-    async def _round_trip(self, batch: Batch | None, shown: list[tuple[Impressions, str]]) -> None:
+    async def _round_trip(self, batch: Batch | None, shown: list[Encoded]) -> None:
         version = self.version
-        commands = self._impressions_commands(shown)
+        commands = self.writer.commands(shown, self._now_ms()) if shown else []
         n_impressions = len(commands)
         commands += [("GET", contract.CURRENT_KEY), ("GET", contract.ERASURES_KEY)]
         views = batch.views if batch is not None else []
@@ -159,9 +156,9 @@ class RedisBatcher:
             commands.append(("MGET", *views))
         if docs and version is not None:
             commands.append(("MGET", *(contract.document_key(version, name) for name in docs)))
-        replies = await self._execute(commands)
+        replies = await self.guard(self.connection.execute(commands))
         if shown:
-            self._impressions_done(replies[:n_impressions], shown)
+            self._impressions_done(commands[:n_impressions], replies[:n_impressions], shown)
             del replies[:n_impressions]
         current, erasures = replies[0], replies[1]
         if current is None:
@@ -174,54 +171,20 @@ class RedisBatcher:
         batch.view_values = replies[2] if views else []
         if docs and version != served:
             keys = [contract.document_key(served, name) for name in docs]
-            batch.doc_values = (await self._execute([("MGET", *keys)]))[0]
+            batch.doc_values = (await self.guard(self.connection.execute([("MGET", *keys)])))[0]
         elif docs:
             batch.doc_values = replies[-1]
 
-    async def _execute(self, commands: list[Command]) -> list[Any]:
-        breaker = self.store.breaker
-        try:
-            breaker.before_call()
-        except CircuitOpenError as exc:
-            raise StoreUnavailableError(str(exc)) from exc
-        try:
-            replies = await self.connection.execute(commands)
-        except (OSError, TimeoutError, ConnectionError) as exc:
-            breaker.failure()
-            raise StoreUnavailableError(f"redis (hot path): {exc!r}") from exc
-        breaker.success()
-        return replies
-
-    def _impressions_commands(self, shown: list[tuple[Impressions, str]]) -> list[Command]:
-        """The impressions script for customers with items to write; answers whose every item
-        was already at the cap only add to the feedback counters, in one HINCRBY per cell."""
-        if not shown:
-            return []
-        commands: list[Command] = []
-        written = [encoded for impressions, encoded in shown if len(impressions.capped) < len(impressions.item_ids)]
-        if written:
-            keys, args = self.live.impressions_call(written, self._now_ms())
-            head = ("EVALSHA", IMPRESSIONS_SHA) if self._script_loaded else ("EVAL", IMPRESSIONS_SCRIPT)
-            commands.append((*head, len(keys), *keys, *args))
-        counted = Counter[str]()
-        for impressions, _ in shown:
-            if len(impressions.capped) == len(impressions.item_ids):
-                counted[feedback_field("impression", impressions.source, impressions.section, impressions.segment)] += (
-                    len(impressions.item_ids)
-                )
-        commands += [("HINCRBY", contract.FEEDBACK_COUNTS_KEY, cell, n) for cell, n in counted.items()]
-        return commands
-
-    def _impressions_done(self, replies: list[Any], shown: list[tuple[Impressions, str]]) -> None:
-        errors = [reply for reply in replies if isinstance(reply, RespError)]
-        if errors:
-            if any("NOSCRIPT" in str(e) for e in errors):  # Redis restarted: send the script itself next time
-                self._script_loaded = False
-                self._shown[:0] = [(i, e) for i, e in shown if len(i.capped) < len(i.item_ids)]
-            else:
-                log.warning("%d answers' impressions not recorded: %s", len(shown), errors[0])
+    def _impressions_done(self, commands: list[Command], replies: list[Any], shown: list[Encoded]) -> None:
+        error = self.writer.settle(commands, replies)
+        if isinstance(error, MissingScriptError):  # Redis restarted: the writer sends the script itself next time
+            self._shown[:0] = [encoded for encoded in shown if writes_items(encoded[0])]
+            if self._batch is None and self._late is None:  # sent again even if no request comes
+                self._late = asyncio.get_running_loop().call_later(IMPRESSIONS_DELAY_S, self._start)
             return
-        self._script_loaded = True
+        if error is not None:
+            log.warning("%d answers' impressions not recorded: %s", len(shown), error)
+            return
         if self.metrics is None:
             return
         cells = Counter[tuple[str, str, str]]()

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from models.contract.events import EventType
 from service.http.deps import CUSTOMER_ID_PATTERN, ITEM_ID_PATTERN, MAX_EXCLUDE
+from service.http.params import DEFAULT_K, MAX_RECOMMEND_K, MIN_K
 
 
 class RecommendedItem(BaseModel):
@@ -53,7 +54,7 @@ class BatchRecommendRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     customer_ids: list[Annotated[str, Field(pattern=CUSTOMER_ID_PATTERN)]] = Field(min_length=1, max_length=MAX_BATCH)
-    k: int = Field(10, ge=1, le=100)
+    k: int = Field(DEFAULT_K, ge=MIN_K, le=MAX_RECOMMEND_K)
     include_purchased: bool = False
     exclude: list[Annotated[str, Field(pattern=ITEM_ID_PATTERN)]] = Field(default_factory=list, max_length=MAX_EXCLUDE)
     category: str | None = Field(None, min_length=1, max_length=64)

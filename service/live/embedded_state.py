@@ -23,7 +23,16 @@ import orjson
 
 from models.contract.events import Event, LoggedEvent, from_record, id_key, read_log, to_record
 from service.core.deny_list import CustomerForgottenError
-from service.live.state import CustomerState, LivePolicy, LiveSnapshot, LiveState, Recorded, Shown, feedback_field
+from service.live.state import (
+    CustomerState,
+    Impressions,
+    LivePolicy,
+    LiveSnapshot,
+    LiveState,
+    Recorded,
+    Shown,
+    feedback_field,
+)
 from service.storage.stores import StoreUnavailableError
 
 log = logging.getLogger(__name__)
@@ -105,14 +114,16 @@ class EmbeddedLiveState(LiveState):
                 out.append(Recorded(x.id, source, section))
             return out
 
-    async def record_impressions(
-        self, customer_id: str, item_ids: Sequence[str], source: str, section: str, segment: str, now_ms: int
-    ) -> None:
+    async def record_impressions(self, impressions: Impressions, now_ms: int) -> None:
+        """As the Redis script does: items at the cap are counted, their counts left as they are."""
+        customer_id, item_ids, source, section, segment, capped = impressions
         if not item_ids or customer_id in self._forgotten:
             return
         with self._lock:
             shown = self._customers[customer_id].shown
             for item in item_ids:
+                if item in capped:
+                    continue
                 prior = shown.get(item) or Shown(now_ms, 0, source, section)
                 shown[item] = prior.impressed(now_ms, self.policy.cap_window_ms, source, section)
             self._counts[feedback_field("impression", source, section, segment)] += len(item_ids)

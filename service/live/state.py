@@ -70,6 +70,13 @@ class LiveSnapshot:
     # items known to be at the cap, with their window's start (the overlay view carries only these)
     at_cap_since: dict[str, int] = field(default_factory=dict)
 
+    def capped_among(self, items: Sequence[str], policy: LivePolicy, now_ms: int) -> tuple[str, ...]:
+        """Those of an answer's `items` already at the cap, in order (`Impressions.capped`)."""
+        if not (self.at_cap_since or self.shown):
+            return ()
+        at_cap = self.capped(policy, now_ms)
+        return tuple(item for item in items if item in at_cap)
+
     def capped(self, policy: LivePolicy, now_ms: int) -> frozenset[str]:
         """Items shown `cap_impressions` times within the window without a click or purchase."""
         window = policy.cap_window_ms
@@ -136,10 +143,9 @@ class LiveState(ABC):
         """Log and apply `events` (one segment label each) atomically: all or none."""
 
     @abstractmethod
-    async def record_impressions(
-        self, customer_id: str, item_ids: Sequence[str], source: str, section: str, segment: str, now_ms: int
-    ) -> None:
-        """The service showed `item_ids` (its own responses count as impressions; not logged)."""
+    async def record_impressions(self, shown: Impressions, now_ms: int) -> None:
+        """The service showed `shown.item_ids` (its own responses count as impressions; not
+        logged); those of them in `shown.capped` are counted, their per-item counts not written."""
 
     @abstractmethod
     async def snapshot(self, customer_id: str, now_ms: int) -> LiveSnapshot:

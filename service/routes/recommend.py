@@ -8,10 +8,10 @@ from service.core import events
 from service.core import recommend as recommendations
 from service.http.auth import RecordingDep
 from service.http.deps import CustomerId, ItemFiltersDep, LiveDep, MetricsDep, StoresDep
+from service.http.params import DEFAULT_K, MAX_RECOMMEND_K, MIN_K
 from service.http.schemas import BatchRecommendation, BatchRecommendRequest, ErrorBody, Recommendation
 from service.routes.methods import refuse_other_methods
 
-SECTION = "recommend"
 BATCH = "/recommend/batch"
 
 router = APIRouter(tags=["recommendations"])
@@ -36,7 +36,7 @@ async def recommend(
     metrics: MetricsDep,
     background: BackgroundTasks,
     record: RecordingDep,
-    k: Annotated[int, Query(ge=1, le=100, description="how many items")] = 10,
+    k: Annotated[int, Query(ge=MIN_K, le=MAX_RECOMMEND_K, description="how many items")] = DEFAULT_K,
     include_purchased: Annotated[bool, Query(description="allow items the customer already bought")] = False,
 ) -> Recommendation:
     """A customer's ranked offers, each with a short reason. Unknown customers get popular items
@@ -44,14 +44,24 @@ async def recommend(
     customer did since the model was trained (POST /events) is already taken into account.
     While Redis is down the answer comes from the service's in-process copy (`degraded: true`).
     The answer counts as an impression of its items (frequency capping) unless `record=false`."""
-    reco = await stores.answer(
+    answer = await stores.answer(
         lambda store: recommendations.recommend(
             store, customer_id, k, include_purchased, filters.exclude, filters.category, live
         )
     )
+    reco = answer.recommendation
     if reco.items and record:
         items = [i.item_id for i in reco.items]
-        background.add_task(events.record_shown, live, metrics, customer_id, items, reco.source, SECTION)
+        background.add_task(
+            events.record_shown,
+            live,
+            metrics,
+            customer_id,
+            items,
+            reco.source,
+            recommendations.SECTION,
+            capped=answer.capped,
+        )
     return reco
 
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query
 from service.core import personal_store
 from service.core.recommend import active_version
 from service.http.deps import CustomerId, ItemFiltersDep, LiveDep, StoresDep
+from service.http.params import DEFAULT_K, MAX_STORE_K, MIN_K
 from service.http.schemas import ErrorBody, PersonalStore
 from service.storage.stores import OfferStore
 
@@ -23,7 +24,7 @@ async def get_personal_store(
     stores: StoresDep,
     filters: ItemFiltersDep,
     live: LiveDep,
-    k: Annotated[int, Query(ge=1, le=50, description="items per section")] = 10,
+    k: Annotated[int, Query(ge=MIN_K, le=MAX_STORE_K, description="items per section")] = DEFAULT_K,
 ) -> PersonalStore:
     """The customer's store page: buy again, picked for you, because you bought, trending in their
     segment, new arrivals; plus their loyalty tier. Unknown customers get best-sellers, trending

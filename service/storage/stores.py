@@ -22,7 +22,7 @@ from models.contract.artifact import Artifact
 from models.contract.documents import customer_documents, shared_documents
 from models.contract.store_documents import segment_doc, segment_of_store_document, segment_without_customer
 from models.rules.catalog import Catalog, CatalogItem, catalog_from_frame
-from service.storage.breaker import CircuitBreaker, CircuitOpenError
+from service.storage.guard import RedisGuard, StoreUnavailableError
 
 LookupCounter = Callable[[str, bool], None]  # (store kind, customer document found)
 
@@ -36,10 +36,6 @@ def _customer_of(name: str) -> str | None:
         if name.startswith(prefix):
             return name[len(prefix) :]
     return None
-
-
-class StoreUnavailableError(RuntimeError):
-    """The store could not be read (down, slow, or holds no published version)."""
 
 
 class OfferStore(ABC):
@@ -172,30 +168,17 @@ class RedisStore(OfferStore):
             max_connections=pool_size,
             retry=Retry(NoBackoff(), 0),  # fail fast: the breaker and the fallback handle outages
         )
-        self.breaker = CircuitBreaker()
+        # every Redis call of this service (live state, deny list, hot path too) goes through this guard
+        self.guard = RedisGuard()
         self._catalogs: dict[str, Catalog] = {}
         self._popular: dict[str, list[Offer]] = {}
 
-    async def _call(self, coro):  # type: ignore[no-untyped-def]
-        try:
-            self.breaker.before_call()
-        except CircuitOpenError as exc:
-            coro.close()
-            raise StoreUnavailableError(str(exc)) from exc
-        try:
-            result = await coro
-        except (aioredis.RedisError, OSError) as exc:
-            self.breaker.failure()
-            raise StoreUnavailableError(f"redis: {exc}") from exc
-        self.breaker.success()
-        return result
-
     async def active_version(self) -> str | None:
-        raw = await self._call(self.client.get(contract.CURRENT_KEY))
+        raw = await self.guard(self.client.get(contract.CURRENT_KEY))
         return raw.decode() if raw else None
 
     async def document(self, version: str, name: str) -> bytes | None:
-        return await self._call(self.client.get(contract.document_key(version, name)))  # type: ignore[no-any-return]
+        return await self.guard(self.client.get(contract.document_key(version, name)))  # type: ignore[no-any-return]
 
     async def popular_offers(self, version: str) -> list[Offer]:
         if version not in self._popular:
@@ -204,7 +187,7 @@ class RedisStore(OfferStore):
 
     async def catalog(self, version: str) -> Catalog:
         if version not in self._catalogs:
-            raw = await self._call(self.client.get(contract.catalog_key(version)))
+            raw = await self.guard(self.client.get(contract.catalog_key(version)))
             if raw is None:
                 raise StoreUnavailableError(f"version {version} has no catalog")
             entries = contract.decode_json(raw)
@@ -214,7 +197,7 @@ class RedisStore(OfferStore):
 
     async def ping(self) -> bool:
         try:
-            return bool(await self._call(self.client.ping()))
+            return bool(await self.guard(self.client.ping()))
         except StoreUnavailableError:
             return False
 
@@ -226,7 +209,7 @@ class RedisStore(OfferStore):
         pipe.get(contract.PREVIOUS_KEY)
         pipe.lrange(contract.VERSIONS_KEY, 0, -1)
         pipe.smembers(contract.PENDING_KEY)
-        current, previous, recent, pending = await self._call(pipe.execute())
+        current, previous, recent, pending = await self.guard(pipe.execute())
         names = [current, previous, *recent, *sorted(pending)]
         return list(dict.fromkeys(raw.decode() for raw in names if raw))
 
@@ -234,13 +217,13 @@ class RedisStore(OfferStore):
         removed = 0
         for version in await self.held_versions():
             keys = [contract.document_key(version, name) for name in documents.personal_documents(customer_id)]
-            store_raw = await self._call(self.client.get(keys[1]))
-            removed += await self._call(self.client.delete(*keys))
+            store_raw = await self.guard(self.client.get(keys[1]))
+            removed += await self.guard(self.client.delete(*keys))
             segment = segment_of_store_document(store_raw) if store_raw else None
             if segment is not None:
                 key = contract.document_key(version, segment_doc(segment))
-                await self._call(self._scrub_segment(key, customer_id))
-        await self._call(self.client.incr(contract.ERASURES_KEY))
+                await self.guard(self._scrub_segment(key, customer_id))
+        await self.guard(self.client.incr(contract.ERASURES_KEY))
         return removed
 
     async def _scrub_segment(self, key: str, customer_id: str) -> None:

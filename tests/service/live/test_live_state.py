@@ -11,12 +11,16 @@ import redis.asyncio as aioredis
 
 from models.contract.events import Event
 from service.live import EmbeddedLiveState, LivePolicy, LiveState, RedisLiveState
-from service.live.state import parse_feedback_field
+from service.live.state import Impressions, parse_feedback_field
 
 pytestmark = pytest.mark.anyio
 
 POLICY = LivePolicy(dismiss_ms=1_000, cap_impressions=2, cap_window_ms=10_000, negative_keep=3, ttl_s=3600)
 T0 = 1_700_000_000_000
+
+
+def shown(items: list[str], segment: str = "s", capped: tuple[str, ...] = ()) -> Impressions:
+    return Impressions("c1", tuple(items), "personal", "recommend", segment, capped)
 
 
 def ev(kind: str, item: str = "i1", ts: int = T0, customer: str = "c1", section: str | None = None) -> Event:
@@ -82,20 +86,36 @@ async def test_only_the_newest_negatives_are_kept(make_state: Callable[[], LiveS
 
 async def test_cap_counts_impressions_per_window_and_engagement_resets(make_state: Callable[[], LiveState]) -> None:
     state = make_state()
-    await state.record_impressions("c1", ["a", "b"], "personal", "recommend", "s", T0)
+    await state.record_impressions(shown(["a", "b"]), T0)
     await state.record([ev("impression", "a", T0 + 1)], ["s"], T0 + 1)
     snap = await state.snapshot("c1", T0 + 2)
     assert snap.capped(POLICY, T0 + 2) == {"a"}
     assert snap.capped(POLICY, T0 + 10_001) == frozenset()  # window over
     await state.record([ev("click", "a", T0 + 3)], ["s"], T0 + 3)
     assert (await state.snapshot("c1", T0 + 3)).capped(POLICY, T0 + 3) == frozenset()
-    await state.record_impressions("c1", ["b"], "personal", "recommend", "s", T0 + 20_000)  # new window
+    await state.record_impressions(shown(["b"]), T0 + 20_000)  # new window
     assert (await state.snapshot("c1", T0 + 20_000)).shown["b"].count == 1
+
+
+async def test_impressions_of_items_at_the_cap_are_counted_not_written(make_state: Callable[[], LiveState]) -> None:
+    """Both backends: an item an answer showed while at the cap keeps its count (and where it
+    was shown before), yet the answer's every item counts in the feedback totals."""
+    state = make_state()
+    await state.record_impressions(shown(["a", "b"]), T0)
+    await state.record_impressions(shown(["a", "b"]), T0 + 1)  # both at the cap (2) now
+    snap = await state.snapshot("c1", T0 + 2)
+    assert snap.capped_among(["b", "x", "a"], POLICY, T0 + 2) == ("b", "a")
+    await state.record_impressions(Impressions("c1", ("a", "c"), "popular", "email", "s", ("a",)), T0 + 2)
+    after = (await state.snapshot("c1", T0 + 3)).shown
+    assert after["a"] == snap.shown["a"] and after["b"] == snap.shown["b"]
+    assert after["c"].count == 1 and (after["c"].source, after["c"].section) == ("popular", "email")
+    counts = {parse_feedback_field(k): v for k, v in (await state.feedback_counts()).items()}
+    assert counts == {("impression", "personal", "recommend", "s"): 4, ("impression", "popular", "email", "s"): 2}
 
 
 async def test_events_are_attributed_to_where_the_item_was_shown(make_state: Callable[[], LiveState]) -> None:
     state = make_state()
-    await state.record_impressions("c1", ["a"], "personal", "recommend", "Germany", T0)
+    await state.record_impressions(shown(["a"], "Germany"), T0)
     recorded = await state.record(
         [ev("click", "a"), ev("purchase", "a"), ev("click", "z"), ev("click", "a", section="email")],
         ["Germany"] * 4,
@@ -157,9 +177,7 @@ async def test_the_overlay_read_changes_answers_as_the_full_state_does(make_stat
     for step in range(60):
         now += rng.choice([1, 200, 900, 4_000, 11_000])
         if rng.random() < 0.5:
-            await state.record_impressions(
-                "c1", [f"i{rng.randrange(12)}" for _ in range(3)], "personal", "recommend", "3", now
-            )
+            await state.record_impressions(shown([f"i{rng.randrange(12)}" for _ in range(3)], "3"), now)
         else:
             await state.record([ev(rng.choice(kinds), f"i{rng.randrange(30)}", now)], ["3"], now)
         for later in (now, now + 500, now + 10_500):

@@ -9,9 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from models.contract.artifact import Artifact, load_artifact, resolve_version_dir
 from tests.conftest import RedisServer
+from training.publish import publish
 
 
 @pytest.fixture
@@ -36,3 +38,12 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def published(artifact: Artifact, own_redis: RedisServer) -> Iterator[redis.Redis]:
+    """`own_redis` with `artifact` published, and a client to look into it."""
+    client = redis.Redis.from_url(own_redis.url)
+    publish(artifact, client)
+    yield client
+    client.close()

@@ -42,3 +42,20 @@ def settings_for(artifacts: Path, redis_url: str | None = None, **overrides: obj
 
 def client_for(artifacts: Path, redis_url: str | None = None, **overrides: object) -> TestClient:
     return TestClient(create_app(settings_for(artifacts, redis_url, **overrides)))
+
+
+RECOMMEND = "/recommend/{customer_id}"
+STORE = "/personal-store/{customer_id}"
+
+
+def answered(client: TestClient, route: str, by: str) -> float:
+    """`microoffers_hot_path_answers_total` for one route and answerer (`hot_path` or `route`),
+    from /metrics."""
+    for line in client.get("/metrics").text.splitlines():
+        if (
+            line.startswith("microoffers_hot_path_answers_total{")
+            and f'route="{route}"' in line
+            and f'answered_by="{by}"' in line
+        ):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0

@@ -5,44 +5,30 @@ test runs a real uvicorn (uvloop) process, the loop production uses."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 import redis
-from fastapi.testclient import TestClient
-from reliability_helpers import AUTH, add_version, client_for
+from reliability_helpers import AUTH, RECOMMEND, STORE, add_version, answered, client_for
 
 from models.contract.artifact import Artifact, load_artifact
 from service.hotpath.app import RECOMMEND_QUERY, STORE_QUERY, parse_query
+from service.hotpath.batcher import RedisBatcher
+from service.http.params import MAX_RECOMMEND_K, MAX_STORE_K
+from service.live import LivePolicy, RedisLiveState
+from service.live.impressions import encode_impressions
+from service.live.state import Impressions
+from service.storage.stores import RedisStore
 from tests.conftest import ROOT, RedisServer, free_port, wait_until
 from training.publish import publish
 
-RECOMMEND = "/recommend/{customer_id}"
-STORE = "/personal-store/{customer_id}"
-
-
-def answered(client: TestClient, route: str, by: str) -> float:
-    """`microoffers_hot_path_answers_total` for one route and answerer, from /metrics."""
-    for line in client.get("/metrics").text.splitlines():
-        if (
-            line.startswith("microoffers_hot_path_answers_total{")
-            and f'route="{route}"' in line
-            and f'answered_by="{by}"' in line
-        ):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
-
-
-@pytest.fixture
-def published(artifact: Artifact, own_redis: RedisServer) -> redis.Redis:
-    client = redis.Redis.from_url(own_redis.url)
-    publish(artifact, client)
-    yield client
-    client.close()
+NOW_MS = 1_800_000_000_000
 
 
 def customers(artifact: Artifact, n: int) -> list[str]:
@@ -50,6 +36,7 @@ def customers(artifact: Artifact, n: int) -> list[str]:
     return [*known, "never-seen-1", "never-seen-2"]
 
 
+@pytest.mark.redis
 def test_hot_path_answers_exactly_what_the_routes_answer(
     artifacts: Path, artifact: Artifact, own_redis: RedisServer, published: redis.Redis
 ) -> None:
@@ -78,6 +65,7 @@ def test_hot_path_answers_exactly_what_the_routes_answer(
         assert 'route="/recommend/{customer_id}",status="200"' in hot.get("/metrics").text
 
 
+@pytest.mark.redis
 def test_unusual_requests_go_to_the_routes(
     artifacts: Path, artifact: Artifact, own_redis: RedisServer, published: redis.Redis
 ) -> None:
@@ -87,14 +75,21 @@ def test_unusual_requests_go_to_the_routes(
         assert bad.status_code == 422 and "k" in bad.text
         assert client.get(f"/recommend/{customer}?k=abc").status_code == 422
         assert client.get("/recommend/bad%20id").status_code == 422
-        assert client.get(f"/personal-store/{customer}?k=51").status_code == 422
+        assert client.get(f"/recommend/{customer}?k={MAX_RECOMMEND_K + 1}").status_code == 422
+        assert client.get(f"/personal-store/{customer}?k={MAX_STORE_K + 1}").status_code == 422
         excluded = client.get(f"/recommend/{customer}?k=5")
         first = excluded.json()["items"][0]["item_id"]
         without = client.get(f"/recommend/{customer}?k=5&exclude={first}").json()
         assert first not in [i["item_id"] for i in without["items"]]
-        assert client.get(f"/recommend/{customer}?k=5&k=6").status_code in (200, 422)
-        assert answered(client, RECOMMEND, "route") >= 5
+        # a repeated parameter is the route's to read: FastAPI takes the last value given
+        twice = client.get(f"/recommend/{customer}?k=5&k=6")
+        assert twice.status_code == 200 and len(twice.json()["items"]) == 6
+        assert answered(client, RECOMMEND, "route") == 6
         assert answered(client, RECOMMEND, "hot_path") == 1
+        assert answered(client, STORE, "route") == 1
+        # the largest k either way: the hot path answers it, as the route would
+        assert client.get(f"/personal-store/{customer}?k={MAX_STORE_K}").status_code == 200
+        assert answered(client, STORE, "hot_path") == 1
 
 
 def test_parse_query_accepts_only_known_single_valid_parameters() -> None:
@@ -102,7 +97,8 @@ def test_parse_query_accepts_only_known_single_valid_parameters() -> None:
     assert parse_query(b"k=12&include_purchased=true", RECOMMEND_QUERY) == {b"k": 12, b"include_purchased": True}
     for refused in (
         b"k=0",
-        b"k=101",
+        b"k=%d" % (MAX_RECOMMEND_K + 1),
+        b"k=1000",
         b"k=1&k=2",
         b"k",
         b"k=1&",
@@ -112,10 +108,12 @@ def test_parse_query_accepts_only_known_single_valid_parameters() -> None:
         b"k=%201",
     ):
         assert parse_query(refused, RECOMMEND_QUERY) is None, refused
-    assert parse_query(b"k=50", STORE_QUERY) == {b"k": 50}
-    assert parse_query(b"k=51", STORE_QUERY) is None
+    assert parse_query(b"k=%d" % MAX_RECOMMEND_K, RECOMMEND_QUERY) == {b"k": MAX_RECOMMEND_K}
+    assert parse_query(b"k=%d" % MAX_STORE_K, STORE_QUERY) == {b"k": MAX_STORE_K}
+    assert parse_query(b"k=%d" % (MAX_STORE_K + 1), STORE_QUERY) is None
 
 
+@pytest.mark.redis
 def test_a_new_version_is_served_by_the_first_request_after_the_switch(
     artifacts: Path, artifact: Artifact, own_redis: RedisServer, published: redis.Redis
 ) -> None:
@@ -130,6 +128,7 @@ def test_a_new_version_is_served_by_the_first_request_after_the_switch(
         assert answered(client, RECOMMEND, "hot_path") == 2
 
 
+@pytest.mark.redis
 def test_an_erasure_on_one_worker_empties_every_workers_cached_answers(
     artifacts: Path, artifact: Artifact, own_redis: RedisServer, published: redis.Redis
 ) -> None:
@@ -144,6 +143,7 @@ def test_an_erasure_on_one_worker_empties_every_workers_cached_answers(
         assert answered(worker_b, RECOMMEND, "hot_path") == 2
 
 
+@pytest.mark.redis
 def test_impressions_of_hot_answers_reach_redis_and_cap_items(
     artifacts: Path, artifact: Artifact, own_redis: RedisServer, published: redis.Redis
 ) -> None:
@@ -166,6 +166,7 @@ def test_impressions_of_hot_answers_reach_redis_and_cap_items(
         assert answered(client, RECOMMEND, "hot_path") == 3
 
 
+@pytest.mark.redis
 def test_while_redis_is_down_the_routes_answer_from_the_fallback(
     artifacts: Path, artifact: Artifact, own_redis: RedisServer, published: redis.Redis
 ) -> None:
@@ -186,6 +187,7 @@ def test_while_redis_is_down_the_routes_answer_from_the_fallback(
         assert answered(client, RECOMMEND, "hot_path") == hot_before + 1  # the hot path is back too
 
 
+@pytest.mark.redis
 def test_a_real_uvicorn_worker_answers_on_the_hot_path(
     artifacts: Path, artifact: Artifact, own_redis: RedisServer, published: redis.Redis
 ) -> None:
@@ -243,32 +245,53 @@ def _up(base: str) -> bool:
         return False
 
 
-def test_answers_of_capped_items_only_count_impressions(own_redis: RedisServer) -> None:
-    """An answer whose items were all at the cap adds to the feedback counter without touching
-    the customer's per-item counts; one with new items writes those."""
-    import asyncio
+@pytest.mark.redis
+def test_both_writers_leave_the_same_state_and_survive_a_script_flush(own_redis: RedisServer) -> None:
+    """The routes' writer (`RedisLiveState.record_impressions`) and the hot path's
+    (`RedisBatcher.shown`) send the same commands: an answer whose items were all at the cap
+    adds to the feedback counter without touching the customer's per-item counts; one with new
+    items writes those. After `SCRIPT FLUSH` (what a Redis restart does) both still record."""
 
-    from service.hotpath.batcher import RedisBatcher
-    from service.live import LivePolicy, RedisLiveState
-    from service.live.redis_state import encode_impressions
-    from service.live.state import Impressions
-    from service.storage.stores import RedisStore
+    def shown(who: str, customer: str, items: tuple[str, ...], capped: tuple[str, ...]) -> Impressions:
+        return Impressions(f"{who}-{customer}", items, "personal", "recommend", who, capped)
+
+    answers = [("at-cap", ("a", "b"), ("a", "b")), ("fresh", ("a", "b"), ("b",)), ("later", ("c",), ())]
+    client = redis.Redis.from_url(own_redis.url)
+    client.set("mo:current", "v1")
+
+    def counted(who: str) -> int:
+        return int(client.hget("mo:feedback:counts", f"impression|personal|recommend|{who}") or 0)
+
+    async def eventually(check: Callable[[], bool]) -> bool:
+        for _ in range(500):
+            if check():
+                return True
+            await asyncio.sleep(0.01)
+        return False
 
     async def scenario() -> None:
         store = RedisStore(own_redis.url)
-        live = RedisLiveState(store.client, LivePolicy(cap_impressions=2))
-        batcher = RedisBatcher(store, live, lambda: 1_800_000_000_000)
-        at_cap = Impressions("c1", ("a", "b"), "personal", "recommend", "4", ("a", "b"))
-        fresh = Impressions("c2", ("a", "b"), "personal", "recommend", "4", ("b",))
-        for shown in (at_cap, fresh):
-            batcher.shown(shown, encode_impressions(shown))
-        await asyncio.sleep(0.1)  # the flush of impressions alone comes after a few ms
+        live = RedisLiveState(store.client, LivePolicy(cap_impressions=2), store.guard)
+        batcher = RedisBatcher(store, live, lambda: NOW_MS)
+        for n, (customer, items, capped) in enumerate(answers):
+            flush = n == 2  # before each writer: both meet a Redis without the script
+            if flush:
+                client.script_flush()
+            await live.record_impressions(shown("route", customer, items, capped), NOW_MS)
+            if flush:
+                client.script_flush()
+            hot = shown("hot", customer, items, capped)
+            batcher.shown(hot, encode_impressions(hot))
+            assert await eventually(lambda n=n: counted("hot") == counted("route")), n
         batcher.connection.close()
         await store.close()
 
-    client = redis.Redis.from_url(own_redis.url)
-    client.set("mo:current", "v1")
     asyncio.run(scenario())
-    assert int(client.hget("mo:feedback:counts", "impression|personal|recommend|4")) == 4
-    assert client.hlen("mo:live:{c1}:shown") == 0
-    assert set(client.hkeys("mo:live:{c2}:shown")) == {b"a"}
+    for customer, _, _ in answers:
+        route, hot = (client.hgetall(f"mo:live:{{{who}-{customer}}}:shown") for who in ("route", "hot"))
+        assert route == hot, customer
+    assert counted("route") == 5
+    assert client.hlen("mo:live:{route-at-cap}:shown") == 0
+    assert set(client.hkeys("mo:live:{route-fresh}:shown")) == {b"a"}
+    assert set(client.hkeys("mo:live:{route-later}:shown")) == {b"c"}  # written after the flush
+    client.close()
