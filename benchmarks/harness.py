@@ -31,7 +31,7 @@ def free_port() -> int:
 class RedisProcess:
     """A loopback redis-server that can be stopped and started again on the same port, without
     persistence, in its own directory. The test suite's server is this one too
-    (`tests.conftest.RedisServer`)."""
+    (`tests.support.redis_server.RedisServer`)."""
 
     def __init__(
         self, maxmemory: str | None = "8gb", workdir: Path | None = None, extra_args: Sequence[str] = ()

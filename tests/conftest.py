@@ -1,42 +1,36 @@
 """Shared fixtures: a real redis-server the suite starts and stops itself, a small real data slice,
-and one trained artifact reused by the tests that only read it."""
+and one trained artifact reused by the tests that only read it; and the check that a test using
+Redis or Chromium carries the marker that says so (`tests.support.markers`).
+
+Helpers are imported from `tests.support`, never from a conftest."""
 
 from __future__ import annotations
 
-import shutil
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import redis
 
-from benchmarks.harness import RedisProcess, free_port  # noqa: F401  (free_port: imported from here by the tests)
-
-ROOT = Path(__file__).resolve().parents[1]
-BUNDLED = ROOT / "data" / "online_retail_ii_2009_2010.parquet"
-SHARED_DATA = ROOT.parent / "shared" / "data"
+from tests.support import markers
+from tests.support.paths import BUNDLED
+from tests.support.redis_server import RedisServer
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    """Poll `predicate` until it holds (True) or `timeout` seconds pass (False)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    problems = [f"{item.nodeid}: add @pytest.mark.{name}" for item in items for name in markers.missing(item)]
+    if problems:
+        raise pytest.UsageError(
+            "tests that use Redis or Chromium fixtures must carry the marker:\n  " + "\n  ".join(problems)
+        )
 
 
-class RedisServer(RedisProcess):
-    """A real `redis-server` on a free loopback port, in its own temp dir; can be stopped and
-    restarted on the same port (fault tests do)."""
-
-    def __init__(self, workdir: Path) -> None:
-        if shutil.which("redis-server") is None:
-            pytest.fail("redis-server is not installed: run `make test`, which installs it")
-        super().__init__(maxmemory=None, workdir=workdir, extra_args=("--enable-debug-command", "local"))
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    with markers.running(item):
+        return (yield)
 
 
 @pytest.fixture(scope="session")

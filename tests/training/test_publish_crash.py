@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,8 @@ import redis
 
 from models import contract
 from models.contract.artifact import load_artifact
-from tests.conftest import BUNDLED, ROOT
+from tests.support.paths import BUNDLED, ROOT
+from tests.support.waiting import wait_until
 from training.pipeline import TrainInputs, train
 from training.publish import PENDING_KEY, publish
 
@@ -60,11 +60,9 @@ def test_killed_publish_keeps_previous_version_and_rerun_completes(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if len(list(redis_client.scan_iter(match=f"{new_prefix}:c:*", count=1000))) >= 50:
-            break
-        time.sleep(0.005)
+    assert wait_until(
+        lambda: len(list(redis_client.scan_iter(match=f"{new_prefix}:c:*", count=1000))) >= 50, 60, interval=0.005
+    ), "the publish wrote no 50 customers in 60 s"
     proc.kill()
     proc.wait()
 

@@ -8,14 +8,15 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
-import redis
 from fastapi.testclient import TestClient
-from live_helpers import API_KEY, AppFactory, FixedClock
 
 from models.contract.artifact import Artifact, load_artifact
 from service.app import create_app
 from service.settings import Settings
-from training.publish import publish
+from tests.support.clocks import FixedClock
+from tests.support.keys import API_KEY
+from tests.support.live import AppFactory
+from tests.support.stores import STORES, publish_fresh
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def artifact(trained_artifacts: Path) -> Artifact:
     return load_artifact(trained_artifacts)
 
 
-@pytest.fixture(params=["embedded", "redis"])
+@pytest.fixture(params=STORES)
 def store_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -38,12 +39,8 @@ def settings(store_kind: str, request: pytest.FixtureRequest, trained_artifacts:
     """Small limits so tests reach them quickly."""
     redis_url = None
     if store_kind == "redis":
-        server = request.getfixturevalue("redis_server")
-        client = redis.Redis.from_url(server.url)
-        client.flushdb()
-        publish(load_artifact(trained_artifacts), client)
-        client.close()
-        redis_url = server.url
+        redis_url = request.getfixturevalue("redis_server").url
+        publish_fresh(redis_url, trained_artifacts)
     return Settings(
         artifacts=trained_artifacts,
         redis_url=redis_url,

@@ -10,11 +10,13 @@ import orjson
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from live_helpers import API_KEY, AUTH, AppFactory, FixedClock, item_ids, known_customer, post
 
 from models import contract
 from models.contract.artifact import Artifact
 from service.settings import Settings
+from tests.support.clocks import FixedClock
+from tests.support.keys import API_KEY, AUTH
+from tests.support.live import AppFactory, item_ids, known_customer, post
 
 
 def _event(**fields: object) -> dict[str, object]:

@@ -4,14 +4,11 @@ its CSV. Each test is a bug seen on main (issue 12), over both stores."""
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
-from live_helpers import API_KEY, AUTH, item_ids, known_customer, post
 
 from models.contract.artifact import Artifact
-
-MARKETER = ("marketer", API_KEY)
-pytestmark = pytest.mark.redis
+from tests.support.keys import AUTH, MARKETER
+from tests.support.live import item_ids, known_customer, post
 
 
 def store_items(client: TestClient, customer: str, k: int = 50) -> dict[str, list[str]]:

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from live_helpers import AUTH, AppFactory, FixedClock, item_ids, known_customer, post
 
 from models.contract.artifact import Artifact
 from service.core.personalize import Personalizer
+from tests.support.clocks import FixedClock
+from tests.support.keys import AUTH
+from tests.support.live import AppFactory, item_ids, known_customer, post
 
 
 def test_purchase_leaves_discovery_but_stays_purchasable(client: TestClient, artifact: Artifact) -> None:
@@ -98,6 +100,7 @@ def test_invalid_batch_changes_nothing(client: TestClient, artifact: Artifact) -
     assert client.get("/feedback/summary").json()["total"]["dismissals"] == 0
 
 
+@pytest.mark.redis
 @pytest.mark.parametrize("store_kind", ["redis"])
 def test_redis_without_local_artifact_still_applies_events(
     make_client: AppFactory, tmp_path: Path, artifact: Artifact

@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 from models.contract.events import Event
 from service.live import EmbeddedLiveState, LivePolicy, LiveState, RedisLiveState
 from service.live.state import Impressions, parse_feedback_field
+from tests.support.stores import STORES
 
 pytestmark = pytest.mark.anyio
 
@@ -27,7 +28,7 @@ def ev(kind: str, item: str = "i1", ts: int = T0, customer: str = "c1", section:
     return Event(customer, item, kind, ts, 1, section)  # type: ignore[arg-type]
 
 
-@pytest.fixture(params=["embedded", "redis"])
+@pytest.fixture(params=STORES)
 async def make_state(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Callable[[], LiveState]]:
     """Builds states over one backing store: a new connection each time for Redis; the embedded
     state belongs to one process, so it is the same object every time."""

@@ -1,0 +1,30 @@
+"""Requests of the real-time feedback tests: read a customer's list, post events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+from fastapi.testclient import TestClient
+
+from models.contract.artifact import Artifact
+from tests.support.keys import AUTH
+
+AppFactory = Callable[..., AbstractContextManager[TestClient]]  # make_client(**setting_overrides)
+
+
+def known_customer(artifact: Artifact, n: int = 0) -> str:
+    return str(artifact.customers.ids[n])
+
+
+def item_ids(client: TestClient, customer: str, **params: object) -> list[str]:
+    resp = client.get(f"/recommend/{customer}", params={"k": 10, **params})
+    assert resp.status_code == 200, resp.text
+    return [i["item_id"] for i in resp.json()["items"]]
+
+
+def post(client: TestClient, *events: dict[str, object]) -> dict[str, object]:
+    body = events[0] if len(events) == 1 else {"events": list(events)}
+    resp = client.post("/events", json=body, headers=AUTH)
+    assert resp.status_code == 202, resp.text
+    return resp.json()  # type: ignore[no-any-return]
