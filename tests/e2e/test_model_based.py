@@ -33,7 +33,9 @@ from hypothesis.stateful import (
     Bundle,
     RuleBasedStateMachine,
     consumes,
+    initialize,
     invariant,
+    multiple,
     precondition,
     rule,
     run_state_machine_as_test,
@@ -42,7 +44,7 @@ from typer.testing import CliRunner
 
 from cli.main import app as cli
 from models.artifact import load_artifact
-from models.privacy import forgotten_path, read_forgotten
+from models.privacy import append_forgotten, forgotten_path, read_forgotten
 from service.main import create_app
 from tests.conftest import RedisServer
 from tests.e2e.checks import (
@@ -59,7 +61,6 @@ from tests.e2e.shop import DISMISS_SUPPRESS_S, ITEM_POOL_SIZE, ROLES, ShopData, 
 from tests.e2e.surfaces import RedisContents, Seen, Surfaces, logged_customers
 from tests.e2e.world import EVENT_TYPES, Customer, Event, Expect, Version, World
 from tests.service.live.live_helpers import FixedClock
-from training.publish import publish
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -95,13 +96,28 @@ class ShopMachine(RuleBasedStateMachine):
                            dismiss_ms=DISMISS_SUPPRESS_S * 1000)
         self.clock = FixedClock()
         self._twins = itertools.count()
+        self._checked: dict[str, tuple[object, ...]] = {}
+        self.client: TestClient | None = None
+
+    forgotten = Bundle("forgotten")
+
+    @initialize(target=forgotten, customer=st.none() | ROLE)
+    def open_shop(self, customer: str | None) -> object:
+        """The shop opens on the base version. `customer`: someone forgotten before, by a service
+        that ran without Redis (only the deny-list file lists them), so the first publish has to
+        read the file."""
+        if customer is not None:
+            append_forgotten(forgotten_path(self.root), [self.world.customers[customer].id])
+            self.world.forget(customer, file_only=True)
         self.open_store()
         self.client = TestClient(create_app(self.service_settings(), clock=self.clock))
         self.client.__enter__()
         self.shop = Surfaces(self.client, self.settle)
+        return multiple() if customer is None else customer
 
     def teardown(self) -> None:
-        self.client.__exit__(None, None, None)
+        if self.client is not None:
+            self.client.__exit__(None, None, None)
         self.close_store()
         shutil.rmtree(self.root.parent, ignore_errors=True)
 
@@ -140,6 +156,12 @@ class ShopMachine(RuleBasedStateMachine):
             expect(resp.status_code == 202, "answers", "POST /events (a never-seen twin)", resp.text[:300])
         return read(twin)
 
+    def _changed(self, what: str, *key: object) -> bool:
+        """Whether `key` differs from the last one `what` was checked under."""
+        changed = self._checked.get(what) != key
+        self._checked[what] = key
+        return changed
+
     def check(self, seen: Seen, exp: Expect, read: Callable[[str], Seen] | None = None) -> None:
         """`seen` against the model; with `read` (the same query for another id), a customer who
         must look new is compared with a never-seen twin."""
@@ -177,8 +199,6 @@ class ShopMachine(RuleBasedStateMachine):
             c.events.append(e)
         self.world.step()
 
-    forgotten = Bundle("forgotten")
-
     @rule(target=forgotten, customer=ROLE)
     def forget(self, customer: str) -> str:
         self.shop.forget(self.world.customers[customer].id)
@@ -200,6 +220,16 @@ class ShopMachine(RuleBasedStateMachine):
                    f"train -> version {artifact.version}", f"{c.role} ({c.id}) has a row")
         self.world.add_version(artifact.version, frozenset(map(str, artifact.customers.ids)),
                                frozenset(map(str, artifact.items.ids)))
+
+    @precondition(lambda self: self.world.trains < MAX_TRAINS)
+    @rule()
+    def nightly_run(self) -> None:
+        """What a shop schedules: train, then serve it (publish, or reload the embedded store)."""
+        self.train()
+        self.deploy()
+
+    def deploy(self) -> None:
+        self.reload()
 
     @rule()
     def reload(self) -> None:
@@ -317,11 +347,12 @@ class ShopMachine(RuleBasedStateMachine):
                     twins[exp.mirror] = self.twin(exp.mirror, lambda cid: self.shop.look(cid, outbound=False,
                                                                                           export=False))
                 check_twin(seen, twins[exp.mirror], exp)
+        # What only the loaded (served) version and the deny list decide is read again when they changed.
         hidden_in_loaded = {e.customer: e for e in exps if e.forgotten or e.hidden_in_loaded}
-        if hidden_in_loaded:
+        if hidden_in_loaded and self._changed("offers.csv", self.world.loaded, *hidden_in_loaded):
             check_offer_rows(self.shop.offers_csv(), hidden_in_loaded, "GET /preview/offers.csv")
         hidden_in_served = {e.customer: e for e in exps if e.forgotten or e.hidden_in_served}
-        if hidden_in_served:
+        if hidden_in_served and self._changed("segments", self.world.served, *hidden_in_served):
             check_samples(self.shop.segment_samples(), hidden_in_served)
         check_deny_list(frozenset(read_forgotten(forgotten_path(self.root))), exps, "deny-list file")
         self.settle()
@@ -358,11 +389,12 @@ class RedisShop(ShopMachine):
     def open_store(self) -> None:
         self.redis = redis.Redis.from_url(self.server.url)
         self.redis.flushdb()
-        publish(load_artifact(self.root), self.redis)
+        self.publish()
 
     def close_store(self) -> None:
-        self.redis.flushdb()
-        self.redis.close()
+        if hasattr(self, "redis"):
+            self.redis.flushdb()
+            self.redis.close()
 
     def service_settings(self) -> Any:
         return service_settings(self.root, self.server.url, hot_path=True)
@@ -401,6 +433,9 @@ class RedisShop(ShopMachine):
         set and the deny-list file), then the switch of mo:current."""
         self.cli("publish", "--artifacts", str(self.root))
         self.world.publish(self.world.newest())
+
+    def deploy(self) -> None:
+        self.publish()
 
     @precondition(lambda self: self.world.previous is not None)
     @rule()

@@ -51,6 +51,7 @@ class Customer:
     forgotten: bool = False
     erased: bool = False  # DELETE was answered at least once
     restored_at: int | None = None  # tick of the last restore
+    file_only: bool = False  # forgotten by a service without Redis: only the deny-list file lists them
     events: list[Event] = field(default_factory=list)  # accepted since the last erasure
 
     def may_show(self, version: Version) -> bool:
@@ -91,6 +92,7 @@ class Expect:
     role: str
     customer: str
     forgotten: bool
+    denied_in_redis: bool | None  # in mo:forgotten (None: forgotten offline, no promise about the set)
     source: str  # "personal" or "popular" on /recommend, /personal-store and the batch
     source_promise: str  # the promise that decides `source` (for the failure message)
     purchased: frozenset[str]  # bought since their last erasure: out of discovery
@@ -131,15 +133,15 @@ class World:
         self.versions[name] = version
         return version
 
-    def forget(self, role: str) -> None:
+    def forget(self, role: str, file_only: bool = False) -> None:
         c = self.customers[role]
-        c.forgotten, c.erased, c.events = True, True, []
+        c.forgotten, c.erased, c.events, c.file_only = True, True, [], file_only
         self.step()
 
     def restore(self, role: str) -> None:
         c = self.customers[role]
         if c.forgotten:
-            c.forgotten, c.restored_at = False, self.step()
+            c.forgotten, c.file_only, c.restored_at = False, False, self.step()
 
     def publish(self, version: str) -> None:
         if self.served != version:
@@ -173,7 +175,8 @@ class World:
             source, promise = "popular", "source"
         looks_new = c.erased and not c.known_to(served) and not c.known_to(loaded)
         return Expect(
-            role=role, customer=c.id, forgotten=c.forgotten, source=source, source_promise=promise,
+            role=role, customer=c.id, forgotten=c.forgotten, denied_in_redis=None if c.file_only else c.forgotten,
+            source=source, source_promise=promise,
             purchased=frozenset(purchased), suppressed=frozenset(active), unsure=frozenset(unsure),
             mirror=tuple(c.events) if looks_new else None,
             hidden_versions=frozenset(v.name for v in self.versions.values() if c.erased and not c.may_show(v)),
