@@ -7,7 +7,7 @@ DATA := data/online_retail_ii_2009_2010.parquet
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo train serve test system-deps lint bench-quality bench-serving bench-scale bench-data bench-cachemiss bench-events clean
+.PHONY: install demo train serve test test-long system-deps lint bench-quality bench-serving bench-scale bench-data bench-cachemiss bench-events clean
 
 $(BIN)/microoffers: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,13 @@ system-deps:
 
 test: install system-deps
 	$(BIN)/python -m pytest
+
+# The model-based end-to-end test (tests/e2e) alone, with a large profile: MBT_EXAMPLES examples of
+# up to MBT_STEPS steps for each store (`make test` runs it with 5 of up to 15).
+MBT_EXAMPLES ?= 200
+MBT_STEPS ?= 30
+test-long: install system-deps
+	MICROOFFERS_MBT_EXAMPLES=$(MBT_EXAMPLES) MICROOFFERS_MBT_STEPS=$(MBT_STEPS) $(BIN)/python -m pytest tests/e2e
 
 # Selected models vs baselines on Online Retail II and MovieLens-100K (../shared/data/ml-100k);
 # numbers go into docs/quality.md.
