@@ -14,6 +14,7 @@ CODE = ("models", "service", "training", "cli")
 # Test directories without a code package of the same path, and why.
 EXTRA = {
     "support": "helpers the tests share (not tests)",
+    "e2e": "the model-based end-to-end test: every operation a shop performs, every promise on every surface",
     "service/api": "end-to-end tests through the whole app: several routers, both stores, the CLI",
     "benchmarks_": "tests of benchmarks/; a package named `benchmarks` under tests/ would be found for"
     " `import benchmarks` whenever tests/ itself is on sys.path (pytest run from inside tests/, another"

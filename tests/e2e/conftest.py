@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import BUNDLED
 from tests.e2e.shop import ShopData, build_shop_data
+from tests.support.paths import BUNDLED
 
 SLICE_CUSTOMERS = 150
 

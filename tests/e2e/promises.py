@@ -24,31 +24,30 @@ PROMISES = {
     "source": "a customer the served version knows is `personal`, an id it does not know is `popular`",
     "first-purchase-personal": "a customer the model does not know who bought a known item is `personal`",
     "purchase-leaves-discovery": "an item the customer bought is not in /recommend (default), in the "
-                                 "store outside buy_again, or in their batch result",
+    "store outside buy_again, or in their batch result",
     "suppressed-hidden-everywhere": "an item dismissed (while it lasts), returned or complained about is in no "
-                                    "answer for that customer: /recommend, store, batch, outbound, preview",
+    "answer for that customer: /recommend, store, batch, outbound, preview",
     "forgotten-popular": "a forgotten customer is `popular`, with exactly what a never-seen id gets",
     "forgotten-events-409": "an event of a forgotten customer is refused with 409 `forgotten`, and nothing "
-                            "of its batch is applied",
+    "of its batch is applied",
     "forgotten-outbound-204": "a forgotten customer gets 204 with X-Outbound-Reason: forgotten",
     "forgotten-export-empty": "a forgotten customer's export holds nothing but `forgotten: true`",
-    "forgotten-not-recorded": "nothing about a forgotten customer is recorded: no Redis key names them, "
-                              "no impressions",
+    "forgotten-not-recorded": "nothing about a forgotten customer is recorded: no Redis key names them, no impressions",
     "forgotten-out-of-store": "a forgotten customer has no documents, log entries or segment-sample place",
     "forgotten-out-of-preview": "the preview's customer page shows no purchase history of a forgotten customer",
     "forgotten-out-of-csv": "no row of /preview/offers.csv is about a forgotten customer",
     "forgotten-out-of-training": "a version trained after the erasure has no row for them",
     "deny-list": "forgotten ids are in `mo:forgotten` and the deny-list file; restored ones in neither",
     "erased-stays-erased": "after a restore, nothing erased comes back: until a version trained after the "
-                           "restore, they look exactly like a never-seen id with their new events",
+    "restore, they look exactly like a never-seen id with their new events",
     "record-false-not-recorded": "reading is not showing: `record=false` (with the key) records no impression",
     "record-false-same-items": "`record=false` answers the same items as a plain read",
     "record-false-needs-key": "`record=false` without the bearer key is refused (401/403)",
     "preview-records-nothing": "the marketers' preview records no impression",
     "export-tells-live-state": "the export lists the events accepted since the last erasure and the state "
-                               "they make (purchases, suppressed items)",
+    "they make (purchases, suppressed items)",
     "log-holds-accepted-events": "the durable event log holds exactly the accepted events of each customer "
-                                 "since their last erasure",
+    "since their last erasure",
 }
 
 SKIPPED = frozenset(filter(None, os.environ.get("MICROOFFERS_MBT_SKIP", "").split(",")))
@@ -71,8 +70,13 @@ def item_ids(items: Iterable[Mapping[str, Any]]) -> list[str]:
 
 
 def check_score(score: object, surface: str, item: str) -> None:
-    ok = (isinstance(score, int | float) and not isinstance(score, bool) and math.isfinite(score)
-          and 0 <= score <= 1 and round(score, 6) == score)
+    ok = (
+        isinstance(score, int | float)
+        and not isinstance(score, bool)
+        and math.isfinite(score)
+        and 0 <= score <= 1
+        and round(score, 6) == score
+    )
     expect(ok, "scores-in-unit-range", surface, f"item {item} has score {score!r}")
 
 

@@ -17,12 +17,12 @@ from datetime import time
 from pathlib import Path
 
 from models import contract
-from models.artifact import Artifact, load_artifact, resolve_version_dir
-from models.documents import customer_documents, is_customer_doc
-from service.preview_format import product
+from models.contract.artifact import Artifact, load_artifact, resolve_version_dir
+from models.contract.documents import customer_documents, is_customer_doc
+from service.preview.formatting import product
 from service.settings import Settings
 from training.pipeline import TrainInputs, TrainParams, train
-from training.selection import QualityParams
+from training.selection.select import QualityParams
 
 API_KEY = "mbt-key-0123456789abcdef"
 BEARER = {"Authorization": f"Bearer {API_KEY}"}
@@ -79,8 +79,9 @@ def _known_customers(artifact: Artifact) -> list[str]:
     sf = artifact.storefront
     assert sf is not None and sf.n_segments >= 2, "the base version needs segments"
     sampled = [str(sf.segments[g]["sample_customers"][0]) for g in (0, 1)]
-    repeat = next(c for c in map(str, artifact.customers.ids)
-                  if c not in sampled and _own_documents(artifact, c)[1].get("b"))
+    repeat = next(
+        c for c in map(str, artifact.customers.ids) if c not in sampled and _own_documents(artifact, c)[1].get("b")
+    )
     first = next(c for c in map(str, artifact.customers.ids) if c not in (*sampled, repeat))
     return [*sampled, repeat, first]
 
@@ -123,10 +124,18 @@ def service_settings(root: Path, redis_url: str | None = None, **overrides: obje
     under test: no write rate limit (the checks read a lot), frequency capping off (every read
     is an impression), outbound quiet hours off (so dry runs show an offer), long dismissals."""
     values: dict[str, object] = {
-        "artifacts": root, "redis_url": redis_url, "api_key": API_KEY, "access_log": False,
-        "events_log": root / "events" / "events.jsonl", "write_rate_per_s": 1e6, "write_burst": 1_000_000,
-        "cap_impressions": 1_000_000, "dismiss_suppress_s": DISMISS_SUPPRESS_S,
-        "quiet_hours_start": time(0, 0), "quiet_hours_end": time(0, 0), "redis_timeout_s": 2.0,
+        "artifacts": root,
+        "redis_url": redis_url,
+        "api_key": API_KEY,
+        "access_log": False,
+        "events_log": root / "events" / "events.jsonl",
+        "write_rate_per_s": 1e6,
+        "write_burst": 1_000_000,
+        "cap_impressions": 1_000_000,
+        "dismiss_suppress_s": DISMISS_SUPPRESS_S,
+        "quiet_hours_start": time(0, 0),
+        "quiet_hours_end": time(0, 0),
+        "redis_timeout_s": 2.0,
         **overrides,
     }
     return Settings(**values)  # type: ignore[arg-type]

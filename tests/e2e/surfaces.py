@@ -74,9 +74,13 @@ class Seen:
 
     def discovery(self) -> dict[str, list[str]]:
         """The surfaces that must not show an item the customer bought."""
-        return {surface: ids for surface, ids in self.everywhere().items()
-                if "include_purchased" not in surface and "outbound" not in surface
-                and not surface.endswith("section buy_again")}
+        return {
+            surface: ids
+            for surface, ids in self.everywhere().items()
+            if "include_purchased" not in surface
+            and "outbound" not in surface
+            and not surface.endswith("section buy_again")
+        }
 
 
 class Surfaces:
@@ -91,8 +95,12 @@ class Surfaces:
 
     def ok(self, method: str, url: str, status: int = 200, promise: str = "answers", **kwargs: Any) -> httpx.Response:
         resp = self.call(method, url, **kwargs)
-        expect(resp.status_code == status, promise, f"{method} {url}",
-               f"{resp.status_code} (expected {status}) {resp.text[:300]}")
+        expect(
+            resp.status_code == status,
+            promise,
+            f"{method} {url}",
+            f"{resp.status_code} (expected {status}) {resp.text[:300]}",
+        )
         return resp
 
     # --- answers, each checked for its shape ---
@@ -138,8 +146,10 @@ class Surfaces:
     def preview(self, customer: str) -> PreviewPage:
         html = self.ok("GET", f"/preview/customers?customer_id={customer}", auth=MARKETER).text
         soup = BeautifulSoup(html, "html.parser")
-        return PreviewPage(tuple(h.get_text(strip=True) for h in soup.select("section.store .card-title")),
-                           len(soup.select("table.history-table tbody tr")))
+        return PreviewPage(
+            tuple(h.get_text(strip=True) for h in soup.select("section.store .card-title")),
+            len(soup.select("table.history-table tbody tr")),
+        )
 
     def offers_csv(self, k: int = K) -> list[dict[str, str]]:
         return _csv_rows(self.ok("GET", f"/preview/offers.csv?k={k}", auth=MARKETER).text)
@@ -172,14 +182,24 @@ class Surfaces:
     def reload(self) -> dict[str, Any]:
         return self.ok("POST", "/admin/reload", headers=BEARER).json()  # type: ignore[no-any-return]
 
-    def look(self, customer: str, batch: dict[str, dict[str, Any]] | None = None, outbound: bool = True,
-             export: bool = True, preview: bool = False) -> Seen:
+    def look(
+        self,
+        customer: str,
+        batch: dict[str, dict[str, Any]] | None = None,
+        outbound: bool = True,
+        export: bool = True,
+        preview: bool = False,
+    ) -> Seen:
         """Everything the customer is shown, at k=K (the answers a twin is compared on, and
         optionally their batch result, outbound dry run, export and preview page)."""
         return Seen(
-            customer, self.recommend(customer), self.recommend(customer, include_purchased=True),
-            self.store(customer), (batch or {}).get(customer),
-            self.outbound(customer) if outbound else None, self.export(customer) if export else None,
+            customer,
+            self.recommend(customer),
+            self.recommend(customer, include_purchased=True),
+            self.store(customer),
+            (batch or {}).get(customer),
+            self.outbound(customer) if outbound else None,
+            self.export(customer) if export else None,
             self.preview(customer) if preview else None,
         )
 

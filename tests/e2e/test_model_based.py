@@ -43,10 +43,9 @@ from hypothesis.stateful import (
 from typer.testing import CliRunner
 
 from cli.main import app as cli
-from models.artifact import load_artifact
-from models.privacy import append_forgotten, forgotten_path, read_forgotten
-from service.main import create_app
-from tests.conftest import RedisServer
+from models.contract.artifact import load_artifact
+from models.rules.privacy import append_forgotten, forgotten_path, read_forgotten
+from service.app import create_app
 from tests.e2e.checks import (
     check_deny_list,
     check_log,
@@ -60,15 +59,21 @@ from tests.e2e.promises import expect, item_ids
 from tests.e2e.shop import DISMISS_SUPPRESS_S, ITEM_POOL_SIZE, ROLES, ShopData, service_settings, train_version
 from tests.e2e.surfaces import RedisContents, Seen, Surfaces, logged_customers
 from tests.e2e.world import EVENT_TYPES, Customer, Event, Expect, Version, World
-from tests.service.live.live_helpers import FixedClock
+from tests.support.clocks import FixedClock
+from tests.support.redis_server import RedisServer
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 EXAMPLES = int(os.environ.get("MICROOFFERS_MBT_EXAMPLES", "5"))
 STEPS = int(os.environ.get("MICROOFFERS_MBT_STEPS", "15"))
 settings.register_profile(
-    "microoffers-mbt", max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, derandomize=False,
-    print_blob=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    "microoffers-mbt",
+    max_examples=EXAMPLES,
+    stateful_step_count=STEPS,
+    deadline=None,
+    derandomize=False,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 PROFILE = settings.get_profile("microoffers-mbt")
 MAX_TRAINS = 2  # per example: a train takes about a second
@@ -91,9 +96,13 @@ class ShopMachine(RuleBasedStateMachine):
         self.root = self.data.new_artifacts_root(f"{self.kind}-{next(_EXAMPLE)}")
         base = load_artifact(self.root)
         version = Version(base.version, 0, frozenset(map(str, base.customers.ids)), frozenset(map(str, base.items.ids)))
-        self.world = World({role: Customer(role, cid) for role, cid in self.data.customers.items()},
-                           {base.version: version}, served=base.version, loaded=base.version,
-                           dismiss_ms=DISMISS_SUPPRESS_S * 1000)
+        self.world = World(
+            {role: Customer(role, cid) for role, cid in self.data.customers.items()},
+            {base.version: version},
+            served=base.version,
+            loaded=base.version,
+            dismiss_ms=DISMISS_SUPPRESS_S * 1000,
+        )
         self.clock = FixedClock()
         self._twins = itertools.count()
         self._checked: dict[str, tuple[object, ...]] = {}
@@ -188,13 +197,25 @@ class ShopMachine(RuleBasedStateMachine):
         if forgotten:
             body = _json(resp)
             refused = body.get("error") == "forgotten" and isinstance(body.get("message"), str)
-            expect(resp.status_code == 409 and refused, "forgotten-events-409", "POST /events",
-                   f"{resp.status_code} {resp.text[:200]} for a batch of {len(events)} with forgotten {forgotten}")
-            expect(self.logged() == before, "forgotten-events-409", "the durable event log",
-                   f"changed by a refused batch with forgotten {forgotten}")
+            expect(
+                resp.status_code == 409 and refused,
+                "forgotten-events-409",
+                "POST /events",
+                f"{resp.status_code} {resp.text[:200]} for a batch of {len(events)} with forgotten {forgotten}",
+            )
+            expect(
+                self.logged() == before,
+                "forgotten-events-409",
+                "the durable event log",
+                f"changed by a refused batch with forgotten {forgotten}",
+            )
             return
-        expect(resp.status_code == 202 and _json(resp).get("accepted") == len(events), "answers", "POST /events",
-               f"{resp.status_code} {resp.text[:200]}")
+        expect(
+            resp.status_code == 202 and _json(resp).get("accepted") == len(events),
+            "answers",
+            "POST /events",
+            f"{resp.status_code} {resp.text[:200]}",
+        )
         for c, e in events:
             c.events.append(e)
         self.world.step()
@@ -216,10 +237,15 @@ class ShopMachine(RuleBasedStateMachine):
     def train(self) -> None:
         artifact = load_artifact(train_version(self.data.purchases, self.root))
         for c in self.world.forgotten():
-            expect(artifact.customers.row(c.id) is None, "forgotten-out-of-training",
-                   f"train -> version {artifact.version}", f"{c.role} ({c.id}) has a row")
-        self.world.add_version(artifact.version, frozenset(map(str, artifact.customers.ids)),
-                               frozenset(map(str, artifact.items.ids)))
+            expect(
+                artifact.customers.row(c.id) is None,
+                "forgotten-out-of-training",
+                f"train -> version {artifact.version}",
+                f"{c.role} ({c.id}) has a row",
+            )
+        self.world.add_version(
+            artifact.version, frozenset(map(str, artifact.customers.ids)), frozenset(map(str, artifact.items.ids))
+        )
 
     @precondition(lambda self: self.world.trains < MAX_TRAINS)
     @rule()
@@ -265,18 +291,30 @@ class ShopMachine(RuleBasedStateMachine):
         surface = f"GET /recommend/{cid}?k={k}&record=false"
         before = self.shop.impressions(cid)
         unrecorded = self.shop.recommend_unrecorded(cid, k)
-        expect(unrecorded.status_code == 200, "record-false-same-items", surface,
-               f"{unrecorded.status_code} {unrecorded.text[:200]}")
+        expect(
+            unrecorded.status_code == 200,
+            "record-false-same-items",
+            surface,
+            f"{unrecorded.status_code} {unrecorded.text[:200]}",
+        )
         after = self.shop.impressions(cid)
         expect(after == before, "record-false-not-recorded", surface, f"impressions recorded: {changed(before, after)}")
         plain = self.shop.recommend(cid, k)
         if unrecorded.status_code == 200:
             quiet = item_ids(unrecorded.json()["items"])
-            expect(quiet == item_ids(plain["items"]), "record-false-same-items", surface,
-                   f"{quiet}, a plain read {item_ids(plain['items'])}")
+            expect(
+                quiet == item_ids(plain["items"]),
+                "record-false-same-items",
+                surface,
+                f"{quiet}, a plain read {item_ids(plain['items'])}",
+            )
         anonymous = self.shop.recommend_unrecorded(cid, k, key=False)
-        expect(anonymous.status_code in (401, 403), "record-false-needs-key", f"{surface} without the key",
-               f"{anonymous.status_code}")
+        expect(
+            anonymous.status_code in (401, 403),
+            "record-false-needs-key",
+            f"{surface} without the key",
+            f"{anonymous.status_code}",
+        )
 
     @rule(customers=st.lists(ROLE, min_size=1, max_size=4, unique=True), k=st.integers(1, 30))
     def read_batch(self, customers: list[str], k: int) -> None:
@@ -310,25 +348,38 @@ class ShopMachine(RuleBasedStateMachine):
         before = self.shop.impressions(exp.customer)
         page = self.shop.preview(exp.customer)
         after = self.shop.impressions(exp.customer)
-        expect(after == before, "preview-records-nothing", f"GET /preview/customers?customer_id={exp.customer}",
-               f"impressions recorded: {changed(before, after)}")
+        expect(
+            after == before,
+            "preview-records-nothing",
+            f"GET /preview/customers?customer_id={exp.customer}",
+            f"impressions recorded: {changed(before, after)}",
+        )
         self.check(Seen(exp.customer, preview=page), exp)
 
     @rule(k=st.integers(1, 12))
     def download_offers(self, k: int) -> None:
         rows = self.shop.offers_csv(k)
         per_customer = Counter(row["customer_id"] for row in rows)
-        expect(max(per_customer.values(), default=0) <= k, "at-most-k", f"GET /preview/offers.csv?k={k}",
-               f"{per_customer.most_common(1)}")
+        expect(
+            max(per_customer.values(), default=0) <= k,
+            "at-most-k",
+            f"GET /preview/offers.csv?k={k}",
+            f"{per_customer.most_common(1)}",
+        )
         exps = [self.expect(role) for role in ROLES]
-        check_offer_rows(rows, {e.customer: e for e in exps if e.forgotten or e.hidden_in_loaded},
-                         f"GET /preview/offers.csv?k={k}")
+        check_offer_rows(
+            rows, {e.customer: e for e in exps if e.forgotten or e.hidden_in_loaded}, f"GET /preview/offers.csv?k={k}"
+        )
 
     @rule(segment=st.integers(0, 5), k=st.integers(1, 12))
     def download_segment_offers(self, segment: int, k: int) -> None:
         rows = self.shop.segment_csv(segment, k)
-        expect(rows is None or len(rows) <= k, "at-most-k", f"GET /preview/segments/{segment}/offers.csv?k={k}",
-               f"{len(rows or [])} rows")
+        expect(
+            rows is None or len(rows) <= k,
+            "at-most-k",
+            f"GET /preview/segments/{segment}/offers.csv?k={k}",
+            f"{len(rows or [])} rows",
+        )
 
     # --- after every step ---
 
@@ -344,8 +395,9 @@ class ShopMachine(RuleBasedStateMachine):
             check_seen(seen, exp, self.world.served, self.data.titles)
             if exp.mirror is not None:
                 if exp.mirror not in twins:
-                    twins[exp.mirror] = self.twin(exp.mirror, lambda cid: self.shop.look(cid, outbound=False,
-                                                                                          export=False))
+                    twins[exp.mirror] = self.twin(
+                        exp.mirror, lambda cid: self.shop.look(cid, outbound=False, export=False)
+                    )
                 check_twin(seen, twins[exp.mirror], exp)
         # What only the loaded (served) version and the deny list decide is read again when they changed.
         hidden_in_loaded = {e.customer: e for e in exps if e.forgotten or e.hidden_in_loaded}
@@ -424,8 +476,12 @@ class RedisShop(ShopMachine):
 
     def cli(self, *args: str) -> None:
         result = CliRunner().invoke(cli, [*args, "--redis-url", self.server.url])
-        expect(result.exit_code == 0, "answers", f"microoffers {args[0]}",
-               f"exit {result.exit_code}: {result.output[-500:]} {result.exception!r}")
+        expect(
+            result.exit_code == 0,
+            "answers",
+            f"microoffers {args[0]}",
+            f"exit {result.exit_code}: {result.output[-500:]} {result.exception!r}",
+        )
 
     @rule()
     def publish(self) -> None:
@@ -446,8 +502,11 @@ class RedisShop(ShopMachine):
 
 def changed(before: dict[str, int], after: dict[str, int]) -> dict[str, tuple[int, int]]:
     """Item -> (impressions before, after), for the items whose count changed."""
-    return {item: (before.get(item, 0), after.get(item, 0)) for item in sorted(before.keys() | after.keys())
-            if before.get(item, 0) != after.get(item, 0)}
+    return {
+        item: (before.get(item, 0), after.get(item, 0))
+        for item in sorted(before.keys() | after.keys())
+        if before.get(item, 0) != after.get(item, 0)
+    }
 
 
 def _json(resp: httpx.Response) -> dict[str, Any]:

@@ -175,11 +175,19 @@ class World:
             source, promise = "popular", "source"
         looks_new = c.erased and not c.known_to(served) and not c.known_to(loaded)
         return Expect(
-            role=role, customer=c.id, forgotten=c.forgotten, denied_in_redis=None if c.file_only else c.forgotten,
-            source=source, source_promise=promise,
-            purchased=frozenset(purchased), suppressed=frozenset(active), unsure=frozenset(unsure),
+            role=role,
+            customer=c.id,
+            forgotten=c.forgotten,
+            denied_in_redis=None if c.file_only else c.forgotten,
+            source=source,
+            source_promise=promise,
+            purchased=frozenset(purchased),
+            suppressed=frozenset(active),
+            unsure=frozenset(unsure),
             mirror=tuple(c.events) if looks_new else None,
             hidden_versions=frozenset(v.name for v in self.versions.values() if c.erased and not c.may_show(v)),
-            hidden_in_served=c.hidden_in(served), hidden_in_loaded=c.hidden_in(loaded),
-            events=tuple((e.item, e.type) for e in c.events), purchase_counts=dict(purchased),
+            hidden_in_served=c.hidden_in(served),
+            hidden_in_loaded=c.hidden_in(loaded),
+            events=tuple((e.item, e.type) for e in c.events),
+            purchase_counts=dict(purchased),
         )
