@@ -25,4 +25,5 @@ def test_the_names_resolve_to_this_checkout() -> None:
 
     root = Path(__file__).resolve().parents[1]
     for package in (models, service, training):
+        assert package.__file__ is not None, package  # None only for namespace packages
         assert Path(package.__file__).resolve().parent.parent == root

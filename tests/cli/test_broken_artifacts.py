@@ -18,7 +18,7 @@ def _truncate(path: Path) -> None:
     path.write_bytes(path.read_bytes()[:100])
 
 
-DAMAGE: dict[str, tuple[str, Callable[[Path], None]]] = {
+DAMAGE: dict[str, tuple[str, Callable[[Path], object]]] = {  # what a damage returns is unused
     "missing lists": ("lists.npz", Path.unlink),
     "truncated model": ("model.npz", _truncate),
     "junk manifest": ("manifest.json", lambda p: p.write_text("{not json")),

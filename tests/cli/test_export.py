@@ -109,5 +109,6 @@ def test_train_cli_takes_segment_count_and_minimum_size(retail_slice: Path, tmp_
     )
     assert result.exit_code == 0, result.output
     sf = load_artifact(tmp_path).storefront
+    assert sf is not None
     sizes = [s["size"] for s in sf.segments]
     assert 1 <= len(sizes) <= 4 and min(sizes) >= 50 and sum(sizes) == len(sf.segment_of)

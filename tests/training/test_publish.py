@@ -10,6 +10,7 @@ import redis
 
 from models import contract
 from models.contract.artifact import load_artifact
+from tests.support.redis_reads import value
 from training.publish import PENDING_KEY, cleanup_half_written, publish, rollback
 
 pytestmark = pytest.mark.redis
@@ -24,10 +25,10 @@ def _renamed(path: Path, version: str):  # type: ignore[no-untyped-def]
 def test_publish_writes_every_customer_and_switches(trained_artifacts: Path, redis_client: redis.Redis) -> None:
     a = load_artifact(trained_artifacts)
     report = publish(a, redis_client)
-    assert redis_client.get(contract.CURRENT_KEY).decode() == a.version
+    assert value(redis_client, contract.CURRENT_KEY).decode() == a.version
     assert report.customers == len(a.customers)
     some = str(a.customers.ids[7])
-    offers = contract.decode_offers(redis_client.get(contract.customer_key(a.version, some)))
+    offers = contract.decode_offers(value(redis_client, contract.customer_key(a.version, some)))
     assert offers and any(not o.bought for o in offers)
     assert redis_client.get(contract.popular_key(a.version))
 
@@ -59,7 +60,7 @@ def test_reader_during_publish_sees_one_whole_version(trained_artifacts: Path, r
 
     def read() -> None:
         while not stop.is_set():
-            version = reader.get(contract.CURRENT_KEY).decode()
+            version = value(reader, contract.CURRENT_KEY).decode()
             seen.append(version)
             if reader.get(contract.customer_key(version, last_customer)) is None:
                 broken.append(version)
@@ -96,4 +97,4 @@ def test_publish_in_worker_processes_writes_the_same_documents(
     expected = dict(customer_documents(a))
     keys = [contract.document_key(a.version, name) for name in expected]
     assert redis_client.mget(keys) == list(expected.values())
-    assert redis_client.get(contract.CURRENT_KEY).decode() == a.version
+    assert value(redis_client, contract.CURRENT_KEY).decode() == a.version

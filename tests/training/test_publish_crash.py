@@ -13,6 +13,7 @@ import redis
 from models import contract
 from models.contract.artifact import load_artifact
 from tests.support.paths import BUNDLED, ROOT
+from tests.support.redis_reads import value
 from tests.support.waiting import wait_until
 from training.pipeline import TrainInputs, train
 from training.publish import PENDING_KEY, publish
@@ -68,7 +69,7 @@ def test_killed_publish_keeps_previous_version_and_rerun_completes(
 
     assert redis_client.exists(contract.complete_key(new.version)) == 0, "publish finished before the kill"
     assert redis_client.sismember(PENDING_KEY, new.version)
-    assert redis_client.get(contract.CURRENT_KEY).decode() == old.version
+    assert value(redis_client, contract.CURRENT_KEY).decode() == old.version
     for customer in old.customers.ids[:50]:
         assert redis_client.get(contract.customer_key(old.version, str(customer))) is not None
 
@@ -83,5 +84,5 @@ def test_killed_publish_keeps_previous_version_and_rerun_completes(
         _publish_cmd(full_artifacts, redis_server.url, 2000), cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    assert redis_client.get(contract.CURRENT_KEY).decode() == new.version
+    assert value(redis_client, contract.CURRENT_KEY).decode() == new.version
     assert redis_client.get(contract.customer_key(new.version, str(new.customers.ids[-1]))) is not None

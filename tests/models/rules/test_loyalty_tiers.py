@@ -3,6 +3,8 @@ one-line explanations."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -77,5 +79,6 @@ def test_without_any_spend_tiers_come_from_orders_and_recency() -> None:
     frequent = RFM(recency_days=5, orders=40, spend=0, tenure_days=300)
     assert tier(frequent, th) == "loyal"  # was "vip": 0 spent >= a VIP threshold of 0
     assert "spent" not in why(tier(frequent, th), frequent)
-    assert Thresholds(**th.to_json()) == th  # travels in segments.json
+    travelled: dict[str, Any] = th.to_json()  # read back untyped, as from segments.json
+    assert Thresholds(**travelled) == th  # travels in segments.json
     assert thresholds_from(orders, np.arange(len(orders), dtype=float)).priced is True

@@ -11,6 +11,7 @@ import csv
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ from cli.main import app
 from models.rules.wording import offer_figures, segment_offer_reason
 from service.app import create_app
 from tests.support.apps import settings_for
+from tests.support.html import attr, one
 from tests.support.keys import MARKETER
 from tests.support.stores import STORES, publish_fresh
 
@@ -86,7 +88,7 @@ def test_every_offer_reads_the_same_in_the_api_the_csv_the_export_and_the_page(
                 for r in rows
             ] == expected
         cards = _page(client, segment).select("ol.cards li.card")
-        assert [" ".join(c.select_one(".reason").get_text().split()) for c in cards] == [o["reason"] for o in api][
+        assert [" ".join(one(c, ".reason").get_text().split()) for c in cards] == [o["reason"] for o in api][
             : len(cards)
         ]
         compared += len(api)
@@ -96,9 +98,9 @@ def test_every_offer_reads_the_same_in_the_api_the_csv_the_export_and_the_page(
 def test_the_segment_pages_download_has_as_many_offers_as_the_page_says(client: TestClient) -> None:
     for segment in _segments(client):
         page = _page(client, segment)
-        shown = int(page.select_one("#offer-title .count").get_text().strip("( products)"))
+        shown = int(one(page, "#offer-title .count").get_text().strip("( products)"))
         assert shown == len(page.select("ol.cards li.card"))
-        link = page.select_one('a[href*="offers.csv"]')["href"]
+        link = attr(one(page, 'a[href*="offers.csv"]'), "href")
         resp = client.get(link, auth=MARKETER)
         assert resp.status_code == 200
         assert len(_csv(resp.text)) == shown, (segment, link)
@@ -107,7 +109,8 @@ def test_the_segment_pages_download_has_as_many_offers_as_the_page_says(client: 
 @pytest.mark.parametrize("share", [0.049451, 0.12496, 0.0049951, 0.33335])
 def test_a_reason_from_raw_figures_equals_the_reason_from_published_ones(share: float) -> None:
     """The export holds float32 training output, the API the published (rounded) figures."""
-    raw = (np.float32(3.14159), np.float32(share), np.float32(share / 3.14159))
+    # float32 at run time, as the export's (untyped) dataframe rows pass them to these `float` parameters.
+    raw = cast(tuple[float, float, float], (np.float32(3.14159), np.float32(share), np.float32(share / 3.14159)))
     published = offer_figures(*raw)
     assert segment_offer_reason(*raw) == segment_offer_reason(*published)
     assert offer_figures(*published) == published

@@ -27,6 +27,7 @@ from service.storage.stores import RedisStore
 from tests.support.apps import RECOMMEND, STORE, add_version, answered, client_for
 from tests.support.keys import AUTH
 from tests.support.paths import ROOT
+from tests.support.redis_reads import fields
 from tests.support.redis_server import RedisServer, free_port
 from tests.support.waiting import wait_until
 from training.publish import publish
@@ -160,10 +161,10 @@ def test_impressions_of_hot_answers_reach_redis_and_cap_items(
         # shown twice: capped, so the next answer rotates to other items
         third = [i["item_id"] for i in client.get(f"/recommend/{customer}?k=3").json()["items"]]
         assert not set(third) & set(first)
-        counts = {k.decode(): int(v) for k, v in published.hgetall("mo:feedback:counts").items()}
+        counts = {k.decode(): int(v) for k, v in fields(published, "mo:feedback:counts").items()}
         assert wait_until(
             lambda: (
-                sum(int(v) for k, v in published.hgetall("mo:feedback:counts").items() if k.startswith(b"impression|"))
+                sum(int(v) for k, v in fields(published, "mo:feedback:counts").items() if k.startswith(b"impression|"))
                 == 9
             ),
             timeout=5,
@@ -287,7 +288,7 @@ def test_both_writers_leave_the_same_state_and_survive_a_script_flush(own_redis:
                 client.script_flush()
             hot = shown("hot", customer, items, capped)
             batcher.shown(hot, encode_impressions(hot))
-            assert await eventually(lambda n=n: counted("hot") == counted("route")), n
+            assert await eventually(lambda: counted("hot") == counted("route")), n
         batcher.connection.close()
         await store.close()
 

@@ -54,6 +54,7 @@ def test_the_answer_cache_keeps_at_most_its_size(
             assert cache is not None and len(cache) == size
             assert [c for c in customers if c in cache] == customers[extra:]  # the first ones left
         back = customers[0]
+        assert hot.recommend_cache is not None
         assert client.get(f"/recommend/{back}?k=4").json() == first[back]  # read afresh, same answer
         assert back in hot.recommend_cache and customers[extra] not in hot.recommend_cache
         assert len(hot.recommend_cache) == size

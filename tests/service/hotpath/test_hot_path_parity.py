@@ -6,6 +6,7 @@ has the hot path off, so the routes answer there."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from models.contract.artifact import Artifact
 from service.app import create_app
 from tests.support.apps import RECOMMEND, STORE, answered, settings_for
 from tests.support.keys import AUTH
+from tests.support.redis_reads import fields, kind
 from tests.support.redis_server import RedisServer
 from tests.support.waiting import wait_until
 
@@ -42,21 +44,25 @@ def live_state(r: redis.Redis, customer: str) -> dict[str, Any]:
     (with whether each key expires, not when: the view's expiry follows Redis' own clock)."""
     out: dict[str, Any] = {}
     for key in [*contract.live_keys(customer), contract.FEEDBACK_COUNTS_KEY]:
-        kind = r.type(key).decode()
+        type_ = kind(r, key)
         value: Any = None
-        if kind == "hash":
+        if type_ == "hash":
             value = r.hgetall(key)
-        elif kind == "zset":
+        elif type_ == "zset":
             value = r.zrange(key, 0, -1, withscores=True)
-        elif kind == "string":
+        elif type_ == "string":
             value = r.get(key)
-        out[key] = (kind, value, r.pttl(key) > 0)
+        out[key] = (type_, value, r.pttl(key) > 0)
     return out
 
 
 def dump(r: redis.Redis, customer: str) -> Dump:
-    keys = [*contract.live_keys(customer), contract.FEEDBACK_COUNTS_KEY]
-    return {key: (r.dump(key), max(r.pttl(key), 0)) for key in keys if r.exists(key)}
+    saved: Dump = {}
+    for key in [*contract.live_keys(customer), contract.FEEDBACK_COUNTS_KEY]:
+        raw = r.dump(key)  # None: no such key
+        if raw is not None:
+            saved[key] = (raw, max(r.pttl(key), 0))
+    return saved
 
 
 def restore(r: redis.Redis, customer: str, saved: Dump) -> None:
@@ -66,7 +72,12 @@ def restore(r: redis.Redis, customer: str, saved: Dump) -> None:
 
 
 def impressions_counted(r: redis.Redis) -> int:
-    return sum(int(v) for k, v in r.hgetall(contract.FEEDBACK_COUNTS_KEY).items() if k.startswith(b"impression|"))
+    return sum(int(v) for k, v in fields(r, contract.FEEDBACK_COUNTS_KEY).items() if k.startswith(b"impression|"))
+
+
+def counted_is(r: redis.Redis, n: int) -> Callable[[], bool]:
+    """Whether `n` impressions are counted, with `n` bound now rather than when polled."""
+    return lambda: impressions_counted(r) == n
 
 
 def items_of(body: dict[str, Any]) -> list[str]:
@@ -133,7 +144,7 @@ def test_hot_path_answers_as_the_routes_do_with_events_and_capping_on(
                     assert got.json() == expected.json(), (round_, customer, query)
                     hot_answers += 1
                     shown += len(got.json()["items"])
-                    assert wait_until(lambda n=shown: impressions_counted(published) == n, timeout=5)
+                    assert wait_until(counted_is(published, shown), timeout=5)
                 for query in ["", "?k=4"]:
                     page = f"/personal-store/{customer}{query}"
                     assert hot.get(page).json() == routes.get(page).json(), (round_, customer, query)
@@ -142,6 +153,6 @@ def test_hot_path_answers_as_the_routes_do_with_events_and_capping_on(
     capped = [
         customer
         for customer in customers
-        if any(int(v.split(b"|")[1]) >= CAP for v in published.hgetall(contract.live_key(customer, "shown")).values())
+        if any(int(v.split(b"|")[1]) >= CAP for v in fields(published, contract.live_key(customer, "shown")).values())
     ]
     assert capped == customers  # every customer had items at the cap: the answers above rotated

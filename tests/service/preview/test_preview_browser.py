@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Error, Page
+from playwright.sync_api import Browser, ConsoleMessage, Error, HttpCredentials, Page, ViewportSize
 
 from models.contract.artifact import load_artifact
 from tests.support.keys import MARKETER
@@ -19,8 +19,8 @@ from tests.support.servers import LiveServer
 
 pytestmark = pytest.mark.browser
 
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 LOW_CONTRAST_JS = (Path(__file__).parent / "low_contrast.js").read_text()
 
@@ -28,11 +28,11 @@ LOW_CONTRAST_JS = (Path(__file__).parent / "low_contrast.js").read_text()
 class Tab:
     """A signed-in page that records console errors and uncaught exceptions."""
 
-    def __init__(self, browser: Browser, server: LiveServer, viewport: dict[str, int], signed_in: bool = True) -> None:
-        credentials = {"username": MARKETER[0], "password": MARKETER[1]} if signed_in else None
+    def __init__(self, browser: Browser, server: LiveServer, viewport: ViewportSize, signed_in: bool = True) -> None:
+        credentials: HttpCredentials | None = {"username": MARKETER[0], "password": MARKETER[1]} if signed_in else None
         self.context = browser.new_context(
             viewport=viewport,
-            http_credentials=credentials,  # type: ignore[arg-type]
+            http_credentials=credentials,
             accept_downloads=True,
             base_url=server.url,
         )
@@ -67,7 +67,7 @@ def tabs(browser: Browser, live_server: LiveServer) -> Iterator[list[Tab]]:
         tab.context.close()
 
 
-def open_tab(tabs: list[Tab], browser: Browser, server: LiveServer, viewport: dict[str, int] = DESKTOP) -> Tab:
+def open_tab(tabs: list[Tab], browser: Browser, server: LiveServer, viewport: ViewportSize = DESKTOP) -> Tab:
     tab = Tab(browser, server, viewport)
     tabs.append(tab)
     return tab
@@ -75,7 +75,7 @@ def open_tab(tabs: list[Tab], browser: Browser, server: LiveServer, viewport: di
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_overview_is_tidy_and_sortable_by_keyboard(
-    browser: Browser, live_server: LiveServer, tabs: list[Tab], viewport: dict[str, int]
+    browser: Browser, live_server: LiveServer, tabs: list[Tab], viewport: ViewportSize
 ) -> None:
     tab = open_tab(tabs, browser, live_server, viewport)
     response = tab.page.goto("/preview")
@@ -98,7 +98,7 @@ def test_overview_is_tidy_and_sortable_by_keyboard(
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_open_a_segment_and_download_its_offer(
-    browser: Browser, live_server: LiveServer, tabs: list[Tab], viewport: dict[str, int]
+    browser: Browser, live_server: LiveServer, tabs: list[Tab], viewport: ViewportSize
 ) -> None:
     tab = open_tab(tabs, browser, live_server, viewport)
     tab.page.goto("/preview")
@@ -123,7 +123,7 @@ def test_open_a_segment_and_download_its_offer(
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_look_up_a_customer_with_the_keyboard(
-    browser: Browser, live_server: LiveServer, tabs: list[Tab], trained_artifacts: Path, viewport: dict[str, int]
+    browser: Browser, live_server: LiveServer, tabs: list[Tab], trained_artifacts: Path, viewport: ViewportSize
 ) -> None:
     customer = str(load_artifact(trained_artifacts).customers.ids[0])
     tab = open_tab(tabs, browser, live_server, viewport)

@@ -19,6 +19,7 @@ from service.app import create_app
 from service.preview.figures import SegmentFeedback
 from service.preview.routes import get_feedback
 from tests.support.apps import settings_for
+from tests.support.html import around, one, text
 from tests.support.keys import API_KEY, AUTH, MARKETER
 from tests.support.redis_server import RedisServer, free_port
 from training.publish import publish
@@ -37,10 +38,6 @@ def soup(client: TestClient, url: str, status: int = 200) -> BeautifulSoup:
     assert resp.status_code == status, resp.text[:500]
     assert resp.headers["content-type"].startswith("text/html")
     return BeautifulSoup(resp.text, "html.parser")
-
-
-def text(node: BeautifulSoup) -> str:
-    return " ".join(node.get_text(" ").split())
 
 
 def csv_rows(body: str) -> tuple[list[str], list[dict[str, str]]]:
@@ -83,12 +80,12 @@ def test_without_a_configured_key_the_preview_is_off(trained_artifacts: Path) ->
 def test_overview_shows_the_model_and_every_segment(client: TestClient, trained_artifacts: Path) -> None:
     page = soup(client, "/preview")
     artifact = load_artifact(trained_artifacts)
-    model = text(page.find(id="model-title").parent)
+    model = text(around(page, "#model-title"))
     assert artifact.version in model
     assert f"{artifact.manifest['counts']['customers']:,}" in model
     assert artifact.manifest["data_end"][:10] in model
     assert "stale" in model  # the bundled data ends in 2010
-    evaluation = text(page.find(id="evaluation-title").parent)
+    evaluation = text(around(page, "#evaluation-title"))
     # Training's validation figures (metrics.json) against the baselines are on the page.
     selected = artifact.metrics["summary"]
     assert "Not evaluated" not in evaluation
@@ -105,11 +102,11 @@ def test_segment_table_sorts_on_the_server(client: TestClient, sort: str, order:
     page = soup(client, f"/preview?sort={sort}&order={order}")
     cells = [row.find_all("td")[column] for row in page.select("table.segments tbody tr")]
     values: list[object] = [
-        c.find("a").get_text().casefold() if column == 1 else int(c.get_text().replace(",", "")) for c in cells
+        one(c, "a").get_text().casefold() if column == 1 else int(c.get_text().replace(",", "")) for c in cells
     ]
     assert len(values) > 2
     assert values == sorted(values, reverse=order == "desc")  # type: ignore[type-var]
-    active = page.select_one("th[aria-sort]:not([aria-sort='none'])")
+    active = one(page, "th[aria-sort]:not([aria-sort='none'])")
     assert active["aria-sort"] == ("ascending" if order == "asc" else "descending")
 
 
@@ -138,10 +135,10 @@ def test_evaluation_figures_come_from_the_artifact_metrics(trained_artifacts: Pa
     }
     (copy / "metrics.json").write_text(json.dumps(metrics))
     with TestClient(create_app(settings_for(copy))) as c:
-        section = soup(c, "/preview").find(id="evaluation-title").parent
-    rows = {text(r.find("th")): [text(td) for td in r.find_all("td")] for r in section.select("tbody tr")}
+        section = around(soup(c, "/preview"), "#evaluation-title")
+    rows = {text(one(r, "th")): [text(td) for td in r.find_all("td")] for r in section.select("tbody tr")}
     assert rows == {"als": ["0.123", "0.2"], "popular baseline": ["0.0571", "0.11"]}
-    assert "discovery" in text(section.find("caption"))
+    assert "discovery" in text(one(section, "caption"))
     assert "Not evaluated" not in text(section)
 
 
@@ -149,18 +146,18 @@ def test_segment_page_shows_the_offer_the_api_gives(client: TestClient) -> None:
     segment = client.get("/segments").json()["segments"][0]
     offers = client.get(f"/segments/{segment['id']}/offers?k=12").json()["offers"]
     page = soup(client, f"/preview/segments/{segment['id']}")
-    assert text(page.find("h1")) == segment["name"]
+    assert text(one(page, "h1")) == segment["name"]
     cards = page.select("ol.cards li.card")
     assert len(cards) == len(offers) > 0
     for card, offer in zip(cards, offers):
-        assert text(card.select_one(".card-title")).casefold() == " ".join(offer["title"].split()).casefold()
-        assert text(card.select_one(".reason")) == offer["reason"]
+        assert text(one(card, ".card-title")).casefold() == " ".join(offer["title"].split()).casefold()
+        assert text(one(card, ".reason")) == offer["reason"]
         assert f"{offer['lift']:.1f}× lift" in text(card)
         assert f"item {offer['item_id']}" in text(card)
     detail = client.get(f"/segments/{segment['id']}").json()
     samples = [a.get_text() for a in page.select("ul.chips a")]
     assert samples == detail["sample_customers"]
-    assert "No feedback yet" in text(page.find(id="feedback-title").parent)
+    assert "No feedback yet" in text(around(page, "#feedback-title"))
 
 
 def test_segment_page_shows_feedback_figures_when_events_exist(trained_artifacts: Path) -> None:
@@ -171,8 +168,8 @@ def test_segment_page_shows_feedback_figures_when_events_exist(trained_artifacts
 
     app.dependency_overrides[get_feedback] = figures
     with TestClient(app) as c:
-        feedback = text(soup(c, "/preview/segments/0").find(id="feedback-title").parent)
-        other = text(soup(c, "/preview/segments/1").find(id="feedback-title").parent)
+        feedback = text(around(soup(c, "/preview/segments/0"), "#feedback-title"))
+        other = text(around(soup(c, "/preview/segments/1"), "#feedback-title"))
     assert "Click-through 7.5%" in feedback
     assert "Conversion 2.0%" in feedback
     assert "Returns 25.0% of purchases" in feedback
@@ -181,8 +178,8 @@ def test_segment_page_shows_feedback_figures_when_events_exist(trained_artifacts
 
 def test_unknown_segment_is_a_404_page(client: TestClient) -> None:
     page = soup(client, "/preview/segments/9999", status=404)
-    assert "Segment 9999 not found" in text(page.find("h1"))
-    assert "does not exist" in text(page.select_one("[role=alert]"))
+    assert "Segment 9999 not found" in text(one(page, "h1"))
+    assert "does not exist" in text(one(page, "[role=alert]"))
 
 
 def test_customer_page_puts_history_next_to_their_store(client: TestClient, trained_artifacts: Path) -> None:
@@ -190,10 +187,10 @@ def test_customer_page_puts_history_next_to_their_store(client: TestClient, trai
     customer = "12346" if "12346" in artifact.customers else str(artifact.customers.ids[0])
     store = client.get(f"/personal-store/{customer}?k=6").json()
     page = soup(client, f"/preview/customers?customer_id={customer}")
-    assert text(page.find("h1")) == f"Customer {customer}"
+    assert text(one(page, "h1")) == f"Customer {customer}"
     assert store["loyalty"]["why"] in text(page)
     sections = page.select("section.store-section")
-    assert [text(s.find("h3")) for s in sections] == [s["title"] for s in store["sections"]]
+    assert [text(one(s, "h3")) for s in sections] == [s["title"] for s in store["sections"]]
     for section, expected in zip(sections, store["sections"]):
         assert [text(r) for r in section.select(".reason")] == [i["reason"] for i in expected["items"]]
     history = purchase_history(artifact, customer)
@@ -208,16 +205,16 @@ def test_customer_page_puts_history_next_to_their_store(client: TestClient, trai
 
 def test_unknown_customer_sees_the_new_visitor_store(client: TestClient) -> None:
     page = soup(client, "/preview/customers?customer_id=nobody-here")
-    assert "does not know customer nobody-here" in text(page.select_one("[role=status]"))
+    assert "does not know customer nobody-here" in text(one(page, "[role=status]"))
     assert page.select("section.store-section")  # best-sellers, trending, new arrivals
-    assert "No purchases" in text(page.find(id="history-title").parent)
+    assert "No purchases" in text(around(page, "#history-title"))
 
 
 @pytest.mark.parametrize("given", ["", "   ", "<b>bold</b>", "x" * 65, "has space"])
 def test_bad_customer_id_names_the_problem_escaped(client: TestClient, given: str) -> None:
     resp = client.get("/preview/customers", params={"customer_id": given}, auth=MARKETER)
     assert resp.status_code == 422
-    alert = text(BeautifulSoup(resp.text, "html.parser").select_one("[role=alert]"))
+    alert = text(one(BeautifulSoup(resp.text, "html.parser"), "[role=alert]"))
     assert "customer id" in alert
     assert "<b>" not in resp.text
 
@@ -274,14 +271,14 @@ def test_pages_render_from_redis_and_from_the_fallback_when_it_is_down(
     publish(load_artifact(trained_artifacts), r)
     with TestClient(create_app(settings_for(trained_artifacts, redis_url=redis_server.url))) as c:
         from_redis = soup(c, "/preview")
-        assert "redis store" in text(from_redis.find("footer"))
+        assert "redis store" in text(one(from_redis, "footer"))
         assert from_redis.select_one(".banner") is None
         customer = soup(c, f"/preview/customers?customer_id={load_artifact(trained_artifacts).customers.ids[0]}")
         assert customer.select("table.history-table tbody tr")
     down = settings_for(trained_artifacts, redis_url=f"redis://127.0.0.1:{free_port()}/0")
     with TestClient(create_app(down)) as c:
         degraded = soup(c, "/preview")
-        assert "Redis is unavailable" in text(degraded.select_one(".banner"))
+        assert "Redis is unavailable" in text(one(degraded, ".banner"))
         assert [a.get_text() for a in degraded.select("td.segment-cell a")] == [
             a.get_text() for a in from_redis.select("td.segment-cell a")
         ]
@@ -293,10 +290,11 @@ def test_segment_page_shows_feedback_once_events_exist(trained_artifacts: Path, 
     """Clicks and purchases posted as events show up as the segment's click-through figures."""
     artifact = load_artifact(trained_artifacts)
     customer = str(artifact.customers.ids[5])
+    assert artifact.storefront is not None
     segment = int(artifact.storefront.segment_of[5])
     settings = settings_for(trained_artifacts, events_log=tmp_path / "events.jsonl")
     with TestClient(create_app(settings)) as c:
-        assert "No feedback yet" in text(soup(c, f"/preview/segments/{segment}").find("main"))
+        assert "No feedback yet" in text(one(soup(c, f"/preview/segments/{segment}"), "main"))
         shown = [i["item_id"] for i in c.get(f"/recommend/{customer}?k=4").json()["items"]]
         resp = c.post(
             "/events",
@@ -304,7 +302,7 @@ def test_segment_page_shows_feedback_once_events_exist(trained_artifacts: Path, 
             json={"events": [{"customer_id": customer, "item_id": shown[0], "type": "click"}]},
         )
         assert resp.status_code == 202
-        page = text(soup(c, f"/preview/segments/{segment}").find("main"))
+        page = text(one(soup(c, f"/preview/segments/{segment}"), "main"))
     assert "No feedback yet" not in page and "25" in page  # 1 click of 4 impressions
 
 

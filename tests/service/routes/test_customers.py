@@ -17,6 +17,7 @@ from models.contract.artifact import Artifact, load_artifact
 from models.rules.privacy import append_forgotten, forgotten_path, read_forgotten
 from tests.support.apps import add_version, client_for
 from tests.support.keys import AUTH
+from tests.support.redis_reads import entries
 from tests.support.redis_server import RedisServer
 from tests.support.waiting import wait_until
 from training.publish import publish
@@ -41,8 +42,8 @@ def _post(client: TestClient, customer: str, item: str, kind: str) -> None:
 
 def _logged_customers(artifacts: Path, redis_url: str | None) -> list[str]:
     if redis_url:
-        entries = redis.Redis.from_url(redis_url).xrange(contract.EVENTS_STREAM)
-        return [fields[b"customer_id"].decode() for _, fields in entries]
+        logged = entries(redis.Redis.from_url(redis_url), contract.EVENTS_STREAM)
+        return [fields[b"customer_id"].decode() for _, fields in logged]
     log = artifacts / "events" / "events.jsonl"
     return [orjson.loads(line)["customer_id"] for line in log.read_bytes().splitlines() if line.strip()]
 
@@ -56,6 +57,7 @@ def test_export_holds_training_live_cached_and_segment(client: TestClient, artif
     assert resp.status_code == 200, resp.text
     body = resp.json()
     row = artifact.customers.row(customer)
+    assert row is not None
     trained_items = set(
         artifact.items.ids[
             artifact.history.indices[artifact.history.indptr[row] : artifact.history.indptr[row + 1]]

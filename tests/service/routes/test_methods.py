@@ -48,6 +48,7 @@ def _paths(client: TestClient) -> dict[str, set[str]]:
     """Each route's path with its parameters filled in -> the methods it accepts."""
     paths: dict[str, set[str]] = {}
     for route in _api_routes(client.app.router.routes):  # type: ignore[attr-defined]
+        assert route.methods is not None, route.path
         paths.setdefault(re.sub(r"\{[^}]+\}", "0", route.path), set()).update(route.methods)
     return paths
 

@@ -110,5 +110,6 @@ def test_training_leaves_out_every_kind_of_forgotten_customer(
     assert artifact.manifest["events"]["dropped_forgotten"] == 1
     assert artifact.events is not None and artifact.events["customer_id"].tolist() == ["new-customer"]
     assert artifact.manifest["events"]["last_id"] == f"{T0 + 1}-0"
+    assert artifact.path is not None
     segments = orjson.loads((artifact.path / "segments.json").read_bytes())["segments"]
     assert not {c for s in segments for c in s["sample_customers"]} & set(customers)

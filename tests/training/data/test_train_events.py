@@ -22,6 +22,7 @@ from models.algorithms.interactions import Interactions
 from models.contract.artifact import load_artifact
 from models.contract.events import Event, LoggedEvent, to_record
 from service.live import LivePolicy, RedisLiveState
+from tests.support.redis_reads import entries
 from training.data.clean import is_non_product
 from training.data.events import (
     FeedbackWeights,
@@ -237,6 +238,6 @@ def test_cli_train_from_redis_stream_and_export(redis_server: Any, retail_slice:
     assert result.exit_code == 0, result.output
     assert len(read_event_log(str(exported))) == 3
     assert list(read_event_log(str(exported))["id"]) == [
-        event_id.decode() for event_id, _ in sync.xrange(contract.EVENTS_STREAM)
+        event_id.decode() for event_id, _ in entries(sync, contract.EVENTS_STREAM)
     ]
     sync.close()
