@@ -27,7 +27,7 @@ class RespError(Exception):
 
 
 def pack(commands: Sequence[Command]) -> bytes:
-    return b"".join([hiredis.pack_command(tuple(command)) for command in commands])
+    return b"".join([hiredis.pack_command(tuple(command)) for command in commands])  # type: ignore[arg-type]  # hiredis' stub types a 1-tuple
 
 
 class _Protocol(asyncio.Protocol):

@@ -11,7 +11,14 @@ from tests.e2e.promises import expect, item_ids
 from tests.e2e.surfaces import RedisContents, Seen
 from tests.e2e.world import Expect
 
-EMPTY_LIVE = {"events": [], "purchases": {}, "suppressed": [], "negative": [], "impressions": {}, "last_contact": None}
+EMPTY_LIVE: dict[str, Any] = {
+    "events": [],
+    "purchases": {},
+    "suppressed": [],
+    "negative": [],
+    "impressions": {},
+    "last_contact": None,
+}
 
 
 def who(exp: Expect) -> str:
@@ -117,7 +124,13 @@ def check_export(body: Mapping[str, Any], exp: Expect) -> None:
             "segment": body["segment"],
             "live": body["live"],
         }
-        wanted = {"forgotten": True, "training": None, "cached": [], "segment": None, "live": EMPTY_LIVE}
+        wanted: dict[str, Any] = {
+            "forgotten": True,
+            "training": None,
+            "cached": [],
+            "segment": None,
+            "live": EMPTY_LIVE,
+        }
         expect(
             got == wanted,
             "forgotten-export-empty",

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import orjson
@@ -26,6 +26,7 @@ from fastapi.testclient import TestClient
 from models import contract
 from tests.e2e.promises import check_items, check_score, check_store_page, expect, item_ids
 from tests.e2e.shop import BEARER, MARKETER
+from tests.support import redis_reads
 
 K = 10  # items per answer (per store section) the sweep asks for
 
@@ -221,15 +222,16 @@ class RedisContents:
 
     @classmethod
     def read(cls, client: redis.Redis) -> RedisContents:
-        keys = tuple(sorted(k.decode() for k in client.scan_iter(count=10_000)))
-        logged = Counter(fields[b"customer_id"].decode() for _, fields in client.xrange(contract.EVENTS_STREAM))
+        keys = tuple(sorted(cast(bytes, k).decode() for k in client.scan_iter(count=10_000)))
+        logged = Counter(f[b"customer_id"].decode() for _, f in redis_reads.entries(client, contract.EVENTS_STREAM))
         segment_keys = [k for k in keys if _SEGMENT_DOC.match(k)]
         samples = {}
-        for key, raw in zip(segment_keys, client.mget(segment_keys) if segment_keys else []):
+        docs = cast(list[bytes | None], client.mget(segment_keys)) if segment_keys else []
+        for key, raw in zip(segment_keys, docs):
             doc = orjson.loads(raw) if raw else {}
             samples[key] = [str(c) for c in doc.get("sample_customers", [])]
-        forgotten = frozenset(m.decode() for m in client.smembers(contract.FORGOTTEN_KEY))
-        current = client.get(contract.CURRENT_KEY)
+        forgotten = frozenset(m.decode() for m in cast(set[bytes], client.smembers(contract.FORGOTTEN_KEY)))
+        current = cast(bytes | None, client.get(contract.CURRENT_KEY))
         return cls(keys, logged, samples, forgotten, current.decode() if current else None)
 
     def naming(self, customer: str) -> list[str]:

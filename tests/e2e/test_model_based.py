@@ -276,10 +276,10 @@ class ShopMachine(RuleBasedStateMachine):
     @rule(customer=ROLE, k=st.integers(1, 30), include_purchased=st.booleans())
     def read_recommend(self, customer: str, k: int, include_purchased: bool) -> None:
         exp = self.expect(customer)
-        field = "recommend_all" if include_purchased else "recommend"
 
         def read(cid: str) -> Seen:
-            return Seen(cid, **{field: self.shop.recommend(cid, k, include_purchased)})
+            answer = self.shop.recommend(cid, k, include_purchased)
+            return Seen(cid, recommend_all=answer) if include_purchased else Seen(cid, recommend=answer)
 
         self.check(read(exp.customer), exp, read)
 
@@ -454,6 +454,7 @@ class RedisShop(ShopMachine):
     def settle(self) -> None:
         """The hot path sends the impressions of its answers with its next pipeline, within a
         few milliseconds: wait for it to have nothing pending."""
+        assert self.client is not None, "settle() runs while the app is open"
         hot = getattr(self.client.app, "hot", None)
         if hot is None:
             return
