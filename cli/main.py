@@ -153,8 +153,7 @@ def train(
     )
     inputs = TrainInputs(purchases, fmt, catalog, events_from, tuple(forget or ()))  # type: ignore[arg-type]
     with _cleaning_summary() as on_clean:
-        path = run_training(inputs, out, params, progress=_progress, on_clean=on_clean)
-        artifact = load_artifact(path)
+        artifact = run_training(inputs, out, params, progress=_progress, on_clean=on_clean)
         metrics = artifact.metrics
         if metrics.get("metrics"):
             typer.echo("\n" + render_markdown(metrics), err=True)
@@ -165,7 +164,7 @@ def train(
         late = gap_warning(artifact.manifest.get("events") or {})
         if late:
             typer.secho(f"warning: {late}", err=True, fg=typer.colors.YELLOW)
-    typer.echo(str(path))
+    typer.echo(str(artifact.path))
 
 
 def _check_format(fmt: str) -> None:
