@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional, cast
 
 import typer
 
@@ -22,6 +22,9 @@ from training.errors import InputError, QualityGateError
 
 if TYPE_CHECKING:
     from training.data.clean import CleanResult
+    from training.data.load import Format
+
+FORMATS = ("canonical", "online-retail")  # training.data.load.Format, without importing pandas here
 
 app = typer.Typer(help="Micro-offers: train, publish and serve personalized recommendations.", no_args_is_help=True)
 events_app = typer.Typer(help="The feedback event log (POST /events).", no_args_is_help=True)
@@ -145,16 +148,15 @@ def train(
     from training.storefront.segments import SegmentParams
 
     _setup_logging(verbose)
-    _check_format(fmt)
+    purchase_format = _check_format(fmt)
     typer.echo(f"training on {purchases} ({fmt})", err=True)
     params = TrainParams(
         store=StoreParams(segments=SegmentParams(n_segments=segments, min_size=min_segment_size)),
         quality=QualityParams(tune=tune, tune_budget_s=tune_budget, force=force),
     )
-    inputs = TrainInputs(purchases, fmt, catalog, events_from, tuple(forget or ()))  # type: ignore[arg-type]
+    inputs = TrainInputs(purchases, purchase_format, catalog, events_from, tuple(forget or ()))
     with _cleaning_summary() as on_clean:
-        path = run_training(inputs, out, params, progress=_progress, on_clean=on_clean)
-        artifact = load_artifact(path)
+        artifact = run_training(inputs, out, params, progress=_progress, on_clean=on_clean)
         metrics = artifact.metrics
         if metrics.get("metrics"):
             typer.echo("\n" + render_markdown(metrics), err=True)
@@ -165,12 +167,13 @@ def train(
         late = gap_warning(artifact.manifest.get("events") or {})
         if late:
             typer.secho(f"warning: {late}", err=True, fg=typer.colors.YELLOW)
-    typer.echo(str(path))
+    typer.echo(str(artifact.path))
 
 
-def _check_format(fmt: str) -> None:
-    if fmt not in ("canonical", "online-retail"):
+def _check_format(fmt: str) -> Format:
+    if fmt not in FORMATS:
         _fail(f"--format must be canonical or online-retail, not {fmt!r}")
+    return cast("Format", fmt)
 
 
 @app.command()
@@ -196,7 +199,7 @@ def evaluate(
     from training.pipeline import StepTimer, TrainInputs, load_and_clean
 
     _setup_logging(verbose)
-    _check_format(fmt)
+    purchase_format = _check_format(fmt)
     try:
         ks = sorted({int(x) for x in k.split(",") if x.strip()})
     except ValueError:
@@ -205,7 +208,7 @@ def evaluate(
         _fail(f"--k must be integers 1..{MAX_CUTOFF} separated by commas, not {k!r}")
     with _cleaning_summary() as on_clean:
         cleaned = load_and_clean(
-            TrainInputs(purchases, fmt),
+            TrainInputs(purchases, purchase_format),
             StepTimer(progress=_progress),  # type: ignore[arg-type]
             on_clean=on_clean,
         )

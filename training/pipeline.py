@@ -1,9 +1,12 @@
-"""The training job as a pipeline of small steps:
-load -> clean -> features -> fit -> lists -> storefront -> save.
+"""The training job as a pipeline of small steps, in this order:
+[events ->] load -> clean -> select -> features -> fit -> lists -> storefront -> save.
 
-Each step is a plain function, timed and logged; `train` composes them. Nothing is written until
-every step succeeded, and the artifact lands atomically (see `models.contract.artifact`), so a failed run
-leaves the previous model serving.
+Each step is timed and logged; `train` composes them. `select` (tuning and the quality gate,
+on a validation window) comes before the features and fits on all the data, so a refused run
+stops before the costly part. `fit` fits every model from its spec through the registry: the
+selected models, the ALS whose factors the service folds new customers into, and popularity.
+Nothing is written until every step succeeded, and the artifact lands atomically (see
+`models.contract.artifact`), so a failed run leaves the previous model serving.
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.algorithms.als import ALSParams, ALSRecommender
+from models.algorithms.base import Recommender
 from models.algorithms.popular import PopularityRecommender
 from models.contract.artifact import Artifact, save_artifact
 from training.data.clean import CleanResult, clean_purchases
@@ -34,17 +38,18 @@ from training.data.load import Format, load_catalog, read_purchases
 from training.errors import InputError
 from training.evaluation.report import render_html
 from training.lists import LIST_LENGTH, precompute_lists
-from training.selection.candidates import TrainingData, als_spec
+from training.selection.candidates import COUNTS, ModelSpec, TrainingData
 from training.selection.select import QualityParams, fit_selected, select_models
 from training.storefront.build import StoreParams, build_storefront, deliverable_mask
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", bound=Recommender)
 
 
 class TrainParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    als: ALSParams = Field(default_factory=ALSParams)
+    als: ALSParams = Field(default_factory=ALSParams)  # the artifact's ALS (fold-in, similar items)
     weights: WeightParams = Field(default_factory=WeightParams)
     list_length: int = LIST_LENGTH
     store: StoreParams = Field(default_factory=StoreParams)
@@ -136,15 +141,13 @@ def build_artifact(
         if folded is not None:
             interactions = apply_feedback(interactions, folded.events, params.feedback)
     with timer.step("fit"):
-        model = ALSRecommender(params.als).fit(interactions)
-        popularity = PopularityRecommender().fit(history)
-        data = TrainingData.from_parts(
-            cleaned.purchases,
-            history,
-            replenishment,
-            [(params.weights, interactions)],
-            [(als_spec("als", params.als, params.weights), model)],
-        )
+        # `history` holds plain occasion counts: it is the COUNTS matrix, not built twice.
+        known = [(params.weights, interactions), (COUNTS, history)]
+        data = TrainingData.from_parts(cleaned.purchases, history, replenishment, known)
+        factors = ModelSpec(name="als", family="als", params=params.als, weights=params.weights)
+        model = _fit_as(data, factors, ALSRecommender)  # the selected models reuse it when they have it
+        popular = ModelSpec(name="popularity", family="popularity", weights=COUNTS)
+        popularity = _fit_as(data, popular, PopularityRecommender)
         offers_model, offers_matrix = fit_selected(selection, data)
     with timer.step("lists"):
         # Unavailable items never enter a list; future `available_from` dates are checked per
@@ -193,8 +196,16 @@ def build_artifact(
         events=folded.events if folded is not None else None,
         metrics=metrics,
         reports={"report.html": render_html(metrics, title="Micro-offers: validation of this model").encode()},
-        **lists,
+        **lists,  # type: ignore[arg-type]  # the four list arrays by name; mypy reads **dict as every field
     )
+
+
+def _fit_as(data: TrainingData, spec: ModelSpec, cls: type[M]) -> M:
+    """`spec` fitted on `data`, checked to be the class the artifact stores for it."""
+    model = data.fit(spec)
+    if not isinstance(model, cls):
+        raise TypeError(f"{spec.name}: expected a {cls.__name__}, the registry made a {type(model).__name__}")
+    return model
 
 
 def _catalog_for(catalog: pd.DataFrame, item_ids: np.ndarray) -> pd.DataFrame:
@@ -210,8 +221,9 @@ def train(
     params: TrainParams | None = None,
     progress: Callable[[str], None] | None = None,
     on_clean: Callable[[CleanResult], None] | None = None,
-) -> Path:
-    """Run the whole job; returns the new version directory."""
+) -> Artifact:
+    """Run the whole job; returns the artifact it wrote, `path` set to its version directory
+    (callers read its metrics and manifest without loading it back)."""
     params = params or TrainParams()
     timer = StepTimer(progress=progress)
     start = time.perf_counter()
@@ -231,8 +243,8 @@ def train(
     artifact = build_artifact(cleaned, params, timer, extra, folded)
     artifact.manifest["timings"] = {**timer.timings, "total": round(time.perf_counter() - start, 3)}
     with timer.step("save"):
-        path = save_artifact(artifact, out_dir)
-    return path
+        artifact.path = save_artifact(artifact, out_dir)
+    return artifact
 
 
 def _describe(inputs: TrainInputs) -> dict[str, str | None]:

@@ -10,28 +10,33 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
-from pydantic import BaseModel, ConfigDict
+from pydantic import Field
 from threadpoolctl import threadpool_limits
 
 from models.algorithms.base import Recommender, top_k
+from models.algorithms.params import ModelParams, Search
 
 
-class ALSParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    factors: int = 64
-    regularization: float = 0.05
-    alpha: float = 1.0
-    iterations: int = 15
+class ALSParams(ModelParams):
+    factors: int = Field(default=64, ge=1, le=4096)
+    regularization: float = Field(default=0.05, ge=0.0)
+    alpha: float = Field(default=1.0, gt=0.0)  # confidence = alpha x weight
+    iterations: int = Field(default=15, ge=1)
     random_state: int = 42
+
+    search = Search(
+        start={"factors": 128},
+        values={"factors": (64, 256), "regularization": (0.5, 5.0), "alpha": (0.5, 2.0)},
+    )
 
 
 class ALSRecommender(Recommender):
     name = "als"
+    Params = ALSParams
+    params: ALSParams
 
     def __init__(self, params: ALSParams | None = None, num_threads: int = 0) -> None:
-        super().__init__()
-        self.params = params or ALSParams()
+        super().__init__(params)
         self._als = self._new_model(num_threads)
         self._gram: np.ndarray | None = None  # YtY + reg I, for single-customer fold-in
 
@@ -109,14 +114,9 @@ class ALSRecommender(Recommender):
         return top_k(sims, k)
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {
-            "user_factors": self.user_factors,
-            "item_factors": self.item_factors,
-            "params": np.asarray(self.params.model_dump_json()),
-        }
+        return {"user_factors": self.user_factors, "item_factors": self.item_factors}
 
     def _restore(self, state: dict[str, np.ndarray]) -> None:
-        self.params = ALSParams.model_validate_json(str(state["params"]))
         self._als = self._new_model()
         self._gram = None
         self._als.user_factors = np.ascontiguousarray(state["user_factors"], dtype=np.float32)

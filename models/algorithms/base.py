@@ -2,7 +2,9 @@
 
 Each model only has to say how much every item suits a batch of customers (`score`); ranking,
 filtering what the customer already has and batching are written once here, so every model is
-ranked by the same rules and tested by the same contract tests.
+ranked by the same rules and tested by the same contract tests. Each model also declares its
+parameters class (`Params`, see `models.algorithms.params`); saving and loading keep the
+parameters with the arrays and validate them on the way back.
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
 
 from models.algorithms.interactions import Interactions
+from models.algorithms.params import ModelParams, NoParams, validate
+
+PARAMS_KEY = "params"  # the parameters' JSON among a saved model's arrays
 
 
 class NotFittedError(RuntimeError):
@@ -26,11 +31,20 @@ class Recommender(ABC):
     """Fit on a customer x item matrix; score, recommend and compare items."""
 
     name: str = "recommender"
+    Params: ClassVar[type[ModelParams]] = NoParams
     # True when every customer gets the same scores (popularity): callers may score one row.
     same_for_everyone: bool = False
+    # False when `fit` learns from something other than the matrix's values (purchase times): a
+    # blend then takes its confidence weights from a part that reads them.
+    reads_matrix: ClassVar[bool] = True
+    # True when it ranks the customer's own purchases first: it answers the buy-again question
+    # (the *all* task), never discovery, which excludes those purchases.
+    buy_again: ClassVar[bool] = False
+    max_items: ClassVar[int | None] = None  # the largest catalogue it can be fitted on, when bounded
 
-    def __init__(self) -> None:
+    def __init__(self, params: ModelParams | dict[str, Any] | None = None) -> None:
         self._fitted = False
+        self.params = validate(self.name, self.Params, params)
 
     def fit(self, interactions: Interactions) -> Self:
         """Learn from `interactions.matrix` (customers x items confidence weights)."""
@@ -87,12 +101,26 @@ class Recommender(ABC):
         raise NotImplementedError(f"{self.name} does not compare items")
 
     def save(self, path: Path) -> None:
-        self._check_fitted()
-        np.savez(path, **self._state())
+        np.savez(path, **self.state())  # type: ignore[arg-type]  # numpy's stub types **arrays as bool
 
     def load(self, path: Path) -> Self:
         with np.load(path, allow_pickle=False) as data:
-            self._restore({k: data[k] for k in data.files})
+            return self.restore({k: data[k] for k in data.files})
+
+    def state(self) -> dict[str, np.ndarray]:
+        """What `save` writes: the fitted arrays and the parameters as JSON."""
+        self._check_fitted()
+        return {**self._state(), PARAMS_KEY: np.asarray(self.params.model_dump_json())}
+
+    def restore(self, state: dict[str, np.ndarray]) -> Self:
+        """The model `state()` describes; its parameters are validated by `Params` first, so a
+        file with an unknown or out-of-bounds parameter is refused, naming it."""
+        arrays = dict(state)
+        saved = arrays.pop(PARAMS_KEY, None)
+        if saved is None and self.Params.model_fields:
+            raise ValueError(f"{self.name}: the saved model has no {PARAMS_KEY!r}")
+        self.params = validate(self.name, self.Params, None if saved is None else str(saved))
+        self._restore(arrays)
         self._fitted = True
         return self
 

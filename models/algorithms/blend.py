@@ -11,13 +11,14 @@ answer both the discovery and the buy-again question consistently.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
 from models.algorithms.base import Recommender
 from models.algorithms.interactions import Interactions
+from models.algorithms.params import ModelParams
 
 
 def minmax_rows(scores: np.ndarray) -> np.ndarray:
@@ -108,13 +109,24 @@ def scaled_rows(scores: Scores, batch: int = 1024) -> Scores:
 
 class BlendRecommender(Recommender):
     """Parts that are already fitted are used as they are (a tuned model is not fitted twice);
-    the others are fitted on the blend's own `fit` data."""
+    the others are fitted on the blend's own `fit` data.
+
+    A saved blend keeps each part's name, weight, parameters and arrays. To load one, the blend
+    needs `new_part`, which makes an unfitted model from its name: the registry passes its own
+    `new_model` (see `models.algorithms.registry.load_model`), so this module needs no table of
+    models and the registry, above it, is the only one."""
 
     name = "blend"
 
-    def __init__(self, parts: Sequence[tuple[Recommender, float]] = ()) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        parts: Sequence[tuple[Recommender, float]] = (),
+        params: ModelParams | None = None,  # NoParams: a blend's parts and weights are its settings
+        new_part: Callable[[str], Recommender] | None = None,
+    ) -> None:
+        super().__init__(params)
         self.parts = list(parts)
+        self.new_part = new_part
 
     def fit(self, interactions: Interactions) -> BlendRecommender:
         if not self.parts:
@@ -136,16 +148,15 @@ class BlendRecommender(Recommender):
     def _state(self) -> dict[str, np.ndarray]:
         state: dict[str, np.ndarray] = {"parts": np.asarray(json.dumps(self.describe()))}
         for i, (model, _) in enumerate(self.parts):
-            state.update({f"p{i}__{key}": value for key, value in model._state().items()})
+            state.update({f"p{i}__{key}": value for key, value in model.state().items()})
         return state
 
     def _restore(self, state: dict[str, np.ndarray]) -> None:
-        from models.algorithms.registry import new_model
-
+        if self.new_part is None:
+            raise ValueError("a saved blend needs `new_part` to make its parts: load it with registry.load_model")
         self.parts = []
         for i, part in enumerate(json.loads(str(state["parts"]))):
             prefix = f"p{i}__"
-            model = new_model(str(part["model"]))
-            model._restore({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
-            model._fitted = True
+            model = self.new_part(str(part["model"]))
+            model.restore({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
             self.parts.append((model, float(part["weight"])))

@@ -11,25 +11,28 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
-from pydantic import BaseModel, ConfigDict
+from pydantic import Field
 
 from models.algorithms.base import Recommender, top_k
+from models.algorithms.params import ModelParams, Search
 
 MAX_ITEMS = 20_000
 
 
-class EASEParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class EASEParams(ModelParams):
+    l2: float = Field(default=300.0, gt=0.0)  # λ: larger = smoother, closer to popularity
 
-    l2: float = 300.0  # λ: larger = smoother, closer to popularity
+    search = Search(values={"l2": (100.0, 1000.0, 3000.0)})
 
 
 class EASERecommender(Recommender):
     name = "ease"
+    Params = EASEParams
+    params: EASEParams
+    max_items = MAX_ITEMS
 
     def __init__(self, params: EASEParams | None = None) -> None:
-        super().__init__()
-        self.params = params or EASEParams()
+        super().__init__(params)
 
     def _fit(self, user_items: sp.csr_matrix) -> None:
         n_items = user_items.shape[1]
@@ -54,8 +57,7 @@ class EASERecommender(Recommender):
         return top_k(sims, k)
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {"weights": self.weights, "params": np.asarray(self.params.model_dump_json())}
+        return {"weights": self.weights}
 
     def _restore(self, state: dict[str, np.ndarray]) -> None:
-        self.params = EASEParams.model_validate_json(str(state["params"]))
         self.weights = state["weights"]

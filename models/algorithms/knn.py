@@ -12,26 +12,28 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 from implicit.nearest_neighbours import BM25Recommender, CosineRecommender, TFIDFRecommender
-from pydantic import BaseModel, ConfigDict
+from pydantic import Field
 
 from models.algorithms.base import Recommender, top_k
+from models.algorithms.params import ModelParams, Search
 
 
-class KNNParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class KNNParams(ModelParams):
     similarity: Literal["cosine", "tfidf", "bm25"] = "bm25"
-    neighbours: int = 20  # implicit's K: similar items kept per item
-    bm25_k1: float = 1.2
-    bm25_b: float = 0.75
+    neighbours: int = Field(default=20, ge=1)  # implicit's K: similar items kept per item
+    bm25_k1: float = Field(default=1.2, ge=0.0)
+    bm25_b: float = Field(default=0.75, ge=0.0, le=1.0)
+
+    search = Search(start={"neighbours": 50}, values={"neighbours": (20, 200), "similarity": ("cosine", "tfidf")})
 
 
 class ItemKNNRecommender(Recommender):
     name = "item_knn"
+    Params = KNNParams
+    params: KNNParams
 
     def __init__(self, params: KNNParams | None = None) -> None:
-        super().__init__()
-        self.params = params or KNNParams()
+        super().__init__(params)
 
     def _fit(self, user_items: sp.csr_matrix) -> None:
         p = self.params
@@ -63,10 +65,8 @@ class ItemKNNRecommender(Recommender):
             "indices": s.indices,
             "indptr": s.indptr,
             "shape": np.asarray(s.shape),
-            "params": np.asarray(self.params.model_dump_json()),
         }
 
     def _restore(self, state: dict[str, np.ndarray]) -> None:
-        self.params = KNNParams.model_validate_json(str(state["params"]))
         shape = tuple(int(x) for x in state["shape"])
         self.similarity = sp.csr_matrix((state["data"], state["indices"], state["indptr"]), shape=shape)

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from pydantic import BaseModel, ConfigDict
+from pydantic import Field
 
+from models.algorithms.params import ModelParams
 from models.algorithms.timed import PurchaseTimes, TimeAwareRecommender
 from models.rules.replenishment import ReplenishmentStats
 
 
-class RecentPopularityParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    window_days: float = 14.0
+class RecentPopularityParams(ModelParams):
+    window_days: float = Field(default=14.0, gt=0.0)
 
 
 def recent_buyers(stats: ReplenishmentStats, today: float, window_days: float) -> np.ndarray:
@@ -37,11 +36,12 @@ class RecentPopularityRecommender(TimeAwareRecommender):
     """Items ranked by recent buyers; ties (and items nobody bought lately) by all-time buyers."""
 
     name = "recent_popularity"
+    Params = RecentPopularityParams
+    params: RecentPopularityParams
     same_for_everyone = True
 
     def __init__(self, params: RecentPopularityParams | None = None, times: PurchaseTimes | None = None) -> None:
-        super().__init__(times)
-        self.params = params or RecentPopularityParams()
+        super().__init__(params, times)
 
     def _fit(self, user_items: sp.csr_matrix) -> None:
         times = self._require_times(user_items.shape)
@@ -54,8 +54,7 @@ class RecentPopularityRecommender(TimeAwareRecommender):
         return np.broadcast_to(self.item_scores, (len(user_rows), len(self.item_scores))).copy()
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {"item_scores": self.item_scores, "params": np.asarray(self.params.model_dump_json())}
+        return {"item_scores": self.item_scores}
 
     def _restore(self, state: dict[str, np.ndarray]) -> None:
-        self.params = RecentPopularityParams.model_validate_json(str(state["params"]))
         self.item_scores = state["item_scores"]

@@ -16,20 +16,28 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from pydantic import BaseModel, ConfigDict
+from pydantic import Field
 
+from models.algorithms.params import ModelParams, Search
 from models.algorithms.recent_popular import all_time_buyers, recent_buyers
 from models.algorithms.timed import PurchaseTimes, TimeAwareRecommender
 from models.rules.replenishment import ReplenishmentStats, due_timing
 
 
-class RepurchaseParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class RepurchaseParams(ModelParams):
+    half_life_days: float = Field(default=120.0, gt=0.0)  # age at which an occasion counts half
+    due_weight: float = Field(default=0.0, ge=0.0)  # extra weight when the customer's own interval has passed
+    trend_weight: float = Field(default=2.0, ge=0.0)  # extra weight for items selling now (x recent buyers / max)
+    trend_window_days: float = Field(default=14.0, gt=0.0)
 
-    half_life_days: float = 120.0  # age at which an occasion counts half
-    due_weight: float = 0.0  # extra weight when the customer's own interval has passed
-    trend_weight: float = 2.0  # extra weight for items selling now (x recent buyers / max)
-    trend_window_days: float = 14.0
+    search = Search(
+        values={
+            "trend_weight": (0.0, 1.0, 4.0),
+            "half_life_days": (30.0, 60.0, 240.0),
+            "trend_window_days": (7.0, 28.0),
+            "due_weight": (0.3, 1.0),
+        }
+    )
 
 
 def decayed_occasions(stats: ReplenishmentStats, today: float, half_life_days: float) -> np.ndarray:
@@ -69,10 +77,12 @@ class RepurchaseRecommender(TimeAwareRecommender):
     float32 resolution and cannot reorder the other part's items (see `models.algorithms.blend`)."""
 
     name = "repurchase"
+    Params = RepurchaseParams
+    params: RepurchaseParams
+    buy_again = True
 
     def __init__(self, params: RepurchaseParams | None = None, times: PurchaseTimes | None = None) -> None:
-        super().__init__(times)
-        self.params = params or RepurchaseParams()
+        super().__init__(params, times)
 
     def _fit(self, user_items: sp.csr_matrix) -> None:
         times = self._require_times(user_items.shape)
@@ -89,11 +99,9 @@ class RepurchaseRecommender(TimeAwareRecommender):
         return self.scores[user_rows].toarray() + self.tiebreak
 
     def _state(self) -> dict[str, np.ndarray]:
-        params = np.asarray(self.params.model_dump_json())
-        return {**_csr_state(self.scores), "tiebreak": self.tiebreak, "params": params}
+        return {**_csr_state(self.scores), "tiebreak": self.tiebreak}
 
     def _restore(self, state: dict[str, np.ndarray]) -> None:
-        self.params = RepurchaseParams.model_validate_json(str(state["params"]))
         self.scores = _csr_restore(state)
         self.tiebreak = state["tiebreak"]
 
@@ -103,6 +111,7 @@ class PurchaseFrequencyRecommender(TimeAwareRecommender):
     recent purchase day, then by popularity; items never bought rank by popularity after them."""
 
     name = "purchase_frequency"
+    buy_again = True
 
     def _fit(self, user_items: sp.csr_matrix) -> None:
         times = self._require_times(user_items.shape)

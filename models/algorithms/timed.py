@@ -9,9 +9,10 @@ columns, and the day the data ends) so `fit(interactions)` stays the one interfa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Self
+from typing import Any, Self
 
 from models.algorithms.base import Recommender
+from models.algorithms.params import ModelParams
 from models.rules.replenishment import ReplenishmentStats
 
 
@@ -28,11 +29,14 @@ class TimeAwareRecommender(Recommender):
     """A recommender that reads purchase times at fit time.
 
     Give them in the constructor (`times=`) or with `with_times(...)` before `fit`; a saved model
-    keeps what it derived from them, so a loaded one needs no times.
+    keeps what it derived from them, so a loaded one needs no times. The matrix only gives the
+    shape (`reads_matrix`): everything is learnt from the times.
     """
 
-    def __init__(self, times: PurchaseTimes | None = None) -> None:
-        super().__init__()
+    reads_matrix = False
+
+    def __init__(self, params: ModelParams | dict[str, Any] | None = None, times: PurchaseTimes | None = None) -> None:
+        super().__init__(params)
         self.times = times
 
     def with_times(self, times: PurchaseTimes) -> Self:

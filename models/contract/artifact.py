@@ -2,10 +2,13 @@
 
 Layout of one version directory (`<out>/<version>/`):
 
-    manifest.json   version, creation time, parameters, data fingerprint, counts, timings
+    manifest.json   version, creation time, parameters, data fingerprint, counts, timings; the
+                    chosen models (`selection.models`: family, parameters as JSON, blend parts),
+                    validated on loading by `models.algorithms.registry`
     ids.npz         customer and item ids (row order of every matrix below); each customer's
                     country, when the purchases had one (outbound quiet hours use it)
-    model.npz       the fitted model's arrays
+    model.npz       the ALS model (`factors_model`) the service folds customers into: its arrays
+                    and parameters
     lists.npz       precomputed top-N per customer: discovery (unbought) and all
     popular.npz     item rows by popularity (cold start)
     history.npz     customer x item purchase counts (what the customer already has)
@@ -40,6 +43,7 @@ import scipy.sparse as sp
 
 from models.algorithms.als import ALSRecommender
 from models.algorithms.interactions import IdMap
+from models.algorithms.registry import check_description, load_model
 from models.contract.storefront import Storefront
 from models.rules.replenishment import ReplenishmentStats
 
@@ -174,6 +178,8 @@ def load_artifact(path: Path, with_events: bool = False) -> Artifact:
     d = resolve_version_dir(path)
     with _reading(d, MANIFEST) as f:
         manifest = json.loads(f.read_text())
+        for described in manifest.get("selection", {}).get("models", {}).values():
+            check_description(described)
     with _reading(d, "ids.npz") as f, np.load(f, allow_pickle=False) as ids:
         customers, items = IdMap.from_ids(ids["customers"]), IdMap.from_ids(ids["items"])
         countries = ids["countries"] if "countries" in ids.files else None
@@ -186,7 +192,9 @@ def load_artifact(path: Path, with_events: bool = False) -> Artifact:
     with _reading(d, "replenishment.npz") as f, np.load(f, allow_pickle=False) as r:
         replenishment = ReplenishmentStats.from_arrays({k: r[k] for k in r.files})
     with _reading(d, "model.npz") as f:
-        model = ALSRecommender().load(f)
+        model = load_model(str(manifest.get("factors_model", ALSRecommender.name)), f)
+        if not isinstance(model, ALSRecommender):
+            raise TypeError(f"the factors model must be {ALSRecommender.name!r}, not {model.name!r}")
     with _reading(d, "catalog.parquet") as f:
         catalog = pd.read_parquet(f)
     with _reading(d, "metrics.json") as f:

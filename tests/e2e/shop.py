@@ -56,7 +56,9 @@ class ShopData:
 
 def train_version(purchases: Path, root: Path) -> Path:
     """`microoffers train --no-tune --force` into `root`, honouring `root/privacy/forgotten.txt`."""
-    return train(TrainInputs(purchases, "online-retail"), root, TRAIN_PARAMS)
+    written = train(TrainInputs(purchases, "online-retail"), root, TRAIN_PARAMS).path
+    assert written is not None
+    return written
 
 
 def build_shop_data(purchases: Path, base_root: Path, scratch: Path) -> ShopData:

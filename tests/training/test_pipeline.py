@@ -10,9 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
+from models.algorithms.als import ALSParams
 from models.contract.artifact import load_artifact, resolve_version_dir
 from training.errors import InputError
-from training.pipeline import TrainInputs, train
+from training.pipeline import TrainInputs, TrainParams, train
 
 
 def test_artifact_has_manifest_counts_timings_and_fingerprint(trained_artifacts: Path) -> None:
@@ -40,9 +41,24 @@ def test_all_lists_may_contain_purchases(trained_artifacts: Path) -> None:
 
 
 def test_same_data_gives_same_fingerprint(retail_slice: Path, trained_artifacts: Path, tmp_path: Path) -> None:
-    path = train(TrainInputs(retail_slice, "online-retail"), tmp_path)
+    train(TrainInputs(retail_slice, "online-retail"), tmp_path)
     first = load_artifact(trained_artifacts).manifest["fingerprint"]
-    assert json.loads((path / "manifest.json").read_text())["fingerprint"] == first
+    assert json.loads((resolve_version_dir(tmp_path) / "manifest.json").read_text())["fingerprint"] == first
+
+
+def test_train_returns_the_artifact_it_wrote(retail_slice: Path, tmp_path: Path) -> None:
+    """Also: the artifact's ALS is fitted from its own spec (`TrainParams.als`), whatever was selected."""
+    small = ALSParams(factors=8, iterations=5)
+    artifact = train(TrainInputs(retail_slice, "online-retail"), tmp_path, TrainParams(als=small))
+    assert artifact.path is not None and artifact.path == resolve_version_dir(tmp_path)
+    assert artifact.path.name == artifact.version
+    written = load_artifact(artifact.path)
+    assert written.manifest == json.loads(json.dumps(artifact.manifest, default=str))
+    assert written.metrics == json.loads(json.dumps(artifact.metrics, default=str))
+    assert np.array_equal(written.all_items, artifact.all_items)
+    assert np.array_equal(written.model.item_factors, artifact.model.item_factors)
+    assert written.model.params == small and written.model.item_factors.shape[1] == 8
+    assert written.manifest["params"]["als"] == small.model_dump()
 
 
 def test_bad_file_writes_nothing_and_keeps_previous(trained_artifacts: Path, tmp_path: Path) -> None:

@@ -21,16 +21,17 @@ import scipy.sparse as sp
 
 from models.algorithms.base import Recommender, top_k, top_k_wide
 from models.algorithms.blend import Scores, score_rows
+from models.algorithms.registry import model_type
 from models.evaluation.metrics import calc_metrics, per_customer_metrics, popularity_ranks
 from training.evaluation.split import Split
 from training.selection.candidates import ModelSpec, TrainingData
 
 TASKS = ("all", "discovery")
-ONLY_FOR_TASK = {"purchase_frequency": "all", "repurchase": "all"}  # the others rank every item
 
 
 def applies(spec: ModelSpec, task: str) -> bool:
-    return ONLY_FOR_TASK.get(spec.family, task) == task
+    """Buy-again models (`Recommender.buy_again`) answer *all* only; the others rank every item."""
+    return task == "all" or not model_type(spec.family).cls.buy_again
 
 
 @dataclass

@@ -6,6 +6,7 @@ again), so the test window of an evaluation is never seen while choosing. Steps:
 1. Baselines on the validation window (recent popularity's window chosen per task).
 2. Collaborative families (EASE, ALS, item-kNN) searched one coordinate at a time from a sensible
    starting point, taking turns, until the budget is spent; every family's start is always tried.
+   Each model declares its own range (`ModelParams.search`); the confidence matrix's is here.
    Objective: NDCG@10 on *discovery* (on *all* when that is the only task).
 3. Discovery winner: the best collaborative model, blended with recent popularity when that helps.
 4. Repurchase model searched on *all*, then the *all* winner: repurchase blended with the
@@ -22,53 +23,33 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.algorithms.als import ALSParams
 from models.algorithms.blend import BlendedScores, scaled_rows
-from models.algorithms.ease import MAX_ITEMS
+from models.algorithms.registry import model_type, validate_params
 from training.data.features import WeightParams
 from training.evaluation.evaluate import EvalData, Scores, applies, model_scores, task_metrics
-from training.selection.candidates import ModelSpec, als_spec, baseline_specs, blend_spec
+from training.selection.candidates import ModelSpec, baseline_specs, blend_spec
 
 log = logging.getLogger(__name__)
 
 SELECT = "ndcg@10"
-_WEIGHT_KEYS = ("half_life_days", "scheme")
+WEIGHTS = "weights."  # prefix of a search coordinate of the confidence matrix, not of the model
 
 
 @dataclass(frozen=True)
 class SearchSpace:
     family: str
-    start: dict[str, Any]  # model parameters plus the weighting keys ("half_life_days", "scheme")
+    start: dict[str, Any]  # model parameters, and the matrix weighting's as WEIGHTS + name
     values: dict[str, list[Any]]  # tried one coordinate at a time, in this order
 
 
-CF_SPACES = (
-    SearchSpace(
-        "ease",
-        {"l2": 300.0, "half_life_days": 30.0},
-        {"l2": [100.0, 1000.0, 3000.0], "half_life_days": [90.0, None], "scheme": ["binary"]},
-    ),
-    SearchSpace(
-        "als",
-        {"factors": 128, "regularization": 0.05, "alpha": 1.0, "half_life_days": 30.0},
-        {"factors": [64, 256], "regularization": [0.5, 5.0], "alpha": [0.5, 2.0], "half_life_days": [90.0, None]},
-    ),
-    SearchSpace(
-        "item_knn",
-        {"similarity": "bm25", "neighbours": 50, "half_life_days": 30.0},
-        {"neighbours": [20, 200], "similarity": ["cosine", "tfidf"], "half_life_days": [90.0, None]},
-    ),
-)
-REPURCHASE_SPACE = SearchSpace(
-    "repurchase",
-    {"half_life_days": 120.0, "due_weight": 0.0, "trend_weight": 2.0, "trend_window_days": 14.0},
-    {
-        "trend_weight": [0.0, 1.0, 4.0],
-        "half_life_days": [30.0, 60.0, 240.0],
-        "trend_window_days": [7.0, 28.0],
-        "due_weight": [0.3, 1.0],
-    },
-)
+CF_FAMILIES = ("ease", "als", "item_knn")  # searched taking turns, in this order
+# The confidence matrix each collaborative family is searched on: where it starts and what is
+# tried after the model's own parameters (whose range the model declares: `ModelParams.search`).
+MATRIX_SEARCH: dict[str, tuple[dict[str, Any], dict[str, list[Any]]]] = {
+    "ease": ({"half_life_days": 30.0}, {"half_life_days": [90.0, None], "scheme": ["binary"]}),
+    "als": ({"half_life_days": 30.0}, {"half_life_days": [90.0, None]}),
+    "item_knn": ({"half_life_days": 30.0}, {"half_life_days": [90.0, None]}),
+}
 RECENT_WINDOWS = (7.0, 14.0, 28.0, 56.0)
 RECENT_BLEND_WEIGHTS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
 CF_BLEND_WEIGHTS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
@@ -76,11 +57,25 @@ UNTUNED_DISCOVERY_RECENT_WEIGHT = 0.2  # when there is nothing to validate on (`
 UNTUNED_ALL_CF_WEIGHT = 0.2
 
 
+def search_space(family: str) -> SearchSpace:
+    """The family's own range (from the registry), then its confidence matrix's."""
+    params = model_type(family).params
+    matrix_start, matrix_values = MATRIX_SEARCH.get(family, ({}, {}))
+    return SearchSpace(
+        family,
+        {**params.search_start(), **{WEIGHTS + k: v for k, v in matrix_start.items()}},
+        {
+            **{k: list(v) for k, v in params.search.values.items()},
+            **{WEIGHTS + k: list(v) for k, v in matrix_values.items()},
+        },
+    )
+
+
 def spec_for(family: str, point: dict[str, Any], name: str | None = None) -> ModelSpec:
-    weights = WeightParams(**{k: point[k] for k in _WEIGHT_KEYS if k in point})
-    params = {k: v for k, v in point.items() if k not in _WEIGHT_KEYS}
-    if family == "repurchase":  # its half-life is its own parameter, not a matrix weighting
-        params, weights = dict(point), WeightParams()
+    """The spec of a search point: WEIGHTS coordinates weight the matrix, the rest are the
+    model's parameters (validated by its params class)."""
+    weights = WeightParams(**{k.removeprefix(WEIGHTS): v for k, v in point.items() if k.startswith(WEIGHTS)})
+    params = validate_params(family, {k: v for k, v in point.items() if not k.startswith(WEIGHTS)})
     return ModelSpec(name=name or family, family=family, params=params, weights=weights)
 
 
@@ -188,7 +183,9 @@ class _Tuner:
             self.scores[spec.name] = self.score(spec)
 
     def collaborative(self, deadline: float) -> dict[str, tuple[ModelSpec, float, Scores]]:
-        spaces = [s for s in CF_SPACES if s.family != "ease" or self.ev.data.history.shape[1] <= MAX_ITEMS]
+        n_items = self.ev.data.history.shape[1]
+        limits = {f: model_type(f).cls.max_items for f in CF_FAMILIES}  # EASE: a dense item x item matrix
+        spaces = [search_space(f) for f, limit in limits.items() if limit is None or n_items <= limit]
         searches = {s.family: coordinate_search(s) for s in spaces}
         pending = {family: next(search) for family, search in searches.items()}
         best: dict[str, tuple[ModelSpec, float, Scores]] = {}
@@ -218,17 +215,19 @@ class _Tuner:
         keep_base: bool,
     ) -> tuple[ModelSpec, Scores]:
         """`base` + w · `other` over `weights` (cached scores); `base` alone too if `keep_base`."""
-        options = [(base[0], base[1], self.trial(base[0], base[1])[task])] if keep_base else []
+        options: list[tuple[ModelSpec, Scores, float]] = (
+            [(base[0], base[1], self.trial(base[0], base[1])[task])] if keep_base else []
+        )
         scaled_base, scaled_other = scaled_rows(base[1]), scaled_rows(other[1])  # once for every weight
         for w in weights:
             scores = BlendedScores([(scaled_base, 1.0), (scaled_other, w)], scaled=True)
             spec = blend_spec(name, [(base[0], 1.0), (other[0], w)])
             options.append((spec, scores, self.trial(spec, scores)[task]))
-        spec, scores, _ = max(options, key=lambda o: o[2])
-        return spec, scores
+        best_spec, best_scores, _ = max(options, key=lambda o: o[2])
+        return best_spec, best_scores
 
     def repurchase(self) -> tuple[ModelSpec, Scores]:
-        search = coordinate_search(REPURCHASE_SPACE)
+        search = coordinate_search(search_space("repurchase"))
         point, best = next(search), None
         while True:
             spec = spec_for("repurchase", point)
@@ -279,7 +278,7 @@ def untuned(ev: EvalData, ks: list[int] | None = None) -> Tuning:
     )
 
     def repurchase() -> tuple[ModelSpec, Scores]:
-        spec = spec_for("repurchase", REPURCHASE_SPACE.start)
+        spec = spec_for("repurchase", search_space("repurchase").start)
         return spec, tuner.score(spec, record=False)
 
     _select(tuner, pair, repurchase, CF_BLEND_WEIGHTS)
@@ -288,16 +287,16 @@ def untuned(ev: EvalData, ks: list[int] | None = None) -> Tuning:
 
 
 def untuned_als() -> ModelSpec:
-    """The training pipeline's own ALS (default `ALSParams` and weights), so the artifact's ALS
-    is fitted once and serves both the service and the published lists."""
-    return als_spec("als", ALSParams(), WeightParams())
+    """The training pipeline's own ALS (default `ALSParams` and weights, as in `TrainParams`), so
+    the artifact's ALS is fitted once and serves both the service and the published lists."""
+    return ModelSpec(name="als", family="als")
 
 
 def default_specs() -> dict[str, ModelSpec]:
     """The untuned choice per task, for when there is nothing to validate on (`--force`)."""
     cf = untuned_als()
     discovery = blend_spec("cf+recent", [(cf, 1.0), (baseline_specs()[1], UNTUNED_DISCOVERY_RECENT_WEIGHT)])
-    repurchase = spec_for("repurchase", REPURCHASE_SPACE.start)
+    repurchase = spec_for("repurchase", search_space("repurchase").start)
     everything = blend_spec("repurchase+cf", [(repurchase, 1.0), (discovery, UNTUNED_ALL_CF_WEIGHT)])
     return {"discovery": discovery, "all": everything}
 

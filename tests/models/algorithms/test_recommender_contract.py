@@ -11,13 +11,9 @@ import pytest
 from models.algorithms.als import ALSParams, ALSRecommender
 from models.algorithms.base import NotFittedError, Recommender, top_k
 from models.algorithms.blend import BlendRecommender
-from models.algorithms.ease import EASEParams, EASERecommender
 from models.algorithms.interactions import Interactions
-from models.algorithms.knn import ItemKNNRecommender, KNNParams
-from models.algorithms.popular import PopularityRecommender
-from models.algorithms.recent_popular import RecentPopularityRecommender
-from models.algorithms.repurchase import PurchaseFrequencyRecommender, RepurchaseRecommender
-from models.algorithms.timed import PurchaseTimes
+from models.algorithms.registry import MODEL_TYPES, load_model, new_model
+from models.algorithms.timed import PurchaseTimes, TimeAwareRecommender
 from models.rules.replenishment import replenishment_stats
 
 N_CUSTOMERS, N_ITEMS = 40, 20
@@ -51,24 +47,34 @@ def checkerboard_times() -> PurchaseTimes:
     return PurchaseTimes(stats, today=100.0)
 
 
-MODELS = {
-    "als": lambda: ALSRecommender(ALSParams(factors=4, iterations=20, regularization=0.01)),
-    "popularity": PopularityRecommender,
-    "recent_popularity": lambda: RecentPopularityRecommender(times=checkerboard_times()),
-    "purchase_frequency": lambda: PurchaseFrequencyRecommender(times=checkerboard_times()),
-    "repurchase": lambda: RepurchaseRecommender(times=checkerboard_times()),
-    "item_knn_bm25": ItemKNNRecommender,
-    "item_knn_cosine": lambda: ItemKNNRecommender(KNNParams(similarity="cosine")),
-    "ease": lambda: EASERecommender(EASEParams(l2=1.0)),
-    "blend": lambda: BlendRecommender(
-        [(RepurchaseRecommender(times=checkerboard_times()), 1.0), (EASERecommender(EASEParams(l2=1.0)), 0.3)]
-    ),
+# Parameters that suit a 40 x 20 checkerboard; every other model runs with its defaults.
+SMALL: dict[str, dict[str, object]] = {
+    "als": {"factors": 4, "iterations": 20, "regularization": 0.01},
+    "ease": {"l2": 1.0},
 }
+# Every registered model, so a new one cannot skip the contract, and a variant or two.
+CASES = {name: (name, SMALL.get(name)) for name in sorted(MODEL_TYPES)}
+CASES["item_knn_cosine"] = ("item_knn", {"similarity": "cosine"})
 
 
-@pytest.fixture(params=list(MODELS.values()), ids=list(MODELS))
+def build(name: str, params: dict[str, object] | None = None) -> Recommender:
+    """The registry's model, given purchase times when it reads them; a blend of repurchase and
+    EASE (a part with a sparse support and a dense one)."""
+    model = new_model(name, params)
+    if isinstance(model, TimeAwareRecommender):
+        model.with_times(checkerboard_times())
+    if isinstance(model, BlendRecommender):
+        model.parts = [(build("repurchase"), 1.0), (build("ease", SMALL["ease"]), 0.3)]
+    return model
+
+
+@pytest.fixture(params=list(CASES.values()), ids=list(CASES))
 def model(request: pytest.FixtureRequest) -> Recommender:
-    return request.param()  # type: ignore[no-any-return]
+    return build(*request.param)
+
+
+def test_the_contract_covers_every_registered_model() -> None:
+    assert {family for family, _ in CASES.values()} == set(MODEL_TYPES)
 
 
 def test_unfitted_model_says_to_fit_first(model: Recommender) -> None:
@@ -106,7 +112,8 @@ def test_save_load_does_not_change_model(model: Recommender, tmp_path: Path) -> 
     model.fit(data)
     before = model.score(np.arange(5), data.matrix[:5])
     model.save(tmp_path / "m.npz")
-    restored = type(model)().load(tmp_path / "m.npz")
+    restored = load_model(model.name, tmp_path / "m.npz")
+    assert type(restored) is type(model) and restored.params == model.params
     np.testing.assert_allclose(restored.score(np.arange(5), data.matrix[:5]), before, rtol=1e-6)
 
 

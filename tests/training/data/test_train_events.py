@@ -61,25 +61,22 @@ def test_events_fold_in_once_across_runs(retail_slice: Path, tmp_path: Path) -> 
         log, [("ev-new", items[0], "purchase"), ("ev-new", items[1], "purchase"), ("ev-new", items[2], "dismiss")]
     )
     out = tmp_path / "art"
-    first = load_artifact(
-        train(TrainInputs(retail_slice, "online-retail", events_from=str(log)), out), with_events=True
-    )
+    train(TrainInputs(retail_slice, "online-retail", events_from=str(log)), out)
+    first = load_artifact(out, with_events=True)  # the newest version: the one just written
     assert "ev-new" in first.customers
     assert first.manifest["events"]["new"] == 3 and first.manifest["events"]["total"] == 3
     assert first.manifest["events"]["last_id"] == f"{T0 + 2}-0"
     row = first.customers.row("ev-new")
     assert {str(first.items.ids[i]) for i in first.history[row].indices} == set(items[:2])
 
-    again = load_artifact(
-        train(TrainInputs(retail_slice, "online-retail", events_from=str(log)), out), with_events=True
-    )
+    train(TrainInputs(retail_slice, "online-retail", events_from=str(log)), out)
+    again = load_artifact(out, with_events=True)
     assert again.manifest["events"]["new"] == 0 and again.manifest["events"]["total"] == 3
     assert again.history[again.customers.row("ev-new")].sum() == 2  # not doubled
 
     _write_log(log, [("ev-new", items[3], "purchase")], first_ms=T0 + 10)
-    third = load_artifact(
-        train(TrainInputs(retail_slice, "online-retail", events_from=str(log)), out), with_events=True
-    )
+    train(TrainInputs(retail_slice, "online-retail", events_from=str(log)), out)
+    third = load_artifact(out, with_events=True)
     assert third.manifest["events"]["new"] == 1 and third.manifest["events"]["total"] == 4
     assert third.events is not None and list(third.events["id"]) == sorted(third.events["id"], key=lambda x: x)
     assert third.history[third.customers.row("ev-new")].sum() == 3

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from models.algorithms.ease import EASEParams
+from models.algorithms.repurchase import RepurchaseParams
 from tests.support.synthetic_shop import as_purchases, taste_shop
+from training.data.features import WeightParams
 from training.evaluation.evaluate import EvalData
 from training.evaluation.split import TemporalSplit
-from training.selection.tune import SearchSpace, coordinate_search, spec_for, tune, untuned
+from training.selection.tune import CF_FAMILIES, SearchSpace, coordinate_search, search_space, spec_for, tune, untuned
 
 
 def test_coordinate_search_keeps_a_value_only_when_it_scored_better() -> None:
@@ -23,9 +26,26 @@ def test_coordinate_search_keeps_a_value_only_when_it_scored_better() -> None:
 
 
 def test_spec_for_separates_matrix_weights_from_model_parameters() -> None:
-    spec = spec_for("ease", {"l2": 50.0, "half_life_days": 30.0, "scheme": "binary"})
-    assert spec.params == {"l2": 50.0}
+    spec = spec_for("ease", {"l2": 50.0, "weights.half_life_days": 30.0, "weights.scheme": "binary"})
+    assert spec.params == EASEParams(l2=50.0)
     assert spec.weights.half_life_days == 30.0 and spec.weights.scheme == "binary"
+    # repurchase's own half-life is a model parameter; the matrix keeps its default weighting
+    rep = spec_for("repurchase", {"half_life_days": 30.0})
+    assert rep.params == RepurchaseParams(half_life_days=30.0) and rep.weights == WeightParams()
+
+
+def test_a_search_point_with_a_parameter_the_model_lacks_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="model 'ease' has no parameter 'half_life_days'"):
+        spec_for("ease", {"l2": 50.0, "half_life_days": 30.0})
+
+
+@pytest.mark.parametrize("family", [*CF_FAMILIES, "repurchase"])
+def test_every_search_point_is_a_valid_spec(family: str) -> None:
+    """The model's declared range and the matrix's, combined, only give specs the registry accepts."""
+    space = search_space(family)
+    points = [space.start] + [{**space.start, k: v} for k, values in space.values.items() for v in values]
+    specs = [spec_for(family, point) for point in points]
+    assert len({s.key() for s in specs}) == len(points)  # every value changes the spec
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ from models.algorithms.blend import BlendRecommender
 from models.algorithms.ease import EASERecommender
 from models.algorithms.search.blend import supported
 from training.lists import _scored_lists, _searched_lists
-from training.selection.candidates import COUNTS, TrainingData, als_spec, baseline_specs, blend_spec
-from training.selection.tune import REPURCHASE_SPACE, spec_for
+from training.selection.candidates import COUNTS, ModelSpec, TrainingData, baseline_specs, blend_spec
+from training.selection.tune import search_space, spec_for
 
 
 def random_shop(seed: int = 1, customers: int = 400, items: int = 900, lines: int = 12_000) -> pd.DataFrame:
@@ -36,9 +36,10 @@ def random_shop(seed: int = 1, customers: int = 400, items: int = 900, lines: in
 
 def published_blend(recent_weight: float, cf_weight: float):  # type: ignore[no-untyped-def]
     """repurchase + w · (ALS + w' · recent popularity): what training publishes."""
-    als = als_spec("als", ALSParams(factors=16, iterations=5), COUNTS)
+    als = ModelSpec(name="als", family="als", params=ALSParams(factors=16, iterations=5), weights=COUNTS)
     discovery = blend_spec("cf+recent", [(als, 1.0), (baseline_specs()[1], recent_weight)])
-    return blend_spec("repurchase+cf", [(spec_for("repurchase", REPURCHASE_SPACE.start), 1.0), (discovery, cf_weight)])
+    repurchase = spec_for("repurchase", search_space("repurchase").start)
+    return blend_spec("repurchase+cf", [(repurchase, 1.0), (discovery, cf_weight)])
 
 
 @pytest.mark.parametrize(("recent_weight", "cf_weight", "k"), [(0.2, 0.3, 50), (0.0, 1.0, 20), (1.0, 0.05, 100)])
