@@ -44,7 +44,14 @@ system-deps:
 		echo "installing redis-server and chromium (needs root)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server chromium >/dev/null; }
 
-test: install system-deps
+# The gate CI enforces before any test runs: lint, format and types over the code and the tests.
+CODE := models training service cli tests benchmarks
+lint: install
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
+	$(BIN)/mypy $(CODE)
+
+test: install system-deps lint
 	$(BIN)/python -m pytest
 
 # The model-based end-to-end test (tests/e2e) alone, with a large profile: MBT_EXAMPLES examples of
@@ -59,8 +66,6 @@ test-long: install system-deps
 bench-quality: install
 	$(BIN)/python benchmarks/quality.py
 
-lint: install
-	$(BIN)/ruff check models training service cli tests benchmarks
 
 # Benchmarks (numbers and how to read them: docs/benchmarks.md). Scratch files go to $(BENCH_DIR);
 # bench-scale generates the synthetic shop itself (the same file bench-data writes) when missing.
