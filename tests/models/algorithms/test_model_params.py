@@ -14,8 +14,8 @@ from pydantic import ValidationError
 
 from models.algorithms.params import ModelParams, ParamsError
 from models.algorithms.registry import MODEL_TYPES, check_description, load_model, new_model, validate_params
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 NAMES = sorted(MODEL_TYPES)
 
 
