@@ -55,11 +55,13 @@ test: install system-deps lint
 	$(BIN)/python -m pytest
 
 # The model-based end-to-end test (tests/e2e) alone, with a large profile: MBT_EXAMPLES examples of
-# up to MBT_STEPS steps for each store (`make test` runs it with 5 of up to 15).
+# up to MBT_STEPS steps for each store, new random ones every run (`make test` runs the same 5 of up
+# to 15 every time).
 MBT_EXAMPLES ?= 200
 MBT_STEPS ?= 30
 test-long: install system-deps
-	MICROOFFERS_MBT_EXAMPLES=$(MBT_EXAMPLES) MICROOFFERS_MBT_STEPS=$(MBT_STEPS) $(BIN)/python -m pytest tests/e2e
+	MICROOFFERS_MBT_EXPLORE=1 MICROOFFERS_MBT_EXAMPLES=$(MBT_EXAMPLES) MICROOFFERS_MBT_STEPS=$(MBT_STEPS) \
+		$(BIN)/python -m pytest tests/e2e
 
 # Selected models vs baselines on Online Retail II and MovieLens-100K (../shared/data/ml-100k);
 # numbers go into docs/quality.md.

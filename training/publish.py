@@ -283,4 +283,8 @@ def expire_old_versions(client: redis.Redis, keep: int = 2, ttl_s: int = OLD_VER
         for key in client.scan_iter(match=f"{contract.version_prefix(version)}:*", count=5000):
             pipe.expire(key, ttl_s, nx=True)
         pipe.execute()
+        client.sadd(contract.EXPIRING_KEY, version)  # held until its keys are gone (erasures reach it)
         client.lrem(contract.VERSIONS_KEY, 0, version)
+    for raw in cast(set[bytes], client.smembers(contract.EXPIRING_KEY)):
+        if not client.exists(contract.complete_key(raw.decode())):
+            client.srem(contract.EXPIRING_KEY, raw)

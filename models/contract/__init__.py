@@ -21,6 +21,9 @@ CURRENT_KEY = f"{PREFIX}:current"
 PREVIOUS_KEY = f"{PREFIX}:previous"
 VERSIONS_KEY = f"{PREFIX}:versions"  # list, newest first: every version ever switched to
 PENDING_KEY = f"{PREFIX}:pending"  # set: versions being written by a publish, not yet switched to
+# set: older versions whose keys were given a TTL: they still hold documents (an erasure must
+# reach them) until they expire
+EXPIRING_KEY = f"{PREFIX}:expiring"
 FORGOTTEN_KEY = f"{PREFIX}:forgotten"  # set: customer ids to keep out of every version (models.rules.privacy)
 # counter: bumped after each erasure has removed the customer's documents, so every worker drops
 # its in-process copies of published documents (service.hotpath) before answering again

@@ -99,9 +99,11 @@ async def segment_offers_csv(segment_id: SegmentId, artifact: ArtifactDep, k: Of
 @router.get("/offers.csv")
 async def all_offers_csv(artifact: ArtifactDep, live: LiveDep, deny: DenyListDep, k: OffersK = 10) -> StreamingResponse:
     """Every customer's offer as CSV, the rows of `microoffers export --all`: forgotten customers
-    left out, and what each customer's live state rules out (as on the API)."""
+    left out (and those forgotten while this model was served, restored since: the model keeps
+    nothing of them), and what each customer's live state rules out (as on the API)."""
     hidden = await live.state.hidden_items(live.now_ms())
-    return _csv(*preview.offers_csv(artifact, None, k, today(), frozenset(deny.ids), hidden))
+    erased = live.personalizer.forgotten if live.personalizer is not None else set()
+    return _csv(*preview.offers_csv(artifact, None, k, today(), frozenset(deny.ids | erased), hidden))
 
 
 def _csv(chunks: Iterator[str], filename: str) -> StreamingResponse:

@@ -202,15 +202,17 @@ class RedisStore(OfferStore):
             return False
 
     async def held_versions(self) -> list[str]:
-        """Current, previous, the recent ones and any being written. Versions older than those
-        are already expiring (see `training.publish.expire_old_versions`) and never served."""
+        """Current, previous, the recent ones, any being written, and older ones whose keys are
+        expiring (see `training.publish.expire_old_versions`): never served, but they still hold
+        documents until they expire, so an erasure and an export must reach them."""
         pipe = self.client.pipeline(transaction=False)
         pipe.get(contract.CURRENT_KEY)
         pipe.get(contract.PREVIOUS_KEY)
         pipe.lrange(contract.VERSIONS_KEY, 0, -1)
         pipe.smembers(contract.PENDING_KEY)
-        current, previous, recent, pending = await self.guard(pipe.execute())
-        names = [current, previous, *recent, *sorted(pending)]
+        pipe.smembers(contract.EXPIRING_KEY)
+        current, previous, recent, pending, expiring = await self.guard(pipe.execute())
+        names = [current, previous, *recent, *sorted(pending), *sorted(expiring)]
         return list(dict.fromkeys(raw.decode() for raw in names if raw))
 
     async def forget(self, customer_id: str) -> int:

@@ -15,11 +15,12 @@ from typer.testing import CliRunner
 
 from cli.main import app as cli
 from models import contract
-from models.contract.artifact import Artifact
-from models.rules.privacy import forgotten_path, read_forgotten
-from tests.support.apps import client_for
+from models.contract.artifact import Artifact, load_artifact
+from models.rules.privacy import append_forgotten, forgotten_path, read_forgotten
+from tests.support.apps import add_version, client_for
 from tests.support.keys import AUTH
 from tests.support.redis_server import RedisServer
+from training.publish import publish
 
 
 @pytest.fixture
@@ -142,3 +143,31 @@ def test_preview_and_csv_show_nothing_of_a_forgotten_customer(client: TestClient
     assert page.status_code == 200 and "was forgotten" in page.text
     assert "history-table" not in page.text
     assert f"\n{customer}," not in client.get("/preview/offers.csv", auth=basic).text
+
+
+def test_a_restored_customer_stays_out_of_the_served_models_csv(artifacts: Path, artifact: Artifact) -> None:
+    """Found by the model-based test: forgotten before the service started (the file only),
+    restored, then the every-customer CSV of the model still being served listed their old offers."""
+    customer = str(artifact.customers.ids[10])
+    basic = ("marketer", AUTH["Authorization"].removeprefix("Bearer "))
+    append_forgotten(forgotten_path(artifacts), [customer])
+    with client_for(artifacts) as client:
+        assert client.post(f"/customers/{customer}/restore", headers=AUTH).status_code == 204
+        assert f"\n{customer}," not in client.get("/preview/offers.csv", auth=basic).text
+        assert client.get(f"/recommend/{customer}").json()["source"] == "popular"
+
+
+@pytest.mark.redis
+def test_forgetting_reaches_versions_that_are_only_expiring(
+    artifacts: Path, artifact: Artifact, redis_server: RedisServer, redis_client: redis.Redis
+) -> None:
+    """Found by the model-based test: after three publishes the oldest version's keys expire in
+    a day, it left the versions list, and DELETE did not reach the documents it still held."""
+    customer = str(artifact.customers.ids[11])
+    for suffix in ("", "b", "c"):
+        version = add_version(artifacts, suffix) if suffix else artifacts
+        publish(load_artifact(version), redis_client)
+    assert redis_client.smembers(contract.EXPIRING_KEY), "the oldest version should be expiring"
+    with client_for(artifacts, redis_server.url) as client:
+        assert client.delete(f"/customers/{customer}", headers=AUTH).status_code == 204
+    assert _keys_naming(redis_server.url, customer) == []
