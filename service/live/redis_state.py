@@ -112,7 +112,11 @@ class RedisLiveState(LiveState):
 
     async def overlays(self, now_ms: int) -> list[tuple[str, LiveSnapshot]]:
         prefix, suffix = contract.live_key("\x00", "view").split("\x00")
-        keys = [key async for key in self.client.scan_iter(match=f"{prefix}*{suffix}", count=5000)]
+
+        async def scan() -> list[bytes]:
+            return [key async for key in self.client.scan_iter(match=f"{prefix}*{suffix}", count=5000)]
+
+        keys: list[bytes] = await self.guard(scan())  # Redis down: 503 like every other read, not a 500
         out: list[tuple[str, LiveSnapshot]] = []
         for start in range(0, len(keys), STREAM_PAGE):
             page = keys[start : start + STREAM_PAGE]
