@@ -23,7 +23,8 @@ _basic = HTTPBasic(auto_error=False, realm=REALM, description="user `marketer`, 
 
 async def require_marketer(
     settings: SettingsDep, credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)]
-) -> None:
+) -> str:
+    """The signed-in marketer's user name: who the audit log names for a change made in the preview."""
     keys = settings.api_keys()
     if not keys:
         raise HTTPException(
@@ -37,3 +38,4 @@ async def require_marketer(
     password_ok = [secrets.compare_digest(given, key.encode()) for key in keys]  # every key: no early exit
     if not (user_ok and any(password_ok)):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong user or password", headers=challenge)
+    return USER
