@@ -23,6 +23,9 @@ from models.algorithms.params import ModelParams, validate
 from models.algorithms.popular import PopularityRecommender
 from models.algorithms.recent_popular import RecentPopularityRecommender
 from models.algorithms.repurchase import PurchaseFrequencyRecommender, RepurchaseRecommender
+from models.algorithms.rp3beta import RP3betaRecommender
+from models.algorithms.tifu import TIFUKNNRecommender
+from models.algorithms.topfreq import GPTopFreqRecommender
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,9 @@ MODEL_TYPES: dict[str, ModelType] = {
         RecentPopularityRecommender,
         PurchaseFrequencyRecommender,
         RepurchaseRecommender,
+        GPTopFreqRecommender,
+        RP3betaRecommender,
+        TIFUKNNRecommender,
     )
 }
 

@@ -99,10 +99,10 @@ class RepurchaseRecommender(TimeAwareRecommender):
         return self.scores[user_rows].toarray() + self.tiebreak
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {**_csr_state(self.scores), "tiebreak": self.tiebreak}
+        return {**csr_state(self.scores), "tiebreak": self.tiebreak}
 
     def _restore(self, state: dict[str, np.ndarray]) -> None:
-        self.scores = _csr_restore(state)
+        self.scores = csr_restore(state)
         self.tiebreak = state["tiebreak"]
 
 
@@ -133,21 +133,21 @@ class PurchaseFrequencyRecommender(TimeAwareRecommender):
 
     def _state(self) -> dict[str, np.ndarray]:
         return {
-            **_csr_state(self.occasions),
+            **csr_state(self.occasions),
             "last_day": self.last_day,
             "popularity": self.popularity,
             "origin": np.asarray(self.origin),
         }
 
     def _restore(self, state: dict[str, np.ndarray]) -> None:
-        self.occasions = _csr_restore(state)
+        self.occasions = csr_restore(state)
         self.last_day, self.popularity = state["last_day"], state["popularity"]
         self.origin = float(state["origin"])
 
 
-def _csr_state(m: sp.csr_matrix) -> dict[str, np.ndarray]:
+def csr_state(m: sp.csr_matrix) -> dict[str, np.ndarray]:
     return {"data": m.data, "indices": m.indices, "indptr": m.indptr, "shape": np.asarray(m.shape)}
 
 
-def _csr_restore(state: dict[str, np.ndarray]) -> sp.csr_matrix:
+def csr_restore(state: dict[str, np.ndarray]) -> sp.csr_matrix:
     return sp.csr_matrix((state["data"], state["indices"], state["indptr"]), shape=tuple(state["shape"]))

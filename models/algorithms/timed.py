@@ -11,18 +11,40 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Self
 
+import numpy as np
+
 from models.algorithms.base import Recommender
 from models.algorithms.params import ModelParams
 from models.rules.replenishment import ReplenishmentStats
 
 
 @dataclass(frozen=True)
+class Baskets:
+    """Every purchase occasion line: (customer row, item row, occasion, day number), aligned with
+    the matrix. `occasion` numbers the invoice (or the day, for data without invoices), so
+    models that read a customer's sequence of baskets (TIFU-KNN) can cut it by invoice or by day."""
+
+    customer_rows: np.ndarray
+    item_rows: np.ndarray
+    occasion: np.ndarray
+    day: np.ndarray
+
+    def __post_init__(self) -> None:
+        sizes = {len(self.customer_rows), len(self.item_rows), len(self.occasion), len(self.day)}
+        if len(sizes) != 1:
+            raise ValueError(f"baskets: the four columns differ in length ({sorted(sizes)})")
+
+
+@dataclass(frozen=True)
 class PurchaseTimes:
     """Per customer x item occasions, first and last day (see `models.rules.replenishment`), and
-    `today`: the day number (days since the epoch) at which the training data ends."""
+    `today`: the day number (days since the epoch) at which the training data ends. `baskets`,
+    the occasion lines themselves, for the models that need their order (None when only the
+    stats are known, e.g. read back from an artifact)."""
 
     stats: ReplenishmentStats
     today: float
+    baskets: Baskets | None = None
 
 
 class TimeAwareRecommender(Recommender):

@@ -12,16 +12,20 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict
 
 from models.algorithms.interactions import IdMap, Interactions, sorted_codes
+from models.algorithms.timed import Baskets
 from models.rules.replenishment import ReplenishmentStats, replenishment_stats
 
 
 class WeightParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    scheme: str = "log"  # "log": 1 + log1p(occasions); "binary": 1; "count": occasions
+    # "log": 1 + log1p(occasions); "binary": 1; "count": occasions; "tfidf": the log weight times
+    # the item's inverse buyer frequency log(customers / buyers), so best-sellers explain less
+    scheme: str = "log"
     half_life_days: float | None = 180.0  # recency decay of each occasion; None = no decay
 
 
@@ -101,14 +105,31 @@ def build_interactions(
     matrix = Interactions.from_rows(customers, items, rows, cols, weights).matrix
     if params.scheme == "binary":
         matrix.data[:] = 1.0
-    elif params.scheme != "count":  # "log"
+    elif params.scheme != "count":  # "log", "tfidf"
         matrix.data = (1.0 + np.log1p(matrix.data)).astype(np.float32)
+    if params.scheme == "tfidf":
+        matrix = matrix.multiply(inverse_buyer_frequency(matrix)[None, :]).tocsr().astype(np.float32)
     return Interactions(customers, items, matrix), history
+
+
+def inverse_buyer_frequency(matrix: sp.csr_matrix) -> np.ndarray:
+    """log(customers / buyers) per item (at least log 2 / 2, so an item everyone bought still counts)."""
+    buyers = np.diff(matrix.tocsc().indptr).astype(np.float64)
+    return np.maximum(np.log(matrix.shape[0] / np.maximum(buyers, 1.0)), np.log(2.0) / 2)
 
 
 def day_number(timestamps: pd.Series) -> np.ndarray:
     """Days since the epoch, fractional: the unit of every replenishment rhythm."""
     return timestamps.to_numpy(dtype="datetime64[s]").astype(np.int64) / 86400.0
+
+
+def build_baskets(purchases: pd.DataFrame, interactions: Interactions) -> Baskets:
+    """Every occasion line in the matrix's rows and columns (lines of unknown ids left out)."""
+    occ = occasions(purchases)
+    rows = interactions.customers.rows(occ.customer_ids)[occ.customer_codes]
+    cols = interactions.items.rows(occ.item_ids)[occ.item_codes]
+    keep = (rows >= 0) & (cols >= 0)
+    return Baskets(rows[keep], cols[keep], occ.occasion_codes[keep], day_number(occ.timestamp)[keep])
 
 
 def build_replenishment(purchases: pd.DataFrame, interactions: Interactions) -> ReplenishmentStats:

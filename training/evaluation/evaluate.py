@@ -27,6 +27,7 @@ from training.evaluation.split import Split
 from training.selection.candidates import ModelSpec, TrainingData
 
 TASKS = ("all", "discovery")
+SEGMENT_K = 10  # the cut-off of the per-customer figures (segments, intervals): the selection metric's
 
 
 def applies(spec: ModelSpec, task: str) -> bool:
@@ -129,7 +130,11 @@ def task_metrics(scores: Scores, ev: EvalData, task: str, ks: list[int]) -> dict
 def segment_ndcg(scores: Scores, ev: EvalData, task: str, k: int = 10) -> dict[str, float]:
     """NDCG@k by customer activity (terciles of distinct items bought before the window)."""
     values = per_customer_metrics(recommendations(scores, ev, task, k), ev.truth[task], [k], ev.item_rank)[f"ndcg@{k}"]
-    sizes = ev.history_sizes(task)
+    return by_activity(values, ev.history_sizes(task))
+
+
+def by_activity(values: np.ndarray, sizes: np.ndarray) -> dict[str, float]:
+    """Mean of per-customer `values` per tercile of `sizes` (distinct items bought before)."""
     if len(sizes) < 3:
         return {}
     low, high = np.quantile(sizes, [1 / 3, 2 / 3])
@@ -142,19 +147,40 @@ def segment_ndcg(scores: Scores, ev: EvalData, task: str, k: int = 10) -> dict[s
 
 
 Table = dict[str, dict[str, dict[str, float]]]  # task -> model name -> metric or segment -> value
+PER_CUSTOMER = f"ndcg@{SEGMENT_K}"  # what confidence intervals and paired differences are computed on
 
 
-def evaluate_specs(specs: list[ModelSpec], ev: EvalData, ks: list[int]) -> tuple[Table, Table]:
-    """(metrics, NDCG@10 by customer segment), each `{task: {model name: {...}}}`, for every
-    spec that applies to the task."""
-    metrics: Table = {t: {} for t in ev.tasks}
-    segments: Table = {t: {} for t in ev.tasks}
+@dataclass
+class Evaluation:
+    """Every spec's figures on one split: mean metrics, NDCG@10 by customer activity, and NDCG@10
+    of each evaluated customer (in `EvalData.positions` order, the same for every model, so two
+    models can be compared customer by customer)."""
+
+    metrics: Table
+    segments: Table
+    per_customer: dict[str, dict[str, np.ndarray]]  # task -> model name -> values
+
+
+def evaluate_models(specs: list[ModelSpec], ev: EvalData, ks: list[int]) -> Evaluation:
+    """Fit and score every spec that applies to each task, top-k once per (spec, task)."""
+    out = Evaluation({t: {} for t in ev.tasks}, {t: {} for t in ev.tasks}, {t: {} for t in ev.tasks})
+    cut = max([*ks, SEGMENT_K])
     for spec in specs:
         tasks = [t for t in ev.tasks if applies(spec, t)]
         if not tasks:
             continue
         scores = model_scores(ev.data.fit(spec), ev, spec)
         for task in tasks:
-            metrics[task][spec.name] = task_metrics(scores, ev, task, ks)
-            segments[task][spec.name] = segment_ndcg(scores, ev, task)
-    return metrics, segments
+            recos = recommendations(scores, ev, task, cut)
+            out.metrics[task][spec.name] = calc_metrics(recos, ev.truth[task], ks, ev.item_rank)
+            values = per_customer_metrics(recos, ev.truth[task], [SEGMENT_K], ev.item_rank)[PER_CUSTOMER]
+            out.per_customer[task][spec.name] = values
+            out.segments[task][spec.name] = by_activity(values, ev.history_sizes(task))
+    return out
+
+
+def evaluate_specs(specs: list[ModelSpec], ev: EvalData, ks: list[int]) -> tuple[Table, Table]:
+    """(metrics, NDCG@10 by customer segment), each `{task: {model name: {...}}}`, for every
+    spec that applies to the task."""
+    evaluation = evaluate_models(specs, ev, ks)
+    return evaluation.metrics, evaluation.segments

@@ -13,8 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from training.evaluation.evaluate import TASKS, EvalData, evaluate_specs
-from training.evaluation.split import Splitter
+from training.evaluation.evaluate import TASKS, EvalData, Evaluation, evaluate_models
+from training.evaluation.intervals import LEVEL, RESAMPLES, bootstrap_mean, paired_difference
+from training.evaluation.split import Split, Splitter
 from training.selection.tune import SELECT, Tuning, tune, untuned
 
 
@@ -45,13 +46,26 @@ def run_protocol(
     tune_models: bool = True,
     budget_s: float = 45.0,
 ) -> dict[str, Any]:
+    return run_split(splitter(purchases), splitter, ks, tasks, tune_models, budget_s)[0]
+
+
+def run_split(
+    split: Split,
+    splitter: Splitter,
+    ks: list[int],
+    tasks: tuple[str, ...] = TASKS,
+    tune_models: bool = True,
+    budget_s: float = 45.0,
+) -> tuple[dict[str, Any], Evaluation]:
+    """One test window: tune on the window `splitter` carves from `split.train`, refit on all of
+    `split.train`, score `split.test`. Returns the JSON-ready result and the per-customer figures."""
     start = time.perf_counter()
-    split = splitter(purchases)
     validation = EvalData.from_split(splitter(split.train), tasks)
     tuning = tune(validation, budget_s, ks) if tune_models else untuned(validation, ks)
     test = EvalData.from_split(split, tasks)
-    metrics, segments = evaluate_specs(tuning.report_specs(), test, ks)
-    return {
+    evaluation = evaluate_models(tuning.report_specs(), test, ks)
+    summary = summarize(tuning, evaluation.metrics)
+    result = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "protocol": {
             "split": split.description,
@@ -63,11 +77,26 @@ def run_protocol(
             "customers": {t: test.customers(t) for t in tasks},
             "items": int(test.data.history.shape[1]),
             "selection_metric": SELECT,
+            "intervals": f"{LEVEL:.0%} percentile bootstrap over customers ({RESAMPLES} resamples), paired "
+            "for differences",
         },
-        "summary": summarize(tuning, metrics),
-        "metrics": metrics,
-        "segments": segments,
+        "summary": summary,
+        "metrics": evaluation.metrics,
+        "intervals": {
+            task: {name: bootstrap_mean(values) for name, values in rows.items()}
+            for task, rows in evaluation.per_customer.items()
+        },
+        "paired": {task: paired_to_baseline(evaluation, task, s) for task, s in summary.items()},
+        "segments": evaluation.segments,
         "kinds": {s.name: "baseline" for s in tuning.baselines},
         "tuning": tuning.summary(),
         "seconds": round(time.perf_counter() - start, 1),
     }
+    return result, evaluation
+
+
+def paired_to_baseline(evaluation: Evaluation, task: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """The selected model minus the best baseline, customer by customer (`PER_CUSTOMER`)."""
+    rows = evaluation.per_customer[task]
+    selected, baseline = summary["selected"], summary["best_baseline"]
+    return {"selected": selected, "baseline": baseline, **paired_difference(rows[selected], rows[baseline])}

@@ -37,19 +37,37 @@ def _kind(result: dict[str, Any], task: str, name: str) -> str:
 def summary_lines(result: dict[str, Any]) -> list[str]:
     lines = []
     for task, s in result.get("summary", {}).items():
-        lines.append(
+        line = (
             f"- **{task}**: {s['selected']} NDCG@10 {s['selected_ndcg@10']:.4f} vs best baseline "
             f"{s['best_baseline']} {s['baseline_ndcg@10']:.4f} ({s['lift']:+.1%})"
         )
+        paired = result.get("paired", {}).get(task)
+        if paired:
+            line += f"; paired over customers: {_difference(paired)}"
+        lines.append(line)
     return lines
+
+
+def _interval(i: dict[str, Any]) -> str:
+    return f"[{i['low']:.4f}, {i['high']:.4f}]"
+
+
+def _difference(p: dict[str, Any]) -> str:
+    """A paired difference and its lift, each with its interval."""
+    text = f"{p['diff']:+.4f} [{p['low']:+.4f}, {p['high']:+.4f}]"
+    if "lift_low" in p:
+        text += f", lift {p['lift']:+.1%} [{p['lift_low']:+.1%}, {p['lift_high']:+.1%}]"
+    return text
 
 
 def markdown_table(result: dict[str, Any], task: str) -> str:
     ks = result["protocol"]["ks"]
-    header = ["model", "kind"] + [f"{LABELS[m]}@{k}" for k in ks for m in METRICS]
+    intervals = result.get("intervals", {}).get(task, {})
+    header = ["model", "kind"] + (["NDCG@10 95% CI"] if intervals else [])
+    header += [f"{LABELS[m]}@{k}" for k in ks for m in METRICS]
     rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, values in result["metrics"][task].items():
-        cells = [name, _kind(result, task, name)]
+        cells = [name, _kind(result, task, name)] + ([_interval(intervals[name])] if intervals else [])
         for k in ks:
             for m in METRICS:
                 v = values.get(f"{m}@{k}")
@@ -58,7 +76,47 @@ def markdown_table(result: dict[str, Any], task: str) -> str:
     return "\n".join(rows)
 
 
+def backtest_table(result: dict[str, Any], task: str) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of a backtest's task: NDCG@10 per window with its bootstrap interval, the
+    mean over windows with its t interval."""
+    part = result["backtest"][task]
+    windows = len(result["protocol"]["windows"])
+    header = ["model", "kind"] + [f"window {w + 1}" for w in range(windows)] + ["mean NDCG@10", "95% CI (t)"]
+    rows = []
+    for name, row in part["models"].items():
+        cells = [f"{v['mean']:.4f} {_interval(v)}" for v in row["per_window"]]
+        rows.append([name, row["kind"], *cells, f"{row['mean']:.4f}", _interval(row)])
+    return header, rows
+
+
+def render_backtest_markdown(result: dict[str, Any]) -> str:
+    p = result["protocol"]
+    out = [f"Backtest: {p['backtest']}", ""]
+    out += [f"- window {w + 1}: {d}" for w, d in enumerate(p["windows"])]
+    out += ["", f"Intervals: {p['intervals']}."]
+    for task, part in result["backtest"].items():
+        header, rows = backtest_table(result, task)
+        paired = part["paired"]
+        lift = paired["lift"]
+        out += [
+            "",
+            f"### {task}",
+            "",
+            "| " + " | ".join(header) + " |",
+            "|" + "---|" * len(header),
+            *("| " + " | ".join(r) + " |" for r in rows),
+            "",
+            f"selected per window: {', '.join(part['selected'])}. Against the best baseline, "
+            f"{paired['against']}: difference {_difference({**paired['diff'], 'diff': paired['diff']['mean']})} "
+            f"(t over windows), lift {lift['mean']:+.1%} [{lift['low']:+.1%}, {lift['high']:+.1%}]; per window "
+            + "; ".join(_difference(w) for w in paired["per_window"]),
+        ]
+    return "\n".join(out) + "\n"
+
+
 def render_markdown(result: dict[str, Any]) -> str:
+    if "backtest" in result:
+        return render_backtest_markdown(result)
     p = result["protocol"]
     out = [f"Split: {p['split']}" + (f"; tuned on {p['validation']}" if p.get("validation") else ""), ""]
     out += summary_lines(result)
@@ -136,6 +194,8 @@ tr.selected{background:#e6f4ea;font-weight:bold}tr.baseline{color:#555}</style><
 
 
 def render_html(result: dict[str, Any], title: str = "Micro-offers evaluation") -> str:
+    if "backtest" in result:
+        return _render_backtest_html(result, title)
     tasks = []
     for task in result.get("metrics", {}):
         lines = markdown_table(result, task).splitlines()
@@ -147,6 +207,21 @@ def render_html(result: dict[str, Any], title: str = "Micro-offers evaluation") 
     env = Environment(autoescape=True)
     return env.from_string(_TEMPLATE).render(
         title=title, protocol=result.get("protocol", {}), summary=summary, tasks=tasks
+    )
+
+
+def _render_backtest_html(result: dict[str, Any], title: str) -> str:
+    tasks = []
+    for task in result["backtest"]:
+        header, rows = backtest_table(result, task)
+        tasks.append({"name": task, "header": header, "rows": rows, "images": []})
+    lines = render_backtest_markdown(result).splitlines()
+    summary = [line.removeprefix("- ") for line in lines if line.startswith(("- ", "selected per window"))]
+    protocol = {"split": result["protocol"]["backtest"]}
+    return (
+        Environment(autoescape=True)
+        .from_string(_TEMPLATE)
+        .render(title=title, protocol=protocol, summary=summary, tasks=tasks)
     )
 
 

@@ -3,7 +3,10 @@
 The validation window is carved from the end of the *training* data (the same splitter applied
 again), so the test window of an evaluation is never seen while choosing. Steps:
 
-1. Baselines on the validation window (recent popularity's window chosen per task).
+1. Baselines on the validation window (recent popularity's window chosen per task); the
+   published ones with parameters (TIFU-KNN, RP3beta, EASE on the papers' weightings,
+   `TUNED_BASELINES`) searched like the models below, within the first half of the budget, each
+   on the task it was made for.
 2. Collaborative families (EASE, ALS, item-kNN) searched one coordinate at a time from a sensible
    starting point, taking turns, until the budget is spent; every family's start is always tried.
    Each model declares its own range (`ModelParams.search`); the confidence matrix's is here.
@@ -27,7 +30,7 @@ from models.algorithms.blend import BlendedScores, scaled_rows
 from models.algorithms.registry import model_type, validate_params
 from training.data.features import WeightParams
 from training.evaluation.evaluate import EvalData, Scores, applies, model_scores, task_metrics
-from training.selection.candidates import ModelSpec, baseline_specs, blend_spec
+from training.selection.candidates import TUNED_BASELINES, ModelSpec, TunedBaseline, baseline_specs, blend_spec
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,19 @@ def search_space(family: str) -> SearchSpace:
         {
             **{k: list(v) for k, v in params.search.values.items()},
             **{WEIGHTS + k: list(v) for k, v in matrix_values.items()},
+        },
+    )
+
+
+def baseline_space(baseline: TunedBaseline) -> SearchSpace:
+    """A tuned baseline's range: its family's own, then the weightings it names."""
+    params = model_type(baseline.family).params
+    return SearchSpace(
+        baseline.family,
+        {**params.search_start(), **{WEIGHTS + k: v for k, v in baseline.weights.items()}},
+        {
+            **{k: list(v) for k, v in params.search.values.items()},
+            **{WEIGHTS + k: list(v) for k, v in baseline.weight_values.items()},
         },
     )
 
@@ -182,21 +198,45 @@ class _Tuner:
             self.out.baselines.append(spec)
             self.scores[spec.name] = self.score(spec)
 
-    def collaborative(self, deadline: float) -> dict[str, tuple[ModelSpec, float, Scores]]:
-        n_items = self.ev.data.history.shape[1]
-        limits = {f: model_type(f).cls.max_items for f in CF_FAMILIES}  # EASE: a dense item x item matrix
-        spaces = [search_space(f) for f, limit in limits.items() if limit is None or n_items <= limit]
-        searches = {s.family: coordinate_search(s) for s in spaces}
-        pending = {family: next(search) for family, search in searches.items()}
+    def tuned_baselines(self, deadline: float) -> None:
+        """The published baselines with parameters, each searched on its own task (see
+        `TunedBaseline`), recorded as baselines."""
+        wanted = list(TUNED_BASELINES)
+        spaces = {b.name: baseline_space(b) for b in wanted if self._fits(b.family)}
+        objectives = {b.name: b.objective if b.objective in self.ev.tasks else self.objective for b in wanted}
+        families = {b.name: b.family for b in wanted}
+        for name, (spec, _, scores) in self.collaborative(deadline, spaces, objectives, families).items():
+            self.out.baselines.append(spec)
+            self.scores[name] = scores
+            self.record(spec, scores)
+
+    def _fits(self, family: str) -> bool:
+        limit = model_type(family).cls.max_items  # EASE: a dense item x item matrix
+        return limit is None or self.ev.data.history.shape[1] <= limit
+
+    def collaborative(
+        self,
+        deadline: float,
+        spaces: dict[str, SearchSpace] | None = None,
+        objectives: dict[str, str] | None = None,
+        families: dict[str, str] | None = None,
+    ) -> dict[str, tuple[ModelSpec, float, Scores]]:
+        """Coordinate searches taking turns until `deadline` (each one's start always tried):
+        by default the collaborative families on the selection objective; or the named
+        `spaces`, each with its own objective and family (the spec is named after the space)."""
+        if spaces is None:
+            spaces = {f: search_space(f) for f in CF_FAMILIES if self._fits(f)}
+        searches = {name: coordinate_search(space) for name, space in spaces.items()}
+        pending = {name: next(search) for name, search in searches.items()}
         best: dict[str, tuple[ModelSpec, float, Scores]] = {}
         while pending:
             for family in list(pending):
                 if family in best and time.perf_counter() > deadline:
                     del pending[family]
                     continue
-                spec = spec_for(family, pending[family])
+                spec = spec_for((families or {}).get(family, family), pending[family], name=family)
                 scores = self.score(spec, record=False)
-                value = self.value(self.objective)
+                value = self.value((objectives or {}).get(family, self.objective))
                 if family not in best or value > best[family][1]:
                     best[family] = (spec, value, scores)
                 try:
@@ -245,6 +285,7 @@ def tune(ev: EvalData, budget_s: float = 45.0, ks: list[int] | None = None) -> T
     start = time.perf_counter()
     tuner = _Tuner(ev, ks or [10])
     tuner.baselines()
+    tuner.tuned_baselines(deadline=start + budget_s / 2)
     families = tuner.collaborative(deadline=start + budget_s)
     for family, (spec, _, scores) in families.items():
         tuner.record(spec, scores)

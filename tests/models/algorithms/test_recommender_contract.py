@@ -13,7 +13,7 @@ from models.algorithms.base import NotFittedError, Recommender, top_k
 from models.algorithms.blend import BlendRecommender
 from models.algorithms.interactions import Interactions
 from models.algorithms.registry import MODEL_TYPES, load_model, new_model
-from models.algorithms.timed import PurchaseTimes, TimeAwareRecommender
+from models.algorithms.timed import Baskets, PurchaseTimes, TimeAwareRecommender
 from models.rules.replenishment import replenishment_stats
 
 N_CUSTOMERS, N_ITEMS = 40, 20
@@ -38,19 +38,21 @@ def checkerboard_times() -> PurchaseTimes:
     rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
     days = 100.0 - (rows + cols) % 30
     again = cols % 2 == 0
-    stats = replenishment_stats(
+    lines = (
         np.concatenate([rows, rows[again]]),
         np.concatenate([cols, cols[again]]),
         np.concatenate([days, np.full(again.sum(), 60.0)]),
-        (N_CUSTOMERS, N_ITEMS),
     )
-    return PurchaseTimes(stats, today=100.0)
+    stats = replenishment_stats(*lines, (N_CUSTOMERS, N_ITEMS))
+    baskets = Baskets(lines[0], lines[1], lines[2].astype(np.int64), lines[2])  # one basket a day
+    return PurchaseTimes(stats, today=100.0, baskets=baskets)
 
 
 # Parameters that suit a 40 x 20 checkerboard; every other model runs with its defaults.
 SMALL: dict[str, dict[str, object]] = {
     "als": {"factors": 4, "iterations": 20, "regularization": 0.01},
     "ease": {"l2": 1.0},
+    "tifu_knn": {"neighbours": 5},
 }
 # Every registered model, so a new one cannot skip the contract, and a variant or two.
 CASES = {name: (name, SMALL.get(name)) for name in sorted(MODEL_TYPES)}

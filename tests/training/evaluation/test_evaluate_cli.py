@@ -28,7 +28,9 @@ def test_evaluate_prints_the_table_and_writes_the_report(tmp_path: Path) -> None
     ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "| model | kind | NDCG@5 |" in result.output and "| popularity | baseline |" in result.output
+    assert (
+        "| model | kind | NDCG@10 95% CI | NDCG@5 |" in result.output and "| popularity | baseline |" in result.output
+    )
     html = next((tmp_path / "artifacts" / "evaluations").glob("*/report.html"))
     metrics = json.loads((html.parent / "metrics.json").read_text())
     assert metrics["protocol"]["ks"] == [5, 10] and set(metrics["metrics"]) == {"all", "discovery"}
