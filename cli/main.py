@@ -39,6 +39,7 @@ RedisOpt = Annotated[Optional[str], typer.Option("--redis-url", envvar="REDIS_UR
 # runs, never a silently different behaviour (uvicorn took --port 99999 as "any free port").
 MAX_WORKERS = 64  # processes; more is a typo on any machine this runs on
 MAX_TUNE_BUDGET_S = 86_400.0
+MAX_WINDOWS = 52  # a year of weekly windows
 MAX_CUTOFF = 100  # evaluation cut-offs, as many as /recommend answers at most
 TuneBudgetOpt = Annotated[float, typer.Option("--tune-budget", help="seconds of tuning", min=0, max=MAX_TUNE_BUDGET_S)]
 
@@ -184,6 +185,19 @@ def evaluate(
     test_days: Annotated[
         int, typer.Option("--test-days", help="the last N days are the test window", min=1, max=3650)
     ] = 28,
+    windows: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(
+            "--windows",
+            min=1,
+            max=MAX_WINDOWS,
+            help="rolling-origin backtest over this many consecutive test windows (default 1; 4 with --compare)",
+        ),
+    ] = None,
+    compare: Annotated[
+        Optional[list[Path]],  # noqa: UP045
+        typer.Option("--compare", help="two artifacts (--compare A --compare B): B against A on the same windows"),
+    ] = None,
     k: Annotated[str, typer.Option("--k", help=f"cut-offs 1..{MAX_CUTOFF}, comma-separated")] = "10,20",
     tune: Annotated[bool, typer.Option("--tune/--no-tune", help="tune models on a validation window")] = True,
     tune_budget: TuneBudgetOpt = 45.0,
@@ -192,7 +206,10 @@ def evaluate(
     ),
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Compare every model with the baselines on a temporal split; write report.html and metrics.json."""
+    """Compare every model with the baselines on a temporal split (or --windows N consecutive
+    ones), or two saved artifacts with --compare A --compare B; write report.html and metrics.json."""
+    from training.evaluation.backtest import run_backtest
+    from training.evaluation.compare import compare_artifacts
     from training.evaluation.protocol import run_protocol
     from training.evaluation.report import render_markdown, write_report
     from training.evaluation.split import TemporalSplit
@@ -200,22 +217,39 @@ def evaluate(
 
     _setup_logging(verbose)
     purchase_format = _check_format(fmt)
-    try:
-        ks = sorted({int(x) for x in k.split(",") if x.strip()})
-    except ValueError:
-        ks = []
-    if not ks or min(ks) < 1 or max(ks) > MAX_CUTOFF:
-        _fail(f"--k must be integers 1..{MAX_CUTOFF} separated by commas, not {k!r}")
+    ks = _cutoffs(k)
+    if compare is not None and len(compare) != 2:
+        _fail(f"--compare takes two artifacts (--compare A --compare B), not {len(compare)}")
     with _cleaning_summary() as on_clean:
         cleaned = load_and_clean(
             TrainInputs(purchases, purchase_format),
             StepTimer(progress=_progress),  # type: ignore[arg-type]
             on_clean=on_clean,
         )
-        typer.echo("evaluating (tuning on a validation window before the test window) ...", err=True)
-        result = run_protocol(cleaned.purchases, TemporalSplit(test_days), ks, tune_models=tune, budget_s=tune_budget)
+        splitter = TemporalSplit(test_days)
+        if compare is not None:
+            typer.echo(f"comparing {compare[1]} (B) against {compare[0]} (A), both refitted per window ...", err=True)
+            result = compare_artifacts(cleaned.purchases, splitter, windows or 4, (compare[0], compare[1]), ks)
+        elif windows and windows > 1:
+            typer.echo(f"backtesting on {windows} windows, each tuned on the window before it ...", err=True)
+            result = run_backtest(cleaned.purchases, splitter, windows, ks, tune_models=tune, budget_s=tune_budget)
+        else:
+            typer.echo("evaluating (tuning on a validation window before the test window) ...", err=True)
+            result = run_protocol(cleaned.purchases, splitter, ks, tune_models=tune, budget_s=tune_budget)
         typer.echo(render_markdown(result))
-        typer.echo(f"report: {write_report(result, out / 'evaluations')}")
+        report = write_report(result, out / "evaluations")
+        typer.echo(f"report: {report}")
+        typer.echo(f"json: {report.parent / 'metrics.json'}")
+
+
+def _cutoffs(k: str) -> list[int]:
+    try:
+        ks = sorted({int(x) for x in k.split(",") if x.strip()})
+    except ValueError:
+        ks = []
+    if not ks or min(ks) < 1 or max(ks) > MAX_CUTOFF:
+        _fail(f"--k must be integers 1..{MAX_CUTOFF} separated by commas, not {k!r}")
+    return ks
 
 
 @app.command()

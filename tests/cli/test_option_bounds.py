@@ -39,6 +39,8 @@ REFUSED = [
     ("evaluate", "--k", "0"),
     ("evaluate", "--k", "10,101"),
     ("evaluate", "--k", "ten"),
+    ("evaluate", "--windows", "0"),
+    ("evaluate", "--windows", "53"),
     ("publish", "--chunk-size", "0"),
     ("publish", "--chunk-size", "10000000"),
     ("publish", "--workers", "0"),

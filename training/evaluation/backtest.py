@@ -105,9 +105,9 @@ def summarize_task(results: list[dict[str, Any]], per_customer: list[dict[str, A
     kinds = results[-1]["kinds"]
     rows: dict[str, dict[str, Any]] = {}
     for name in sorted(names, key=lambda n: (kinds.get(n) == "baseline", n)):
-        rows[name] = _row([r["intervals"][task][name] for r in results], kinds.get(name, "model"))
+        rows[name] = window_row([r["intervals"][task][name] for r in results], kinds.get(name, "model"))
     selected = [r["summary"][task]["selected"] for r in results]
-    rows = {SELECTED: _row([r["intervals"][task][s] for r, s in zip(results, selected)], "selected"), **rows}
+    rows = {SELECTED: window_row([r["intervals"][task][s] for r, s in zip(results, selected)], "selected"), **rows}
     baselines = [n for n in names if kinds.get(n) == "baseline"]
     best = max(baselines, key=lambda n: rows[n]["mean"])
     paired = [paired_difference(pc[task][s], pc[task][best]) for pc, s in zip(per_customer, selected)]
@@ -116,6 +116,7 @@ def summarize_task(results: list[dict[str, Any]], per_customer: list[dict[str, A
         "selected": selected,
         "best_baseline": best,
         "paired": {
+            "of": SELECTED,
             "against": best,
             "per_window": paired,
             "diff": t_interval([p["diff"] for p in paired]),
@@ -127,6 +128,7 @@ def summarize_task(results: list[dict[str, Any]], per_customer: list[dict[str, A
     }
 
 
-def _row(intervals: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+def window_row(intervals: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    """One model's row: its interval in each window and the t interval of the window means."""
     means = [i["mean"] for i in intervals]
     return {"kind": kind, "per_window": intervals, **t_interval(np.asarray(means))}

@@ -106,8 +106,9 @@ def render_backtest_markdown(result: dict[str, Any]) -> str:
             "|" + "---|" * len(header),
             *("| " + " | ".join(r) + " |" for r in rows),
             "",
-            f"selected per window: {', '.join(part['selected'])}. Against the best baseline, "
-            f"{paired['against']}: difference {_difference({**paired['diff'], 'diff': paired['diff']['mean']})} "
+            (f"selected per window: {', '.join(part['selected'])}. " if "selected" in part else "")
+            + f"{paired['of']} - {paired['against']}: "
+            f"difference {_difference({**paired['diff'], 'diff': paired['diff']['mean']})} "
             f"(t over windows), lift {lift['mean']:+.1%} [{lift['low']:+.1%}, {lift['high']:+.1%}]; per window "
             + "; ".join(_difference(w) for w in paired["per_window"]),
         ]
@@ -216,7 +217,7 @@ def _render_backtest_html(result: dict[str, Any], title: str) -> str:
         header, rows = backtest_table(result, task)
         tasks.append({"name": task, "header": header, "rows": rows, "images": []})
     lines = render_backtest_markdown(result).splitlines()
-    summary = [line.removeprefix("- ") for line in lines if line.startswith(("- ", "selected per window"))]
+    summary = [line.removeprefix("- ") for line in lines if line.startswith(("- ", "selected per window", "B - A"))]
     protocol = {"split": result["protocol"]["backtest"]}
     return (
         Environment(autoescape=True)

@@ -73,6 +73,19 @@ class ModelSpec(BaseModel):
         return out
 
 
+def spec_from_description(described: dict[str, Any], name: str | None = None) -> ModelSpec:
+    """The spec a manifest describes (`ModelSpec.summary()` plus a `name`; blend parts nested,
+    each with its `weight`): what an artifact was trained with, to fit again on other data."""
+    parts = tuple((spec_from_description(p), float(p["weight"])) for p in described.get("parts", ()))
+    return ModelSpec(
+        name=name or str(described.get("name") or described["family"]),
+        family=str(described["family"]),
+        params=described.get("params"),
+        weights=WeightParams(**described.get("weights", {})),
+        parts=parts,
+    )
+
+
 def build_model(spec: ModelSpec, times: PurchaseTimes) -> Recommender:
     """An unfitted model for a spec that is not a blend, from the registry; time-aware ones get `times`."""
     model = new_model(spec.family, spec.params)
