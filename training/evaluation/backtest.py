@@ -56,9 +56,11 @@ def rolling_splits(purchases: pd.DataFrame, splitter: Splitter, windows: int) ->
     if windows < 1:
         raise ValueError(f"a backtest needs at least 1 window, not {windows}")
     splits, data = [], purchases
-    for _ in range(windows):
+    for later in range(windows):
         split = splitter(data)
         check_past_only(split)
+        if later:  # a per-customer split's description alone would read the same in every window
+            split = Split(split.train, split.test, f"{split.description} (of the data before the next window)")
         splits.append(split)
         data = split.train
     return splits[::-1]

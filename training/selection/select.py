@@ -136,7 +136,7 @@ def select_models(
             )
         gate: dict[str, Any] = {"passed": False, "reason": "nothing to validate on"}
         return Selection(default_specs(), None, gate, True, splitter.describe())
-    tuning = tune(ev, params.tune_budget_s) if params.tune else untuned(ev)
+    tuning = tune(ev, params.tune_budget_s, tuned_baselines=False) if params.tune else untuned(ev)
     gate = check_gate(tuning)
     if progress:
         for task, t in gate["tasks"].items():

@@ -3,10 +3,10 @@
 The validation window is carved from the end of the *training* data (the same splitter applied
 again), so the test window of an evaluation is never seen while choosing. Steps:
 
-1. Baselines on the validation window (recent popularity's window chosen per task); the
-   published ones with parameters (TIFU-KNN, RP3beta, EASE on the papers' weightings,
-   `TUNED_BASELINES`) searched like the models below, within the first half of the budget, each
-   on the task it was made for.
+1. Baselines on the validation window (recent popularity's window chosen per task); for an
+   evaluation, the published ones with parameters (TIFU-KNN, RP3beta, EASE on the papers'
+   weightings, `TUNED_BASELINES`) searched like the models below, within the first half of the
+   budget, each on the task it was made for.
 2. Collaborative families (EASE, ALS, item-kNN) searched one coordinate at a time from a sensible
    starting point, taking turns, until the budget is spent; every family's start is always tried.
    Each model declares its own range (`ModelParams.search`); the confidence matrix's is here.
@@ -280,12 +280,15 @@ class _Tuner:
                 return best[0], best[1]
 
 
-def tune(ev: EvalData, budget_s: float = 45.0, ks: list[int] | None = None) -> Tuning:
-    """Search within `budget_s` seconds (each family's starting point is always tried)."""
+def tune(ev: EvalData, budget_s: float = 45.0, ks: list[int] | None = None, tuned_baselines: bool = True) -> Tuning:
+    """Search within `budget_s` seconds (each family's starting point is always tried). Without
+    `tuned_baselines` (training, which only needs a winner and the popularity gate) the whole
+    budget goes to the models."""
     start = time.perf_counter()
     tuner = _Tuner(ev, ks or [10])
     tuner.baselines()
-    tuner.tuned_baselines(deadline=start + budget_s / 2)
+    if tuned_baselines:
+        tuner.tuned_baselines(deadline=start + budget_s / 2)
     families = tuner.collaborative(deadline=start + budget_s)
     for family, (spec, _, scores) in families.items():
         tuner.record(spec, scores)
