@@ -113,6 +113,9 @@ def summarize_task(results: list[dict[str, Any]], per_customer: list[dict[str, A
     baselines = [n for n in names if kinds.get(n) == "baseline"]
     best = max(baselines, key=lambda n: rows[n]["mean"])
     paired = [paired_difference(pc[task][s], pc[task][best]) for pc, s in zip(per_customer, selected)]
+    for name in baselines:  # the selected model's lead over each baseline, paired in each window
+        lifts = [paired_difference(pc[task][s], pc[task][name])["lift"] for pc, s in zip(per_customer, selected)]
+        rows[name]["selected_lift"] = t_interval(lifts)
     return {
         "models": rows,
         "selected": selected,

@@ -10,6 +10,7 @@ their difference is paired over customers in each window (bootstrap) and over wi
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from models.contract.artifact import load_artifact
+from models.contract.artifact import MANIFEST, resolve_version_dir
 from training.evaluation.backtest import rolling_splits, window_row
 from training.evaluation.evaluate import PER_CUSTOMER, TASKS, EvalData, evaluate_models
 from training.evaluation.intervals import LEVEL, bootstrap_mean, paired_difference, t_interval
@@ -28,17 +29,16 @@ Recorded = dict[str, ModelSpec]  # task -> the spec an artifact publishes for it
 
 
 def recorded_specs(path: Path) -> tuple[Recorded, dict[str, Any]]:
-    """An artifact's models per task and what identifies it (path, version, model names)."""
-    artifact = load_artifact(path)
-    described = artifact.manifest.get("selection", {}).get("models", {})
+    """An artifact's models per task and what identifies it (path, version, model names). Only
+    the manifest is read: the arrays are not needed to fit its models again."""
+    version = resolve_version_dir(path)
+    manifest = json.loads((version / MANIFEST).read_text())
+    described = manifest.get("selection", {}).get("models", {})
     if not described:
-        raise ValueError(f"artifact {artifact.path}: its manifest records no selected models to compare")
+        raise ValueError(f"artifact {version}: its manifest records no selected models to compare")
     specs = {task: spec_from_description(d) for task, d in described.items() if task in TASKS}
-    return specs, {
-        "path": str(artifact.path),
-        "version": artifact.version,
-        "models": {t: s.name for t, s in specs.items()},
-    }
+    names = {task: spec.name for task, spec in specs.items()}
+    return specs, {"path": str(version), "version": str(manifest.get("version", version.name)), "models": names}
 
 
 def compare_artifacts(

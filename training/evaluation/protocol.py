@@ -87,12 +87,22 @@ def run_split(
             for task, rows in evaluation.per_customer.items()
         },
         "paired": {task: paired_to_baseline(evaluation, task, s) for task, s in summary.items()},
+        "paired_to_each_baseline": {
+            task: paired_to_each(evaluation, task, s["selected"], [b.name for b in tuning.baselines])
+            for task, s in summary.items()
+        },
         "segments": evaluation.segments,
         "kinds": {s.name: "baseline" for s in tuning.baselines},
         "tuning": tuning.summary(),
         "seconds": round(time.perf_counter() - start, 1),
     }
     return result, evaluation
+
+
+def paired_to_each(evaluation: Evaluation, task: str, selected: str, baselines: list[str]) -> dict[str, Any]:
+    """The selected model minus each baseline of the task, customer by customer."""
+    rows = evaluation.per_customer[task]
+    return {b: paired_difference(rows[selected], rows[b]) for b in baselines if b in rows}
 
 
 def paired_to_baseline(evaluation: Evaluation, task: str, summary: dict[str, Any]) -> dict[str, Any]:

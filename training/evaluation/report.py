@@ -63,11 +63,15 @@ def _difference(p: dict[str, Any]) -> str:
 def markdown_table(result: dict[str, Any], task: str) -> str:
     ks = result["protocol"]["ks"]
     intervals = result.get("intervals", {}).get(task, {})
-    header = ["model", "kind"] + (["NDCG@10 95% CI"] if intervals else [])
+    leads = result.get("paired_to_each_baseline", {}).get(task, {})
+    header = ["model", "kind"] + (["NDCG@10 95% CI"] if intervals else []) + (["selected's lead"] if leads else [])
     header += [f"{LABELS[m]}@{k}" for k in ks for m in METRICS]
     rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, values in result["metrics"][task].items():
         cells = [name, _kind(result, task, name)] + ([_interval(intervals[name])] if intervals else [])
+        if leads:
+            lead = leads.get(name)
+            cells.append(f"{lead['lift']:+.1%} [{lead['lift_low']:+.1%}, {lead['lift_high']:+.1%}]" if lead else "")
         for k in ks:
             for m in METRICS:
                 v = values.get(f"{m}@{k}")
@@ -82,10 +86,14 @@ def backtest_table(result: dict[str, Any], task: str) -> tuple[list[str], list[l
     part = result["backtest"][task]
     windows = len(result["protocol"]["windows"])
     header = ["model", "kind"] + [f"window {w + 1}" for w in range(windows)] + ["mean NDCG@10", "95% CI (t)"]
+    leads = any("selected_lift" in row for row in part["models"].values())
+    header += ["selected's lead (t)"] if leads else []
     rows = []
     for name, row in part["models"].items():
         cells = [f"{v['mean']:.4f} {_interval(v)}" for v in row["per_window"]]
-        rows.append([name, row["kind"], *cells, f"{row['mean']:.4f}", _interval(row)])
+        lead = row.get("selected_lift")
+        lift = [f"{lead['mean']:+.1%} [{lead['low']:+.1%}, {lead['high']:+.1%}]" if lead else ""] if leads else []
+        rows.append([name, row["kind"], *cells, f"{row['mean']:.4f}", _interval(row), *lift])
     return header, rows
 
 

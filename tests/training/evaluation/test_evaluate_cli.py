@@ -29,7 +29,8 @@ def test_evaluate_prints_the_table_and_writes_the_report(tmp_path: Path) -> None
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert (
-        "| model | kind | NDCG@10 95% CI | NDCG@5 |" in result.output and "| popularity | baseline |" in result.output
+        "| model | kind | NDCG@10 95% CI | selected's lead | NDCG@5 |" in result.output
+        and "| popularity | baseline |" in result.output
     )
     html = next((tmp_path / "artifacts" / "evaluations").glob("*/report.html"))
     metrics = json.loads((html.parent / "metrics.json").read_text())
