@@ -22,7 +22,7 @@ from pydantic import Field
 
 from models.algorithms.params import ModelParams, Search
 from models.algorithms.repurchase import csr_restore, csr_state
-from models.algorithms.timed import Baskets, PurchaseTimes, TimeAwareRecommender
+from models.algorithms.timed import PurchaseLog, PurchaseTimes, TimeAwareRecommender
 
 
 class TIFUParams(ModelParams):
@@ -45,15 +45,17 @@ class TIFUParams(ModelParams):
     )
 
 
-def basket_weights(baskets: Baskets, params: TIFUParams, n_customers: int) -> tuple[np.ndarray, np.ndarray]:
-    """(basket of each line, weight of each basket) with the weight r_b^p · r_g^g / (m · groups)."""
-    key = baskets.occasion if params.basket == "invoice" else np.floor(baskets.day)
+def basket_weights(log: PurchaseLog, params: TIFUParams, n_customers: int) -> tuple[np.ndarray, np.ndarray]:
+    """(basket of each line, weight of each basket) with the weight r_b^p · r_g^g / (m · groups).
+    Invoice baskets need the log's `occasions`; without them a basket is a day."""
+    by_invoice = params.basket == "invoice" and log.occasions is not None
+    key = log.occasions if by_invoice else np.floor(log.days)
     key = np.unique(np.asarray(key), return_inverse=True)[1].astype(np.int64)
-    customer = baskets.customer_rows.astype(np.int64)
+    customer = log.customer_rows.astype(np.int64)
     pairs, basket_of_line = np.unique(customer * (int(key.max(initial=0)) + 1) + key, return_inverse=True)
     owner = pairs // (int(key.max(initial=0)) + 1)
     first_day = np.full(len(pairs), np.inf)
-    np.minimum.at(first_day, basket_of_line, baskets.day)
+    np.minimum.at(first_day, basket_of_line, log.days)
     order = np.lexsort((first_day, owner))  # per customer, oldest basket first
     counts = np.bincount(owner, minlength=n_customers)
     sorted_owner = owner[order]
@@ -67,12 +69,12 @@ def basket_weights(baskets: Baskets, params: TIFUParams, n_customers: int) -> tu
     return basket_of_line, weight
 
 
-def personal_vectors(baskets: Baskets, params: TIFUParams, shape: tuple[int, int]) -> sp.csr_matrix:
+def personal_vectors(log: PurchaseLog, params: TIFUParams, shape: tuple[int, int]) -> sp.csr_matrix:
     """u for every customer (rows) over items (columns); an item counts once per basket."""
-    basket_of_line, weight = basket_weights(baskets, params, shape[0])
-    items = baskets.item_rows.astype(np.int64)
+    basket_of_line, weight = basket_weights(log, params, shape[0])
+    items = log.item_rows.astype(np.int64)
     _, first = np.unique(basket_of_line * shape[1] + items, return_index=True)
-    rows, cols = baskets.customer_rows[first], items[first]
+    rows, cols = log.customer_rows[first], items[first]
     u = sp.csr_matrix((weight[basket_of_line[first]], (rows, cols)), shape=shape)
     u.sum_duplicates()
     return u
@@ -95,7 +97,7 @@ def nearest_customers(vectors: sp.csr_matrix, k: int, batch: int = 1024) -> np.n
 
 
 class TIFUKNNRecommender(TimeAwareRecommender):
-    """Reads the baskets (`PurchaseTimes.baskets`); a saved one keeps u and the neighbours."""
+    """Reads the purchase log (`PurchaseTimes.log`); a saved one keeps u and the neighbours."""
 
     name = "tifu_knn"
     Params = TIFUParams
@@ -106,11 +108,9 @@ class TIFUKNNRecommender(TimeAwareRecommender):
 
     def _fit(self, user_items: sp.csr_matrix) -> None:
         times = self._require_times(user_items.shape)
-        if times.baskets is None:
-            raise ValueError(
-                f"{self.name} needs the baskets themselves (`PurchaseTimes.baskets`), not only their stats"
-            )
-        self.vectors = personal_vectors(times.baskets, self.params, user_items.shape).astype(np.float32)
+        if times.log is None:
+            raise ValueError(f"{self.name} needs the baskets themselves (`PurchaseTimes.log`), not only their stats")
+        self.vectors = personal_vectors(times.log, self.params, user_items.shape).astype(np.float32)
         self.neighbours = nearest_customers(self.vectors, self.params.neighbours)
 
     def _score(self, user_rows: np.ndarray, user_items: sp.csr_matrix) -> np.ndarray:

@@ -19,32 +19,36 @@ from models.rules.replenishment import ReplenishmentStats
 
 
 @dataclass(frozen=True)
-class Baskets:
-    """Every purchase occasion line: (customer row, item row, occasion, day number), aligned with
-    the matrix. `occasion` numbers the invoice (or the day, for data without invoices), so
-    models that read a customer's sequence of baskets (TIFU-KNN) can cut it by invoice or by day."""
+class PurchaseLog:
+    """Every purchase occasion (customer row, item row, day number), and each item's usual
+    price (NaN when unknown): what a model needs to cut the history at an earlier day and
+    learn from what came after (the two-stage ranker's training windows), or to read a
+    customer's baskets in order (TIFU-KNN). `occasions` numbers each line's invoice (or day, for
+    data without invoices); None when unknown (baskets are then days)."""
 
     customer_rows: np.ndarray
     item_rows: np.ndarray
-    occasion: np.ndarray
-    day: np.ndarray
+    days: np.ndarray
+    item_price: np.ndarray
+    occasions: np.ndarray | None = None
 
-    def __post_init__(self) -> None:
-        sizes = {len(self.customer_rows), len(self.item_rows), len(self.occasion), len(self.day)}
-        if len(sizes) != 1:
-            raise ValueError(f"baskets: the four columns differ in length ({sorted(sizes)})")
+    def before(self, day: float) -> PurchaseLog:
+        """The occasions strictly before `day`."""
+        keep = self.days < day
+        occasions = None if self.occasions is None else self.occasions[keep]
+        return PurchaseLog(self.customer_rows[keep], self.item_rows[keep], self.days[keep], self.item_price, occasions)
 
 
 @dataclass(frozen=True)
 class PurchaseTimes:
     """Per customer x item occasions, first and last day (see `models.rules.replenishment`), and
-    `today`: the day number (days since the epoch) at which the training data ends. `baskets`,
-    the occasion lines themselves, for the models that need their order (None when only the
-    stats are known, e.g. read back from an artifact)."""
+    `today`: the day number (days since the epoch) at which the training data ends. `log`, the
+    occasions themselves, is there for models that cut the history in time or read baskets in
+    order (None otherwise, e.g. read back from an artifact)."""
 
     stats: ReplenishmentStats
     today: float
-    baskets: Baskets | None = None
+    log: PurchaseLog | None = None
 
 
 class TimeAwareRecommender(Recommender):

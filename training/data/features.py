@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict
 
 from models.algorithms.interactions import IdMap, Interactions, sorted_codes
-from models.algorithms.timed import Baskets
+from models.algorithms.timed import PurchaseLog
 from models.rules.replenishment import ReplenishmentStats, replenishment_stats
 
 
@@ -112,6 +112,25 @@ def build_interactions(
     return Interactions(customers, items, matrix), history
 
 
+def purchase_log(purchases: pd.DataFrame, interactions: Interactions) -> PurchaseLog:
+    """Every purchase occasion as matrix rows and day numbers (with its invoice or day code), and
+    each item's median price: what a model that cuts the history at an earlier day, or reads
+    baskets in order, reads (`models.algorithms.timed`)."""
+    occ = occasions(purchases)
+    rows = interactions.customers.rows(occ.customer_ids)[occ.customer_codes]
+    cols = interactions.items.rows(occ.item_ids)[occ.item_codes]
+    keep = (rows >= 0) & (cols >= 0)
+    price = purchases.groupby("item_id", sort=False)["price"].median()
+    item_price = price.reindex(interactions.items.ids).to_numpy(dtype=np.float64, na_value=np.nan)
+    return PurchaseLog(
+        rows[keep].astype(np.int32),
+        cols[keep].astype(np.int32),
+        day_number(occ.timestamp)[keep],
+        item_price.astype(np.float32),
+        occ.occasion_codes[keep],
+    )
+
+
 def inverse_buyer_frequency(matrix: sp.csr_matrix) -> np.ndarray:
     """log(customers / buyers) per item (at least log 2 / 2, so an item everyone bought still counts)."""
     buyers = np.diff(matrix.tocsc().indptr).astype(np.float64)
@@ -121,15 +140,6 @@ def inverse_buyer_frequency(matrix: sp.csr_matrix) -> np.ndarray:
 def day_number(timestamps: pd.Series) -> np.ndarray:
     """Days since the epoch, fractional: the unit of every replenishment rhythm."""
     return timestamps.to_numpy(dtype="datetime64[s]").astype(np.int64) / 86400.0
-
-
-def build_baskets(purchases: pd.DataFrame, interactions: Interactions) -> Baskets:
-    """Every occasion line in the matrix's rows and columns (lines of unknown ids left out)."""
-    occ = occasions(purchases)
-    rows = interactions.customers.rows(occ.customer_ids)[occ.customer_codes]
-    cols = interactions.items.rows(occ.item_ids)[occ.item_codes]
-    keep = (rows >= 0) & (cols >= 0)
-    return Baskets(rows[keep], cols[keep], occ.occasion_codes[keep], day_number(occ.timestamp)[keep])
 
 
 def build_replenishment(purchases: pd.DataFrame, interactions: Interactions) -> ReplenishmentStats:

@@ -13,7 +13,7 @@ from models.algorithms.base import NotFittedError, Recommender, top_k
 from models.algorithms.blend import BlendRecommender
 from models.algorithms.interactions import Interactions
 from models.algorithms.registry import MODEL_TYPES, load_model, new_model
-from models.algorithms.timed import Baskets, PurchaseTimes, TimeAwareRecommender
+from models.algorithms.timed import PurchaseLog, PurchaseTimes, TimeAwareRecommender
 from models.rules.replenishment import replenishment_stats
 
 N_CUSTOMERS, N_ITEMS = 40, 20
@@ -38,14 +38,14 @@ def checkerboard_times() -> PurchaseTimes:
     rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
     days = 100.0 - (rows + cols) % 30
     again = cols % 2 == 0
-    lines = (
-        np.concatenate([rows, rows[again]]),
-        np.concatenate([cols, cols[again]]),
+    log = PurchaseLog(
+        np.concatenate([rows, rows[again]]).astype(np.int32),
+        np.concatenate([cols, cols[again]]).astype(np.int32),
         np.concatenate([days, np.full(again.sum(), 60.0)]),
+        np.linspace(1.0, 5.0, N_ITEMS).astype(np.float32),
     )
-    stats = replenishment_stats(*lines, (N_CUSTOMERS, N_ITEMS))
-    baskets = Baskets(lines[0], lines[1], lines[2].astype(np.int64), lines[2])  # one basket a day
-    return PurchaseTimes(stats, today=100.0, baskets=baskets)
+    stats = replenishment_stats(log.customer_rows, log.item_rows, log.days, (N_CUSTOMERS, N_ITEMS))
+    return PurchaseTimes(stats, today=100.0, log=log)
 
 
 # Parameters that suit a 40 x 20 checkerboard; every other model runs with its defaults.

@@ -7,7 +7,7 @@ import scipy.sparse as sp
 
 from models.algorithms.interactions import IdMap, Interactions
 from models.algorithms.tifu import TIFUKNNRecommender, TIFUParams, personal_vectors
-from models.algorithms.timed import Baskets, PurchaseTimes
+from models.algorithms.timed import PurchaseLog, PurchaseTimes
 from models.rules.replenishment import replenishment_stats
 
 A, B, C, D, E = range(5)
@@ -22,16 +22,17 @@ def shop(
     stats = replenishment_stats(c, i, d.astype(np.float64), shape)
     matrix = sp.csr_matrix(stats.occasions, dtype=np.float32)
     ids = Interactions(IdMap.from_ids([f"c{k}" for k in range(shape[0])]), IdMap.from_ids(list("ABCDE")), matrix)
-    return ids, PurchaseTimes(stats, float(d.max()), Baskets(c, i, o, d.astype(np.float64)))
+    log = PurchaseLog(c, i, d.astype(np.float64), np.full(n_items, np.nan), occasions=o)
+    return ids, PurchaseTimes(stats, float(d.max()), log)
 
 
 def test_personal_vector_decays_within_and_between_groups_as_computed_by_hand() -> None:
     """Baskets {A}, {B}, {C} oldest first, groups of 2 aligned on the newest: ({C}, {B}) and ({A}).
     C: 1 / (2 places · 2 groups); B: r_b / 4; A: r_g / 4 (its group is short, not heavier)."""
     _, times = shop([(0, A, 1, 1.0), (0, B, 2, 2.0), (0, C, 3, 3.0)], 1)
-    assert times.baskets is not None
+    assert times.log is not None
     params = TIFUParams(group_size=2, within_decay=0.5, group_decay=0.4)
-    u = personal_vectors(times.baskets, params, (1, 5)).toarray()[0]
+    u = personal_vectors(times.log, params, (1, 5)).toarray()[0]
     np.testing.assert_allclose(u, [0.4 / 4, 0.5 / 4, 1 / 4, 0.0, 0.0])
 
 
@@ -61,9 +62,9 @@ def test_baskets_are_invoices_or_days() -> None:
     """Two invoices on one day: two baskets by invoice, one by day (and A counts once in it)."""
     lines = [(0, A, 1, 5.0), (0, A, 2, 5.2), (0, B, 3, 6.0)]
     _, times = shop(lines, 1)
-    assert times.baskets is not None
+    assert times.log is not None
     by = {
-        basket: personal_vectors(times.baskets, TIFUParams(basket=basket, group_size=1, group_decay=0.5), (1, 5))
+        basket: personal_vectors(times.log, TIFUParams(basket=basket, group_size=1, group_decay=0.5), (1, 5))
         for basket in ("invoice", "day")
     }
     # invoice: B newest (1), A in the next two groups; day: B newest (1), A in the one before.

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from tests.support.synthetic_shop import as_purchases
-from training.data.features import WeightParams, build_baskets, build_interactions
+from training.data.features import WeightParams, build_interactions, purchase_log
 
 NO_DECAY = {"half_life_days": None}
 
@@ -31,12 +31,12 @@ def test_tfidf_weighting_makes_what_everyone_buys_count_less() -> None:
     assert tfidf.matrix[a, x] == pytest.approx((1 + np.log1p(1)) * np.log(2) / 2)  # everyone: the floor
 
 
-def test_baskets_are_the_occasion_lines_in_matrix_rows() -> None:
+def test_the_purchase_log_has_every_occasion_line_in_matrix_rows_with_its_invoice() -> None:
     data = purchases()
     _, history = build_interactions(data, WeightParams())
-    baskets = build_baskets(data, history)
-    assert len(baskets.customer_rows) == 6
-    pairs = sorted(zip(history.customers.ids[baskets.customer_rows], history.items.ids[baskets.item_rows]))
+    log = purchase_log(data, history)
+    assert len(log.customer_rows) == 6
+    pairs = sorted(zip(history.customers.ids[log.customer_rows], history.items.ids[log.item_rows]))
     assert pairs == sorted(zip(data["customer_id"], data["item_id"]))
-    assert len(set(baskets.occasion.tolist())) == 6  # six invoices, six baskets
-    np.testing.assert_array_equal(np.sort(baskets.day - baskets.day.min()), [0, 1, 2, 3, 5, 9])
+    assert log.occasions is not None and len(set(log.occasions.tolist())) == 6  # six invoices, six baskets
+    np.testing.assert_array_equal(np.sort(log.days - log.days.min()), [0, 1, 2, 3, 5, 9])
