@@ -23,6 +23,7 @@ from training.errors import InputError, QualityGateError
 if TYPE_CHECKING:
     from training.data.clean import CleanResult
     from training.data.load import Format
+    from training.selection.ranker import TwoStageMode
 
 FORMATS = ("canonical", "online-retail")  # training.data.load.Format, without importing pandas here
 
@@ -40,6 +41,13 @@ RedisOpt = Annotated[Optional[str], typer.Option("--redis-url", envvar="REDIS_UR
 MAX_WORKERS = 64  # processes; more is a typo on any machine this runs on
 MAX_TUNE_BUDGET_S = 86_400.0
 MAX_CUTOFF = 100  # evaluation cut-offs, as many as /recommend answers at most
+TwoStageOpt = Annotated[
+    str,
+    typer.Option(
+        "--two-stage",
+        help="the learned two-stage ranker: auto (tried within the budget, kept when it wins) | always | never",
+    ),
+]
 TuneBudgetOpt = Annotated[float, typer.Option("--tune-budget", help="seconds of tuning", min=0, max=MAX_TUNE_BUDGET_S)]
 
 
@@ -124,6 +132,7 @@ def train(
     ] = None,
     tune: Annotated[bool, typer.Option("--tune/--no-tune", help="tune models on a validation window")] = True,
     tune_budget: TuneBudgetOpt = 45.0,
+    two_stage: TwoStageOpt = "auto",
     force: Annotated[bool, typer.Option("--force", help="publish even if it does not beat popularity")] = False,
     forget: Annotated[
         Optional[list[Path]],  # noqa: UP045
@@ -152,7 +161,7 @@ def train(
     typer.echo(f"training on {purchases} ({fmt})", err=True)
     params = TrainParams(
         store=StoreParams(segments=SegmentParams(n_segments=segments, min_size=min_segment_size)),
-        quality=QualityParams(tune=tune, tune_budget_s=tune_budget, force=force),
+        quality=QualityParams(tune=tune, tune_budget_s=tune_budget, force=force, two_stage=_check_two_stage(two_stage)),
     )
     inputs = TrainInputs(purchases, purchase_format, catalog, events_from, tuple(forget or ()))
     with _cleaning_summary() as on_clean:
@@ -168,6 +177,12 @@ def train(
         if late:
             typer.secho(f"warning: {late}", err=True, fg=typer.colors.YELLOW)
     typer.echo(str(artifact.path))
+
+
+def _check_two_stage(mode: str) -> TwoStageMode:
+    if mode not in ("auto", "always", "never"):
+        _fail(f"--two-stage must be auto, always or never, not {mode!r}")
+    return cast("TwoStageMode", mode)
 
 
 def _check_format(fmt: str) -> Format:
@@ -187,6 +202,7 @@ def evaluate(
     k: Annotated[str, typer.Option("--k", help=f"cut-offs 1..{MAX_CUTOFF}, comma-separated")] = "10,20",
     tune: Annotated[bool, typer.Option("--tune/--no-tune", help="tune models on a validation window")] = True,
     tune_budget: TuneBudgetOpt = 45.0,
+    two_stage: TwoStageOpt = "auto",
     out: Annotated[Path, typer.Option("--out", help="artifacts directory; the report goes to OUT/evaluations/")] = Path(
         "artifacts"
     ),
@@ -213,7 +229,14 @@ def evaluate(
             on_clean=on_clean,
         )
         typer.echo("evaluating (tuning on a validation window before the test window) ...", err=True)
-        result = run_protocol(cleaned.purchases, TemporalSplit(test_days), ks, tune_models=tune, budget_s=tune_budget)
+        result = run_protocol(
+            cleaned.purchases,
+            TemporalSplit(test_days),
+            ks,
+            tune_models=tune,
+            budget_s=tune_budget,
+            two_stage=_check_two_stage(two_stage),
+        )
         typer.echo(render_markdown(result))
         typer.echo(f"report: {write_report(result, out / 'evaluations')}")
 

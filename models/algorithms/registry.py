@@ -23,6 +23,7 @@ from models.algorithms.params import ModelParams, validate
 from models.algorithms.popular import PopularityRecommender
 from models.algorithms.recent_popular import RecentPopularityRecommender
 from models.algorithms.repurchase import PurchaseFrequencyRecommender, RepurchaseRecommender
+from models.algorithms.two_stage import TwoStageRecommender
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ MODEL_TYPES: dict[str, ModelType] = {
         RecentPopularityRecommender,
         PurchaseFrequencyRecommender,
         RepurchaseRecommender,
+        TwoStageRecommender,
     )
 }
 

@@ -11,18 +11,39 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Self
 
+import numpy as np
+
 from models.algorithms.base import Recommender
 from models.algorithms.params import ModelParams
 from models.rules.replenishment import ReplenishmentStats
 
 
 @dataclass(frozen=True)
+class PurchaseLog:
+    """Every purchase occasion (customer row, item row, day number), and each item's usual
+    price (NaN when unknown): what a model needs to cut the history at an earlier day and
+    learn from what came after (the two-stage ranker's training windows)."""
+
+    customer_rows: np.ndarray
+    item_rows: np.ndarray
+    days: np.ndarray
+    item_price: np.ndarray
+
+    def before(self, day: float) -> PurchaseLog:
+        """The occasions strictly before `day`."""
+        keep = self.days < day
+        return PurchaseLog(self.customer_rows[keep], self.item_rows[keep], self.days[keep], self.item_price)
+
+
+@dataclass(frozen=True)
 class PurchaseTimes:
     """Per customer x item occasions, first and last day (see `models.rules.replenishment`), and
-    `today`: the day number (days since the epoch) at which the training data ends."""
+    `today`: the day number (days since the epoch) at which the training data ends. `log`, the
+    occasions themselves, is there for models that cut the history in time (None otherwise)."""
 
     stats: ReplenishmentStats
     today: float
+    log: PurchaseLog | None = None
 
 
 class TimeAwareRecommender(Recommender):

@@ -15,6 +15,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from models.algorithms.interactions import IdMap, Interactions, sorted_codes
+from models.algorithms.timed import PurchaseLog
 from models.rules.replenishment import ReplenishmentStats, replenishment_stats
 
 
@@ -118,6 +119,23 @@ def build_replenishment(purchases: pd.DataFrame, interactions: Interactions) -> 
     keep = (rows >= 0) & (cols >= 0)
     days = day_number(occ.timestamp)
     return replenishment_stats(rows[keep], cols[keep], days[keep], interactions.shape)
+
+
+def purchase_log(purchases: pd.DataFrame, interactions: Interactions) -> PurchaseLog:
+    """Every purchase occasion as matrix rows and day numbers, and each item's median price:
+    what a model that cuts the history at an earlier day reads (`models.algorithms.timed`)."""
+    occ = occasions(purchases)
+    rows = interactions.customers.rows(occ.customer_ids)[occ.customer_codes]
+    cols = interactions.items.rows(occ.item_ids)[occ.item_codes]
+    keep = (rows >= 0) & (cols >= 0)
+    price = purchases.groupby("item_id", sort=False)["price"].median()
+    item_price = price.reindex(interactions.items.ids).to_numpy(dtype=np.float64, na_value=np.nan)
+    return PurchaseLog(
+        rows[keep].astype(np.int32),
+        cols[keep].astype(np.int32),
+        day_number(occ.timestamp)[keep],
+        item_price.astype(np.float32),
+    )
 
 
 def customer_countries(purchases: pd.DataFrame, customers: IdMap) -> np.ndarray:

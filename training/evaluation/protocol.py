@@ -13,8 +13,11 @@ from typing import Any
 
 import pandas as pd
 
+from models.algorithms.two_stage import TwoStageRecommender
 from training.evaluation.evaluate import TASKS, EvalData, evaluate_specs
 from training.evaluation.split import Splitter
+from training.selection.candidates import ModelSpec
+from training.selection.ranker import TwoStageMode
 from training.selection.tune import SELECT, Tuning, tune, untuned
 
 
@@ -44,13 +47,15 @@ def run_protocol(
     tasks: tuple[str, ...] = TASKS,
     tune_models: bool = True,
     budget_s: float = 45.0,
+    two_stage: TwoStageMode = "auto",
 ) -> dict[str, Any]:
     start = time.perf_counter()
     split = splitter(purchases)
     validation = EvalData.from_split(splitter(split.train), tasks)
-    tuning = tune(validation, budget_s, ks) if tune_models else untuned(validation, ks)
+    tuning = tune(validation, budget_s, ks, two_stage) if tune_models else untuned(validation, ks)
     test = EvalData.from_split(split, tasks)
-    metrics, segments = evaluate_specs(tuning.report_specs(), test, ks)
+    specs = tuning.report_specs()
+    metrics, segments = evaluate_specs(specs, test, ks)
     return {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "protocol": {
@@ -69,5 +74,17 @@ def run_protocol(
         "segments": segments,
         "kinds": {s.name: "baseline" for s in tuning.baselines},
         "tuning": tuning.summary(),
+        **ranker_summary(specs, test),
         "seconds": round(time.perf_counter() - start, 1),
     }
+
+
+def ranker_summary(specs: list[ModelSpec], ev: EvalData) -> dict[str, Any]:
+    """The two-stage model scored here, if any: its label window and feature importances
+    (`{"ranker": ...}` for the result, empty without one)."""
+    for spec in specs:
+        if spec.family == "two_stage":
+            model = ev.data.fit(spec)  # cached by `evaluate_specs`: no second fit
+            if isinstance(model, TwoStageRecommender):
+                return {"ranker": model.summary()}
+    return {}

@@ -28,7 +28,7 @@ from models.algorithms.recent_popular import RecentPopularityParams
 from models.algorithms.registry import model_type, new_model, validate_params
 from models.algorithms.timed import PurchaseTimes, TimeAwareRecommender
 from models.rules.replenishment import ReplenishmentStats
-from training.data.features import WeightParams, build_interactions, build_replenishment, day_number
+from training.data.features import WeightParams, build_interactions, build_replenishment, day_number, purchase_log
 
 COUNTS = WeightParams(scheme="count", half_life_days=None)  # plain purchase-occasion counts
 BLEND = "blend"
@@ -110,7 +110,7 @@ class TrainingData:
         """From pieces already computed (the training pipeline's matrices), so nothing is built
         twice; every model is then fitted here, from its spec."""
         today = float(day_number(pd.Series([purchases["timestamp"].max()]))[0])
-        data = cls(purchases, history, PurchaseTimes(stats, today))
+        data = cls(purchases, history, PurchaseTimes(stats, today, purchase_log(purchases, history)))
         data._matrices.update({w.model_dump_json(): m for w, m in known})
         return data
 

@@ -28,6 +28,7 @@ from models.algorithms.registry import model_type, validate_params
 from training.data.features import WeightParams
 from training.evaluation.evaluate import EvalData, Scores, applies, model_scores, task_metrics
 from training.selection.candidates import ModelSpec, baseline_specs, blend_spec
+from training.selection.ranker import CF_SHARE, TwoStageMode, consider_two_stage
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ class Tuning:
     trials: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     tuned: bool = True
+    ranker: dict[str, Any] = field(default_factory=dict)  # the two-stage model's step (`training.selection.ranker`)
 
     def report_specs(self) -> list[ModelSpec]:
         """Winners, then the best of each family, then baselines; each name once."""
@@ -120,6 +122,7 @@ class Tuning:
             "models": {spec.name: spec.summary() for spec in self.report_specs()},
             "validation": self.validation,
             "trials": self.trials,
+            **({"ranker": self.ranker} if self.ranker else {}),
         }
 
 
@@ -240,12 +243,13 @@ class _Tuner:
                 return best[0], best[1]
 
 
-def tune(ev: EvalData, budget_s: float = 45.0, ks: list[int] | None = None) -> Tuning:
-    """Search within `budget_s` seconds (each family's starting point is always tried)."""
+def tune(ev: EvalData, budget_s: float = 45.0, ks: list[int] | None = None, two_stage: TwoStageMode = "auto") -> Tuning:
+    """Search within `budget_s` seconds (each family's starting point is always tried); then the
+    two-stage model (`training.selection.ranker`), in `auto` within what is left of the budget."""
     start = time.perf_counter()
     tuner = _Tuner(ev, ks or [10])
     tuner.baselines()
-    families = tuner.collaborative(deadline=start + budget_s)
+    families = tuner.collaborative(deadline=start + budget_s * (CF_SHARE if two_stage == "auto" else 1.0))
     for family, (spec, _, scores) in families.items():
         tuner.record(spec, scores)
         tuner.out.best[family] = spec
@@ -254,6 +258,7 @@ def tune(ev: EvalData, budget_s: float = 45.0, ks: list[int] | None = None) -> T
     cf, recent_pair = (families[best][0], families[best][2]), (recent, tuner.scores[recent.name])
     discovery = tuner.best_blend("cf+recent", cf, recent_pair, RECENT_BLEND_WEIGHTS, tuner.objective, keep_base=True)
     _select(tuner, discovery, lambda: tuner.repurchase(), CF_BLEND_WEIGHTS)
+    consider_two_stage(tuner, two_stage, deadline=start + budget_s)
     tuner.out.seconds = time.perf_counter() - start
     return tuner.out
 

@@ -13,7 +13,7 @@ from models.algorithms.base import NotFittedError, Recommender, top_k
 from models.algorithms.blend import BlendRecommender
 from models.algorithms.interactions import Interactions
 from models.algorithms.registry import MODEL_TYPES, load_model, new_model
-from models.algorithms.timed import PurchaseTimes, TimeAwareRecommender
+from models.algorithms.timed import PurchaseLog, PurchaseTimes, TimeAwareRecommender
 from models.rules.replenishment import replenishment_stats
 
 N_CUSTOMERS, N_ITEMS = 40, 20
@@ -38,19 +38,21 @@ def checkerboard_times() -> PurchaseTimes:
     rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
     days = 100.0 - (rows + cols) % 30
     again = cols % 2 == 0
-    stats = replenishment_stats(
-        np.concatenate([rows, rows[again]]),
-        np.concatenate([cols, cols[again]]),
+    log = PurchaseLog(
+        np.concatenate([rows, rows[again]]).astype(np.int32),
+        np.concatenate([cols, cols[again]]).astype(np.int32),
         np.concatenate([days, np.full(again.sum(), 60.0)]),
-        (N_CUSTOMERS, N_ITEMS),
+        np.linspace(1.0, 5.0, N_ITEMS).astype(np.float32),
     )
-    return PurchaseTimes(stats, today=100.0)
+    stats = replenishment_stats(log.customer_rows, log.item_rows, log.days, (N_CUSTOMERS, N_ITEMS))
+    return PurchaseTimes(stats, today=100.0, log=log)
 
 
 # Parameters that suit a 40 x 20 checkerboard; every other model runs with its defaults.
 SMALL: dict[str, dict[str, object]] = {
     "als": {"factors": 4, "iterations": 20, "regularization": 0.01},
     "ease": {"l2": 1.0},
+    "two_stage": {"als_factors": 4, "ease_l2": 1.0, "per_generator": 5, "segments": 2, "min_leaf": 5, "label_days": 20},
 }
 # Every registered model, so a new one cannot skip the contract, and a variant or two.
 CASES = {name: (name, SMALL.get(name)) for name in sorted(MODEL_TYPES)}
