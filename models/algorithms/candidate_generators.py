@@ -94,6 +94,7 @@ class Generators:
         self.segment_of = np.zeros(0, dtype=np.int32)
         self.segment_trend = np.zeros((0, 0), dtype=np.float32)
         self.confidence = sp.csr_matrix((0, 0), dtype=np.float32)
+        self.neighbour_of = sp.csr_matrix((0, 0), dtype=np.float32)
 
     def fit(self, snap: Snapshot) -> Generators:
         p = self.params
@@ -131,6 +132,12 @@ class Generators:
         p, snap = self.params, self.snap
         self.recent = decayed_counts(snap.log, snap.today, p.recent_half_life_days, snap.shape).astype(np.float32)
         self.confidence = snap.confidence(p.half_life_days).matrix
+        knn = self.models["neighbours"]
+        assert isinstance(knn, ItemKNNRecommender)
+        self.neighbour_of = knn.similarity.tolil()
+        self.neighbour_of.setdiag(0.0)  # an item is no neighbour of itself
+        self.neighbour_of = self.neighbour_of.tocsr()
+        self.neighbour_of.eliminate_zeros()
         self.segment_of = segment_of
         self.segment_trend = segment_trend(snap, segment_of, p.trend_window_days)
 
@@ -157,7 +164,7 @@ class Generators:
             elif name == "segment_trend":
                 raw = self.segment_trend[self.segment_of[rows]].copy()
             elif name == "neighbours":
-                raw = np.asarray((self.recent[rows] @ self.models[name].similarity).todense(), dtype=np.float32)  # type: ignore[attr-defined]
+                raw = np.asarray((self.recent[rows] @ self.neighbour_of).todense(), dtype=np.float32)
             else:
                 raw = self.models[name].score(rows, self.confidence[rows])
             if name in PERSONAL:

@@ -94,9 +94,7 @@ class RankerWindows:
         """Features strictly before the labels, labels no later than `cut` (the end of the data
         the model was given: during selection, before the validation window)."""
         if not self.features_end < self.label_start:
-            raise LeakageError(
-                f"features read day {self.features_end}, at or after the labels' start {self.label_start}"
-            )
+            raise LeakageError(f"features read day {self.features_end}, not before the labels' {self.label_start}")
         if not self.label_start <= self.label_end <= cut:
             raise LeakageError(f"label window {self.label_start}..{self.label_end} is not before the cut {cut}")
 
