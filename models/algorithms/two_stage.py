@@ -7,9 +7,12 @@ in their segment); stage two, LightGBM's LambdaRank, orders them from the featur
 `models.algorithms.ranking_features`, each generator's score and rank among them.
 
 Training windows, carved from the data `fit` is given (never from a later window): the last
-`label_days` are the ranker's **label window**; the generators and features are computed from
-the occasions strictly before it (`RankerWindows.check` refuses anything else). Two rankers
-learn there: one on every candidate with "bought in the window" as the label (the *all*
+`label_days` are the ranker's **label window**, and `label_windows - 1` windows of as many
+days before it more (more customers to learn from); for each, the generators and features are
+computed from the occasions strictly before it (`RankerWindows.check` refuses anything else).
+Data without a shared time axis (MovieLens, where few users rate anything in the last weeks)
+takes each customer's latest occasions as labels instead (`label_split`, `check_tails`).
+Two rankers learn there: one on every candidate with "bought in the window" as the label (the *all*
 question), one on the candidates the customer never bought with "bought for the first time"
 (*discovery*). The generators are then refitted on all the data, and `score` ranks with them.
 
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Literal
 
 import lightgbm as lgb
 import numpy as np
@@ -49,6 +53,11 @@ _BATCH = 1024
 class TwoStageParams(ModelParams):
     per_generator: int = Field(default=40, ge=1, le=1000)  # candidates each generator proposes per customer
     label_days: float = Field(default=28.0, gt=0.0)  # the ranker's label window: the data's last days
+    label_windows: int = Field(default=2, ge=1, le=12)  # consecutive label windows the ranker learns from
+    # "window": labels from the last days; "tail": each customer's latest `label_fraction` of
+    # occasions (data without a shared time axis, MovieLens); "auto": `window_or_tail`.
+    label_split: Literal["auto", "window", "tail"] = "auto"
+    label_fraction: float = Field(default=0.1, gt=0.0, lt=1.0)
     half_life_days: float = Field(default=30.0, gt=0.0)  # decay of the matrix EASE, ALS and kNN learn from
     frequency_half_life_days: float = Field(default=60.0, gt=0.0)
     recent_half_life_days: float = Field(default=14.0, gt=0.0)
@@ -125,21 +134,30 @@ class TwoStageRecommender(TimeAwareRecommender):
         if times.log is None:
             raise ValueError(f"{self.name} needs the purchase log (`PurchaseTimes.log`) to carve its label window")
         log, p, shape = times.log, self.params, user_items.shape
-        label_start = float(np.floor(times.today)) - (p.label_days - 1.0)  # midnight, as a temporal split cuts
-        past = log.before(label_start)
-        in_window = log.days >= label_start
-        self.windows = RankerWindows(
-            float(past.days.max()) if len(past.days) else label_start - 1.0,
-            label_start,
-            float(log.days.max()) if len(log.days) else label_start,
-        )
-        self.windows.check(times.today)
-        self.rankers: dict[str, lgb.Booster] = {}
-        if len(past.days) and in_window.any():
+        self.label_windows = label_windows(log, times.today, p.label_days, p.label_windows)
+        for w in self.label_windows:
+            w.check(times.today)
+        self.windows = self.label_windows[0]
+        self.label_split: str = p.label_split if p.label_split != "auto" else window_or_tail(log, self.windows)
+        examples = []
+        if self.label_split == "tail":
+            inside = customer_tails(log, p.label_fraction)
+            check_tails(log, inside, times.today)
+            self.label_windows = []
             labels = sp.csr_matrix(
-                (np.ones(int(in_window.sum())), (log.customer_rows[in_window], log.item_rows[in_window])), shape=shape
+                (np.ones(int(inside.sum())), (log.customer_rows[inside], log.item_rows[inside])), shape=shape
             )
-            self.rankers = self._train_rankers(self._stage_one(past, label_start, shape), labels)
+            past = PurchaseLog(log.customer_rows[~inside], log.item_rows[~inside], log.days[~inside], log.item_price)
+            examples.append((self._stage_one(past, times.today, shape), labels))
+        for w in self.label_windows:
+            past = log.before(w.label_start)
+            inside = (log.days >= w.label_start) & (log.days <= w.label_end)
+            if len(past.days) and inside.any():
+                labels = sp.csr_matrix(
+                    (np.ones(int(inside.sum())), (log.customer_rows[inside], log.item_rows[inside])), shape=shape
+                )
+                examples.append((self._stage_one(past, w.label_start, shape), labels))
+        self.rankers = self._train_rankers(examples)
         self.stage = self._stage_one(log, times.today, shape)
 
     def _stage_one(self, log: PurchaseLog, today: float, shape: tuple[int, int]) -> StageOne:
@@ -149,24 +167,31 @@ class TwoStageRecommender(TimeAwareRecommender):
     def _tables(self, stage: StageOne, rows: np.ndarray, exclude_owned: bool) -> CandidateTable:
         return candidate_table(stage.gens, rows, self.params.per_generator, stage.items, stage.customers, exclude_owned)
 
-    def _train_rankers(self, stage: StageOne, labels: sp.csr_matrix) -> dict[str, lgb.Booster]:
+    def _train_rankers(self, examples: list[tuple[StageOne, sp.csr_matrix]]) -> dict[str, lgb.Booster]:
+        """One ranker per task on the candidates of every label window's customers (each
+        customer of each window one query group)."""
         p = self.params
         rng = np.random.default_rng(p.seed)
-        known = np.diff(stage.gens.snap.stats.occasions.indptr) > 0
-        rows = np.flatnonzero(known & (np.diff(labels.indptr) > 0))
-        if len(rows) > p.max_train_customers:
-            rows = np.sort(rng.choice(rows, p.max_train_customers, replace=False))
+        chosen = []
+        for stage, labels in examples:
+            known = np.diff(stage.gens.snap.stats.occasions.indptr) > 0
+            rows = np.flatnonzero(known & (np.diff(labels.indptr) > 0))
+            if len(rows) > p.max_train_customers:
+                rows = np.sort(rng.choice(rows, p.max_train_customers, replace=False))
+            chosen.append(rows)
         rankers = {}
         for task in TASKS:
-            starts = range(0, len(rows), _BATCH)
-            parts = [self._tables(stage, rows[s : s + _BATCH], task == "discovery") for s in starts]
-            if not parts:
+            xs, ys, groups, offset = [], [], [], 0
+            for (stage, labels), rows in zip(examples, chosen, strict=True):
+                for s in range(0, len(rows), _BATCH):
+                    table = self._tables(stage, rows[s : s + _BATCH], task == "discovery")
+                    xs.append(table.features)
+                    ys.append(np.asarray(labels[rows[s + table.local], table.items]).ravel() > 0)
+                    groups.append(table.local + offset + s)
+                offset += len(rows)
+            if not xs:
                 continue
-            local = np.concatenate([t.local + s for t, s in zip(parts, starts, strict=True)])
-            items = np.concatenate([t.items for t in parts])
-            x = np.vstack([t.features for t in parts])
-            y = np.asarray(labels[rows[local], items]).ravel() > 0
-            booster = fit_ranker(x, y.astype(np.float32), local, p, rng)
+            booster = fit_ranker(np.vstack(xs), np.concatenate(ys).astype(np.float32), np.concatenate(groups), p, rng)
             if booster is not None:
                 rankers[task] = booster
         return rankers
@@ -195,7 +220,12 @@ class TwoStageRecommender(TimeAwareRecommender):
 
     def summary(self) -> dict[str, object]:
         """What the manifest and the reports say about it: its windows and what it learnt from."""
-        return {"windows": self.windows.as_dict(), "feature_importance": self.feature_importance()}
+        return {
+            "label_split": self.label_split,
+            "windows": self.windows.as_dict(),
+            "label_windows": [w.as_dict() for w in self.label_windows],
+            "feature_importance": self.feature_importance(),
+        }
 
     def feature_importance(self) -> dict[str, dict[str, float]]:
         """Per task, each feature's share of the ranker's total gain (what the report shows)."""
@@ -215,7 +245,15 @@ class TwoStageRecommender(TimeAwareRecommender):
             "log_price": snap.log.item_price,
             "today": np.asarray(snap.today),
             "shape": np.asarray(snap.shape),
-            "windows": np.asarray(json.dumps(self.windows.as_dict())),
+            "windows": np.asarray(
+                json.dumps(
+                    {
+                        "split": self.label_split,
+                        "latest": self.windows.as_dict(),
+                        "windows": [w.as_dict() for w in self.label_windows],
+                    }
+                )
+            ),
             "rankers": np.asarray(json.dumps({t: b.model_to_string() for t, b in self.rankers.items()})),
             "segment_of": self.stage.gens.segment_of,
         }
@@ -235,8 +273,65 @@ class TwoStageRecommender(TimeAwareRecommender):
                 models[name] = part
         gens = Generators(self.params.generators()).restore(snap, models, state["segment_of"])
         self.stage = StageOne.of(gens)
-        self.windows = RankerWindows(**json.loads(str(state["windows"])))
+        windows = json.loads(str(state["windows"]))
+        self.label_windows = [RankerWindows(**w) for w in windows["windows"]]
+        self.windows, self.label_split = RankerWindows(**windows["latest"]), str(windows["split"])
         self.rankers = {t: lgb.Booster(model_str=s) for t, s in json.loads(str(state["rankers"])).items()}
+
+
+def label_windows(log: PurchaseLog, today: float, days: float, count: int) -> list[RankerWindows]:
+    """`count` consecutive label windows of `days` each, the latest first, ending with the data
+    (each starts at midnight, as a temporal split cuts; an empty one ends where it starts);
+    each one's features end before it."""
+    out = []
+    end = float(log.days.max()) if len(log.days) else today
+    start = float(np.floor(today)) - (days - 1.0)
+    for _ in range(count):
+        before = log.days[log.days < start]
+        out.append(RankerWindows(float(before.max()) if len(before) else start - 1.0, start, max(end, start)))
+        end = float(before.max()) if len(before) else start - 1.0
+        start -= days
+    return out
+
+
+MIN_WINDOW_SHARE = 0.15  # of the customers known before it, for a label window to teach enough
+
+
+def window_or_tail(log: PurchaseLog, window: RankerWindows) -> Literal["window", "tail"]:
+    """ "window" when at least `MIN_WINDOW_SHARE` of the customers with history before the
+    latest label window buy in it (a shop: about a third do in four weeks), else "tail"
+    (MovieLens: a few percent of its users rate anything in its last four weeks)."""
+    known = np.unique(log.customer_rows[log.days < window.label_start])
+    active = np.unique(log.customer_rows[log.days >= window.label_start])
+    return "window" if len(np.intersect1d(known, active)) >= MIN_WINDOW_SHARE * max(len(known), 1) else "tail"
+
+
+def customer_tails(log: PurchaseLog, fraction: float) -> np.ndarray:
+    """Mask of each customer's latest ceil(`fraction` x occasions) occasions in time (none for a
+    customer with a single one), as `training.evaluation.split.UserTailSplit` holds out."""
+    order = np.lexsort((np.arange(len(log.days)), log.days, log.customer_rows))
+    customers = log.customer_rows[order]
+    sizes = np.bincount(customers)
+    first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    position = np.arange(len(order)) - first[customers]
+    size = sizes[customers]
+    held = np.where(size > 1, np.ceil(fraction * size), 0)
+    mask = np.zeros(len(order), dtype=bool)
+    mask[order] = position >= size - held
+    return mask
+
+
+def check_tails(log: PurchaseLog, labels: np.ndarray, cut: float) -> None:
+    """Per customer, no feature occasion after their first label; no label after `cut`."""
+    n = int(log.customer_rows.max()) + 1 if len(log.customer_rows) else 0
+    last_feature, first_label = np.full(n, -np.inf), np.full(n, np.inf)
+    np.maximum.at(last_feature, log.customer_rows[~labels], log.days[~labels])
+    np.minimum.at(first_label, log.customer_rows[labels], log.days[labels])
+    late = np.flatnonzero(last_feature > first_label)
+    if len(late):
+        raise LeakageError(f"customer row {late[0]}: features read day {last_feature[late[0]]}, after a label")
+    if labels.any() and float(log.days[labels].max()) > cut:
+        raise LeakageError(f"labels reach day {float(log.days[labels].max())}, after the cut {cut}")
 
 
 def fit_ranker(

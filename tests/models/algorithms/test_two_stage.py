@@ -11,7 +11,17 @@ import scipy.sparse as sp
 from models.algorithms.interactions import IdMap, Interactions
 from models.algorithms.ranking_features import FEATURES
 from models.algorithms.timed import PurchaseLog, PurchaseTimes
-from models.algorithms.two_stage import LeakageError, RankerWindows, TwoStageParams, TwoStageRecommender, fit_ranker
+from models.algorithms.two_stage import (
+    LeakageError,
+    RankerWindows,
+    TwoStageParams,
+    TwoStageRecommender,
+    check_tails,
+    customer_tails,
+    fit_ranker,
+    label_windows,
+    window_or_tail,
+)
 from models.rules.replenishment import replenishment_stats
 from tests.models.algorithms.test_candidate_generators import N_CUSTOMERS, N_ITEMS, TODAY, tiny_shop
 
@@ -123,3 +133,39 @@ def test_the_same_seed_gives_the_same_model() -> None:
         t: b.model_to_string() for t, b in second.rankers.items()
     }
     assert first.feature_importance() == second.feature_importance()
+
+
+def test_customer_tails_hold_out_each_customers_latest_tenth_and_none_of_a_single_purchase() -> None:
+    days = np.array([5.0, 1.0, 3.0, 2.0, 4.0, 9.0, 7.0], dtype=np.float64)
+    customers = np.array([0, 0, 0, 0, 0, 1, 2], dtype=np.int32)
+    log = PurchaseLog(customers, np.arange(7, dtype=np.int32), days, np.zeros(7, np.float32))
+    held = customer_tails(log, 0.3)  # customer 0: ceil(1.5) = 2 latest; 1 and 2: one occasion each
+    assert held.tolist() == [True, False, False, False, True, False, False]
+    check_tails(log, held, cut=9.0)
+
+
+def test_tails_refuse_a_feature_after_a_label_and_labels_after_the_cut() -> None:
+    log = PurchaseLog(np.zeros(3, np.int32), np.arange(3, dtype=np.int32), np.array([1.0, 2.0, 3.0]), np.zeros(3))
+    with pytest.raises(LeakageError, match="after a label"):
+        check_tails(log, np.array([False, True, False]), cut=3.0)
+    with pytest.raises(LeakageError, match="after the cut"):
+        check_tails(log, np.array([False, False, True]), cut=2.5)
+
+
+def test_auto_takes_a_window_in_a_shop_and_tails_when_few_buy_at_the_end() -> None:
+    shop = tiny_shop()
+    window = label_windows(shop, TODAY, 28.0, 1)[0]
+    assert window_or_tail(shop, window) == "window"  # 29 of 30 customers buy in the last 28 days
+    quiet = shop.before(259.0)  # nobody buys on days 231-258
+    assert window_or_tail(quiet, label_windows(quiet, 258.0, 28.0, 1)[0]) == "tail"
+    model = TwoStageRecommender(SMALL, times_of(quiet, 258.0)).fit(matrix_of(quiet))
+    assert model.label_split == "tail" and "all" in model.rankers and model.label_windows == []
+
+
+def test_label_windows_are_consecutive_and_each_ones_features_end_before_it() -> None:
+    windows = label_windows(tiny_shop(), TODAY, 28.0, 3)
+    assert [w.label_start for w in windows] == [273.0, 245.0, 217.0]
+    for later, earlier in zip(windows, windows[1:], strict=False):
+        assert earlier.label_end < later.label_start
+    for w in windows:
+        w.check(TODAY)
