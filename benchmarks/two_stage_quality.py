@@ -15,7 +15,6 @@ prints Markdown.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -28,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.quality import DATASETS, MOVIELENS, movielens, retail  # noqa: E402
+from benchmarks.quality import DATASETS, MOVIELENS, dataset_arguments, movielens, retail  # noqa: E402
 from models.evaluation.metrics import per_customer_metrics  # noqa: E402
 from training.evaluation.evaluate import EvalData, applies, model_scores, recommendations  # noqa: E402
 from training.selection.ranker import NAME, two_stage_spec  # noqa: E402
@@ -125,12 +124,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", choices=["retail", "movielens", "all"], default="all")
-    parser.add_argument("--budget", type=float, default=150.0, help="tuning seconds per dataset")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
-    parser.add_argument("--movielens", type=Path, default=MOVIELENS, help="MovieLens-100K u.data")
-    args = parser.parse_args()
+    args = dataset_arguments(__doc__).parse_args()
     names = ["retail", "movielens"] if args.dataset == "all" else [args.dataset]
     for name in names:
         if name == "movielens" and not args.movielens.exists():
