@@ -107,7 +107,9 @@ class Generators:
         if snap.shape[1] <= MAX_ITEMS:
             self.models["ease"] = EASERecommender(EASEParams(l2=p.ease_l2)).fit(confidence)
         factors = min(p.als_factors, max(1, min(snap.shape) - 1))
-        self.models["als"] = ALSRecommender(ALSParams(factors=factors, random_state=p.seed)).fit(confidence)
+        self.models["als"] = ALSRecommender(ALSParams(factors=factors, random_state=p.seed), num_threads=1).fit(
+            confidence
+        )
         knn = KNNParams(similarity="cosine", neighbours=p.neighbours)
         self.models["neighbours"] = ItemKNNRecommender(knn).fit(confidence)
         self._derived(self._segments())
