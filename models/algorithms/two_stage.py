@@ -144,19 +144,14 @@ class TwoStageRecommender(TimeAwareRecommender):
             inside = customer_tails(log, p.label_fraction)
             check_tails(log, inside, times.today)
             self.label_windows = []
-            labels = sp.csr_matrix(
-                (np.ones(int(inside.sum())), (log.customer_rows[inside], log.item_rows[inside])), shape=shape
-            )
+            labels = _bought(log, inside, shape)
             past = PurchaseLog(log.customer_rows[~inside], log.item_rows[~inside], log.days[~inside], log.item_price)
             examples.append((self._stage_one(past, times.today, shape), labels))
         for w in self.label_windows:
             past = log.before(w.label_start)
             inside = (log.days >= w.label_start) & (log.days <= w.label_end)
             if len(past.days) and inside.any():
-                labels = sp.csr_matrix(
-                    (np.ones(int(inside.sum())), (log.customer_rows[inside], log.item_rows[inside])), shape=shape
-                )
-                examples.append((self._stage_one(past, w.label_start, shape), labels))
+                examples.append((self._stage_one(past, w.label_start, shape), _bought(log, inside, shape)))
         self.rankers = self._train_rankers(examples)
         self.stage = self._stage_one(log, times.today, shape)
 
@@ -222,7 +217,7 @@ class TwoStageRecommender(TimeAwareRecommender):
         """What the manifest and the reports say about it: its windows and what it learnt from."""
         return {
             "label_split": self.label_split,
-            "windows": self.windows.as_dict(),
+            "windows": self.windows.as_dict() if self.label_split == "window" else None,
             "label_windows": [w.as_dict() for w in self.label_windows],
             "feature_importance": self.feature_importance(),
         }
@@ -376,6 +371,12 @@ def fit_ranker(
     valid = dataset(useful[held], train)
     stop = lgb.early_stopping(30, verbose=False)
     return lgb.train(params, train, num_boost_round=p.trees, valid_sets=[valid], callbacks=[stop])
+
+
+def _bought(log: PurchaseLog, chosen: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """Customer x item matrix, non-zero where one of the `chosen` occasions bought it (labels)."""
+    rows, cols = log.customer_rows[chosen], log.item_rows[chosen]
+    return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=shape)
 
 
 def _sigmoid(s: np.ndarray) -> np.ndarray:
