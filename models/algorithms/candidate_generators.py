@@ -24,8 +24,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.cluster import KMeans
-from sklearn.preprocessing import normalize
 
 from models.algorithms.als import ALSParams, ALSRecommender
 from models.algorithms.base import Recommender, top_k
@@ -142,6 +140,9 @@ class Generators:
         self.segment_trend = segment_trend(snap, segment_of, p.trend_window_days)
 
     def _segments(self) -> np.ndarray:
+        from sklearn.cluster import KMeans  # here, not at the top: the service imports this module, never fits
+        from sklearn.preprocessing import normalize
+
         model = self.models["als"]
         assert isinstance(model, ALSRecommender)
         taste = normalize(np.nan_to_num(model.user_factors.astype(np.float64)))

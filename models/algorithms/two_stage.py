@@ -28,9 +28,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import lightgbm as lgb
 import numpy as np
 import scipy.sparse as sp
 from pydantic import Field
@@ -45,6 +44,9 @@ from models.algorithms.ranking_features import (
     item_features,
 )
 from models.algorithms.timed import PurchaseLog, TimeAwareRecommender
+
+if TYPE_CHECKING:  # LightGBM is imported when a ranker is trained or loaded: serving never needs it
+    import lightgbm as lgb
 
 TASKS = ("all", "discovery")
 _BATCH = 1024
@@ -271,6 +273,8 @@ class TwoStageRecommender(TimeAwareRecommender):
         windows = json.loads(str(state["windows"]))
         self.label_windows = [RankerWindows(**w) for w in windows["windows"]]
         self.windows, self.label_split = RankerWindows(**windows["latest"]), str(windows["split"])
+        import lightgbm as lgb
+
         self.rankers = {t: lgb.Booster(model_str=s) for t, s in json.loads(str(state["rankers"])).items()}
 
 
@@ -335,6 +339,8 @@ def fit_ranker(
     """LambdaRank over query groups (one per customer, rows contiguous by `group_of`); a fifth of
     the customers, drawn by `rng`, held out for early stopping. None when fewer than two
     customers have a positive among their candidates (nothing to rank against)."""
+    import lightgbm as lgb
+
     groups, starts, sizes = np.unique(group_of, return_index=True, return_counts=True)
     positive = np.add.reduceat(y, starts) > 0 if len(starts) else np.zeros(0, dtype=bool)
     useful = groups[positive]
