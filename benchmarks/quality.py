@@ -145,14 +145,19 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def dataset_arguments(description: str | None) -> argparse.ArgumentParser:
+    """The options every quality benchmark takes: which data set, the budget, where to write."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", choices=["retail", "movielens", "all"], default="all")
     parser.add_argument("--budget", type=float, default=30.0, help="tuning seconds per window")
     parser.add_argument("--windows", type=int, default=4, help="consecutive test windows (rolling origin)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--movielens", type=Path, default=MOVIELENS, help="MovieLens-100K u.data")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> int:
+    args = dataset_arguments(__doc__).parse_args()
     names = ["retail", "movielens"] if args.dataset == "all" else [args.dataset]
     rows = []
     for name in names:

@@ -23,6 +23,7 @@ from training.errors import InputError, QualityGateError
 if TYPE_CHECKING:
     from training.data.clean import CleanResult
     from training.data.load import Format
+    from training.selection.ranker import TwoStageMode
 
 FORMATS = ("canonical", "online-retail")  # training.data.load.Format, without importing pandas here
 
@@ -41,6 +42,13 @@ MAX_WORKERS = 64  # processes; more is a typo on any machine this runs on
 MAX_TUNE_BUDGET_S = 86_400.0
 MAX_WINDOWS = 52  # a year of weekly windows
 MAX_CUTOFF = 100  # evaluation cut-offs, as many as /recommend answers at most
+TwoStageOpt = Annotated[
+    str,
+    typer.Option(
+        "--two-stage",
+        help="the learned two-stage ranker: auto (tried within the budget, kept when it wins) | always | never",
+    ),
+]
 TuneBudgetOpt = Annotated[float, typer.Option("--tune-budget", help="seconds of tuning", min=0, max=MAX_TUNE_BUDGET_S)]
 
 
@@ -125,6 +133,7 @@ def train(
     ] = None,
     tune: Annotated[bool, typer.Option("--tune/--no-tune", help="tune models on a validation window")] = True,
     tune_budget: TuneBudgetOpt = 45.0,
+    two_stage: TwoStageOpt = "auto",
     force: Annotated[bool, typer.Option("--force", help="publish even if it does not beat popularity")] = False,
     forget: Annotated[
         Optional[list[Path]],  # noqa: UP045
@@ -153,7 +162,7 @@ def train(
     typer.echo(f"training on {purchases} ({fmt})", err=True)
     params = TrainParams(
         store=StoreParams(segments=SegmentParams(n_segments=segments, min_size=min_segment_size)),
-        quality=QualityParams(tune=tune, tune_budget_s=tune_budget, force=force),
+        quality=QualityParams(tune=tune, tune_budget_s=tune_budget, force=force, two_stage=_check_two_stage(two_stage)),
     )
     inputs = TrainInputs(purchases, purchase_format, catalog, events_from, tuple(forget or ()))
     with _cleaning_summary() as on_clean:
@@ -169,6 +178,12 @@ def train(
         if late:
             typer.secho(f"warning: {late}", err=True, fg=typer.colors.YELLOW)
     typer.echo(str(artifact.path))
+
+
+def _check_two_stage(mode: str) -> TwoStageMode:
+    if mode not in ("auto", "always", "never"):
+        _fail(f"--two-stage must be auto, always or never, not {mode!r}")
+    return cast("TwoStageMode", mode)
 
 
 def _check_format(fmt: str) -> Format:
@@ -201,6 +216,7 @@ def evaluate(
     k: Annotated[str, typer.Option("--k", help=f"cut-offs 1..{MAX_CUTOFF}, comma-separated")] = "10,20",
     tune: Annotated[bool, typer.Option("--tune/--no-tune", help="tune models on a validation window")] = True,
     tune_budget: TuneBudgetOpt = 45.0,
+    two_stage: TwoStageOpt = "auto",
     out: Annotated[Path, typer.Option("--out", help="artifacts directory; the report goes to OUT/evaluations/")] = Path(
         "artifacts"
     ),
@@ -227,15 +243,20 @@ def evaluate(
             on_clean=on_clean,
         )
         splitter = TemporalSplit(test_days)
+        mode = _check_two_stage(two_stage)
         if compare is not None:
             typer.echo(f"comparing {compare[1]} (B) against {compare[0]} (A), both refitted per window ...", err=True)
             result = compare_artifacts(cleaned.purchases, splitter, windows or 4, (compare[0], compare[1]), ks)
         elif windows and windows > 1:
             typer.echo(f"backtesting on {windows} windows, each tuned on the window before it ...", err=True)
-            result = run_backtest(cleaned.purchases, splitter, windows, ks, tune_models=tune, budget_s=tune_budget)
+            result = run_backtest(
+                cleaned.purchases, splitter, windows, ks, tune_models=tune, budget_s=tune_budget, two_stage=mode
+            )
         else:
             typer.echo("evaluating (tuning on a validation window before the test window) ...", err=True)
-            result = run_protocol(cleaned.purchases, splitter, ks, tune_models=tune, budget_s=tune_budget)
+            result = run_protocol(
+                cleaned.purchases, splitter, ks, tune_models=tune, budget_s=tune_budget, two_stage=mode
+            )
         typer.echo(render_markdown(result))
         report = write_report(result, out / "evaluations")
         typer.echo(f"report: {report}")

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from models.algorithms.als import ALSParams, ALSRecommender
 from models.algorithms.base import Recommender
 from models.algorithms.popular import PopularityRecommender
+from models.algorithms.two_stage import TwoStageRecommender
 from models.contract.artifact import Artifact, save_artifact
 from training.data.clean import CleanResult, clean_purchases
 from training.data.clean_report import nothing_left
@@ -178,6 +179,7 @@ def build_artifact(
         "data_end": str(cleaned.purchases["timestamp"].max()),
         "selection": selection.manifest(),
         "forced": selection.forced,
+        **published_ranker(offers_model),
         **(extra_manifest or {}),
     }
     metrics = selection.result()
@@ -198,6 +200,14 @@ def build_artifact(
         reports={"report.html": render_html(metrics, title="Micro-offers: validation of this model").encode()},
         **lists,  # type: ignore[arg-type]  # the four list arrays by name; mypy reads **dict as every field
     )
+
+
+def published_ranker(model: Recommender) -> dict[str, Any]:
+    """When the lists come from the two-stage model: its label window and feature importances
+    as refitted on all the data (the manifest's `ranker`)."""
+    if not isinstance(model, TwoStageRecommender):
+        return {}
+    return {"ranker": model.summary()}
 
 
 def _fit_as(data: TrainingData, spec: ModelSpec, cls: type[M]) -> M:

@@ -26,6 +26,7 @@ from models.algorithms.repurchase import PurchaseFrequencyRecommender, Repurchas
 from models.algorithms.rp3beta import RP3betaRecommender
 from models.algorithms.tifu import TIFUKNNRecommender
 from models.algorithms.topfreq import GPTopFreqRecommender
+from models.algorithms.two_stage import TwoStageRecommender
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ MODEL_TYPES: dict[str, ModelType] = {
         GPTopFreqRecommender,
         RP3betaRecommender,
         TIFUKNNRecommender,
+        TwoStageRecommender,
     )
 }
 

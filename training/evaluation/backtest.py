@@ -27,6 +27,7 @@ from training.evaluation.evaluate import PER_CUSTOMER, TASKS
 from training.evaluation.intervals import LEVEL, paired_difference, t_interval
 from training.evaluation.protocol import run_split
 from training.evaluation.split import Split, Splitter
+from training.selection.ranker import TwoStageMode
 
 SELECTED = "selected"  # the row of each window's selected model, whatever its name in that window
 
@@ -74,12 +75,13 @@ def run_backtest(
     tasks: tuple[str, ...] = TASKS,
     tune_models: bool = True,
     budget_s: float = 45.0,
+    two_stage: TwoStageMode = "auto",
 ) -> dict[str, Any]:
     """The protocol on each window (tuned within `budget_s` each), then the backtest summary."""
     start = time.perf_counter()
     results, per_customer = [], []
     for split in rolling_splits(purchases, splitter, windows):
-        result, evaluation = run_split(split, splitter, ks, tasks, tune_models, budget_s)
+        result, evaluation = run_split(split, splitter, ks, tasks, tune_models, budget_s, two_stage)
         results.append(result)
         per_customer.append(evaluation.per_customer)
     return {

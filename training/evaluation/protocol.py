@@ -13,9 +13,12 @@ from typing import Any
 
 import pandas as pd
 
+from models.algorithms.two_stage import TwoStageRecommender
 from training.evaluation.evaluate import TASKS, EvalData, Evaluation, evaluate_models
 from training.evaluation.intervals import LEVEL, RESAMPLES, bootstrap_mean, paired_difference
 from training.evaluation.split import Split, Splitter
+from training.selection.candidates import ModelSpec
+from training.selection.ranker import TwoStageMode
 from training.selection.tune import SELECT, Tuning, tune, untuned
 
 
@@ -45,6 +48,7 @@ def run_protocol(
     tasks: tuple[str, ...] = TASKS,
     tune_models: bool = True,
     budget_s: float = 45.0,
+    two_stage: TwoStageMode = "auto",
 ) -> dict[str, Any]:
     return run_split(splitter(purchases), splitter, ks, tasks, tune_models, budget_s)[0]
 
@@ -56,14 +60,16 @@ def run_split(
     tasks: tuple[str, ...] = TASKS,
     tune_models: bool = True,
     budget_s: float = 45.0,
+    two_stage: TwoStageMode = "auto",
 ) -> tuple[dict[str, Any], Evaluation]:
     """One test window: tune on the window `splitter` carves from `split.train`, refit on all of
     `split.train`, score `split.test`. Returns the JSON-ready result and the per-customer figures."""
     start = time.perf_counter()
     validation = EvalData.from_split(splitter(split.train), tasks)
-    tuning = tune(validation, budget_s, ks) if tune_models else untuned(validation, ks)
+    tuning = tune(validation, budget_s, ks, two_stage=two_stage) if tune_models else untuned(validation, ks)
     test = EvalData.from_split(split, tasks)
-    evaluation = evaluate_models(tuning.report_specs(), test, ks)
+    specs = tuning.report_specs()
+    evaluation = evaluate_models(specs, test, ks)
     summary = summarize(tuning, evaluation.metrics)
     result = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -94,6 +100,7 @@ def run_split(
         "segments": evaluation.segments,
         "kinds": {s.name: "baseline" for s in tuning.baselines},
         "tuning": tuning.summary(),
+        **ranker_summary(specs, test),
         "seconds": round(time.perf_counter() - start, 1),
     }
     return result, evaluation
@@ -110,3 +117,14 @@ def paired_to_baseline(evaluation: Evaluation, task: str, summary: dict[str, Any
     rows = evaluation.per_customer[task]
     selected, baseline = summary["selected"], summary["best_baseline"]
     return {"selected": selected, "baseline": baseline, **paired_difference(rows[selected], rows[baseline])}
+
+
+def ranker_summary(specs: list[ModelSpec], ev: EvalData) -> dict[str, Any]:
+    """The two-stage model scored here, if any: its label window and feature importances
+    (`{"ranker": ...}` for the result, empty without one)."""
+    for spec in specs:
+        if spec.family == "two_stage":
+            model = ev.data.fit(spec)  # cached by `evaluate_specs`: no second fit
+            if isinstance(model, TwoStageRecommender):
+                return {"ranker": model.summary()}
+    return {}

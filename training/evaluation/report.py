@@ -123,6 +123,32 @@ def render_backtest_markdown(result: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+def importance_rows(result: dict[str, Any], top: int = 12) -> list[list[str]]:
+    """The two-stage ranker's most important features per task (share of the total gain), as
+    [task, feature, share] rows; the refitted model's when the result has one, else the
+    validation fit's."""
+    ranker = result.get("ranker") or result.get("tuning", {}).get("ranker") or {}
+    rows = []
+    for task, shares in (ranker.get("feature_importance") or {}).items():
+        for name, share in sorted(shares.items(), key=lambda kv: -kv[1])[:top]:
+            rows.append([task, name, f"{share:.1%}"])
+    return rows
+
+
+def importance_markdown(result: dict[str, Any]) -> list[str]:
+    rows = importance_rows(result)
+    if not rows:
+        return []
+    lines = [
+        "",
+        "### two-stage ranker: feature importances (share of gain)",
+        "",
+        "| task | feature | gain |",
+        "|---|---|---|",
+    ]
+    return lines + ["| " + " | ".join(r) + " |" for r in rows]
+
+
 def render_markdown(result: dict[str, Any]) -> str:
     if "backtest" in result:
         return render_backtest_markdown(result)
@@ -133,6 +159,7 @@ def render_markdown(result: dict[str, Any]) -> str:
         customers = p.get("customers", {}).get(task)
         heading = f"### {task}" + (f" ({customers} customers)" if customers else "")
         out += ["", heading, "", markdown_table(result, task)]
+    out += importance_markdown(result)
     return "\n".join(out) + "\n"
 
 
@@ -199,7 +226,9 @@ tr.selected{background:#e6f4ea;font-weight:bold}tr.baseline{color:#555}</style><
 {% for task in tasks %}<h2>{{ task.name }}</h2><table><tr>{% for h in task.header %}<th>{{ h }}</th>{% endfor %}</tr>
 {% for row in task.rows %}<tr class="{{ row[1] }}">{% for c in row %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}
 </table>{% for img in task.images %}<p><img alt="{{ task.name }} plot" src="data:image/png;base64,{{ img }}"></p>
-{% endfor %}{% endfor %}</body></html>"""
+{% endfor %}{% endfor %}{% if importances %}<h2>Two-stage ranker: feature importances (share of gain)</h2>
+<table><tr><th>task</th><th>feature</th><th>gain</th></tr>{% for row in importances %}<tr>
+{% for c in row %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}</table>{% endif %}</body></html>"""
 
 
 def render_html(result: dict[str, Any], title: str = "Micro-offers evaluation") -> str:
@@ -215,7 +244,11 @@ def render_html(result: dict[str, Any], title: str = "Micro-offers evaluation") 
     summary = [line.replace("**", "").lstrip("- ") for line in summary_lines(result)]
     env = Environment(autoescape=True)
     return env.from_string(_TEMPLATE).render(
-        title=title, protocol=result.get("protocol", {}), summary=summary, tasks=tasks
+        title=title,
+        protocol=result.get("protocol", {}),
+        summary=summary,
+        tasks=tasks,
+        importances=importance_rows(result),
     )
 
 

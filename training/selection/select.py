@@ -24,6 +24,7 @@ from training.evaluation.evaluate import EvalData
 from training.evaluation.protocol import summarize
 from training.evaluation.split import TemporalSplit
 from training.selection.candidates import ModelSpec, TrainingData
+from training.selection.ranker import TwoStageMode
 from training.selection.tune import SELECT, Tuning, default_specs, tune, untuned
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class QualityParams(BaseModel):
     # Validation scores are dense (customers x items) per model: a seeded sample of this many
     # evaluated customers keeps a million-customer shop's selection within memory.
     max_validation_customers: int = 3000
+    two_stage: TwoStageMode = "auto"  # the learned ranker: tried within the budget, or always, or never
 
 
 @dataclass
@@ -79,6 +81,7 @@ class Selection:
             "validation": self.validation,
             "gate": self.gate,
             "forced": self.forced,
+            **({"ranker": self.tuning.ranker} if self.tuning and self.tuning.ranker else {}),
         }
 
 
@@ -136,7 +139,11 @@ def select_models(
             )
         gate: dict[str, Any] = {"passed": False, "reason": "nothing to validate on"}
         return Selection(default_specs(), None, gate, True, splitter.describe())
-    tuning = tune(ev, params.tune_budget_s, tuned_baselines=False) if params.tune else untuned(ev)
+    tuning = (
+        tune(ev, params.tune_budget_s, tuned_baselines=False, two_stage=params.two_stage)
+        if params.tune
+        else untuned(ev)
+    )
     gate = check_gate(tuning)
     if progress:
         for task, t in gate["tasks"].items():

@@ -31,6 +31,7 @@ from models.algorithms.registry import model_type, validate_params
 from training.data.features import WeightParams
 from training.evaluation.evaluate import EvalData, Scores, applies, model_scores, task_metrics
 from training.selection.candidates import TUNED_BASELINES, ModelSpec, TunedBaseline, baseline_specs, blend_spec
+from training.selection.ranker import CF_SHARE, TwoStageMode, consider_two_stage
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,7 @@ class Tuning:
     trials: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     tuned: bool = True
+    ranker: dict[str, Any] = field(default_factory=dict)  # the two-stage model's step (`training.selection.ranker`)
 
     def report_specs(self) -> list[ModelSpec]:
         """Winners, then the best of each family, then baselines; each name once."""
@@ -136,6 +138,7 @@ class Tuning:
             "models": {spec.name: spec.summary() for spec in self.report_specs()},
             "validation": self.validation,
             "trials": self.trials,
+            **({"ranker": self.ranker} if self.ranker else {}),
         }
 
 
@@ -280,16 +283,24 @@ class _Tuner:
                 return best[0], best[1]
 
 
-def tune(ev: EvalData, budget_s: float = 45.0, ks: list[int] | None = None, tuned_baselines: bool = True) -> Tuning:
-    """Search within `budget_s` seconds (each family's starting point is always tried). Without
-    `tuned_baselines` (training, which only needs a winner and the popularity gate) the whole
-    budget goes to the models."""
+def tune(
+    ev: EvalData,
+    budget_s: float = 45.0,
+    ks: list[int] | None = None,
+    tuned_baselines: bool = True,
+    two_stage: TwoStageMode = "auto",
+) -> Tuning:
+    """Search within `budget_s` seconds (each family's starting point is always tried): the tuned
+    baselines first (a third of the budget; without `tuned_baselines`, as in training, which only
+    needs a winner and the popularity gate, none), then the collaborative families, then the
+    two-stage model (`training.selection.ranker`), in `auto` within what is left of the budget."""
     start = time.perf_counter()
     tuner = _Tuner(ev, ks or [10])
     tuner.baselines()
     if tuned_baselines:
-        tuner.tuned_baselines(deadline=start + budget_s / 2)
-    families = tuner.collaborative(deadline=start + budget_s)
+        tuner.tuned_baselines(deadline=start + budget_s / 3)
+    left = max(0.0, start + budget_s - time.perf_counter())
+    families = tuner.collaborative(deadline=time.perf_counter() + left * (CF_SHARE if two_stage == "auto" else 1.0))
     for family, (spec, _, scores) in families.items():
         tuner.record(spec, scores)
         tuner.out.best[family] = spec
@@ -298,6 +309,7 @@ def tune(ev: EvalData, budget_s: float = 45.0, ks: list[int] | None = None, tune
     cf, recent_pair = (families[best][0], families[best][2]), (recent, tuner.scores[recent.name])
     discovery = tuner.best_blend("cf+recent", cf, recent_pair, RECENT_BLEND_WEIGHTS, tuner.objective, keep_base=True)
     _select(tuner, discovery, lambda: tuner.repurchase(), CF_BLEND_WEIGHTS)
+    consider_two_stage(tuner, two_stage, deadline=start + budget_s)
     tuner.out.seconds = time.perf_counter() - start
     return tuner.out
 

@@ -53,6 +53,7 @@ SMALL: dict[str, dict[str, object]] = {
     "als": {"factors": 4, "iterations": 20, "regularization": 0.01},
     "ease": {"l2": 1.0},
     "tifu_knn": {"neighbours": 5},
+    "two_stage": {"als_factors": 4, "ease_l2": 1.0, "per_generator": 5, "segments": 2, "min_leaf": 5, "label_days": 20},
 }
 # Every registered model, so a new one cannot skip the contract, and a variant or two.
 CASES = {name: (name, SMALL.get(name)) for name in sorted(MODEL_TYPES)}
