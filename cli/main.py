@@ -1,4 +1,4 @@
-"""`microoffers train | evaluate | publish | export | rollback | serve | events export`.
+"""`microoffers train | evaluate | publish | export | rollback | serve | events export | marketer-hash`.
 
 Entry points configure logging and turn known failures into one clear line and a non-zero
 exit; libraries below only raise and log.
@@ -397,6 +397,31 @@ def events_export(
         _fail("--redis-url (or REDIS_URL) is required")
     n = export_stream(redis_url, out, after)  # type: ignore[arg-type]
     typer.echo(f"exported {n} events to {out}")
+
+
+@app.command("marketer-hash")
+@clear_errors
+def marketer_hash(
+    name: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Argument(help="the marketer's user name: prints `name:hash`, an entry of MICROOFFERS_MARKETERS"),
+    ] = None,
+) -> None:
+    """Hash a preview password (scrypt, salted) for MICROOFFERS_MARKETERS. The password is asked
+    twice without echo, or read as one line from standard input when that is not a terminal."""
+    from service.preview.passwords import hash_password
+    from service.settings import BASIC_USER, MARKETER_NAME
+
+    if name is not None and (not MARKETER_NAME.fullmatch(name) or name == BASIC_USER):
+        _fail(f"{name!r} is not a marketer name: 1-32 lowercase letters, digits and _ . - ({BASIC_USER!r} is reserved)")
+    if sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < 8:
+        _fail("the password needs 8 characters or more")
+    encoded = hash_password(password)
+    typer.echo(f"{name}:{encoded}" if name else encoded)
 
 
 def main() -> None:

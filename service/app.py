@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
@@ -22,13 +21,16 @@ from models.contract.artifact import artifacts_root
 from models.rules.privacy import forgotten_path
 from service.core.deny_list import DenyList
 from service.hotpath.app import HotPath, open_hot_path
+from service.http.auth import RateLimiters
 from service.http.bodylimit import MaxBodySizeMiddleware
+from service.http.cors import ScopedCORSMiddleware
 from service.http.errors import install_error_handlers
+from service.http.failures import AuthFailures, AuthGuard
 from service.http.middleware import RequestContextMiddleware
-from service.http.ratelimit import RateLimiter
 from service.live.overlays import Clock, system_clock
 from service.observability.logs import AccessLog
 from service.observability.metrics import Metrics
+from service.preview import login
 from service.preview import routes as preview
 from service.reload import Reloader
 from service.routes import (
@@ -123,23 +125,32 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         lifespan=lifespan,
     )
     app.state.metrics = metrics
-    app.state.rate_limiter = RateLimiter(settings.write_rate_per_s, settings.write_burst)
+    app.state.rate_limiters = RateLimiters.from_settings(settings)
+    app.state.auth_guard = AuthGuard(AuthFailures(settings.auth_failure_limit, settings.auth_failure_window_s), metrics)
     install_error_handlers(app)
     app.add_middleware(MaxBodySizeMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-        )
+        app.add_middleware(ScopedCORSMiddleware, allow_origins=settings.cors_origins, routes=app.router.routes)
     app.add_middleware(
         RequestContextMiddleware,
         access_log=settings.access_log,
         log_customer_ids=settings.log_customer_ids,
         metrics=metrics,
     )
-    for module in (recommend, store, items, segments, events, outbound, customers, admin, feedback, health, preview):
+    for module in (
+        recommend,
+        store,
+        items,
+        segments,
+        events,
+        outbound,
+        customers,
+        admin,
+        feedback,
+        health,
+        login,
+        preview,
+    ):
         app.include_router(module.router)
     app.mount("/preview/static", StaticFiles(directory=STATIC), name="preview-static")
     return app

@@ -79,7 +79,19 @@ class Metrics:
         )
         self.rate_limited = Counter(
             "microoffers_rate_limited",
-            "Write and admin requests refused with 429",
+            "Keyed requests refused with 429 by a key's (or a browser IP's) rate",
+            registry=r,
+        )
+        self.auth_failures = Counter(
+            "microoffers_auth_failures",
+            "Wrong credentials presented, by scheme (bearer key, HTTP Basic, the preview's sign-in form)",
+            ("scheme",),
+            registry=r,
+        )
+        self.auth_blocked = Counter(
+            "microoffers_auth_blocked",
+            "Authentications refused with 429: the client IP had too many failures in the window",
+            ("scheme",),
             registry=r,
         )
         self.reloads = Counter(

@@ -1,5 +1,6 @@
 """`/preview`: server-rendered pages for marketers (segments, their offers, customer lookup, CSV
-downloads), behind HTTP Basic auth. Pages only; they are not part of the JSON API's schema."""
+downloads), for a signed-in marketer (see `service.preview.auth`). Pages only; they are not part
+of the JSON API's schema."""
 
 from __future__ import annotations
 
@@ -19,11 +20,13 @@ from service.http.deps import CUSTOMER_ID_PATTERN, DenyListDep, LiveDep, Serving
 from service.http.errors import NotFoundError
 from service.preview import views as preview
 from service.preview.auth import require_marketer
+from service.preview.csrf import csrf_token
 from service.preview.figures import SegmentFeedback, feedback_by_segment
 from service.preview.formatting import install_filters
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 install_filters(TEMPLATES.env)
+TEMPLATES.env.globals["form_token"] = lambda request: csrf_token(request.app.state.settings, request.state.preview_user)
 
 router = APIRouter(prefix="/preview", dependencies=[Depends(require_marketer)], include_in_schema=False)
 

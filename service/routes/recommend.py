@@ -25,6 +25,7 @@ refuse_other_methods(router, BATCH, "POST")  # before /recommend/{customer_id}: 
         401: {"model": ErrorBody},
         403: {"model": ErrorBody},
         422: {"model": ErrorBody},
+        429: {"model": ErrorBody},
         503: {"model": ErrorBody},
     },
 )
