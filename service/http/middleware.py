@@ -16,9 +16,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.observability.logs import AccessLog
 from service.observability.metrics import Metrics
 
+# `same-origin`: no other site learns a preview URL (they name customers), while the preview's own
+# forms carry their real `Origin`, which its CSRF and sign-in checks need (under `no-referrer` a
+# browser sends `Origin: null` even for a same-origin form post).
 SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),
 ]
 # HTML pages get a strict policy: everything from this origin, no inline script or style (the
 # preview needs none). Only the interactive API docs, which FastAPI renders with an inline script

@@ -141,7 +141,9 @@ def test_routes_say_their_scopes_from_their_dependencies(client: TestClient) -> 
 
 
 def test_keys_are_matched_to_their_scope_and_position(artifacts: Path) -> None:
-    settings = settings_for(artifacts, api_key=f"{API_KEY},admin-two-0123456789", events_keys=f"{EVENTS_KEY},pk_b_0123456789ab")
+    settings = settings_for(
+        artifacts, api_key=f"{API_KEY},admin-two-0123456789", events_keys=f"{EVENTS_KEY},pk_b_0123456789ab"
+    )
     assert match_key(settings, API_KEY) is not None and match_key(settings, API_KEY).key_id == "admin1"  # type: ignore[union-attr]
     second = match_key(settings, "pk_b_0123456789ab")
     assert second is not None and (second.key_id, second.scope) == ("events2", KeyScope.EVENTS)

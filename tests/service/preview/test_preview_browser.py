@@ -1,4 +1,4 @@
-"""The preview in a real headless Chromium against a real uvicorn server: sign in, open a
+"""The preview in a real headless Chromium against a real uvicorn server: sign in (the form), open a
 segment, look a customer up with the keyboard, download CSVs; no console errors, no sideways
 scrolling on a phone, readable contrast; screenshots land in test-artifacts/screenshots/."""
 
@@ -10,12 +10,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Error, HttpCredentials, Page, ViewportSize
+from playwright.sync_api import Browser, ConsoleMessage, Page, ViewportSize
 
 from models.contract.artifact import load_artifact
-from tests.support.keys import MARKETER
 from tests.support.paths import SCREENSHOTS
 from tests.support.servers import LiveServer
+from tests.support.sign_in import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -29,17 +29,13 @@ class Tab:
     """A signed-in page that records console errors and uncaught exceptions."""
 
     def __init__(self, browser: Browser, server: LiveServer, viewport: ViewportSize, signed_in: bool = True) -> None:
-        credentials: HttpCredentials | None = {"username": MARKETER[0], "password": MARKETER[1]} if signed_in else None
-        self.context = browser.new_context(
-            viewport=viewport,
-            http_credentials=credentials,
-            accept_downloads=True,
-            base_url=server.url,
-        )
+        self.context = browser.new_context(viewport=viewport, accept_downloads=True, base_url=server.url)
         self.page: Page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        if signed_in:
+            sign_in(self.page)  # through the form, as a marketer does: the session cookie goes along
 
     def _console(self, message: ConsoleMessage) -> None:
         if message.type == "error":
@@ -154,32 +150,16 @@ def test_everyone_csv_downloads_from_the_overview(browser: Browser, live_server:
     assert tab.errors == []
 
 
-def test_without_credentials_the_browser_is_refused_with_401(browser: Browser, live_server: LiveServer) -> None:
-    """Headless Chromium has nobody to answer the sign-in prompt, so it aborts the navigation;
-    the server's 401 is still seen on the wire, and nothing of the page is shown."""
+def test_without_credentials_the_browser_is_sent_to_the_sign_in_form(browser: Browser, live_server: LiveServer) -> None:
+    """Nothing of the page is shown; the form (tested in test_login_browser) takes its place."""
     context = browser.new_context(base_url=live_server.url)
     try:
         page = context.new_page()
         statuses: list[int] = []
         page.on("response", lambda response: statuses.append(response.status))
-        with pytest.raises(Error, match="ERR_INVALID_AUTH_CREDENTIALS"):
-            page.goto("/preview")
-        assert statuses == [401]
-        page.wait_for_load_state()  # Chromium's own error page
-        assert page.get_by_text("What will go out").count() == 0
-    finally:
-        context.close()
-
-
-def test_a_wrong_password_gets_401_in_the_browser(browser: Browser, live_server: LiveServer) -> None:
-    context = browser.new_context(
-        base_url=live_server.url, http_credentials={"username": MARKETER[0], "password": "wrong"}
-    )
-    try:
-        page = context.new_page()
         response = page.goto("/preview")
-        assert response is not None and response.status == 401
-        assert "wrong user or password" in page.content()
-        assert "What will go out" not in page.content()
+        assert response is not None and response.status == 200
+        assert statuses[0] == 303 and page.url.endswith("/preview/login?next=%2Fpreview")
+        assert page.get_by_text("What will go out").count() == 0
     finally:
         context.close()
