@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.rules.contact import rest_day_overrides
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MICROOFFERS_", extra="ignore")
@@ -64,6 +66,12 @@ class Settings(BaseSettings):
     quiet_hours_end: time = Field(time(9, 0), description="outbound quiet hours end (customer's local time)")
     min_contact_interval_s: float = Field(3 * 86_400, ge=0, description="least time between two outbound contacts")
     default_timezone: str = Field("Europe/London", description="time zone of customers whose country is unknown")
+    contact_rest_days: bool = Field(True, description="no outbound on the country's weekly rest days")
+    contact_holidays: bool = Field(True, description="no outbound on the country's public holidays")
+    contact_rest_day_overrides: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='rest days per country instead of the built-in table (JSON: {"Saudi Arabia": ["fri"], "GB": []})',
+    )
 
     @field_validator("default_timezone")
     @classmethod
@@ -72,6 +80,12 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/London)") from exc
+        return value
+
+    @field_validator("contact_rest_day_overrides")
+    @classmethod
+    def _known_rest_days(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        rest_day_overrides(value)  # raises ValueError naming the country or day
         return value
 
     def api_keys(self) -> list[str]:
