@@ -5,6 +5,8 @@ The calendar (quiet hours in the customer's local time, their country's rest day
 holidays, the minimum interval after the previous contact) is `models.rules.contact`. A
 marketer's system asks right before sending, so an answer with an offer records the contact
 (claimed atomically: two concurrent asks cannot both send); `dry_run` previews without recording.
+The offer is the customer's due replenishment reminder when one is due (`service.core.replenishment`),
+else their best recommendation.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from datetime import UTC, datetime
 
 from models.rules.contact import ContactPolicy, contact_block, next_allowed_contact, timezone_for
 from service.core import recommend as recommendations
+from service.core import replenishment
 from service.core.deny_list import CustomerForgottenError
 from service.http.schemas import OutboundOffer
 from service.live.overlays import LiveContext
@@ -43,12 +46,38 @@ async def decide(
     local = now.astimezone(zone)
     at_now = dataclasses.replace(live, clock=lambda: now)
     now_ms, interval_ms = at_now.now_ms(), int(policy.min_interval.total_seconds() * 1000)
-    last = (await live.state.snapshot(customer_id, now_ms)).last_contact_ms
+    snapshot = await live.state.snapshot(customer_id, now_ms)
+    last = snapshot.last_contact_ms
     if reason := contact_block(country, now, policy, _moment(last)):
         return OutboundDecision(None, reason, next_allowed_contact(country, now, policy, _moment(last)))
-    reco = (await recommendations.recommend(store, customer_id, 1, False, live=at_now)).recommendation
-    if not reco.items:
-        return OutboundDecision(None, "no_offer")
+    version = await recommendations.active_version(store)
+    reminder = None
+    if not live.erased_from_model(customer_id):  # what the model held of them is never read again
+        reminder = await replenishment.due_reminder(store, version, customer_id, snapshot, now)
+    if reminder is not None:
+        item, plan = reminder
+        offer = OutboundOffer(
+            customer_id=customer_id,
+            model_version=version,
+            source="personal",
+            item=item,
+            timezone=zone.key,
+            local_time=local.isoformat(timespec="seconds"),
+            reason="replenishment due",
+            plan=plan,
+        )
+    else:
+        reco = (await recommendations.recommend_in(store, version, customer_id, 1, False, live=at_now)).recommendation
+        if not reco.items:
+            return OutboundDecision(None, "no_offer")
+        offer = OutboundOffer(
+            customer_id=customer_id,
+            model_version=reco.model_version,
+            source=reco.source,
+            item=reco.items[0],
+            timezone=zone.key,
+            local_time=local.isoformat(timespec="seconds"),
+        )
     if not dry_run:
         try:
             last = await live.state.claim_contact(customer_id, now_ms, interval_ms)
@@ -58,14 +87,6 @@ async def decide(
             return OutboundDecision(
                 None, "contacted_recently", next_allowed_contact(country, now, policy, _moment(last))
             )
-    offer = OutboundOffer(
-        customer_id=customer_id,
-        model_version=reco.model_version,
-        source=reco.source,
-        item=reco.items[0],
-        timezone=zone.key,
-        local_time=local.isoformat(timespec="seconds"),
-    )
     return OutboundDecision(offer)
 
 
