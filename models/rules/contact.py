@@ -202,7 +202,14 @@ def rest_day_overrides(given: Mapping[str, list[str]]) -> dict[str, frozenset[in
 
 
 def timezone_for(country: str | None, default: str) -> ZoneInfo:
-    return ZoneInfo(COUNTRY_TIMEZONES.get(country or "", default))
+    return _zone(COUNTRY_TIMEZONES.get(country or "", default))
+
+
+@lru_cache(maxsize=256)
+def _zone(key: str) -> ZoneInfo:
+    """Held here: `ZoneInfo` keeps only the last few zones alive, and re-reading a zone file
+    was most of a call's time."""
+    return ZoneInfo(key)
 
 
 def country_code(country: str | None, default_timezone: str) -> str | None:

@@ -72,6 +72,15 @@ def test_subscribe_and_unsubscribe_events_mark_the_plan(client: TestClient, arti
     assert [e["type"] for e in export["events"]] == ["subscribe", "unsubscribe"]
 
 
+def test_a_subscription_survives_a_restart(make_client: AppFactory, artifact: Artifact) -> None:
+    """In the embedded store's event log (replayed at start-up) as in Redis."""
+    with make_client() as client:
+        p, _ = shown_plan(client, artifact)
+        post(client, {"customer_id": p.customer_id, "item_id": p.item_id, "type": "subscribe"})
+    with make_client() as client:
+        assert buy_again(client, p.customer_id)[p.item_id]["plan"]["status"] == "subscribed"
+
+
 def test_a_purchase_since_training_moves_the_next_reorder_on(client: TestClient, artifact: Artifact) -> None:
     p, entry = shown_plan(client, artifact)
     bought = p.moment(p.plan.next_day + 2)
