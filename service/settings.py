@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.rules.contact import rest_day_overrides
 from service.preview.passwords import check_encoded
 
 PUBLISHABLE_PREFIX = "pk_"
@@ -91,6 +92,12 @@ class Settings(BaseSettings):
     quiet_hours_end: time = Field(time(9, 0), description="outbound quiet hours end (customer's local time)")
     min_contact_interval_s: float = Field(3 * 86_400, ge=0, description="least time between two outbound contacts")
     default_timezone: str = Field("Europe/London", description="time zone of customers whose country is unknown")
+    contact_rest_days: bool = Field(True, description="no outbound on the country's weekly rest days")
+    contact_holidays: bool = Field(True, description="no outbound on the country's public holidays")
+    contact_rest_day_overrides: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='rest days per country instead of the built-in table (JSON: {"Saudi Arabia": ["fri"], "GB": []})',
+    )
 
     @field_validator("default_timezone")
     @classmethod
@@ -139,6 +146,12 @@ class Settings(BaseSettings):
         if any(key.startswith(PUBLISHABLE_PREFIX) for key in admin):
             raise ValueError(f"api_key: an admin key must not start with {PUBLISHABLE_PREFIX} (that marks public keys)")
         return self
+
+    @field_validator("contact_rest_day_overrides")
+    @classmethod
+    def _known_rest_days(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        rest_day_overrides(value)  # raises ValueError naming the country or day
+        return value
 
     def api_keys(self) -> list[str]:
         """The admin keys (several while one is being rotated out)."""

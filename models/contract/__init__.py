@@ -123,6 +123,7 @@ LIVE_PARTS = (
     "shown",  # hash item -> "since_ms|count|source|section": impressions in the current window
     "contact",  # string: time of the last outbound contact (ms)
     "view",  # string: JSON of what the answer overlays need (service.live.view), kept by the scripts
+    "plans",  # hash item -> "subscribed" | "unsubscribed": replenishment plans, the latest event's word
 )
 
 

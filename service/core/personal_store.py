@@ -3,8 +3,9 @@ request from a handful of published documents (their `c:` and `store:` documents
 segment's and the shop's trending, the catalog), so time-dependent catalog rules and the
 request's `exclude`/`category` apply to every section.
 
-Buy-again timing and loyalty are measured at the end of the training data (see
-`models.contract.store_documents`); for a daily-trained model that is yesterday.
+Buy-again timing, replenishment plans and loyalty are measured at the end of the training data
+(see `models.contract.store_documents`); for a daily-trained model that is yesterday. A plan's
+status (subscribed, unsubscribed) comes from the live state, as everything else live does.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Collection
 from models import contract
 from models.contract.store_documents import ALL_CUSTOMERS, NEW_ARRIVALS, store_doc, trending_doc
 from models.rules import loyalty
+from service.core import replenishment
 from service.core.filters import ItemFilter
 from service.core.store_sections import (
     Ingredients,
@@ -82,11 +84,13 @@ async def personal_store(
         plans = [first, plan_shop_trending(everyone), plan_new_arrivals(new, personal=False)]
         tier = FIRST_ORDER_LOYALTY if effect.source == "personal" else UNKNOWN_LOYALTY
         return _page(customer_id, version, effect, tier, plans, rules, k, degraded)
-    mine, everyone = await asyncio.gather(
-        _trending(store, version, ing.segment), _trending(store, version, ALL_CUSTOMERS)
+    mine, everyone, end_day = await asyncio.gather(
+        _trending(store, version, ing.segment),
+        _trending(store, version, ALL_CUSTOMERS),
+        replenishment.data_end_day(store, version),
     )
     effect = _effect(offers, "personal", snap, live, customer_id, now_ms)
-    plans = [plan_buy_again(ing), plan_for_you(effect.offers)]
+    plans = [plan_buy_again(ing, replenishment.store_plans(ing, end_day, snap)), plan_for_you(effect.offers)]
     if ing.anchor and ing.anchor not in effect.hidden:  # never "because you bought" what they returned
         plans.append(plan_because(ing, rules.title(ing.anchor)))
     plans.append(plan_trending(ing, mine, everyone))

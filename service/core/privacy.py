@@ -156,6 +156,7 @@ def live_data(events: list[LoggedEvent], snapshot: LiveSnapshot) -> LiveData:
         negative=list(snapshot.negative),
         impressions={item: s.count for item, s in snapshot.shown.items()},
         last_contact=ms_to_iso(snapshot.last_contact_ms) if snapshot.last_contact_ms is not None else None,
+        plans=dict(snapshot.plans),
     )
 
 

@@ -9,7 +9,7 @@ left out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -18,7 +18,7 @@ from models.rules.loyalty import RFM
 from models.rules.ranking import ScoreScale, scale_of
 from models.rules.wording import duration, repeat_purchase_reason
 from service.core.filters import ItemFilter
-from service.http.schemas import StoreItem, StoreSection
+from service.http.schemas import ReplenishmentPlan, StoreItem, StoreSection
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,7 @@ class Candidate:
     item_id: str
     score: float
     reason: str
+    plan: ReplenishmentPlan | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,7 @@ def assemble(plans: Sequence[SectionPlan], rules: ItemFilter, k: int) -> list[St
                     price=rules.price(c.item_id),
                     score=scale(c.score),
                     reason=c.reason,
+                    plan=c.plan,
                 )
             )
         if items:
@@ -139,12 +141,13 @@ def assemble(plans: Sequence[SectionPlan], rules: ItemFilter, k: int) -> list[St
     return sections
 
 
-def plan_buy_again(ing: Ingredients) -> SectionPlan:
+def plan_buy_again(ing: Ingredients, plans: Mapping[str, ReplenishmentPlan]) -> SectionPlan:
+    """`plans`: the items' replenishment plans (those with a steady rhythm)."""
     return SectionPlan(
         "buy_again",
         "Buy it again",
         "things you bought more than once, the most due first",
-        [Candidate(b.item_id, b.score, b.reason) for b in ing.buy_again],
+        [Candidate(b.item_id, b.score, b.reason, plans.get(b.item_id)) for b in ing.buy_again],
         discovery=False,
     )
 

@@ -66,12 +66,24 @@ class BatchRecommendation(BaseModel):
     results: list[Recommendation]
 
 
+class ReplenishmentPlan(BaseModel):
+    """A steady reorder rhythm offered as a plan (`models.rules.replenishment.Plan`)."""
+
+    every_days: float = Field(description="the customer's mean days between purchase occasions of the item")
+    next_on: str = Field(description="ISO date of the next reorder: the latest purchase + the rhythm")
+    status: Literal["offered", "subscribed", "unsubscribed"] = Field(
+        description="subscribed / unsubscribed by the customer's latest subscribe or unsubscribe event"
+    )
+    text: str = Field(examples=["every ~3 weeks, next on 12 Dec"])
+
+
 class StoreItem(BaseModel):
     item_id: str
     title: str
     price: float | None
     score: float
     reason: str
+    plan: ReplenishmentPlan | None = Field(None, description="buy_again items with a steady rhythm")
 
 
 class StoreSection(BaseModel):
@@ -198,6 +210,8 @@ class OutboundOffer(BaseModel):
     item: RecommendedItem
     timezone: str
     local_time: str
+    reason: Literal["best offer", "replenishment due"] = "best offer"
+    plan: ReplenishmentPlan | None = Field(None, description="the plan reminded of, when replenishment is due")
 
 
 class FeedbackRates(BaseModel):
@@ -268,6 +282,9 @@ class LiveData(BaseModel):
     negative: list[str] = Field(description="items returned or complained about, newest first")
     impressions: dict[str, int] = Field(description="item -> times shown in the current capping window")
     last_contact: str | None = Field(description="last outbound contact (ISO-8601)")
+    plans: dict[str, str] = Field(
+        default_factory=dict, description="item -> replenishment plan subscribed or unsubscribed"
+    )
 
 
 class CachedDocument(BaseModel):

@@ -129,7 +129,7 @@ class RedisLiveState(LiveState):
         return out
 
     async def snapshot(self, customer_id: str, now_ms: int) -> LiveSnapshot:
-        bought, recent, suppressed, negative, shown, contact, _view = contract.live_keys(customer_id)
+        bought, recent, suppressed, negative, shown, contact, _view, plans = contract.live_keys(customer_id)
         pipe = self.client.pipeline(transaction=False)
         pipe.hgetall(bought)
         pipe.zrange(recent, 0, -1, withscores=True)
@@ -137,7 +137,8 @@ class RedisLiveState(LiveState):
         pipe.zrevrange(negative, 0, -1)
         pipe.hgetall(shown)
         pipe.get(contact)
-        counts, times, active, negatives, shown_raw, last = await self.guard(pipe.execute())
+        pipe.hgetall(plans)
+        counts, times, active, negatives, shown_raw, last, plan_raw = await self.guard(pipe.execute())
         last_ms = {item.decode(): int(ms) for item, ms in times}
         return LiveSnapshot(
             purchases={item.decode(): (int(n), last_ms.get(item.decode(), 0)) for item, n in counts.items()},
@@ -145,6 +146,7 @@ class RedisLiveState(LiveState):
             negative=tuple(item.decode() for item in negatives),
             shown={item.decode(): Shown.decode(raw.decode()) for item, raw in shown_raw.items()},
             last_contact_ms=int(last) if last is not None else None,
+            plans={item.decode(): state.decode() for item, state in plan_raw.items()},
         )
 
     async def claim_contact(self, customer_id: str, now_ms: int, min_interval_ms: int) -> int | None:

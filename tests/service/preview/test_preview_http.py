@@ -22,6 +22,7 @@ from tests.support.apps import settings_for
 from tests.support.html import around, one, text
 from tests.support.keys import API_KEY, AUTH, MARKETER
 from tests.support.redis_server import RedisServer, free_port
+from tests.support.replenishment import plans_of
 from training.publish import publish
 
 PAGES = [
@@ -334,3 +335,21 @@ def test_customer_history_shows_a_rhythm_only_where_the_store_may_claim_one(
                 assert rhythm is None, (customer, p)
                 hidden += p.occasions > 1
     assert shown and hidden
+
+
+def test_customer_page_shows_the_replenishment_plans_of_their_store(
+    client: TestClient, trained_artifacts: Path
+) -> None:
+    """Each plan on the page reads as the store's, status included; items without one show none."""
+    checked = 0
+    for p in plans_of(load_artifact(trained_artifacts))[:10]:
+        store = client.get(f"/personal-store/{p.customer_id}?k=6").json()
+        plans = {i["item_id"]: i["plan"] for s in store["sections"] for i in s["items"]}
+        page = soup(client, f"/preview/customers?customer_id={p.customer_id}")
+        for card in page.select("section.store li.card"):
+            shown, plan = card.select_one(".plan"), plans[str(card["data-item"])]
+            assert (shown is None) == (plan is None)
+            if plan is not None and shown is not None:
+                assert text(shown) == f"Plan: {plan['text']}" and shown["data-status"] == plan["status"]
+                checked += 1
+    assert checked, "no plan reached a customer's page"
