@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
 from models.contract.artifact import Artifact
+from models.contract.spreadsheet_csv import MEDIA_TYPE
 from service.core.filters import today
 from service.http.deps import CUSTOMER_ID_PATTERN, DenyListDep, LiveDep, ServingDep, StoresDep
 from service.http.errors import NotFoundError
@@ -108,7 +109,7 @@ async def all_offers_csv(artifact: ArtifactDep, live: LiveDep, deny: DenyListDep
 
 def _csv(chunks: Iterator[str], filename: str) -> StreamingResponse:
     headers = {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
-    return StreamingResponse(chunks, media_type="text/csv; charset=utf-8", headers=headers)
+    return StreamingResponse(chunks, media_type=MEDIA_TYPE, headers=headers)
 
 
 def _not_found(request: Request, title: str, message: str) -> HTMLResponse:

@@ -4,7 +4,6 @@ scrolling on a phone, readable contrast; screenshots land in test-artifacts/scre
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from models.contract.artifact import load_artifact
 from tests.support.keys import MARKETER
 from tests.support.paths import SCREENSHOTS
 from tests.support.servers import LiveServer
+from tests.support.spreadsheet import csv_rows
 
 pytestmark = pytest.mark.browser
 
@@ -115,8 +115,7 @@ def test_open_a_segment_and_download_its_offer(
     with tab.page.expect_download() as download:
         tab.page.get_by_role("link", name="Download this offer (CSV)").click()
     assert download.value.suggested_filename.startswith(f"segment-{segment_id}-offers-")
-    with open(download.value.path(), newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = csv_rows(download.value.path().read_bytes())
     assert [r["item_id"] for r in rows] == [o["item_id"] for o in api]  # as many as the page shows
     assert {r["segment_name"] for r in rows} == {name}
 
@@ -147,8 +146,7 @@ def test_everyone_csv_downloads_from_the_overview(browser: Browser, live_server:
     tab.page.goto("/preview")
     with tab.page.expect_download() as download:
         tab.page.get_by_role("link", name="Download everyone's offers (CSV)").click()
-    with open(download.value.path(), newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = csv_rows(download.value.path().read_bytes())
     assert rows and {r["rank"] for r in rows} <= {str(n) for n in range(1, 11)}
     assert len({r["customer_id"] for r in rows}) > 100
     assert tab.errors == []
