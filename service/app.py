@@ -33,6 +33,7 @@ from service.preview import routes as preview
 from service.reload import Reloader
 from service.routes import (
     admin,
+    campaigns,
     customers,
     events,
     feedback,
@@ -45,6 +46,7 @@ from service.routes import (
 )
 from service.serving import install, start_serving
 from service.settings import Settings, get_settings
+from service.storage.campaign_book import open_campaign_book
 from service.storage.stores import RedisStore
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         install(app.state, serving)
         metrics.set_loaded_model(serving.loaded_version)
         app.state.deny_list = deny
+        app.state.campaigns = open_campaign_book(settings, serving.stores.primary)
         if settings.hot_path:
             access = AccessLog(settings.access_log, settings.log_customer_ids, metrics)
             app.hot = open_hot_path(
@@ -139,7 +142,20 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         log_customer_ids=settings.log_customer_ids,
         metrics=metrics,
     )
-    for module in (recommend, store, items, segments, events, outbound, customers, admin, feedback, health, preview):
+    for module in (
+        recommend,
+        store,
+        items,
+        segments,
+        events,
+        outbound,
+        campaigns,
+        customers,
+        admin,
+        feedback,
+        health,
+        preview,
+    ):
         app.include_router(module.router)
     app.mount("/preview/static", StaticFiles(directory=STATIC), name="preview-static")
     return app

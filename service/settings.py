@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     min_contact_interval_s: float = Field(3 * 86_400, ge=0, description="least time between two outbound contacts")
     default_timezone: str = Field("Europe/London", description="time zone of customers whose country is unknown")
 
+    # Campaigns (kept in Redis with a Redis store, else in this file)
+    campaigns_file: Path | None = Field(
+        None, description="embedded store's campaigns; default <artifacts root>/campaigns/campaigns.json"
+    )
+
     @field_validator("default_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

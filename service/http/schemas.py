@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -303,3 +303,37 @@ class ReloadResult(BaseModel):
     previous_version: str | None
     version: str
     changed: bool
+
+
+# --- Campaigns ---
+
+CAMPAIGN_ID_PATTERN = r"^c[0-9a-f]{12}$"
+MAX_CAMPAIGN_CUSTOMERS = 10_000
+
+
+class CampaignIn(BaseModel):
+    """A campaign to plan: a segment or a saved customer list, one item or each customer's best
+    offer, a channel and a schedule (send time is the customer's local time)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=120, examples=["Spring mugs"])
+    segment_id: int | None = Field(None, ge=0, le=100_000, description="the audience: one micro-segment, or ...")
+    customer_ids: list[Annotated[str, Field(pattern=ID_PATTERN)]] | None = Field(
+        None, min_length=1, max_length=MAX_CAMPAIGN_CUSTOMERS, description="... a saved customer list"
+    )
+    item_id: str | None = Field(None, pattern=ID_PATTERN, description="the offer; unset = each customer's best offer")
+    channel: Literal["email", "sms", "push"]
+    start: date = Field(description="first day (customer's local date)")
+    end: date | None = Field(None, description="last day, inclusive; unset = open-ended")
+    send_time: time = Field(time(10, 0), description="customer's local time of day to send")
+
+
+class CampaignOut(CampaignIn):
+    id: str
+    created_by: str
+    created_at: datetime
+
+
+class CampaignList(BaseModel):
+    campaigns: list[CampaignOut]

@@ -4,7 +4,7 @@ downloads), behind HTTP Basic auth. Pages only; they are not part of the JSON AP
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -14,9 +14,9 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
 from models.contract.artifact import Artifact
-from models.contract.spreadsheet_csv import MEDIA_TYPE
 from service.core.filters import today
 from service.http.deps import CUSTOMER_ID_PATTERN, DenyListDep, LiveDep, ServingDep, StoresDep
+from service.http.downloads import csv_download
 from service.http.errors import NotFoundError
 from service.preview import views as preview
 from service.preview.auth import require_marketer
@@ -94,7 +94,7 @@ async def customer(
 @router.get("/segments/{segment_id}/offers.csv")
 async def segment_offers_csv(segment_id: SegmentId, artifact: ArtifactDep, k: OffersK = 10) -> StreamingResponse:
     """The segment's offer as CSV, the rows of `microoffers export --segment`."""
-    return _csv(*preview.offers_csv(artifact, segment_id, k, today()))
+    return csv_download(*preview.offers_csv(artifact, segment_id, k, today()))
 
 
 @router.get("/offers.csv")
@@ -104,12 +104,7 @@ async def all_offers_csv(artifact: ArtifactDep, live: LiveDep, deny: DenyListDep
     nothing of them), and what each customer's live state rules out (as on the API)."""
     hidden = await live.state.hidden_items(live.now_ms())
     erased = live.personalizer.forgotten if live.personalizer is not None else set()
-    return _csv(*preview.offers_csv(artifact, None, k, today(), frozenset(deny.ids | erased), hidden))
-
-
-def _csv(chunks: Iterator[str], filename: str) -> StreamingResponse:
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
-    return StreamingResponse(chunks, media_type=MEDIA_TYPE, headers=headers)
+    return csv_download(*preview.offers_csv(artifact, None, k, today(), frozenset(deny.ids | erased), hidden))
 
 
 def _not_found(request: Request, title: str, message: str) -> HTMLResponse:
