@@ -63,7 +63,7 @@ async def audience_csv(
     campaign_id: CampaignId, book: CampaignBookDep, serving: ServingDep, settings: SettingsDep
 ) -> StreamingResponse:
     """The campaign's customer ids (segment membership or the saved list), forgotten ones left out."""
-    plan = await _plan(campaign_id, book, serving, settings)
+    plan = await campaign_plan(campaign_id, book, serving, settings)
     return csv_download(
         csv_chunks(campaigns.audience_rows(plan), campaigns.AUDIENCE_COLUMNS), f"{campaign_id}-audience.csv"
     )
@@ -74,12 +74,14 @@ async def offers_csv(
     campaign_id: CampaignId, book: CampaignBookDep, serving: ServingDep, settings: SettingsDep
 ) -> StreamingResponse:
     """Per customer: the offer, the channel and when it would be sent (UTC and local time)."""
-    plan = await _plan(campaign_id, book, serving, settings)
+    plan = await campaign_plan(campaign_id, book, serving, settings)
     rows = campaigns.offer_rows(plan)
     return csv_download(csv_chunks(rows, campaigns.OFFER_COLUMNS), f"{campaign_id}-offers.csv")
 
 
-async def _plan(campaign_id: str, book: CampaignBook, serving: ServingDep, settings: SettingsDep) -> campaigns.Plan:
+async def campaign_plan(
+    campaign_id: str, book: CampaignBook, serving: ServingDep, settings: SettingsDep
+) -> campaigns.Plan:
     campaign = await campaigns.find(book, campaign_id)
     policy = ContactPolicy.from_settings(settings)
     return await campaigns.plan(campaign, serving.stores.primary, serving.artifact, serving.live, policy)
