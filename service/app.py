@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from models.contract.artifact import artifacts_root
 from models.rules.privacy import forgotten_path
+from service.core.complaint_webhook import open_complaint_webhook
 from service.core.deny_list import DenyList
 from service.hotpath.app import HotPath, open_hot_path
 from service.http.bodylimit import MaxBodySizeMiddleware
@@ -90,6 +91,9 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         metrics.set_loaded_model(serving.loaded_version)
         app.state.deny_list = deny
         app.state.campaigns = open_campaign_book(settings, serving.stores.primary)
+        app.state.complaint_webhook = webhook = open_complaint_webhook(settings, metrics)
+        if webhook is not None:
+            await webhook.start()
         if settings.hot_path:
             access = AccessLog(settings.access_log, settings.log_customer_ids, metrics)
             app.hot = open_hot_path(
@@ -117,6 +121,8 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
             if app.hot is not None:
                 app.hot.close()
                 app.hot = None
+            if webhook is not None:
+                await webhook.close()
             await app.state.serving.live.state.close()
             await app.state.serving.stores.close()
 
