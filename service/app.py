@@ -30,7 +30,7 @@ from service.http.ratelimit import RateLimiter
 from service.live.overlays import Clock, system_clock
 from service.observability.logs import AccessLog
 from service.observability.metrics import Metrics
-from service.preview import campaign_pages
+from service.preview import campaign_pages, complaints_page
 from service.preview import routes as preview
 from service.reload import Reloader
 from service.routes import (
@@ -163,6 +163,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         health,
         preview,
         campaign_pages,
+        complaints_page,
     ):
         app.include_router(module.router)
     app.mount("/preview/static", StaticFiles(directory=STATIC), name="preview-static")
