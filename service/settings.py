@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     complaint_webhook_timeout_s: float = Field(5.0, gt=0, description="one attempt's time limit")
     complaint_webhook_drain_s: float = Field(5.0, ge=0, description="on shutdown, keep delivering this long")
 
+    catalog_currency: str | None = Field(
+        "GBP",
+        pattern=r"^[A-Z]{3}$",
+        description="the preview's currency for prices whose catalog row names none (the bundled shop's: GBP)",
+    )
+
     # Campaigns (kept in Redis with a Redis store, else in this file)
     campaigns_file: Path | None = Field(
         None, description="embedded store's campaigns; default <artifacts root>/campaigns/campaigns.json"

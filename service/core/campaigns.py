@@ -21,6 +21,7 @@ from typing import Any
 from fastapi.exceptions import RequestValidationError
 
 from models.contract.artifact import Artifact
+from models.rules.catalog import EXTRAS
 from service.core import recommend as recommendations
 from service.core.outbound import ContactPolicy, in_quiet_hours, quiet_hours_over, timezone_for
 from service.core.recommend import active_version
@@ -42,6 +43,7 @@ OFFER_COLUMNS = [
     "send_at_utc",
     "send_at_local",
     "timezone",
+    *EXTRAS,  # the catalog's image_url, url and currency, empty where it has none
 ]
 CONCURRENT_READS = 16  # customers read at once: well inside the Redis pool, beside live traffic
 LOOKAHEAD_DAYS = 366  # a schedule's first send is looked for this far ahead at most
@@ -119,6 +121,7 @@ class Delivery:
     send_at: datetime  # UTC
     local: datetime  # the same moment on the customer's clock
     held_back: bool  # the contact policy moved it later than the schedule asked
+    extras: dict[str, str]  # the catalog's image_url, url, currency where it has them
 
 
 @dataclass(frozen=True)
@@ -212,13 +215,15 @@ async def _delivery(
         reco = (await recommendations.recommend(store, customer_id, 1, False, live=live)).recommendation
         if not reco.items:
             return "no_offer"
-        item_id, title, price = reco.items[0].item_id, reco.items[0].title, reco.items[0].price
+        best = reco.items[0]
+        item_id, title, price = best.item_id, best.title, best.price
+        extras = {k: v for k in EXTRAS if (v := getattr(best, k)) is not None}
     else:
         entry = catalog.get(campaign.item_id)
         if entry is None or not entry.offerable(local.date()) or campaign.item_id in snapshot.suppressed:
             return "no_offer"
-        item_id, title, price = entry.item_id, entry.title, entry.price
-    return Delivery(customer_id, segment_id, item_id, title, price, send_at, local, send_at != slot)
+        item_id, title, price, extras = entry.item_id, entry.title, entry.price, entry.extras()
+    return Delivery(customer_id, segment_id, item_id, title, price, send_at, local, send_at != slot, extras)
 
 
 def audience_rows(p: Plan) -> Iterator[dict[str, Any]]:
@@ -239,4 +244,5 @@ def offer_rows(p: Plan) -> Iterator[dict[str, Any]]:
             "send_at_utc": d.send_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "send_at_local": d.local.strftime("%Y-%m-%d %H:%M"),
             "timezone": str(d.local.tzinfo),
+            **d.extras,
         }

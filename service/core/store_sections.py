@@ -132,6 +132,7 @@ def assemble(plans: Sequence[SectionPlan], rules: ItemFilter, k: int) -> list[St
                     price=rules.price(c.item_id),
                     score=scale(c.score),
                     reason=c.reason,
+                    **rules.extras(c.item_id),
                 )
             )
         if items:

@@ -5,11 +5,36 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    Strict,
+    model_serializer,
+)
 
 from models.contract.events import EventType
+from models.rules.catalog import EXTRAS
 from service.http.deps import CUSTOMER_ID_PATTERN, ITEM_ID_PATTERN, MAX_EXCLUDE
 from service.http.params import DEFAULT_K, MAX_RECOMMEND_K, MIN_K
+
+
+def _omit_unset_extras(self: BaseModel, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+    """Catalog extras appear only when the catalog has them: answers for a catalog without
+    them are exactly what they always were (the hot path renders them the same way). No return
+    annotation on purpose: with one, pydantic would document the model as a bare object."""
+    data: dict[str, Any] = handler(self)
+    for name in EXTRAS:
+        if data.get(name) is None:
+            data.pop(name, None)
+    return data
+
+
+ImageUrl = Annotated[str | None, Field(description="the catalog's product image, when it has one")]
+ProductUrl = Annotated[str | None, Field(description="the product's page in the shop, when the catalog has one")]
+Currency = Annotated[str | None, Field(description="ISO 4217 code of `price`, when the catalog gives one")]
 
 
 class RecommendedItem(BaseModel):
@@ -18,6 +43,10 @@ class RecommendedItem(BaseModel):
     price: float | None = None
     score: float
     reason: str = Field("", description='why this item: "bought by customers like you", "a best-seller", ...')
+    image_url: ImageUrl = None
+    url: ProductUrl = None
+    currency: Currency = None
+    _extras = model_serializer(mode="wrap")(_omit_unset_extras)
 
 
 class Recommendation(BaseModel):
@@ -72,6 +101,10 @@ class StoreItem(BaseModel):
     price: float | None
     score: float
     reason: str
+    image_url: ImageUrl = None
+    url: ProductUrl = None
+    currency: Currency = None
+    _extras = model_serializer(mode="wrap")(_omit_unset_extras)
 
 
 class StoreSection(BaseModel):
@@ -137,6 +170,10 @@ class SegmentOffer(BaseModel):
     segment_share: float
     overall_share: float
     reason: str
+    image_url: ImageUrl = None
+    url: ProductUrl = None
+    currency: Currency = None
+    _extras = model_serializer(mode="wrap")(_omit_unset_extras)
 
 
 class SegmentOffers(BaseModel):
@@ -318,7 +355,9 @@ class CampaignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=120, examples=["Spring mugs"])
-    segment_id: int | None = Field(None, ge=0, le=100_000, description="the audience: one micro-segment, or ...")
+    segment_id: Annotated[int, Strict()] | None = Field(
+        None, ge=0, le=100_000, description="the audience: one micro-segment, or ..."
+    )
     customer_ids: list[Annotated[str, Field(pattern=ID_PATTERN)]] | None = Field(
         None, min_length=1, max_length=MAX_CAMPAIGN_CUSTOMERS, description="... a saved customer list"
     )

@@ -132,6 +132,8 @@ def _from_form(sent: Mapping[str, str]) -> dict[str, Any]:
     """Form text into the API's body: empty fields are unset; the customer list is ids separated
     by commas, spaces or new lines."""
     body: dict[str, Any] = {k: v for k, v in sent.items() if v and k != "customer_ids"}
+    if body.get("segment_id", "").isdigit():  # the API takes a JSON number; a form sends text
+        body["segment_id"] = int(body["segment_id"])
     if sent.get("customer_ids"):
         body["customer_ids"] = [c for c in re.split(r"[\s,;]+", sent["customer_ids"]) if c]
     return body

@@ -13,13 +13,18 @@ from service.core import campaigns
 from service.core.outbound import ContactPolicy
 from service.http.auth import WriteAccessDep
 from service.http.deps import ServingDep, SettingsDep
-from service.http.downloads import csv_download
+from service.http.downloads import CsvResponse, csv_download
 from service.http.schemas import CAMPAIGN_ID_PATTERN, CampaignIn, CampaignList, CampaignOut, ErrorBody
 from service.storage.campaign_book import CampaignBook
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"], dependencies=[WriteAccessDep])
 
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (401, 403, 404, 422, 429, 503)}
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (400, 401, 403, 404, 422, 429, 503)}
+# a CSV route's errors are JSON (the route's own media type is text/csv)
+CSV_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+    for code in (401, 403, 404, 422, 429, 503)
+}
 CampaignId = Annotated[
     str, Path(pattern=CAMPAIGN_ID_PATTERN, description="a campaign's id", examples=["c0123456789ab"])
 ]
@@ -58,7 +63,7 @@ async def delete_campaign(campaign_id: CampaignId, book: CampaignBookDep) -> Res
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/{campaign_id}/audience.csv", responses=ERRORS)
+@router.get("/{campaign_id}/audience.csv", response_class=CsvResponse, responses=CSV_ERRORS)
 async def audience_csv(
     campaign_id: CampaignId, book: CampaignBookDep, serving: ServingDep, settings: SettingsDep
 ) -> StreamingResponse:
@@ -69,7 +74,7 @@ async def audience_csv(
     )
 
 
-@router.get("/{campaign_id}/offers.csv", responses=ERRORS)
+@router.get("/{campaign_id}/offers.csv", response_class=CsvResponse, responses=CSV_ERRORS)
 async def offers_csv(
     campaign_id: CampaignId, book: CampaignBookDep, serving: ServingDep, settings: SettingsDep
 ) -> StreamingResponse:
