@@ -149,3 +149,21 @@ def test_the_signature_is_hmac_sha256_over_timestamp_dot_body() -> None:
 def test_bad_webhook_settings_are_refused_at_start(tmp_path: Path, url: str, secret: str | None, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         settings_for(tmp_path, complaint_webhook_url=url, complaint_webhook_secret=secret)
+
+
+def test_the_readmes_verification_snippet_accepts_exactly_our_signatures() -> None:
+    """Receivers copy the README's snippet: it must agree with what the service sends."""
+    import re
+
+    from tests.support.paths import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    found = re.search(r"```python\n(import hashlib, hmac, time\n.*?)```", readme, re.S)
+    assert found is not None
+    namespace: dict[str, object] = {}
+    exec(found.group(1), namespace)  # noqa: S102 - the project's own README
+    check = namespace["verify"]
+    body, now = b'{"id": "1-0"}', int(time.time())
+    assert check(SECRET.encode(), signature(SECRET.encode(), now, body), body) is True  # type: ignore[operator]
+    assert check(b"wrong", signature(SECRET.encode(), now, body), body) is False  # type: ignore[operator]
+    assert check(SECRET.encode(), signature(SECRET.encode(), now - 3600, body), body) is False  # type: ignore[operator]
