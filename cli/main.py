@@ -284,7 +284,8 @@ def export(
     from datetime import UTC, date, datetime
 
     from models.contract.artifact import artifacts_root
-    from models.contract.export import CUSTOMER_COLUMNS, SEGMENT_COLUMNS, customer_rows, segment_rows, write_csv
+    from models.contract.export import CUSTOMER_COLUMNS, SEGMENT_COLUMNS, customer_rows, segment_rows
+    from models.contract.spreadsheet_csv import write_csv
     from models.rules.privacy import forgotten_path, read_forgotten
 
     if fmt != "csv":

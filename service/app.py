@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from models.contract.artifact import artifacts_root
 from models.rules.privacy import forgotten_path
+from service.core.complaint_webhook import open_complaint_webhook
 from service.core.deny_list import DenyList
 from service.hotpath.app import HotPath, open_hot_path
 from service.http.auth import RateLimiters
@@ -30,11 +31,12 @@ from service.http.middleware import RequestContextMiddleware
 from service.live.overlays import Clock, system_clock
 from service.observability.logs import AccessLog
 from service.observability.metrics import Metrics
-from service.preview import login
+from service.preview import campaign_pages, complaints_page, login
 from service.preview import routes as preview
 from service.reload import Reloader
 from service.routes import (
     admin,
+    campaigns,
     customers,
     events,
     feedback,
@@ -47,6 +49,7 @@ from service.routes import (
 )
 from service.serving import install, start_serving
 from service.settings import Settings, get_settings
+from service.storage.campaign_book import open_campaign_book
 from service.storage.stores import RedisStore
 
 log = logging.getLogger(__name__)
@@ -88,6 +91,10 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         install(app.state, serving)
         metrics.set_loaded_model(serving.loaded_version)
         app.state.deny_list = deny
+        app.state.campaigns = open_campaign_book(settings, serving.stores.primary)
+        app.state.complaint_webhook = webhook = open_complaint_webhook(settings, metrics)
+        if webhook is not None:
+            await webhook.start()
         if settings.hot_path:
             access = AccessLog(settings.access_log, settings.log_customer_ids, metrics)
             app.hot = open_hot_path(
@@ -115,6 +122,8 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
             if app.hot is not None:
                 app.hot.close()
                 app.hot = None
+            if webhook is not None:
+                await webhook.close()
             await app.state.serving.live.state.close()
             await app.state.serving.stores.close()
 
@@ -144,12 +153,15 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         segments,
         events,
         outbound,
+        campaigns,
         customers,
         admin,
         feedback,
         health,
         login,
         preview,
+        campaign_pages,
+        complaints_page,
     ):
         app.include_router(module.router)
     app.mount("/preview/static", StaticFiles(directory=STATIC), name="preview-static")

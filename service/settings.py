@@ -11,6 +11,7 @@ import re
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
@@ -99,6 +100,27 @@ class Settings(BaseSettings):
         description='rest days per country instead of the built-in table (JSON: {"Saudi Arabia": ["fri"], "GB": []})',
     )
 
+    # Complaints and returns POSTed to a webhook (service.core.complaint_webhook)
+    complaint_webhook_url: str | None = Field(
+        None, description="http(s) URL that receives each complaint and return event; unset = none sent"
+    )
+    complaint_webhook_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key of the signature header")
+    complaint_webhook_retries: int = Field(5, ge=0, le=20, description="attempts after the first one")
+    complaint_webhook_backoff_s: float = Field(1.0, gt=0, description="wait before the first retry; doubles each time")
+    complaint_webhook_timeout_s: float = Field(5.0, gt=0, description="one attempt's time limit")
+    complaint_webhook_drain_s: float = Field(5.0, ge=0, description="on shutdown, keep delivering this long")
+
+    catalog_currency: str | None = Field(
+        "GBP",
+        pattern=r"^[A-Z]{3}$",
+        description="the preview's currency for prices whose catalog row names none (the bundled shop's: GBP)",
+    )
+
+    # Campaigns (kept in Redis with a Redis store, else in this file)
+    campaigns_file: Path | None = Field(
+        None, description="embedded store's campaigns; default <artifacts root>/campaigns/campaigns.json"
+    )
+
     @field_validator("default_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -152,6 +174,24 @@ class Settings(BaseSettings):
     def _known_rest_days(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         rest_day_overrides(value)  # raises ValueError naming the country or day
         return value
+
+    @field_validator("complaint_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {value!r}")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _webhook_signed(self) -> Settings:
+        if self.complaint_webhook_url and not (
+            self.complaint_webhook_secret and self.complaint_webhook_secret.get_secret_value()
+        ):
+            raise ValueError("MICROOFFERS_COMPLAINT_WEBHOOK_SECRET must be set with MICROOFFERS_COMPLAINT_WEBHOOK_URL")
+        return self
 
     def api_keys(self) -> list[str]:
         """The admin keys (several while one is being rotated out)."""

@@ -28,6 +28,9 @@ FORGOTTEN_KEY = f"{PREFIX}:forgotten"  # set: customer ids to keep out of every 
 # counter: bumped after each erasure has removed the customer's documents, so every worker drops
 # its in-process copies of published documents (service.hotpath) before answering again
 ERASURES_KEY = f"{PREFIX}:forgotten:epoch"
+CAMPAIGNS_KEY = (
+    f"{PREFIX}:campaigns"  # hash: campaign id -> its JSON (service.storage.campaign_book), outside any version
+)
 
 
 class Offer(NamedTuple):

@@ -1,5 +1,6 @@
-"""Segment offers as CSV for CRM and e-mail tools: one segment's offer, or every customer's
-offer (their segment's, minus what they already bought).
+"""Segment offers as CSV rows for CRM and e-mail tools: one segment's offer, or every customer's
+offer (their segment's, minus what they already bought); written in the one spreadsheet-safe
+dialect of `models.contract.spreadsheet_csv`.
 
 Read from an artifact, not from Redis, so a marketing export never loads the serving path. The
 catalog rules apply as on the API, on the export day (`as_of`, default today): unavailable and
@@ -8,11 +9,9 @@ not-yet-available items are skipped and the next offer takes their place.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from datetime import date
-from typing import Any, TextIO
+from typing import Any
 
 import pandas as pd
 
@@ -122,34 +121,3 @@ def _item(catalog: Catalog, item_id: str, offer: Any) -> dict[str, Any]:
         "overall_share": overall,
         "reason": segment_offer_reason(lift, share, overall),
     }
-
-
-def write_csv(rows: Iterable[dict[str, Any]], columns: list[str], out: TextIO) -> int:
-    """Stream rows as CSV with a header; returns the number of data rows."""
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    n = 0
-    for row in rows:
-        writer.writerow(row)
-        n += 1
-    return n
-
-
-def csv_chunks(rows: Iterable[dict[str, Any]], columns: list[str], rows_per_chunk: int = 1000) -> Iterator[str]:
-    """The same CSV as `write_csv`, as text chunks for an HTTP download: a chunk per batch of rows
-    keeps memory flat for every customer's offers without a send per row."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for n, row in enumerate(rows, start=1):
-        writer.writerow(row)
-        if n % rows_per_chunk == 0:
-            yield _drain(buffer)
-    yield _drain(buffer)
-
-
-def _drain(buffer: io.StringIO) -> str:
-    text = buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
-    return text

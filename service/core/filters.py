@@ -51,3 +51,8 @@ class ItemFilter:
     def price(self, item_id: str) -> float | None:
         entry = self.catalog.get(item_id)
         return entry.price if entry else None
+
+    def extras(self, item_id: str) -> dict[str, str]:
+        """`image_url`, `url`, `currency` where the catalog has them (see `CatalogItem.extras`)."""
+        entry = self.catalog.get(item_id)
+        return entry.extras() if entry else {}

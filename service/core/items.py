@@ -33,6 +33,7 @@ async def similar_items(store: OfferStore, version: str, item_id: str, k: int) -
                 price=rules.price(o.item_id),
                 score=o.score,
                 reason=f"often bought by customers who bought {anchor}",
+                **rules.extras(o.item_id),
             )
             for o in neighbours
         ],

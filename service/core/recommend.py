@@ -167,6 +167,7 @@ def answer_fields(
                 "price": rules.price(o.item_id),
                 "score": scale(o.score),
                 "reason": _reason(o, source, rhythm),
+                **rules.extras(o.item_id),
             }
             for o in choice.offers
         ],

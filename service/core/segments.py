@@ -45,6 +45,7 @@ async def segment_offers(store: OfferStore, version: str, segment_id: int, k: in
                     segment_share=share,
                     overall_share=overall,
                     reason=segment_offer_reason(lift, share, overall),
+                    **rules.extras(item_id),
                 )
             )
     return SegmentOffers(segment_id=segment_id, name=segment["name"], model_version=version, offers=offers)

@@ -134,6 +134,7 @@ def assemble(plans: Sequence[SectionPlan], rules: ItemFilter, k: int) -> list[St
                     score=scale(c.score),
                     reason=c.reason,
                     plan=c.plan,
+                    **rules.extras(c.item_id),
                 )
             )
         if items:

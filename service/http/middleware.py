@@ -26,8 +26,8 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
 # HTML pages get a strict policy: everything from this origin, no inline script or style (the
 # preview needs none). Only the interactive API docs, which FastAPI renders with an inline script
 # and Swagger UI from a CDN, get the looser one.
-HTML_CSP = (
-    b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; "
+HTML_CSP = (  # img-src https: for the catalog's product images (`image_url`)
+    b"default-src 'self'; img-src 'self' data: https:; style-src 'self'; script-src 'self'; form-action 'self'; "
     b"base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
 )
 DOCS_CSP = (

@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    Strict,
+    model_serializer,
+)
 
 from models.contract.events import EventType
+from models.rules.catalog import EXTRAS
 from service.http.deps import CUSTOMER_ID_PATTERN, ITEM_ID_PATTERN, MAX_EXCLUDE
 from service.http.params import DEFAULT_K, MAX_RECOMMEND_K, MIN_K
+
+
+def _omit_unset_extras(self: BaseModel, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+    """Catalog extras appear only when the catalog has them: answers for a catalog without
+    them are exactly what they always were (the hot path renders them the same way). No return
+    annotation on purpose: with one, pydantic would document the model as a bare object."""
+    data: dict[str, Any] = handler(self)
+    for name in EXTRAS:
+        if data.get(name) is None:
+            data.pop(name, None)
+    return data
+
+
+ImageUrl = Annotated[str | None, Field(description="the catalog's product image, when it has one")]
+ProductUrl = Annotated[str | None, Field(description="the product's page in the shop, when the catalog has one")]
+Currency = Annotated[str | None, Field(description="ISO 4217 code of `price`, when the catalog gives one")]
 
 
 class RecommendedItem(BaseModel):
@@ -18,6 +43,10 @@ class RecommendedItem(BaseModel):
     price: float | None = None
     score: float
     reason: str = Field("", description='why this item: "bought by customers like you", "a best-seller", ...')
+    image_url: ImageUrl = None
+    url: ProductUrl = None
+    currency: Currency = None
+    _extras = model_serializer(mode="wrap")(_omit_unset_extras)
 
 
 class Recommendation(BaseModel):
@@ -84,6 +113,10 @@ class StoreItem(BaseModel):
     score: float
     reason: str
     plan: ReplenishmentPlan | None = Field(None, description="buy_again items with a steady rhythm")
+    image_url: ImageUrl = None
+    url: ProductUrl = None
+    currency: Currency = None
+    _extras = model_serializer(mode="wrap")(_omit_unset_extras)
 
 
 class StoreSection(BaseModel):
@@ -149,6 +182,10 @@ class SegmentOffer(BaseModel):
     segment_share: float
     overall_share: float
     reason: str
+    image_url: ImageUrl = None
+    url: ProductUrl = None
+    currency: Currency = None
+    _extras = model_serializer(mode="wrap")(_omit_unset_extras)
 
 
 class SegmentOffers(BaseModel):
@@ -320,3 +357,39 @@ class ReloadResult(BaseModel):
     previous_version: str | None
     version: str
     changed: bool
+
+
+# --- Campaigns ---
+
+CAMPAIGN_ID_PATTERN = r"^c[0-9a-f]{12}$"
+MAX_CAMPAIGN_CUSTOMERS = 10_000
+
+
+class CampaignIn(BaseModel):
+    """A campaign to plan: a segment or a saved customer list, one item or each customer's best
+    offer, a channel and a schedule (send time is the customer's local time)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=120, examples=["Spring mugs"])
+    segment_id: Annotated[int, Strict()] | None = Field(
+        None, ge=0, le=100_000, description="the audience: one micro-segment, or ..."
+    )
+    customer_ids: list[Annotated[str, Field(pattern=ID_PATTERN)]] | None = Field(
+        None, min_length=1, max_length=MAX_CAMPAIGN_CUSTOMERS, description="... a saved customer list"
+    )
+    item_id: str | None = Field(None, pattern=ID_PATTERN, description="the offer; unset = each customer's best offer")
+    channel: Literal["email", "sms", "push"]
+    start: date = Field(description="first day (customer's local date)")
+    end: date | None = Field(None, description="last day, inclusive; unset = open-ended")
+    send_time: time = Field(time(10, 0), description="customer's local time of day to send")
+
+
+class CampaignOut(CampaignIn):
+    id: str
+    created_by: str
+    created_at: datetime
+
+
+class CampaignList(BaseModel):
+    campaigns: list[CampaignOut]

@@ -186,6 +186,12 @@ class LiveState(ABC):
         """{"return": {item: n}, "complaint": {item: n}} for marketers."""
 
     @abstractmethod
+    async def recent_negative(self, limit: int) -> list[LoggedEvent]:
+        """The newest `return` and `complaint` events in the durable log, newest first, at most
+        `limit` (for the preview's complaints page; forgotten customers' events are gone from
+        the log with them)."""
+
+    @abstractmethod
     async def customer_events(self, customer_id: str) -> list[LoggedEvent]:
         """Every event of the customer in the durable log, oldest first (privacy export). Scans
         the whole log: meant for rare admin calls, not the request path."""

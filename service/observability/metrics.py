@@ -37,6 +37,13 @@ class Metrics:
             ("reason",),
             registry=r,
         )
+        self.complaint_webhook = Counter(
+            "microoffers_complaint_webhook",
+            "Complaint/return webhook payloads by outcome: delivered, retried (an attempt after a failure), "
+            "failed (every attempt failed), dropped (queue full, or undelivered at shutdown)",
+            ("outcome",),
+            registry=r,
+        )
         self.outbound = Counter(
             "microoffers_outbound_decisions",
             "GET /outbound answers by outcome",

@@ -5,7 +5,7 @@ of the JSON API's schema."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 from models.contract.artifact import Artifact
 from service.core.filters import today
 from service.http.deps import CUSTOMER_ID_PATTERN, DenyListDep, LiveDep, ServingDep, StoresDep
+from service.http.downloads import csv_download
 from service.http.errors import NotFoundError
 from service.preview import views as preview
 from service.preview.auth import require_marketer
@@ -96,7 +97,7 @@ async def customer(
 @router.get("/segments/{segment_id}/offers.csv")
 async def segment_offers_csv(segment_id: SegmentId, artifact: ArtifactDep, k: OffersK = 10) -> StreamingResponse:
     """The segment's offer as CSV, the rows of `microoffers export --segment`."""
-    return _csv(*preview.offers_csv(artifact, segment_id, k, today()))
+    return csv_download(*preview.offers_csv(artifact, segment_id, k, today()))
 
 
 @router.get("/offers.csv")
@@ -106,12 +107,7 @@ async def all_offers_csv(artifact: ArtifactDep, live: LiveDep, deny: DenyListDep
     nothing of them), and what each customer's live state rules out (as on the API)."""
     hidden = await live.state.hidden_items(live.now_ms())
     erased = live.personalizer.forgotten if live.personalizer is not None else set()
-    return _csv(*preview.offers_csv(artifact, None, k, today(), frozenset(deny.ids | erased), hidden))
-
-
-def _csv(chunks: Iterator[str], filename: str) -> StreamingResponse:
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
-    return StreamingResponse(chunks, media_type="text/csv; charset=utf-8", headers=headers)
+    return csv_download(*preview.offers_csv(artifact, None, k, today(), frozenset(deny.ids | erased), hidden))
 
 
 def _not_found(request: Request, title: str, message: str) -> HTMLResponse:

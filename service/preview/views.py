@@ -21,12 +21,12 @@ from models.contract.export import (
     CUSTOMER_COLUMNS,
     SEGMENT_COLUMNS,
     ExportError,
-    csv_chunks,
     customer_rows,
     segment_rows,
     storefront_of,
 )
 from models.contract.purchase_history import purchase_history
+from models.contract.spreadsheet_csv import csv_chunks
 from models.contract.store_documents import SEGMENTS, segment_doc
 from service.core import personal_store, segments
 from service.core.recommend import active_version

@@ -56,4 +56,7 @@ async def post_events(request: Request, settings: SettingsDep, live: LiveDep, me
     except CustomerForgottenError:
         metrics.events_rejected.labels("forgotten").inc()
         raise
+    webhook = getattr(request.app.state, "complaint_webhook", None)
+    if webhook is not None:  # only enqueues: the webhook's answer never delays or fails this request
+        webhook.notify(parsed, recorded, live.segment_of)
     return EventsAccepted(accepted=len(recorded), ids=[r.id for r in recorded])
