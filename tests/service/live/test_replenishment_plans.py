@@ -8,8 +8,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import redis
 from fastapi.testclient import TestClient
 
+from models import contract
 from models.contract.artifact import Artifact
 from models.rules.contact import ContactPolicy, next_allowed_contact, timezone_for
 from models.rules.wording import plan_text
@@ -137,12 +139,19 @@ def test_unsubscribing_stops_the_reminders(client: TestClient, artifact: Artifac
 
 
 def test_a_forgotten_customer_gets_no_plan_and_cannot_subscribe(
-    make_client: AppFactory, artifact: Artifact, tmp_path: Path
+    make_client: AppFactory, artifact: Artifact, tmp_path: Path, settings: Settings
 ) -> None:
     """With a deny list of the test's own: the suite's trained artifacts are shared."""
     with make_client(forgotten_file=tmp_path / "forgotten.txt") as client:
         p, _ = shown_plan(client, artifact)
+        post(client, {"customer_id": p.customer_id, "item_id": p.item_id, "type": "subscribe"})
+        plans_key = contract.live_key(p.customer_id, "plans")
+        in_redis = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
+        assert in_redis is None or in_redis.exists(plans_key) == 1
         assert client.delete(f"/customers/{p.customer_id}", headers=AUTH).status_code == 204
+        live = client.get(f"/customers/{p.customer_id}/export", headers=AUTH).json()["live"]
+        assert live["plans"] == {} and live["events"] == []  # the subscription went with the rest
+        assert in_redis is None or in_redis.exists(plans_key) == 0
         refused = client.post(
             "/events", json={"customer_id": p.customer_id, "item_id": p.item_id, "type": "subscribe"}, headers=AUTH
         )
