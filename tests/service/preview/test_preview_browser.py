@@ -12,13 +12,11 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, ViewportSize
 
 from models.contract.artifact import load_artifact
-from tests.support.paths import SCREENSHOTS
-from tests.support.servers import LiveServer
-from tests.support.sign_in import sign_in
 from tests.support.apps import settings_for
 from tests.support.keys import AUTH, MARKETER
 from tests.support.paths import SCREENSHOTS
 from tests.support.servers import LiveServer
+from tests.support.sign_in import sign_in
 from tests.support.spreadsheet import csv_rows
 
 pytestmark = pytest.mark.browser
