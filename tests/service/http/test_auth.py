@@ -53,6 +53,19 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/preview/customers"): "preview",
     ("GET", "/preview/segments/{segment_id}/offers.csv"): "preview",
     ("GET", "/preview/offers.csv"): "preview",
+    ("GET", "/campaigns"): "admin",
+    ("POST", "/campaigns"): "admin",
+    ("GET", "/campaigns/{campaign_id}"): "admin",
+    ("DELETE", "/campaigns/{campaign_id}"): "admin",
+    ("GET", "/campaigns/{campaign_id}/audience.csv"): "admin",
+    ("GET", "/campaigns/{campaign_id}/offers.csv"): "admin",
+    ("GET", "/preview/campaigns"): "preview",
+    ("POST", "/preview/campaigns"): "preview",
+    ("GET", "/preview/campaigns/{campaign_id}"): "preview",
+    ("POST", "/preview/campaigns/{campaign_id}/delete"): "preview",
+    ("GET", "/preview/campaigns/{campaign_id}/audience.csv"): "preview",
+    ("GET", "/preview/campaigns/{campaign_id}/offers.csv"): "preview",
+    ("GET", "/preview/complaints"): "preview",
 }
 DENIED = (401, 403)
 
