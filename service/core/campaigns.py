@@ -172,7 +172,7 @@ def first_slot(campaign: CampaignOut, zone_now: datetime) -> datetime | None:
     for _ in range(LOOKAHEAD_DAYS):
         if campaign.end is not None and day > campaign.end:
             return None
-        slot = datetime.combine(day, campaign.send_time, tzinfo=zone_now.tzinfo)
+        slot = datetime.combine(day, campaign.send_at, tzinfo=zone_now.tzinfo)
         if slot >= zone_now:
             return slot
         day += timedelta(days=1)

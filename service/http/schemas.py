@@ -365,6 +365,15 @@ CAMPAIGN_ID_PATTERN = r"^c[0-9a-f]{12}$"
 MAX_CAMPAIGN_CUSTOMERS = 10_000
 
 
+def _campaign_day(day: date) -> date:
+    if not EARLIEST.date() <= day < LATEST.date():
+        raise ValueError(f"must lie between {EARLIEST.date()} and {LATEST.date()}")
+    return day
+
+
+CampaignDay = Annotated[date, AfterValidator(_campaign_day)]
+
+
 class CampaignIn(BaseModel):
     """A campaign to plan: a segment or a saved customer list, one item or each customer's best
     offer, a channel and a schedule (send time is the customer's local time)."""
@@ -380,9 +389,15 @@ class CampaignIn(BaseModel):
     )
     item_id: str | None = Field(None, pattern=ID_PATTERN, description="the offer; unset = each customer's best offer")
     channel: Literal["email", "sms", "push"]
-    start: date = Field(description="first day (customer's local date)")
-    end: date | None = Field(None, description="last day, inclusive; unset = open-ended")
-    send_time: time = Field(time(10, 0), description="customer's local time of day to send")
+    start: CampaignDay = Field(description="first day (customer's local date)")
+    end: CampaignDay | None = Field(None, description="last day, inclusive; unset = open-ended")
+    send_time: str = Field(
+        "10:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="customer's local time of day to send, HH:MM"
+    )
+
+    @property
+    def send_at(self) -> time:
+        return time.fromisoformat(self.send_time)
 
 
 class CampaignOut(CampaignIn):

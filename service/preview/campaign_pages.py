@@ -54,9 +54,7 @@ async def create_campaign(
         made = await campaigns.create(
             book, serving.stores.primary, serving.artifact, wanted, user, serving.live.clock()
         )
-    except ValidationError as exc:
-        return await _list_page(request, book, serving, settings, user, sent, _problems(exc.errors()), 422)
-    except RequestValidationError as exc:
+    except (ValidationError, RequestValidationError) as exc:  # the form's shape, or the model's rules
         return await _list_page(request, book, serving, settings, user, sent, _problems(exc.errors()), 422)
     return RedirectResponse(f"/preview/campaigns/{made.id}", status_code=303)
 

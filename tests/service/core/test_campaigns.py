@@ -15,7 +15,7 @@ POLICY = ContactPolicy(time(21, 0), time(9, 0), timedelta(days=3), "Europe/Londo
 LONDON, TOKYO = ZoneInfo("Europe/London"), ZoneInfo("Asia/Tokyo")
 
 
-def _campaign(start: date, end: date | None = None, send: time = time(10, 0)) -> CampaignOut:
+def _campaign(start: date, end: date | None = None, send: str = "10:00") -> CampaignOut:
     return CampaignOut(
         id="c000000000001",
         name="x",

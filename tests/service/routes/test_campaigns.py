@@ -71,6 +71,7 @@ def test_campaigns_need_the_key(client: TestClient) -> None:
         ({"segment_id": 0, "channel": "fax"}, "channel"),
         ({"segment_id": 0, "start": "2030-03-04", "end": "2030-03-01"}, "end"),
         ({"segment_id": 0, "send_time": "25:00"}, "send_time"),
+        ({"segment_id": 0, "start": "0094-06-14"}, "start"),
         ({"customer_ids": ["bad id!"]}, "customer_ids.0"),
     ],
 )
