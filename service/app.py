@@ -35,6 +35,7 @@ from service.routes import (
     admin,
     customers,
     events,
+    experiments,
     feedback,
     health,
     items,
@@ -139,7 +140,20 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         log_customer_ids=settings.log_customer_ids,
         metrics=metrics,
     )
-    for module in (recommend, store, items, segments, events, outbound, customers, admin, feedback, health, preview):
+    for module in (
+        recommend,
+        store,
+        items,
+        segments,
+        events,
+        outbound,
+        customers,
+        admin,
+        experiments,
+        feedback,
+        health,
+        preview,
+    ):
         app.include_router(module.router)
     app.mount("/preview/static", StaticFiles(directory=STATIC), name="preview-static")
     return app

@@ -134,7 +134,7 @@ async def decide(
     last = (await live.state.snapshot(customer_id, now_ms)).last_contact_ms
     if last is not None and now_ms - last < interval_ms:
         return _too_recent(last, interval_ms)
-    reco = (await recommendations.recommend(store, customer_id, 1, False, live=at_now)).recommendation
+    reco = (await recommendations.recommend(store, customer_id, 1, False, live=at_now, surface=SECTION)).recommendation
     if not reco.items:
         return OutboundDecision(None, "no_offer")
     if not dry_run:
@@ -151,6 +151,8 @@ async def decide(
         item=reco.items[0],
         timezone=zone.key,
         local_time=local.isoformat(timespec="seconds"),
+        recommendation_id=reco.recommendation_id,
+        variant=reco.variant,
     )
     return OutboundDecision(offer)
 

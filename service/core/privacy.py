@@ -92,6 +92,8 @@ async def forget_customer(state: Any, deny: DenyList, customer_id: str) -> None:
     if serving.live.personalizer is not None:
         serving.live.personalizer.forget(customer_id)
     events = await serving.live.state.forget(customer_id)
+    if serving.live.experiments is not None:  # their exposure, conversion and revenue in every experiment
+        await serving.live.experiments.forget(customer_id)
     log.info(
         "forgot customer %s: %d cached documents and %d logged events removed", hash_id(customer_id), removed, events
     )

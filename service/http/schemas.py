@@ -20,12 +20,19 @@ class RecommendedItem(BaseModel):
     reason: str = Field("", description='why this item: "bought by customers like you", "a best-seller", ...')
 
 
+RECOMMENDATION_ID_PATTERN = r"^r1[A-Za-z0-9_-]{8,400}$"
+RECOMMENDATION_ID = Field(description="names this answer in events (`POST /events`): attribution reads it")
+VARIANT = Field(None, description="the experiment variant that served this answer; null outside experiments")
+
+
 class Recommendation(BaseModel):
     customer_id: str
     model_version: str
     source: Literal["personal", "popular"]
     degraded: bool = False
     items: list[RecommendedItem]
+    recommendation_id: str = RECOMMENDATION_ID
+    variant: str | None = VARIANT
 
 
 class Health(BaseModel):
@@ -79,6 +86,7 @@ class StoreSection(BaseModel):
     title: str
     reason: str
     items: list[StoreItem]
+    recommendation_id: str = Field("", description="names this section's answer in events")
 
 
 class Loyalty(BaseModel):
@@ -93,6 +101,7 @@ class PersonalStore(BaseModel):
     source: Literal["personal", "popular"]
     loyalty: Loyalty
     sections: list[StoreSection]
+    variant: str | None = VARIANT
 
 
 class SimilarItems(BaseModel):
@@ -101,6 +110,7 @@ class SimilarItems(BaseModel):
     model_version: str
     degraded: bool = False  # answered from the in-process fallback while Redis is down
     items: list[StoreItem]
+    recommendation_id: str = RECOMMENDATION_ID
 
 
 class SegmentSummary(BaseModel):
@@ -178,6 +188,12 @@ class EventIn(BaseModel):
     section: str | None = Field(
         None, pattern=r"^[a-z0-9_]{1,32}$", description="where the item was shown, if the client knows"
     )
+    recommendation_id: str | None = Field(
+        None,
+        pattern=RECOMMENDATION_ID_PATTERN,
+        description="the `recommendation_id` of the answer that showed the item: experiments attribute by it",
+    )
+    price: float | None = Field(None, ge=0, le=10_000_000, description="price paid per unit (default: the catalog's)")
 
 
 class EventBatch(BaseModel):
@@ -198,6 +214,8 @@ class OutboundOffer(BaseModel):
     item: RecommendedItem
     timezone: str
     local_time: str
+    recommendation_id: str = RECOMMENDATION_ID
+    variant: str | None = VARIANT
 
 
 class FeedbackRates(BaseModel):
