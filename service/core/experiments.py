@@ -54,11 +54,6 @@ class Assignment:
     def label(self) -> str | None:
         return self.variant or None
 
-    @property
-    def plain(self) -> bool:
-        """Serves what an answer outside any experiment would (the hot path answers these)."""
-        return self.version is None and not self.popular_only
-
 
 NO_EXPERIMENT = Assignment()
 

@@ -207,7 +207,7 @@ class HotPath:
         if read.experiment is None or not isinstance(store, RedisExperiments):
             return experiments.NO_EXPERIMENT
         chosen = experiments.assign(store.parse_running(read.experiment), customer_id)
-        if not chosen.plain:
+        if chosen.popular_only or chosen.version not in (None, read.version):
             raise Delegate
         return chosen
 
