@@ -23,7 +23,7 @@ from models.contract.experiments import Experiment, Variant
 from service.core import filters
 from service.live.overlays import LiveContext
 from service.live.state import NONE, Recorded
-from service.storage.experiments import COUNTED, ExperimentConflictError, Exposure, Outcome
+from service.storage.experiments import COUNTED, ExperimentConflictError, ExperimentStore, Exposure, Outcome
 from service.storage.stores import EmbeddedStore, OfferStore, RedisStore, StoreUnavailableError
 
 log = logging.getLogger(__name__)
@@ -188,7 +188,7 @@ async def _catalog_prices(store: OfferStore) -> dict[str, float]:
 
 
 async def start(
-    live: LiveContext,
+    tallies: ExperimentStore | None,
     store: OfferStore,
     experiment_id: str,
     variants: tuple[Variant, ...],
@@ -198,7 +198,7 @@ async def start(
     description: str = "",
 ) -> Experiment:
     """Check the variants against what the store holds, then start (one running at a time)."""
-    if live.experiments is None:
+    if tallies is None:
         raise ExperimentError("experiments are off in this service")
     try:
         contract.check_variants(variants)
@@ -209,7 +209,7 @@ async def start(
             await _check_version(store, v)
     experiment = Experiment(experiment_id, secrets.token_hex(8), variants, now_ms, None, alpha, mixture_sd, description)
     try:
-        await live.experiments.start(experiment)
+        await tallies.start(experiment)
     except ExperimentConflictError as exc:
         raise ExperimentError(str(exc)) from exc
     return experiment

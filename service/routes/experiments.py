@@ -32,7 +32,7 @@ async def start_experiment(body: ExperimentIn, live: LiveDep, store: StoreDep) -
         variants += (Variant(HOLDOUT, None, "popular", rest * body.holdout / (1 - body.holdout)),)
     try:
         started = await experiments.start(
-            live, store, body.id, variants, live.now_ms(), body.alpha, body.mixture_sd, body.description
+            live.experiments, store, body.id, variants, live.now_ms(), body.alpha, body.mixture_sd, body.description
         )
     except ExperimentError as exc:
         raise _http(exc) from exc
