@@ -113,7 +113,7 @@ def compare(e: Experiment, t: Tallies, name: str, control: str, today: int) -> C
 
 def _decision(look: online.SequentialLook, name: str) -> str:
     if not look.reject:
-        return "no decision yet: keep the experiment running"
+        return f"{name}: no decision yet, keep the experiment running"
     return f"{name} converts {'better' if look.difference > 0 else 'worse'} than the control"
 
 
