@@ -214,3 +214,21 @@ def test_two_published_versions_serve_their_buckets_and_stay_while_the_experimen
         expire_old_versions(r, ttl_s=60)
         assert 0 < r.ttl(contract.manifest_key(version_a.version)) <= 60
     r.close()
+
+
+def test_forgetting_a_customer_takes_them_out_of_the_experiments_tallies(
+    artifacts: Path, artifact: Artifact, redis_url: str | None
+) -> None:
+    with client_for(artifacts, redis_url) as client:
+        start(client, variants=[{"name": "A"}, {"name": "B"}])
+        customer, other = customers(artifact, 2)
+        for c in (customer, other):
+            reco = client.get(f"/recommend/{c}").json()
+            event = {"customer_id": c, "item_id": reco["items"][0]["item_id"], "type": "purchase", "price": 1.0}
+            client.post("/events", json={**event, "recommendation_id": reco["recommendation_id"]}, headers=AUTH)
+        assert sum(v["converted_customers"] for v in results(client)["variants"]) == 2
+        assert client.delete(f"/customers/{customer}", headers=AUTH).status_code == 204
+        after = results(client)["variants"]
+        assert sum(v["customers"] for v in after) == 1 and sum(v["converted_customers"] for v in after) == 1
+        assert sum(v["purchases"] for v in after) == 2  # totals hold no customer id: they stay
+        assert client.get(f"/recommend/{customer}").json()["variant"] is None  # forgotten: outside it
