@@ -19,7 +19,7 @@ from service.storage.experiments import ExperimentStore
 
 router = APIRouter(prefix="/experiments", tags=["experiments"], dependencies=[WriteAccessDep])
 
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (401, 403, 404, 409, 422, 429, 503)}
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 422, 429, 503)}
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ExperimentSummary, responses=ERRORS)
