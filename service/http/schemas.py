@@ -300,6 +300,14 @@ class SegmentMembership(BaseModel):
     model_version: str
 
 
+class ExperimentMembership(BaseModel):
+    experiment: str
+    variant: str
+    exposed_on: str | None = Field(description="UTC day first shown an answer of the variant")
+    converted_on: str | None = Field(description="UTC day of the first attributed purchase")
+    revenue: float
+
+
 class CustomerExport(BaseModel):
     """Everything Micro-offers stores about one customer."""
 
@@ -315,6 +323,9 @@ class CustomerExport(BaseModel):
     live: LiveData
     cached: list[CachedDocument]
     segment: SegmentMembership | None
+    experiments: list[ExperimentMembership] = Field(
+        default_factory=list, description="the experiment variants the customer was counted in"
+    )
 
 
 class ReloadResult(BaseModel):

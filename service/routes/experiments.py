@@ -15,14 +15,24 @@ from service.http.deps import LiveDep, StoreDep
 from service.http.experiment_schemas import ExperimentIn, ExperimentList, ExperimentResults, ExperimentSummary
 from service.http.schemas import ErrorBody
 from service.live.overlays import LiveContext
+from service.routes.methods import refuse_other_methods
 from service.storage.experiments import ExperimentStore
 
-router = APIRouter(prefix="/experiments", tags=["experiments"], dependencies=[WriteAccessDep])
+router = APIRouter(prefix="/experiments", tags=["experiments"])
+refuse_other_methods(router, "", "GET, POST")  # both routes of one path: the 405 names both
 
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 422, 429, 503)}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 422, 429, 503)
+}
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ExperimentSummary, responses=ERRORS)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ExperimentSummary,
+    responses=ERRORS,
+    dependencies=[WriteAccessDep],
+)
 async def start_experiment(body: ExperimentIn, live: LiveDep, store: StoreDep) -> ExperimentSummary:
     """Start splitting customers between the variants (the first is the control), with an extra
     popular-only hold-out of `holdout` of them. 409 while another experiment runs."""
@@ -39,12 +49,12 @@ async def start_experiment(body: ExperimentIn, live: LiveDep, store: StoreDep) -
     return experiment_results.summary(started)
 
 
-@router.get("", response_model=ExperimentList, responses=ERRORS)
+@router.get("", response_model=ExperimentList, responses=ERRORS, dependencies=[WriteAccessDep])
 async def list_experiments(live: LiveDep) -> ExperimentList:
     return ExperimentList(experiments=[experiment_results.summary(e) for e in await _store(live).definitions()])
 
 
-@router.get("/{experiment_id}", response_model=ExperimentResults, responses=ERRORS)
+@router.get("/{experiment_id}", response_model=ExperimentResults, responses=ERRORS, dependencies=[WriteAccessDep])
 async def experiment(experiment_id: str, live: LiveDep) -> ExperimentResults:
     """Per variant impressions, click-through, conversion, revenue and returns; differences with
     95% intervals; the always-valid sequential test (look as often as you like); the
@@ -54,7 +64,7 @@ async def experiment(experiment_id: str, live: LiveDep) -> ExperimentResults:
     return experiment_results.results(found, tallies, live.now_ms() // 86_400_000)
 
 
-@router.post("/{experiment_id}/stop", response_model=ExperimentSummary, responses=ERRORS)
+@router.post("/{experiment_id}/stop", response_model=ExperimentSummary, responses=ERRORS, dependencies=[WriteAccessDep])
 async def stop_experiment(experiment_id: str, live: LiveDep) -> ExperimentSummary:
     """Every customer gets the served version again; the results stay readable."""
     found = await _get(live, experiment_id)

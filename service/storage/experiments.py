@@ -62,6 +62,16 @@ class Outcome(NamedTuple):
 COUNTED = {"click": "clicks", "purchase": "purchases", "return": "returns"}
 
 
+class CustomerTally(NamedTuple):
+    """One customer in one variant: first exposure and conversion days, revenue in cents."""
+
+    experiment: str
+    variant: str
+    exposed_day: int | None
+    converted_day: int | None
+    revenue_cents: int
+
+
 @dataclass
 class Tallies:
     """What results are computed from: totals by "<variant>|<metric>", and per variant the
@@ -106,6 +116,10 @@ class ExperimentStore(ABC):
     @abstractmethod
     async def forget(self, customer_id: str) -> None:
         """Take the customer out of every experiment's per-customer tallies (totals stay)."""
+
+    @abstractmethod
+    async def customer_tallies(self, customer_id: str) -> list[CustomerTally]:
+        """What the experiments hold of one customer (privacy export)."""
 
 
 def exposure_commands(exposures: Sequence[Exposure]) -> list[Command]:
@@ -199,6 +213,16 @@ class RedisExperiments(ExperimentStore):
                 getattr(tallies, what)[v] = {k.decode(): int(n) for k, n in next(rest).items()}
         return tallies
 
+    async def customer_tallies(self, customer_id: str) -> list[CustomerTally]:
+        found = [(e.id, v) for e in await self.definitions() for v in e.variant_names]
+        pipe = self.client.pipeline(transaction=False)
+        for experiment, variant in found:
+            for what in contract.PER_CUSTOMER:
+                pipe.hget(contract.per_customer_key(experiment, what, variant), customer_id)
+        replies = iter(await self.guard(pipe.execute()))
+        rows = [(experiment, variant, *(next(replies) for _ in contract.PER_CUSTOMER)) for experiment, variant in found]
+        return [_tally(e, v, x, c, r) for e, v, x, c, r in rows if x is not None or c is not None or r is not None]
+
     async def forget(self, customer_id: str) -> None:
         pipe = self.client.pipeline(transaction=False)
         for experiment in await self.definitions():
@@ -259,11 +283,30 @@ class EmbeddedExperiments(ExperimentStore):
             {v: dict(t.revenue.get(v, {})) for v in experiment.variant_names},
         )
 
+    async def customer_tallies(self, customer_id: str) -> list[CustomerTally]:
+        rows = [
+            (
+                e.id,
+                v,
+                *(getattr(self._tallies[e.id], what).get(v, {}).get(customer_id) for what in contract.PER_CUSTOMER),
+            )
+            for e in await self.definitions()
+            for v in e.variant_names
+        ]
+        return [_tally(e, v, x, c, r) for e, v, x, c, r in rows if x is not None or c is not None or r is not None]
+
     async def forget(self, customer_id: str) -> None:
         for t in self._tallies.values():
             for per_variant in (t.exposed, t.converted, t.revenue):
                 for values in per_variant.values():
                     values.pop(customer_id, None)
+
+
+def _tally(experiment: str, variant: str, exposed: object, converted: object, revenue: object) -> CustomerTally:
+    def number(raw: object) -> int | None:
+        return None if raw is None else int(raw)  # type: ignore[call-overload]
+
+    return CustomerTally(experiment, variant, number(exposed), number(converted), number(revenue) or 0)
 
 
 def _add(counts: dict[str, int], key: str, n: int) -> None:

@@ -227,8 +227,15 @@ def test_forgetting_a_customer_takes_them_out_of_the_experiments_tallies(
             event = {"customer_id": c, "item_id": reco["items"][0]["item_id"], "type": "purchase", "price": 1.0}
             client.post("/events", json={**event, "recommendation_id": reco["recommendation_id"]}, headers=AUTH)
         assert sum(v["converted_customers"] for v in results(client)["variants"]) == 2
+        exported = client.get(f"/customers/{customer}/export", headers=AUTH).json()["experiments"]
+        assert [(x["experiment"], x["variant"], x["revenue"]) for x in exported] == [
+            ("exp-1", definition(client).assign(customer).name, 1.0)
+        ]
+        assert exported[0]["exposed_on"] == exported[0]["converted_on"] is not None
         assert client.delete(f"/customers/{customer}", headers=AUTH).status_code == 204
         after = results(client)["variants"]
         assert sum(v["customers"] for v in after) == 1 and sum(v["converted_customers"] for v in after) == 1
         assert sum(v["purchases"] for v in after) == 2  # totals hold no customer id: they stay
         assert client.get(f"/recommend/{customer}").json()["variant"] is None  # forgotten: outside it
+        client.post(f"/customers/{customer}/restore", headers=AUTH)
+        assert client.get(f"/customers/{customer}/export", headers=AUTH).json()["experiments"] == []
