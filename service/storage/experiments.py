@@ -13,7 +13,7 @@ one variant.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -123,12 +123,22 @@ class ExperimentStore(ABC):
 
 
 def exposure_commands(exposures: Sequence[Exposure]) -> list[Command]:
-    """The writes of exposures, as the routes' client and the hot path's connection send them."""
-    commands: list[Command] = []
+    """The writes of exposures, as the routes' client and the hot path's connection send them:
+    the first exposure of each customer, and one counter increment per variant (the hot path
+    sends a tick's exposures at once)."""
+    first = {(e.experiment, e.variant, e.customer_id): e.day for e in reversed(exposures)}
+    commands: list[Command] = [
+        ("HSETNX", contract.per_customer_key(experiment, "exposed", variant), customer, day)
+        for (experiment, variant, customer), day in first.items()
+    ]
+    shown = Counter[tuple[str, str]]()
     for e in exposures:
-        commands.append(("HSETNX", contract.per_customer_key(e.experiment, "exposed", e.variant), e.customer_id, e.day))
-        if e.items:
-            commands.append(("HINCRBY", contract.counts_key(e.experiment), f"{e.variant}|impressions", e.items))
+        shown[(e.experiment, e.variant)] += e.items
+    commands += [
+        ("HINCRBY", contract.counts_key(experiment), f"{variant}|impressions", n)
+        for (experiment, variant), n in shown.items()
+        if n
+    ]
     return commands
 
 
