@@ -8,7 +8,9 @@ kept between requests (see `answers`). It hands the request to FastAPI, untouche
 request is anything else: another path or method (a fixed path such as `/recommend/batch` is a
 route of its own, not a customer id), other or repeated or invalid parameters (so
 errors keep the routes' 422 shape), a customer on this worker's deny list, Redis unreadable or
-the service already answering from its fallback (degraded answers are the routes' business).
+the service already answering from its fallback (degraded answers are the routes' business),
+or a customer whose experiment variant serves another version than the one read, or the
+hold-out (`_assignment`; the running experiment is read with every tick's pipeline).
 """
 
 from __future__ import annotations

@@ -80,7 +80,13 @@ def test_every_surface_names_its_variant_and_a_hold_out_gets_best_sellers(
         for result in batch["results"]:
             assert result["variant"] == e.assign(result["customer_id"]).name
             assert decode_recommendation_id(result["recommendation_id"]).surface == "batch"
-        item = client.get(f"/recommend/{customers(artifact)[0]}").json()["items"][0]["item_id"]
+        first = customers(artifact)[0]
+        params = {"now": "2024-03-01T12:00:00Z", "dry_run": "true"}
+        offer = client.get(f"/outbound/{first}", params=params, headers=AUTH)
+        assert offer.status_code == 200, offer.text
+        assert offer.json()["variant"] == e.assign(first).name
+        assert decode_recommendation_id(offer.json()["recommendation_id"]).surface == "outbound"
+        item = client.get(f"/recommend/{first}").json()["items"][0]["item_id"]
         similar = client.get(f"/items/{item}/similar").json()
         assert decode_recommendation_id(similar["recommendation_id"]).surface == "similar"
         assert client.post("/experiments/exp-1/stop", headers=AUTH).status_code == 200
