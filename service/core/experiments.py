@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -20,6 +20,7 @@ from models import contract as keys
 from models.contract import experiments as contract
 from models.contract.events import Event
 from models.contract.experiments import Experiment, Variant
+from models.rules.catalog import CatalogItem
 from service.core import filters
 from service.live.overlays import LiveContext
 from service.live.state import NONE, Recorded
@@ -166,22 +167,25 @@ async def attribute_events(
     if experiment is None:
         return 0
     prices = await _catalog_prices(store)
-    day = live.now_ms() // 86_400_000
+    day = utc_day()  # the day recommendation ids and exposures are counted by
     outcomes = [
         o
         for e, r in zip(events, recorded, strict=True)
-        if (o := attribute(experiment, e, r, day, e.price if e.price is not None else prices.get(e.item_id)))
+        if (o := attribute(experiment, e, r, day, e.price if e.price is not None else _price(prices, e.item_id)))
     ]
     await live.experiments.record_outcomes(outcomes)
     return len(outcomes)
 
 
-async def _catalog_prices(store: OfferStore) -> dict[str, float]:
+async def _catalog_prices(store: OfferStore) -> Mapping[str, CatalogItem]:
+    """The served version's catalog (kept per version by the store: no read per event)."""
     version = await store.active_version()
-    if version is None:
-        return {}
-    catalog = await store.catalog(version)
-    return {item: entry.price for item, entry in catalog.items() if entry.price is not None}
+    return {} if version is None else await store.catalog(version)
+
+
+def _price(catalog: Mapping[str, CatalogItem], item_id: str) -> float | None:
+    entry = catalog.get(item_id)
+    return entry.price if entry is not None else None
 
 
 # --- start and stop ---

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
 from models.contract.artifact import Artifact
-from service.core import experiment_results
+from service.core import experiment_results, experiments
 from service.core.filters import today
 from service.http.deps import CUSTOMER_ID_PATTERN, DenyListDep, LiveDep, ServingDep, StoresDep
 from service.http.errors import NotFoundError
@@ -133,6 +133,6 @@ async def experiment_page(
     found = await live.experiments.get(experiment_id) if live.experiments is not None else None
     if found is None or live.experiments is None:
         return _not_found(request, f"Experiment {experiment_id} not found", "The experiments page lists them.")
-    results = experiment_results.results(found, await live.experiments.tallies(found), live.now_ms() // 86_400_000)
+    results = experiment_results.results(found, await live.experiments.tallies(found), experiments.utc_day())
     context = {"results": results, "plot": lift_plot(results.timeline)}
     return TEMPLATES.TemplateResponse(request, "experiment.html", context)

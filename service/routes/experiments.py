@@ -61,7 +61,7 @@ async def experiment(experiment_id: str, live: LiveDep) -> ExperimentResults:
     sample-ratio check; and the test's course by day."""
     found = await _get(live, experiment_id)
     tallies = await _store(live).tallies(found)
-    return experiment_results.results(found, tallies, live.now_ms() // 86_400_000)
+    return experiment_results.results(found, tallies, experiments.utc_day())
 
 
 @router.post("/{experiment_id}/stop", response_model=ExperimentSummary, responses=ERRORS, dependencies=[WriteAccessDep])
