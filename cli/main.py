@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional, cast
 
 import typer
 
+from cli.experiments import experiment_app
 from models.contract.artifact import ArtifactNotFoundError, load_artifact
 from training.errors import InputError, QualityGateError
 
@@ -29,6 +30,7 @@ FORMATS = ("canonical", "online-retail")  # training.data.load.Format, without i
 app = typer.Typer(help="Micro-offers: train, publish and serve personalized recommendations.", no_args_is_help=True)
 events_app = typer.Typer(help="The feedback event log (POST /events).", no_args_is_help=True)
 app.add_typer(events_app, name="events")
+app.add_typer(experiment_app, name="experiment")
 
 ArtifactsOpt = Annotated[
     Path, typer.Option("--artifacts", help="a `train --out` directory (newest version used) or one version in it")

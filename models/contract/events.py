@@ -48,6 +48,9 @@ class Event:
     ts_ms: int
     quantity: int = 1
     section: str | None = None
+    # what experiments attribute by (service.core.experiments); not part of the durable log
+    recommendation_id: str | None = None
+    price: float | None = None  # the price paid, when the client knows it (else the catalog's)
 
 
 @dataclass(frozen=True, slots=True)

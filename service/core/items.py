@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from models import contract
 from models.contract.store_documents import similar_doc
+from service.core import experiments
+from service.core.experiments import NO_EXPERIMENT
 from service.core.filters import ItemFilter
 from service.http.errors import NotFoundError
 from service.http.schemas import SimilarItems, StoreItem
 from service.storage.stores import OfferStore
+
+SURFACE = "similar"  # similar items know no customer: their id names the item, and no variant
 
 
 async def similar_items(store: OfferStore, version: str, item_id: str, k: int) -> SimilarItems:
@@ -26,6 +30,7 @@ async def similar_items(store: OfferStore, version: str, item_id: str, k: int) -
         item_id=item_id,
         title=anchor,
         model_version=version,
+        recommendation_id=experiments.stamp(NO_EXPERIMENT, version, SURFACE, item_id),
         items=[
             StoreItem(
                 item_id=o.item_id,

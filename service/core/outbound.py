@@ -23,8 +23,8 @@ from models.rules.contact import (  # the calendar moved there; these names stay
     quiet_hours_over,
     timezone_for,
 )
+from service.core import experiments, replenishment
 from service.core import recommend as recommendations
-from service.core import replenishment
 from service.core.deny_list import CustomerForgottenError
 from service.http.schemas import OutboundOffer
 from service.live.overlays import LiveContext
@@ -66,9 +66,10 @@ async def decide(
     last = snapshot.last_contact_ms
     if reason := contact_block(country, now, policy, _moment(last)):
         return OutboundDecision(None, reason, next_allowed_contact(country, now, policy, _moment(last)))
-    version = await recommendations.active_version(store)
+    chosen = await experiments.assignment(at_now, store, customer_id)
+    version = chosen.version_or(await recommendations.active_version(store))
     reminder = None
-    if not live.erased_from_model(customer_id):  # what the model held of them is never read again
+    if not live.erased_from_model(customer_id) and not chosen.popular_only:  # erased rows are never read
         reminder = await replenishment.due_reminder(store, version, customer_id, snapshot, now)
     if reminder is not None:
         item, plan = reminder
@@ -81,9 +82,14 @@ async def decide(
             local_time=local.isoformat(timespec="seconds"),
             reason="replenishment due",
             plan=plan,
+            recommendation_id=experiments.stamp(chosen, version, SECTION, customer_id),
+            variant=chosen.label,
         )
     else:
-        reco = (await recommendations.recommend_in(store, version, customer_id, 1, False, live=at_now)).recommendation
+        answer = await recommendations.recommend_in(
+            store, version, customer_id, 1, False, live=at_now, chosen=chosen, surface=SECTION
+        )
+        reco = answer.recommendation
         if not reco.items:
             return OutboundDecision(None, "no_offer")
         offer = OutboundOffer(
@@ -93,6 +99,8 @@ async def decide(
             item=reco.items[0],
             timezone=zone.key,
             local_time=local.isoformat(timespec="seconds"),
+            recommendation_id=reco.recommendation_id,
+            variant=reco.variant,
         )
     if not dry_run:
         try:

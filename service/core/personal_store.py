@@ -17,7 +17,8 @@ from collections.abc import Collection
 from models import contract
 from models.contract.store_documents import ALL_CUSTOMERS, NEW_ARRIVALS, store_doc, trending_doc
 from models.rules import loyalty
-from service.core import replenishment
+from service.core import experiments, replenishment
+from service.core.experiments import NO_EXPERIMENT, Assignment
 from service.core.filters import ItemFilter
 from service.core.store_sections import (
     Ingredients,
@@ -60,13 +61,17 @@ async def personal_store(
     category: str | None = None,
     live: LiveContext | None = None,
     snapshot: LiveSnapshot | None = None,
+    chosen: Assignment = NO_EXPERIMENT,
 ) -> PersonalStore:
     """With `live`, the customer's live state changes every section as it changes `/recommend`
     (`snapshot`: already read, e.g. by the hot path). A forgotten customer gets the store of a
-    customer never met, read without their documents or live state."""
+    customer never met, read without their documents or live state; so does a customer in a
+    hold-out variant (`chosen.popular_only`), and without live state."""
+    if chosen.popular_only:
+        live = None
     now_ms = live.now_ms() if live is not None else 0
     degraded = False
-    if live is not None and live.is_forgotten(customer_id):
+    if chosen.popular_only or (live is not None and live.is_forgotten(customer_id)):
         offers, ing, snap = None, None, LiveSnapshot()
     else:
         offers, ing, (snap, degraded) = await asyncio.gather(
@@ -83,7 +88,7 @@ async def personal_store(
         first = plan_for_you(effect.offers) if effect.source == "personal" else plan_popular(effect.offers)
         plans = [first, plan_shop_trending(everyone), plan_new_arrivals(new, personal=False)]
         tier = FIRST_ORDER_LOYALTY if effect.source == "personal" else UNKNOWN_LOYALTY
-        return _page(customer_id, version, effect, tier, plans, rules, k, degraded)
+        return _page(customer_id, version, effect, tier, plans, rules, k, degraded, chosen)
     mine, everyone, end_day = await asyncio.gather(
         _trending(store, version, ing.segment),
         _trending(store, version, ALL_CUSTOMERS),
@@ -95,7 +100,7 @@ async def personal_store(
         plans.append(plan_because(ing, rules.title(ing.anchor)))
     plans.append(plan_trending(ing, mine, everyone))
     plans.append(plan_new_arrivals(ing.new_arrivals, personal=True))
-    return _page(customer_id, version, effect, customer_loyalty(ing), plans, rules, k, degraded)
+    return _page(customer_id, version, effect, customer_loyalty(ing), plans, rules, k, degraded, chosen)
 
 
 def _effect(
@@ -120,16 +125,24 @@ def _page(
     rules: ItemFilter,
     k: int,
     degraded: bool,
+    chosen: Assignment,
 ) -> PersonalStore:
-    """The sections after the live state (those made from `effect.offers` have it already)."""
+    """The sections after the live state (those made from `effect.offers` have it already),
+    each with its recommendation id (the section is its surface)."""
     adjusted = [p if p.id in FROM_OFFERS else adjust(p, effect.hidden, effect.bought, effect.demoted) for p in plans]
+    day = experiments.utc_day()
+    sections = [
+        s.model_copy(update={"recommendation_id": experiments.stamp(chosen, version, s.id, customer_id, day)})
+        for s in assemble(adjusted, rules, k)
+    ]
     return PersonalStore(
         customer_id=customer_id,
         model_version=version,
         source=effect.source,
         loyalty=tier,
-        sections=assemble(adjusted, rules, k),
+        sections=sections,
         degraded=degraded,
+        variant=chosen.label,
     )
 
 

@@ -13,7 +13,8 @@ from typing import Any
 from models.contract import Offer
 from models.rules.catalog import Catalog
 from models.rules.ranking import ScoreScale, scale_of, select_offers
-from service.core import personal_store
+from service.core import experiments, personal_store
+from service.core.experiments import NO_EXPERIMENT, Assignment
 from service.core.filters import ItemFilter
 from service.http.schemas import BatchRecommendation, BatchRecommendRequest, Recommendation
 from service.live.overlays import LiveContext, apply_live
@@ -26,6 +27,7 @@ REASON_LIKE_YOU = "bought by customers like you"
 REASON_BEST_SELLER = "a best-seller"
 REASON_BOUGHT_BEFORE = "you bought this before"
 SECTION = "recommend"  # where `GET /recommend` answers are shown, as their impressions record it
+BATCH_SURFACE = "batch"  # the surface recommendation ids of `POST /recommend/batch` name
 
 
 async def active_version(store: OfferStore) -> str:
@@ -60,9 +62,14 @@ async def recommend(
     exclude: Collection[str] = (),
     category: str | None = None,
     live: LiveContext | None = None,
+    surface: str = SECTION,
 ) -> Answer:
-    version = await active_version(store)
-    return await recommend_in(store, version, customer_id, k, include_purchased, exclude, category, live)
+    """From the version the customer's experiment variant serves, else the active one."""
+    chosen = await experiments.assignment(live, store, customer_id)
+    version = chosen.version_or(await active_version(store))
+    return await recommend_in(
+        store, version, customer_id, k, include_purchased, exclude, category, live, chosen, surface
+    )
 
 
 async def recommend_in(
@@ -74,11 +81,18 @@ async def recommend_in(
     exclude: Collection[str] = (),
     category: str | None = None,
     live: LiveContext | None = None,
+    chosen: Assignment = NO_EXPERIMENT,
+    surface: str = SECTION,
 ) -> Answer:
     """One customer's answer from `version`. With `live`, what the customer did since training
-    changes the answer (see `service.live.overlays`); its state is read alongside the offers."""
+    changes the answer (see `service.live.overlays`); its state is read alongside the offers.
+    A hold-out variant (`chosen.popular_only`) gets best-sellers only, nothing live or personal."""
+    if chosen.popular_only:
+        live = None
     now_ms = live.now_ms() if live else 0
     if live is not None and live.is_forgotten(customer_id):  # read as a customer never met
+        offers, snapshot, degraded = None, LiveSnapshot(), False
+    elif chosen.popular_only:
         offers, snapshot, degraded = None, LiveSnapshot(), False
     else:
         offers, (snapshot, degraded) = await asyncio.gather(
@@ -99,7 +113,8 @@ async def recommend_in(
         category,
     )
     rhythm = await rhythms_if_needed(store, version, customer_id, choice)
-    reco = Recommendation.model_validate(answer_fields(version, customer_id, choice, degraded, rhythm))
+    fields = answer_fields(version, customer_id, choice, degraded, rhythm, chosen, surface)
+    reco = Recommendation.model_validate(fields)
     if live is None:
         return Answer(reco)
     return Answer(reco, snapshot.capped_among([o.item_id for o in choice.offers], live.policy, now_ms))
@@ -151,7 +166,13 @@ async def rhythms_if_needed(store: OfferStore, version: str, customer_id: str, c
 
 
 def answer_fields(
-    version: str, customer_id: str, choice: Choice, degraded: bool, rhythm: dict[str, str]
+    version: str,
+    customer_id: str,
+    choice: Choice,
+    degraded: bool,
+    rhythm: dict[str, str],
+    chosen: Assignment = NO_EXPERIMENT,
+    surface: str = SECTION,
 ) -> dict[str, Any]:
     """The `Recommendation` as plain JSON-ready fields, in the schema's order."""
     rules, source, scale = choice.rules, choice.source, choice.scale
@@ -171,20 +192,34 @@ def answer_fields(
             }
             for o in choice.offers
         ],
+        "recommendation_id": experiments.stamp(chosen, version, surface, customer_id),
+        "variant": chosen.label,
     }
 
 
 async def recommend_batch(
     store: OfferStore, request: BatchRecommendRequest, live: LiveContext | None = None
 ) -> BatchRecommendation:
-    """Every customer of the batch answered from the same version, concurrently."""
+    """Every customer of the batch answered from the same version, concurrently; under an
+    experiment, each from the version of their variant (each result names its own)."""
     version = await active_version(store)
+    experiment = await experiments.running(live)
+    chosen = [experiments.assign(experiment, cid, store, live) for cid in request.customer_ids]
     answers = await asyncio.gather(
         *(
             recommend_in(
-                store, version, cid, request.k, request.include_purchased, request.exclude, request.category, live
+                store,
+                a.version_or(version),
+                cid,
+                request.k,
+                request.include_purchased,
+                request.exclude,
+                request.category,
+                live,
+                a,
+                BATCH_SURFACE,
             )
-            for cid in request.customer_ids
+            for cid, a in zip(request.customer_ids, chosen, strict=True)
         )
     )
     return BatchRecommendation(model_version=version, results=[a.recommendation for a in answers])

@@ -49,12 +49,19 @@ class RecommendedItem(BaseModel):
     _extras = model_serializer(mode="wrap")(_omit_unset_extras)
 
 
+RECOMMENDATION_ID_PATTERN = r"^r1[A-Za-z0-9_-]{8,400}$"
+RECOMMENDATION_ID = Field(description="names this answer in events (`POST /events`): attribution reads it")
+VARIANT = Field(None, description="the experiment variant that served this answer; null outside experiments")
+
+
 class Recommendation(BaseModel):
     customer_id: str
     model_version: str
     source: Literal["personal", "popular"]
     degraded: bool = False
     items: list[RecommendedItem]
+    recommendation_id: str = RECOMMENDATION_ID
+    variant: str | None = VARIANT
 
 
 class Health(BaseModel):
@@ -124,6 +131,7 @@ class StoreSection(BaseModel):
     title: str
     reason: str
     items: list[StoreItem]
+    recommendation_id: str = Field("", description="names this section's answer in events")
 
 
 class Loyalty(BaseModel):
@@ -138,6 +146,7 @@ class PersonalStore(BaseModel):
     source: Literal["personal", "popular"]
     loyalty: Loyalty
     sections: list[StoreSection]
+    variant: str | None = VARIANT
 
 
 class SimilarItems(BaseModel):
@@ -146,6 +155,7 @@ class SimilarItems(BaseModel):
     model_version: str
     degraded: bool = False  # answered from the in-process fallback while Redis is down
     items: list[StoreItem]
+    recommendation_id: str = RECOMMENDATION_ID
 
 
 class SegmentSummary(BaseModel):
@@ -227,6 +237,12 @@ class EventIn(BaseModel):
     section: str | None = Field(
         None, pattern=r"^[a-z0-9_]{1,32}$", description="where the item was shown, if the client knows"
     )
+    recommendation_id: str | None = Field(
+        None,
+        pattern=RECOMMENDATION_ID_PATTERN,
+        description="the `recommendation_id` of the answer that showed the item: experiments attribute by it",
+    )
+    price: float | None = Field(None, ge=0, le=10_000_000, description="price paid per unit (default: the catalog's)")
 
 
 class EventBatch(BaseModel):
@@ -249,6 +265,8 @@ class OutboundOffer(BaseModel):
     local_time: str
     reason: Literal["best offer", "replenishment due"] = "best offer"
     plan: ReplenishmentPlan | None = Field(None, description="the plan reminded of, when replenishment is due")
+    recommendation_id: str = RECOMMENDATION_ID
+    variant: str | None = VARIANT
 
 
 class FeedbackRates(BaseModel):
@@ -336,6 +354,14 @@ class SegmentMembership(BaseModel):
     model_version: str
 
 
+class ExperimentMembership(BaseModel):
+    experiment: str
+    variant: str
+    exposed_on: str | None = Field(description="UTC day first shown an answer of the variant")
+    converted_on: str | None = Field(description="UTC day of the first attributed purchase")
+    revenue: float
+
+
 class CustomerExport(BaseModel):
     """Everything Micro-offers stores about one customer."""
 
@@ -351,6 +377,9 @@ class CustomerExport(BaseModel):
     live: LiveData
     cached: list[CachedDocument]
     segment: SegmentMembership | None
+    experiments: list[ExperimentMembership] = Field(
+        default_factory=list, description="the experiment variants the customer was counted in"
+    )
 
 
 class ReloadResult(BaseModel):

@@ -16,6 +16,7 @@ from models.contract import Offer
 from models.rules.ranking import demote, drop_items, mark_bought
 from service.core.personalize import Personalizer
 from service.live.state import LivePolicy, LiveSnapshot, LiveState
+from service.storage.experiments import ExperimentStore
 
 UNKNOWN_SEGMENT = "unknown"
 NEGATIVES_CONSIDERED = 10  # the most recent returns/complaints whose neighbours are pushed down
@@ -39,6 +40,7 @@ class LiveContext:
     # the deny list as it stands (`service.core.deny_list.DenyList.ids`, shared, so it sees later
     # erasures and restores): a forgotten customer is read as unknown and nothing about them is written
     forgotten: Collection[str] = field(default_factory=frozenset)
+    experiments: ExperimentStore | None = None  # the running experiment and its tallies (service.core.experiments)
 
     def is_forgotten(self, customer_id: str) -> bool:
         return customer_id in self.forgotten

@@ -81,6 +81,10 @@ def product(title: str) -> str:
     return title[:1] + title[1:].lower() if title.isupper() else title
 
 
+def p_value(value: float) -> str:
+    return "< 0.001" if value < 0.001 else f"= {value:.3f}"
+
+
 def install_filters(env: Environment) -> None:
     env.filters.update(
         count=count,
@@ -93,4 +97,5 @@ def install_filters(env: Environment) -> None:
         days_ago=days_ago,
         label=label,
         product=product,
+        p_value=p_value,
     )

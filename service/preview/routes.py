@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
 from models.contract.artifact import Artifact
+from service.core import experiment_results, experiments
 from service.core.filters import today
 from service.http.deps import CUSTOMER_ID_PATTERN, DenyListDep, LiveDep, ServingDep, StoresDep
 from service.http.downloads import csv_download
@@ -22,6 +23,7 @@ from service.http.errors import NotFoundError
 from service.preview import views as preview
 from service.preview.auth import require_marketer
 from service.preview.csrf import csrf_token
+from service.preview.experiment_figures import lift_plot
 from service.preview.figures import SegmentFeedback, feedback_by_segment
 from service.preview.formatting import install_filters
 
@@ -113,3 +115,23 @@ async def all_offers_csv(artifact: ArtifactDep, live: LiveDep, deny: DenyListDep
 def _not_found(request: Request, title: str, message: str) -> HTMLResponse:
     context = {"title": title, "message": message}
     return TEMPLATES.TemplateResponse(request, "not_found.html", context, status_code=404)
+
+
+@router.get("/experiments", response_class=HTMLResponse)
+async def experiments_page(request: Request, live: LiveDep) -> HTMLResponse:
+    found = await live.experiments.definitions() if live.experiments is not None else []
+    context = {"experiments": [experiment_results.summary(e) for e in reversed(found)]}
+    return TEMPLATES.TemplateResponse(request, "experiments.html", context)
+
+
+@router.get("/experiments/{experiment_id}", response_class=HTMLResponse)
+async def experiment_page(
+    request: Request, experiment_id: Annotated[str, PathParam(max_length=64)], live: LiveDep
+) -> HTMLResponse:
+    """The results of `GET /experiments/{id}` for people: which wins and how sure, with the plot."""
+    found = await live.experiments.get(experiment_id) if live.experiments is not None else None
+    if found is None or live.experiments is None:
+        return _not_found(request, f"Experiment {experiment_id} not found", "The experiments page lists them.")
+    results = experiment_results.results(found, await live.experiments.tallies(found), experiments.utc_day())
+    context = {"results": results, "plot": lift_plot(results.timeline)}
+    return TEMPLATES.TemplateResponse(request, "experiment.html", context)

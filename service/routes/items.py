@@ -29,4 +29,5 @@ async def similar(
 
 
 async def _similar(store: OfferStore, item_id: str, k: int) -> SimilarItems:
+    """Similar items know no customer: their id names the item, and no experiment variant."""
     return await items.similar_items(store, await active_version(store), item_id, k)

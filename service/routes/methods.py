@@ -19,10 +19,12 @@ METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 def refuse_other_methods(router: APIRouter, path: str, allowed: str) -> None:
     """Register, on `router`, a 405 for every method but `allowed` on `path`; call it before
-    the route whose path template also matches `path`."""
+    the route whose path template also matches `path`. `allowed` may list several ("GET, POST":
+    Starlette's own 405 names only the first route's method)."""
 
     async def method_not_allowed(request: Request) -> NoReturn:
         raise HTTPException(405, f"{path} accepts {allowed} only, not {request.method}", headers={"Allow": allowed})
 
-    others = [m for m in METHODS if m != allowed]
+    names = {m.strip() for m in allowed.split(",")}
+    others = [m for m in METHODS if m not in names and not (m == "HEAD" and "GET" in names)]
     router.add_api_route(path, method_not_allowed, methods=others, include_in_schema=False, response_model=None)

@@ -68,5 +68,6 @@ async def get_outbound(
             offer.source,
             outbound.SECTION,
             int(offer_time.timestamp() * 1000),
+            recommendation_id=offer.recommendation_id,
         )
     return JSONResponse(decision.offer.model_dump())

@@ -62,6 +62,7 @@ async def recommend(
             reco.source,
             recommendations.SECTION,
             capped=answer.capped,
+            recommendation_id=reco.recommendation_id,
         )
     return reco
 
