@@ -66,6 +66,12 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/preview/campaigns/{campaign_id}/audience.csv"): "preview",
     ("GET", "/preview/campaigns/{campaign_id}/offers.csv"): "preview",
     ("GET", "/preview/complaints"): "preview",
+    ("GET", "/experiments"): "admin",
+    ("POST", "/experiments"): "admin",
+    ("GET", "/experiments/{experiment_id}"): "admin",
+    ("POST", "/experiments/{experiment_id}/stop"): "admin",
+    ("GET", "/preview/experiments"): "preview",
+    ("GET", "/preview/experiments/{experiment_id}"): "preview",
 }
 DENIED = (401, 403)
 
