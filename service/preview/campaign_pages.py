@@ -25,23 +25,24 @@ from service.preview.csrf import CsrfUser, csrf_token
 from service.preview.routes import TEMPLATES
 from service.routes import campaigns as api
 from service.routes.campaigns import CampaignBookDep
+from service.routes.methods import refuse_other_methods
 from service.storage.json_documents import json_document
 
-router = APIRouter(prefix="/preview/campaigns", dependencies=[Depends(require_marketer)], include_in_schema=False)
+pages = APIRouter(prefix="/preview/campaigns", dependencies=[Depends(require_marketer)], include_in_schema=False)
 Marketer = Annotated[str, Depends(require_marketer)]
 CampaignId = Annotated[str, Path(pattern=CAMPAIGN_ID_PATTERN)]
 PLAN_ROWS_SHOWN = 200  # the page shows the first sends; the CSV holds them all
 FORM_FIELDS = ("name", "segment_id", "customer_ids", "item_id", "channel", "start", "end", "send_time")
 
 
-@router.get("", response_class=HTMLResponse)
+@pages.get("", response_class=HTMLResponse)
 async def campaigns_page(
     request: Request, book: CampaignBookDep, serving: ServingDep, settings: SettingsDep, user: Marketer
 ) -> HTMLResponse:
     return await _list_page(request, book, serving, settings, user, {}, [])
 
 
-@router.post("", response_class=HTMLResponse)
+@pages.post("", response_class=HTMLResponse)
 async def create_campaign(
     request: Request, book: CampaignBookDep, serving: ServingDep, settings: SettingsDep, user: CsrfUser
 ) -> Response:
@@ -59,7 +60,7 @@ async def create_campaign(
     return RedirectResponse(f"/preview/campaigns/{made.id}", status_code=303)
 
 
-@router.get("/{campaign_id}", response_class=HTMLResponse)
+@pages.get("/{campaign_id}", response_class=HTMLResponse)
 async def campaign_page(
     request: Request,
     campaign_id: CampaignId,
@@ -82,14 +83,14 @@ async def campaign_page(
     return TEMPLATES.TemplateResponse(request, "campaign.html", context)
 
 
-@router.post("/{campaign_id}/delete")
+@pages.post("/{campaign_id}/delete")
 async def delete_campaign(campaign_id: CampaignId, book: CampaignBookDep, user: CsrfUser) -> Response:
     await campaigns.find(book, campaign_id)
     await book.delete(campaign_id)
     return RedirectResponse("/preview/campaigns", status_code=303)
 
 
-@router.get("/{campaign_id}/audience.csv")
+@pages.get("/{campaign_id}/audience.csv")
 async def audience_csv(
     campaign_id: CampaignId, book: CampaignBookDep, serving: ServingDep, settings: SettingsDep
 ) -> StreamingResponse:
@@ -97,7 +98,7 @@ async def audience_csv(
     return await api.audience_csv(campaign_id, book, serving, settings)
 
 
-@router.get("/{campaign_id}/offers.csv")
+@pages.get("/{campaign_id}/offers.csv")
 async def offers_csv(
     campaign_id: CampaignId, book: CampaignBookDep, serving: ServingDep, settings: SettingsDep
 ) -> StreamingResponse:
@@ -144,3 +145,8 @@ def _problems(errors: Any) -> list[tuple[str, str]]:
         loc = [str(p) for p in e.get("loc", ()) if p != "body"]
         out.append((loc[0] if loc else "form", f"{'.'.join(loc) or 'form'}: {e.get('msg', 'invalid')}"))
     return out
+
+
+router = APIRouter()  # the sign-in guards the pages; a wrong method is a 405 naming both of the path's
+router.include_router(pages)
+refuse_other_methods(router, "/preview/campaigns", "GET", "POST")

@@ -15,9 +15,10 @@ from service.http.auth import WriteAccessDep
 from service.http.deps import ServingDep, SettingsDep
 from service.http.downloads import CsvResponse, csv_download
 from service.http.schemas import CAMPAIGN_ID_PATTERN, CampaignIn, CampaignList, CampaignOut, ErrorBody
+from service.routes.methods import refuse_other_methods
 from service.storage.campaign_book import CampaignBook
 
-router = APIRouter(prefix="/campaigns", tags=["campaigns"], dependencies=[WriteAccessDep])
+keyed = APIRouter(prefix="/campaigns", tags=["campaigns"], dependencies=[WriteAccessDep])
 
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (400, 401, 403, 404, 422, 429, 503)}
 # a CSV route's errors are JSON (the route's own media type is text/csv)
@@ -37,13 +38,13 @@ async def get_campaign_book(request: Request) -> CampaignBook:
 CampaignBookDep = Annotated[CampaignBook, Depends(get_campaign_book)]
 
 
-@router.get("", response_model=CampaignList, responses=ERRORS)
+@keyed.get("", response_model=CampaignList, responses=ERRORS)
 async def list_campaigns(book: CampaignBookDep) -> CampaignList:
     """Every campaign, newest first."""
     return CampaignList(campaigns=await book.all())
 
 
-@router.post("", response_model=CampaignOut, status_code=status.HTTP_201_CREATED, responses=ERRORS)
+@keyed.post("", response_model=CampaignOut, status_code=status.HTTP_201_CREATED, responses=ERRORS)
 async def create_campaign(wanted: CampaignIn, book: CampaignBookDep, serving: ServingDep) -> CampaignOut:
     """Plan a campaign; 422 naming the field if the segment or item is not in the served model,
     or the schedule ends before it starts."""
@@ -51,19 +52,19 @@ async def create_campaign(wanted: CampaignIn, book: CampaignBookDep, serving: Se
     return await campaigns.create(book, store, serving.artifact, wanted, "api", serving.live.clock())
 
 
-@router.get("/{campaign_id}", response_model=CampaignOut, responses=ERRORS)
+@keyed.get("/{campaign_id}", response_model=CampaignOut, responses=ERRORS)
 async def get_campaign(campaign_id: CampaignId, book: CampaignBookDep) -> CampaignOut:
     return await campaigns.find(book, campaign_id)
 
 
-@router.delete("/{campaign_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
+@keyed.delete("/{campaign_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
 async def delete_campaign(campaign_id: CampaignId, book: CampaignBookDep) -> Response:
     await campaigns.find(book, campaign_id)
     await book.delete(campaign_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/{campaign_id}/audience.csv", response_class=CsvResponse, responses=CSV_ERRORS)
+@keyed.get("/{campaign_id}/audience.csv", response_class=CsvResponse, responses=CSV_ERRORS)
 async def audience_csv(
     campaign_id: CampaignId, book: CampaignBookDep, serving: ServingDep, settings: SettingsDep
 ) -> StreamingResponse:
@@ -74,7 +75,7 @@ async def audience_csv(
     )
 
 
-@router.get("/{campaign_id}/offers.csv", response_class=CsvResponse, responses=CSV_ERRORS)
+@keyed.get("/{campaign_id}/offers.csv", response_class=CsvResponse, responses=CSV_ERRORS)
 async def offers_csv(
     campaign_id: CampaignId, book: CampaignBookDep, serving: ServingDep, settings: SettingsDep
 ) -> StreamingResponse:
@@ -90,3 +91,11 @@ async def campaign_plan(
     campaign = await campaigns.find(book, campaign_id)
     policy = ContactPolicy.from_settings(settings)
     return await campaigns.plan(campaign, serving.stores.primary, serving.artifact, serving.live, policy)
+
+
+# The key guards the routes; a wrong method is answered before it (405 naming both methods of
+# the path, registered after the routes), as on every other path.
+router = APIRouter()
+router.include_router(keyed)
+refuse_other_methods(router, "/campaigns", "GET", "POST")
+refuse_other_methods(router, "/campaigns/{campaign_id}", "GET", "DELETE")
