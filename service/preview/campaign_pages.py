@@ -25,7 +25,6 @@ from service.preview.csrf import CsrfUser, csrf_token
 from service.preview.routes import TEMPLATES
 from service.routes import campaigns as api
 from service.routes.campaigns import CampaignBookDep
-from service.routes.methods import refuse_other_methods
 from service.storage.json_documents import json_document
 
 pages = APIRouter(prefix="/preview/campaigns", dependencies=[Depends(require_marketer)], include_in_schema=False)
@@ -147,6 +146,4 @@ def _problems(errors: Any) -> list[tuple[str, str]]:
     return out
 
 
-router = APIRouter()  # the sign-in guards the pages; a wrong method is a 405 naming both of the path's
-router.include_router(pages)
-refuse_other_methods(router, "/preview/campaigns", "GET", "POST")
+router = pages  # a wrong method is a 405 naming every method of the path (service.http.errors)

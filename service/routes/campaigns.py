@@ -15,7 +15,6 @@ from service.http.auth import WriteAccessDep
 from service.http.deps import ServingDep, SettingsDep
 from service.http.downloads import CsvResponse, csv_download
 from service.http.schemas import CAMPAIGN_ID_PATTERN, CampaignIn, CampaignList, CampaignOut, ErrorBody
-from service.routes.methods import refuse_other_methods
 from service.storage.campaign_book import CampaignBook
 
 keyed = APIRouter(prefix="/campaigns", tags=["campaigns"], dependencies=[WriteAccessDep])
@@ -93,9 +92,4 @@ async def campaign_plan(
     return await campaigns.plan(campaign, serving.stores.primary, serving.artifact, serving.live, policy)
 
 
-# The key guards the routes; a wrong method is answered before it (405 naming both methods of
-# the path, registered after the routes), as on every other path.
-router = APIRouter()
-router.include_router(keyed)
-refuse_other_methods(router, "/campaigns", "GET", "POST")
-refuse_other_methods(router, "/campaigns/{campaign_id}", "GET", "DELETE")
+router = keyed  # a wrong method is a 405 naming every method of the path (service.http.errors)
