@@ -12,10 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Collection
+from dataclasses import replace
+from datetime import UTC, datetime
 
 from models import contract
 from models.contract.store_documents import ALL_CUSTOMERS, NEW_ARRIVALS, store_doc, trending_doc
 from models.rules import loyalty
+from models.rules.business import EMPTY_RULES
 from service.core.filters import ItemFilter
 from service.core.store_sections import (
     Ingredients,
@@ -58,10 +61,13 @@ async def personal_store(
     category: str | None = None,
     live: LiveContext | None = None,
     snapshot: LiveSnapshot | None = None,
+    at: datetime | None = None,
 ) -> PersonalStore:
     """With `live`, the customer's live state changes every section as it changes `/recommend`
-    (`snapshot`: already read, e.g. by the hot path). A forgotten customer gets the store of a
-    customer never met, read without their documents or live state."""
+    (`snapshot`: already read, e.g. by the hot path), and its business rules apply. A forgotten
+    customer gets the store of a customer never met, read without their documents or live state.
+    `at`: the store as of that moment for the catalog and business rules (the preview's look
+    ahead; the live state stays today's)."""
     now_ms = live.now_ms() if live is not None else 0
     degraded = False
     if live is not None and live.is_forgotten(customer_id):
@@ -72,7 +78,11 @@ async def personal_store(
             ingredients(store, version, customer_id),
             _live_snapshot(live, customer_id, now_ms, snapshot),
         )
-    rules = ItemFilter.of(await store.catalog(version), exclude, category)
+    moment = at or (live.clock() if live is not None else datetime.now(UTC))
+    business = live.rule_set() if live is not None else EMPTY_RULES
+    segment = ing.segment if offers is not None and ing is not None else None
+    day = moment.date() if at is not None else None
+    rules = ItemFilter.of(await store.catalog(version), exclude, category, day, business.for_list(segment, moment))
     if offers is None or ing is None:  # unknown customer (or a version trained without stores)
         popular, everyone, new = await asyncio.gather(
             store.popular_offers(version), _trending(store, version, ALL_CUSTOMERS), _new_arrivals(store, version)
@@ -117,8 +127,12 @@ def _page(
     k: int,
     degraded: bool,
 ) -> PersonalStore:
-    """The sections after the live state (those made from `effect.offers` have it already)."""
+    """The sections after the live state (those made from `effect.offers` have it already; they
+    take pinned items, but never ones the customer bought or had hidden)."""
     adjusted = [p if p.id in FROM_OFFERS else adjust(p, effect.hidden, effect.bought, effect.demoted) for p in plans]
+    if not rules.business.empty:
+        never = effect.hidden | effect.bought | {o.item_id for o in effect.offers if o.bought}
+        adjusted = [replace(p, pins=True, never=never) if p.id in FROM_OFFERS else p for p in adjusted]
     return PersonalStore(
         customer_id=customer_id,
         model_version=version,

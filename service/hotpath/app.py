@@ -8,7 +8,9 @@ kept between requests (see `answers`). It hands the request to FastAPI, untouche
 request is anything else: another path or method (a fixed path such as `/recommend/batch` is a
 route of its own, not a customer id), other or repeated or invalid parameters (so
 errors keep the routes' 422 shape), a customer on this worker's deny list, Redis unreadable or
-the service already answering from its fallback (degraded answers are the routes' business).
+the service already answering from its fallback (degraded answers are the routes' business), and
+while any business rule is active or scheduled (`models.rules.business`: the answers it keeps
+could not follow a rule starting or ending).
 """
 
 from __future__ import annotations
@@ -276,6 +278,9 @@ class HotPath:
         serving: Serving = self.state.serving
         if serving.stores.degraded or customer_id in self.deny.ids:
             raise Delegate
+        rules = serving.live.rule_set()
+        if rules.rules and rules.in_force(serving.live.clock()):
+            raise Delegate  # business rules active or scheduled: the routes apply them (answers kept here would not)
         if (cache is None or customer_id not in cache) and not _CUSTOMER_ID.fullmatch(customer_id):
             raise Delegate
         return serving

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from models.contract import Offer
+from models.rules.business import EMPTY_RULES, RuleSet
 from models.rules.ranking import demote, drop_items, mark_bought
+from service.core.business_rules import RuleBook
 from service.core.personalize import Personalizer
 from service.live.state import LivePolicy, LiveSnapshot, LiveState
 
@@ -39,6 +41,9 @@ class LiveContext:
     # the deny list as it stands (`service.core.deny_list.DenyList.ids`, shared, so it sees later
     # erasures and restores): a forgotten customer is read as unknown and nothing about them is written
     forgotten: Collection[str] = field(default_factory=frozenset)
+    # the business rules as they stand (`RuleBook.current`, kept fresh by the book): every answer
+    # made with this context applies them, at `clock()`'s moment
+    rules: RuleBook | None = None
 
     def is_forgotten(self, customer_id: str) -> bool:
         return customer_id in self.forgotten
@@ -50,6 +55,9 @@ class LiveContext:
 
     def now_ms(self) -> int:
         return int(self.clock().timestamp() * 1000)
+
+    def rule_set(self) -> RuleSet:
+        return self.rules.current if self.rules is not None else EMPTY_RULES
 
     def segment_of(self, customer_id: str) -> str:
         return customer_segment(self.personalizer, customer_id)
