@@ -49,11 +49,13 @@ class RuleSpec(BaseModel):
 
     kind: Kind
     item_id: str | None = Field(None, min_length=1, max_length=64, pattern=ITEM_ID_PATTERN)
-    category: str | None = Field(None, min_length=1, max_length=64)
+    category: str | None = Field(None, min_length=1, max_length=64, validate_default=True)
     segment: int | None = Field(None, ge=0, le=100_000, description="a micro-segment id; none = every customer")
     start: datetime | None = Field(None, description="UTC; none = at once")
     end: datetime | None = Field(None, description="UTC, exclusive; none = until deleted")
-    max_per_category: int | None = Field(None, ge=1, le=MAX_PER_CATEGORY, description="diversity rules only")
+    max_per_category: int | None = Field(
+        None, ge=1, le=MAX_PER_CATEGORY, validate_default=True, description="diversity rules only"
+    )
     note: str | None = Field(None, max_length=200)
 
     @field_validator("start", "end")
@@ -261,10 +263,13 @@ def _capped(
 
 def _take(items: Iterable[str], k: int) -> list[str]:
     out: list[str] = []
+    seen: set[str] = set()
     for item_id in items:
         if len(out) >= k:
             break
-        out.append(item_id)
+        if item_id not in seen:
+            seen.add(item_id)
+            out.append(item_id)
     return out
 
 

@@ -35,7 +35,7 @@ from service.core.store_sections import (
     plan_trending,
 )
 from service.http.schemas import Loyalty, PersonalStore
-from service.live.overlays import LiveContext, LiveEffect, live_effect
+from service.live.overlays import LiveContext, LiveEffect, bought_by, live_effect
 from service.live.state import LiveSnapshot
 from service.storage.json_documents import json_document
 from service.storage.stores import OfferStore, StoreUnavailableError
@@ -91,7 +91,7 @@ async def personal_store(
         first = plan_for_you(effect.offers) if effect.source == "personal" else plan_popular(effect.offers)
         plans = [first, plan_shop_trending(everyone), plan_new_arrivals(new, personal=False)]
         tier = FIRST_ORDER_LOYALTY if effect.source == "personal" else UNKNOWN_LOYALTY
-        return _page(customer_id, version, effect, tier, plans, rules, k, degraded)
+        return _page(customer_id, version, effect, tier, plans, rules, k, degraded, live)
     mine, everyone = await asyncio.gather(
         _trending(store, version, ing.segment), _trending(store, version, ALL_CUSTOMERS)
     )
@@ -101,7 +101,7 @@ async def personal_store(
         plans.append(plan_because(ing, rules.title(ing.anchor)))
     plans.append(plan_trending(ing, mine, everyone))
     plans.append(plan_new_arrivals(ing.new_arrivals, personal=True))
-    return _page(customer_id, version, effect, customer_loyalty(ing), plans, rules, k, degraded)
+    return _page(customer_id, version, effect, customer_loyalty(ing), plans, rules, k, degraded, live)
 
 
 def _effect(
@@ -126,12 +126,13 @@ def _page(
     rules: ItemFilter,
     k: int,
     degraded: bool,
+    live: LiveContext | None = None,
 ) -> PersonalStore:
     """The sections after the live state (those made from `effect.offers` have it already; they
     take pinned items, but never ones the customer bought or had hidden)."""
     adjusted = [p if p.id in FROM_OFFERS else adjust(p, effect.hidden, effect.bought, effect.demoted) for p in plans]
     if not rules.business.empty:
-        never = effect.hidden | effect.bought | {o.item_id for o in effect.offers if o.bought}
+        never = frozenset(effect.hidden | bought_by(effect, live, customer_id))
         adjusted = [replace(p, pins=True, never=never) if p.id in FROM_OFFERS else p for p in adjusted]
     return PersonalStore(
         customer_id=customer_id,

@@ -18,7 +18,7 @@ from models.rules.wording import FEATURED_REASON
 from service.core import personal_store
 from service.core.filters import ItemFilter
 from service.http.schemas import BatchRecommendation, BatchRecommendRequest, Recommendation
-from service.live.overlays import LiveContext, LiveEffect, live_effect
+from service.live.overlays import LiveContext, LiveEffect, bought_by, live_effect
 from service.live.state import LiveSnapshot
 from service.storage.stores import OfferStore, StoreUnavailableError
 
@@ -145,24 +145,22 @@ def choose(
     pool = effect.offers if include_purchased else [o for o in effect.offers if not o.bought]
     if business.empty:
         return Choice(effect.source, select_offers(pool, k, True, rules.allows), rules, scale_of(pool))
-    return _with_business_rules(effect, pool, rules, k, include_purchased)
+    never = set(effect.hidden)
+    if not include_purchased:
+        never |= bought_by(effect, live, customer_id)
+    return _with_business_rules(effect.source, pool, rules, k, never)
 
 
-def _with_business_rules(
-    effect: LiveEffect, pool: list[Offer], rules: ItemFilter, k: int, include_purchased: bool
-) -> Choice:
-    """A pinned item may join the answer, but never one the customer returned, dismissed or
-    (outside `include_purchased`) bought; it scores 0 on the candidates' scale."""
+def _with_business_rules(source: str, pool: list[Offer], rules: ItemFilter, k: int, never: set[str]) -> Choice:
+    """A pinned item may join the answer, but never one in `never` (returned, dismissed, or
+    outside `include_purchased` bought); it scores 0 on the candidates' scale."""
     candidates: dict[str, Offer] = {}
     for o in pool:
         candidates.setdefault(o.item_id, o)
-    never = set(effect.hidden)
-    if not include_purchased:
-        never |= effect.bought | {o.item_id for o in effect.offers if o.bought}
     picked = rules.pick(list(candidates), k, also=lambda i: i not in never, inject=True)
     featured = frozenset(i for i in picked if i not in candidates)
     offers = [candidates.get(i) or Offer(i, float("-inf"), False) for i in picked]
-    return Choice(effect.source, offers, rules, scale_of(pool), featured)
+    return Choice(source, offers, rules, scale_of(pool), featured)
 
 
 async def customer_rules(

@@ -105,6 +105,13 @@ def live_effect(
     )
 
 
+def bought_by(effect: LiveEffect, live: LiveContext | None, customer_id: str) -> set[str]:
+    """Everything the customer is known to have bought: since training, among their candidates,
+    and in the training data when this process holds the model (a pin must not offer it as new)."""
+    known = live.personalizer.bought(customer_id) if live is not None and live.personalizer else frozenset()
+    return set(effect.bought | known) | {o.item_id for o in effect.offers if o.bought}
+
+
 def apply_live(
     offers: list[Offer], source: str, snapshot: LiveSnapshot, ctx: LiveContext, customer_id: str, now_ms: int
 ) -> tuple[list[Offer], str]:
