@@ -78,7 +78,7 @@ def open_rule_book(settings: Settings, serving: Serving, clock: Clock) -> RuleBo
     primary = serving.stores.primary
     if isinstance(primary, RedisStore):
         return RuleBook(RedisRules(primary.client, primary.guard), clock)
-    return RuleBook(FileRules(rules_dir(artifacts_root(settings.artifacts))), clock)
+    return RuleBook(FileRules(settings.rules_dir or rules_dir(artifacts_root(settings.artifacts))), clock)
 
 
 def create_app(settings: Settings | None = None, clock: Clock = system_clock) -> FastAPI:

@@ -15,7 +15,8 @@ from service.http.schemas import ErrorBody
 
 router = APIRouter(prefix="/rules", tags=["business rules"], dependencies=[WriteAccessDep])
 
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (401, 403, 404, 409, 422, 429, 503)}
+CODES = (400, 401, 403, 404, 409, 422, 429, 503)
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in CODES}
 RuleId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="from GET /rules")]
 KeyId = Annotated[str, Depends(require_api_key)]
 
