@@ -159,7 +159,7 @@ class ListRules:
 
     @property
     def empty(self) -> bool:
-        return self == NO_RULES
+        return self is NO_RULES or self == NO_RULES
 
     def blocks(self, item_id: str, category: str | None) -> bool:
         return item_id in self.blocked_items or (category is not None and category in self.blocked_categories)
@@ -225,40 +225,64 @@ def apply(
     added (still only if `allowed`)."""
     if rules.empty:
         return _take((i for i in ranked if allowed(i)), k)
-    fold = lambda i: _fold(category_of(i))  # noqa: E731
-    ok = lambda i: allowed(i) and not rules.blocks(i, fold(i))  # noqa: E731
-    present = set(ranked)
-    pins = [i for i in rules.pinned if (inject or i in present) and ok(i)][:k]
-    taken = set(pins)
-    rest: list[str] = []
-    for item_id in ranked:
-        if item_id not in taken and ok(item_id):
-            taken.add(item_id)
-            rest.append(item_id)
-    rest.sort(key=lambda i: rules.tier(i, fold(i)))  # stable: the model's order within a tier
-    return pins + _capped(rest, k - len(pins), rules.cap, [fold(i) for i in pins], fold)
-
-
-def _capped(
-    ranked: list[str], k: int, cap: int | None, shown: list[str | None], fold: Callable[[str], str | None]
-) -> list[str]:
-    if cap is None:
-        return ranked[: max(k, 0)]
-    counts: dict[str, int] = {}
-    for category in shown:
-        if category is not None:
-            counts[category] = counts.get(category, 0) + 1
+    categorized = rules.cap is not None or bool(
+        rules.blocked_categories or rules.pinned_categories or rules.boosted_categories or rules.buried_categories
+    )
+    fold = (lambda i: _fold(category_of(i))) if categorized else (lambda i: None)  # noqa: E731
+    present = frozenset() if inject else frozenset(ranked)
+    pins: list[str] = []
+    for item_id in rules.pinned:
+        if len(pins) < k and (inject or item_id in present) and not rules.blocks(item_id, fold(item_id)):
+            if allowed(item_id):
+                pins.append(item_id)
+    taken, shown = set(pins), _Shown(rules.cap, [fold(i) for i in pins])
+    need = k - len(pins)
+    # Without pinned categories or boosts, the model's order is the final one (buried items last),
+    # so the walk may stop as soon as it has enough; otherwise it sorts everything into tiers
+    # first and asks `allowed` (the costly check) only of the items it then takes.
+    in_order = not (rules.pinned_categories or rules.boosted_items or rules.boosted_categories)
+    tiers: tuple[list[tuple[str, str | None]], ...] = ([], [], [], [])
     out: list[str] = []
     for item_id in ranked:
-        if len(out) >= k:
-            break
+        if item_id in taken:
+            continue
         category = fold(item_id)
-        if category is not None:
-            if counts.get(category, 0) >= cap:
-                continue
-            counts[category] = counts.get(category, 0) + 1
-        out.append(item_id)
-    return out
+        if rules.blocks(item_id, category):
+            continue
+        taken.add(item_id)
+        tier = rules.tier(item_id, category)
+        if in_order and tier == 2:
+            if len(out) < need and allowed(item_id) and shown.admits(category):
+                out.append(item_id)
+            if len(out) >= need:
+                return pins + out
+        else:
+            tiers[tier].append((item_id, category))
+    for item_id, category in (entry for tier in tiers for entry in tier):  # stable: the model's order within a tier
+        if len(out) >= need:
+            break
+        if allowed(item_id) and shown.admits(category):
+            out.append(item_id)
+    return pins + out
+
+
+class _Shown:
+    """Items per category already in the list, against the diversity cap."""
+
+    def __init__(self, cap: int | None, categories: Iterable[str | None]) -> None:
+        self.cap, self.counts = cap, dict[str, int]()
+        for category in categories:
+            if category is not None:
+                self.counts[category] = self.counts.get(category, 0) + 1
+
+    def admits(self, category: str | None) -> bool:
+        """Room for one more of `category` (counted if so); no category, no cap."""
+        if self.cap is None or category is None:
+            return True
+        if self.counts.get(category, 0) >= self.cap:
+            return False
+        self.counts[category] = self.counts.get(category, 0) + 1
+        return True
 
 
 def _take(items: Iterable[str], k: int) -> list[str]:
