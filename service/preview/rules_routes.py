@@ -11,11 +11,11 @@ from pydantic import ValidationError
 
 from models.rules.business import RuleSpec
 from service.core.business_rules import RuleBook, RuleConflictError
+from service.http.deps import RuleBookDep as BookDep
 from service.http.deps import SettingsDep
 from service.preview.auth import require_marketer
 from service.preview.csrf import FIELD, CsrfUser, csrf_token
 from service.preview.routes import TEMPLATES
-from service.routes.business_rules import BookDep
 
 router = APIRouter(prefix="/preview", dependencies=[Depends(require_marketer)], include_in_schema=False)
 FORM_FIELDS = ("kind", "item_id", "category", "segment", "start", "end", "max_per_category", "note")

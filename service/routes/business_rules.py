@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
 from models.rules.business import RuleSpec
-from service.core.business_rules import RuleBook, RuleConflictError
+from service.core.business_rules import RuleConflictError
 from service.http.auth import WriteAccessDep, require_api_key
+from service.http.deps import RuleBookDep as BookDep
 from service.http.rule_schemas import AuditLog, RuleList, RuleView
 from service.http.schemas import ErrorBody
 
@@ -19,13 +20,6 @@ CODES = (400, 401, 403, 404, 409, 422, 429, 503)
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in CODES}
 RuleId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="from GET /rules")]
 KeyId = Annotated[str, Depends(require_api_key)]
-
-
-async def get_rule_book(request: Request) -> RuleBook:
-    return request.app.state.rule_book  # type: ignore[no-any-return]
-
-
-BookDep = Annotated[RuleBook, Depends(get_rule_book)]
 
 
 @router.get("", response_model=RuleList, responses=ERRORS)
