@@ -22,6 +22,7 @@ from models.contract.artifact import ArtifactNotFoundError, load_artifact
 from training.errors import InputError, QualityGateError
 
 if TYPE_CHECKING:
+    from models.rules.business import RuleSet
     from training.data.clean import CleanResult
     from training.data.load import Format
 
@@ -277,7 +278,8 @@ def export(
         typer.Option(
             "--redis-url",
             help="with --all: also leave out the Redis deny list and what each customer's "
-            "live state rules out (bought since, dismissed, returned, complained)",
+            "live state rules out (bought since, dismissed, returned, complained); business rules "
+            "come from this Redis (else from the rules file beside the artifacts)",
         ),
     ] = None,
 ) -> None:
@@ -299,14 +301,15 @@ def export(
     except ValueError:
         _fail(f"--as-of must be a date like 2024-05-31, not {as_of!r}")
     artifact = load_artifact(artifacts)
+    rules, at = _business_rules(artifacts, redis_url), None if as_of else datetime.now(UTC)
     if segment is not None:
-        rows, columns = segment_rows(artifact, segment, k, day), SEGMENT_COLUMNS
+        rows, columns = segment_rows(artifact, segment, k, day, rules, at), SEGMENT_COLUMNS
     else:
         forgotten = read_forgotten(forgotten_path(artifacts_root(artifacts)))
         hidden: dict[str, frozenset[str]] = {}
         if redis_url:
             forgotten, hidden = _live_exclusions(redis_url, forgotten)
-        rows, columns = customer_rows(artifact, k, day, forgotten, hidden), CUSTOMER_COLUMNS
+        rows, columns = customer_rows(artifact, k, day, forgotten, hidden, rules, at), CUSTOMER_COLUMNS
     first = next(rows, None)  # validates (e.g. an unknown segment) before any file is created
     stream = open(out, "w", newline="", encoding="utf-8") if out else sys.stdout  # noqa: SIM115
     try:
@@ -315,6 +318,30 @@ def export(
         if out:
             stream.close()
     typer.echo(f"wrote {n} rows{f' to {out}' if out else ''}", err=True)
+
+
+def _business_rules(artifacts: Path, redis_url: str | None) -> RuleSet:
+    """The business rules the service applies: Redis' with --redis-url, else the file beside the artifacts."""
+    import asyncio
+
+    from models.contract.artifact import artifacts_root
+    from service.storage.guard import RedisGuard
+    from service.storage.rules_storage import FileRules, RedisRules, RuleStorage, rules_dir
+
+    async def load() -> RuleSet:
+        import redis.asyncio as aioredis
+
+        client = aioredis.Redis.from_url(redis_url) if redis_url else None
+        storage: RuleStorage = (
+            RedisRules(client, RedisGuard()) if client else FileRules(rules_dir(artifacts_root(artifacts)))
+        )
+        try:
+            return await storage.load()
+        finally:
+            if client is not None:
+                await client.aclose()
+
+    return asyncio.run(load())
 
 
 def _live_exclusions(redis_url: str, forgotten: set[str]) -> tuple[set[str], dict[str, frozenset[str]]]:

@@ -11,6 +11,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -19,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from models.contract.artifact import artifacts_root
 from models.rules.privacy import forgotten_path
+from service.core.business_rules import RuleBook
 from service.core.complaint_webhook import open_complaint_webhook
 from service.core.deny_list import DenyList
 from service.hotpath.app import HotPath, open_hot_path
@@ -33,9 +35,11 @@ from service.observability.logs import AccessLog
 from service.observability.metrics import Metrics
 from service.preview import campaign_pages, complaints_page, login
 from service.preview import routes as preview
+from service.preview import rules_routes as preview_rules
 from service.reload import Reloader
 from service.routes import (
     admin,
+    business_rules,
     campaigns,
     customers,
     events,
@@ -48,9 +52,10 @@ from service.routes import (
     segments,
     store,
 )
-from service.serving import install, start_serving
+from service.serving import Serving, install, start_serving
 from service.settings import Settings, get_settings
 from service.storage.campaign_book import open_campaign_book
+from service.storage.rules_storage import FileRules, RedisRules, rules_dir
 from service.storage.stores import RedisStore
 
 log = logging.getLogger(__name__)
@@ -74,6 +79,14 @@ def deny_list_path(settings: Settings) -> Path:
     return settings.forgotten_file or forgotten_path(artifacts_root(settings.artifacts))
 
 
+def open_rule_book(settings: Settings, serving: Serving, clock: Clock) -> RuleBook:
+    """The business rules in Redis when serving from Redis, else in files beside the artifacts."""
+    primary = serving.stores.primary
+    if isinstance(primary, RedisStore):
+        return RuleBook(RedisRules(primary.client, primary.guard), clock)
+    return RuleBook(FileRules(settings.rules_dir or rules_dir(artifacts_root(settings.artifacts))), clock)
+
+
 def create_app(settings: Settings | None = None, clock: Clock = system_clock) -> FastAPI:
     """`clock` is injectable so tests can fix time (quiet hours, capping windows, expiry)."""
     settings = settings or get_settings()
@@ -89,6 +102,9 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
             deny.attach(primary.client, primary.guard)
             for customer_id in await deny.load_redis():
                 serving.forget_in_process(customer_id)
+        app.state.rule_book = book = open_rule_book(settings, serving, clock)
+        await book.refresh()
+        serving = replace(serving, live=replace(serving.live, rules=book))
         install(app.state, serving)
         metrics.set_loaded_model(serving.loaded_version)
         app.state.deny_list = deny
@@ -112,14 +128,16 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
             if settings.reload_interval_s > 0
             else None
         )
+        rules_watch = asyncio.create_task(book.watch(settings.rules_refresh_s))
         log.info("serving from the %s store", serving.stores.primary.kind)
         try:
             yield
         finally:
-            if watch is not None:
-                watch.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watch
+            for task in (watch, rules_watch):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             if app.hot is not None:
                 app.hot.close()
                 app.hot = None
@@ -155,6 +173,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         events,
         outbound,
         campaigns,
+        business_rules,
         customers,
         admin,
         experiments,
@@ -162,6 +181,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         health,
         login,
         preview,
+        preview_rules,
         campaign_pages,
         complaints_page,
     ):

@@ -76,6 +76,12 @@ class Settings(BaseSettings):
         True, description="answer plain /recommend and /personal-store reads on the batched hot path (Redis only)"
     )
     hot_path_cache_size: int = Field(100_000, ge=0, description="customers whose answers each worker keeps per version")
+    rules_dir: Path | None = Field(
+        None, description="business rules and their audit log without Redis; default <artifacts root>/rules"
+    )
+    rules_refresh_s: float = Field(
+        1.0, gt=0, description="how often each worker checks the stored business rules for a change"
+    )
     shutdown_timeout_s: int = Field(20, ge=1, description="on SIGTERM, wait this long for requests in flight")
 
     # Real-time feedback: POST /events, live overlays, frequency capping, outbound contact policy.

@@ -31,6 +31,12 @@ ERASURES_KEY = f"{PREFIX}:forgotten:epoch"
 CAMPAIGNS_KEY = (
     f"{PREFIX}:campaigns"  # hash: campaign id -> its JSON (service.storage.campaign_book), outside any version
 )
+# Business rules (models.rules.business), outside every model version: they change without
+# retraining or publishing. The document holds every rule and its revision; the revision key alone
+# is what workers poll; the audit log is append-only (one JSON entry per change).
+RULES_KEY = f"{PREFIX}:rules"
+RULES_REVISION_KEY = f"{PREFIX}:rules:revision"
+RULES_AUDIT_KEY = f"{PREFIX}:rules:audit"
 
 
 class Offer(NamedTuple):

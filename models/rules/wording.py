@@ -108,3 +108,6 @@ def segment_offer_reason(lift: float, segment_share: float, overall_share: float
         f"bought by {segment_share:.0%} of this segment vs {overall_share:.1%} of all customers "
         f"({lift:.1f}x); {1 - segment_share:.0%} of the segment has not bought it yet"
     )
+
+
+FEATURED_REASON = "featured by the shop"  # an item a business rule pinned into a list the model did not put it in

@@ -13,10 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Collection
+from dataclasses import replace
+from datetime import UTC, datetime
 
 from models import contract
 from models.contract.store_documents import ALL_CUSTOMERS, NEW_ARRIVALS, store_doc, trending_doc
 from models.rules import loyalty
+from models.rules.business import EMPTY_RULES
 from service.core import experiments, replenishment
 from service.core.experiments import NO_EXPERIMENT, Assignment
 from service.core.filters import ItemFilter
@@ -35,7 +38,7 @@ from service.core.store_sections import (
     plan_trending,
 )
 from service.http.schemas import Loyalty, PersonalStore
-from service.live.overlays import LiveContext, LiveEffect, live_effect
+from service.live.overlays import LiveContext, LiveEffect, bought_by, live_effect
 from service.live.state import LiveSnapshot
 from service.storage.json_documents import json_document
 from service.storage.stores import OfferStore, StoreUnavailableError
@@ -62,11 +65,16 @@ async def personal_store(
     live: LiveContext | None = None,
     snapshot: LiveSnapshot | None = None,
     chosen: Assignment = NO_EXPERIMENT,
+    at: datetime | None = None,
 ) -> PersonalStore:
     """With `live`, the customer's live state changes every section as it changes `/recommend`
-    (`snapshot`: already read, e.g. by the hot path). A forgotten customer gets the store of a
-    customer never met, read without their documents or live state; so does a customer in a
-    hold-out variant (`chosen.popular_only`), and without live state."""
+    (`snapshot`: already read, e.g. by the hot path), and its business rules apply. A forgotten
+    customer gets the store of a customer never met, read without their documents or live state;
+    so does a customer in a hold-out variant (`chosen.popular_only`), without live state but
+    under the business rules. `at`: the store as of that moment for the catalog and business
+    rules (the preview's look ahead; the live state stays today's)."""
+    moment = at or (live.clock() if live is not None else datetime.now(UTC))
+    business = live.rule_set() if live is not None else EMPTY_RULES
     if chosen.popular_only:
         live = None
     now_ms = live.now_ms() if live is not None else 0
@@ -79,7 +87,9 @@ async def personal_store(
             ingredients(store, version, customer_id),
             _live_snapshot(live, customer_id, now_ms, snapshot),
         )
-    rules = ItemFilter.of(await store.catalog(version), exclude, category)
+    segment = ing.segment if offers is not None and ing is not None else None
+    day = moment.date() if at is not None else None
+    rules = ItemFilter.of(await store.catalog(version), exclude, category, day, business.for_list(segment, moment))
     if offers is None or ing is None:  # unknown customer (or a version trained without stores)
         popular, everyone, new = await asyncio.gather(
             store.popular_offers(version), _trending(store, version, ALL_CUSTOMERS), _new_arrivals(store, version)
@@ -88,7 +98,7 @@ async def personal_store(
         first = plan_for_you(effect.offers) if effect.source == "personal" else plan_popular(effect.offers)
         plans = [first, plan_shop_trending(everyone), plan_new_arrivals(new, personal=False)]
         tier = FIRST_ORDER_LOYALTY if effect.source == "personal" else UNKNOWN_LOYALTY
-        return _page(customer_id, version, effect, tier, plans, rules, k, degraded, chosen)
+        return _page(customer_id, version, effect, tier, plans, rules, k, degraded, chosen, live)
     mine, everyone, end_day = await asyncio.gather(
         _trending(store, version, ing.segment),
         _trending(store, version, ALL_CUSTOMERS),
@@ -100,7 +110,7 @@ async def personal_store(
         plans.append(plan_because(ing, rules.title(ing.anchor)))
     plans.append(plan_trending(ing, mine, everyone))
     plans.append(plan_new_arrivals(ing.new_arrivals, personal=True))
-    return _page(customer_id, version, effect, customer_loyalty(ing), plans, rules, k, degraded, chosen)
+    return _page(customer_id, version, effect, customer_loyalty(ing), plans, rules, k, degraded, chosen, live)
 
 
 def _effect(
@@ -126,10 +136,15 @@ def _page(
     k: int,
     degraded: bool,
     chosen: Assignment,
+    live: LiveContext | None = None,
 ) -> PersonalStore:
-    """The sections after the live state (those made from `effect.offers` have it already),
-    each with its recommendation id (the section is its surface)."""
+    """The sections after the live state (those made from `effect.offers` have it already; they
+    take pinned items, but never ones the customer bought or had hidden), each with its
+    recommendation id (the section is its surface)."""
     adjusted = [p if p.id in FROM_OFFERS else adjust(p, effect.hidden, effect.bought, effect.demoted) for p in plans]
+    if not rules.business.empty:
+        never = frozenset(effect.hidden | bought_by(effect, live, customer_id))
+        adjusted = [replace(p, pins=True, never=never) if p.id in FROM_OFFERS else p for p in adjusted]
     day = experiments.utc_day()
     sections = [
         s.model_copy(update={"recommendation_id": experiments.stamp(chosen, version, s.id, customer_id, day)})

@@ -9,8 +9,10 @@ request is anything else: another path or method (a fixed path such as `/recomme
 route of its own, not a customer id), other or repeated or invalid parameters (so
 errors keep the routes' 422 shape), a customer on this worker's deny list, Redis unreadable or
 the service already answering from its fallback (degraded answers are the routes' business),
-or a customer whose experiment variant serves another version than the one read, or the
-hold-out (`_assignment`; the running experiment is read with every tick's pipeline).
+a customer whose experiment variant serves another version than the one read, or the
+hold-out (`_assignment`; the running experiment is read with every tick's pipeline), and
+while any business rule is active or scheduled (`models.rules.business`: the answers it keeps
+could not follow a rule starting or ending).
 """
 
 from __future__ import annotations
@@ -313,6 +315,9 @@ class HotPath:
         serving: Serving = self.state.serving
         if serving.stores.degraded or customer_id in self.deny.ids:
             raise Delegate
+        rules = serving.live.rule_set()
+        if rules.rules and rules.in_force(serving.live.clock()):
+            raise Delegate  # business rules active or scheduled: the routes apply them (answers kept here would not)
         if (cache is None or customer_id not in cache) and not _CUSTOMER_ID.fullmatch(customer_id):
             raise Delegate
         return serving
