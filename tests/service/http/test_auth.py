@@ -72,6 +72,15 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/experiments/{experiment_id}/stop"): "admin",
     ("GET", "/preview/experiments"): "preview",
     ("GET", "/preview/experiments/{experiment_id}"): "preview",
+    ("GET", "/rules"): "admin",
+    ("POST", "/rules"): "admin",
+    ("GET", "/rules/audit"): "admin",
+    ("GET", "/rules/{rule_id}"): "admin",
+    ("PUT", "/rules/{rule_id}"): "admin",
+    ("DELETE", "/rules/{rule_id}"): "admin",
+    ("GET", "/preview/rules"): "preview",
+    ("POST", "/preview/rules"): "preview",
+    ("POST", "/preview/rules/{rule_id}/delete"): "preview",
 }
 DENIED = (401, 403)
 
