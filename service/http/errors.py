@@ -4,6 +4,8 @@ never a stack trace."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -37,11 +39,42 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
 
 async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:  # every method of the path, not only those of the first route matched
+        given = (headers or {}).get("Allow", "")
+        headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request, given))}
     return JSONResponse(
         status_code=exc.status_code,
         content={"error": _slug(exc.status_code), "message": message},
-        headers=getattr(exc, "headers", None),
+        headers=headers,
     )
+
+
+def _allowed_methods(request: Request, given: str) -> list[str]:
+    """The methods of the path template the router matched (`given`: the first route's, as
+    Starlette reports them), over every route serving that template (a path may be served by one
+    route per method: `GET` and `POST /rules`)."""
+    first = {m.strip() for m in given.split(",") if m.strip()}
+    path, routes = request.url.path, list(_flat(request.app.router.routes))
+    template = next(
+        (r.path for r in routes if r.path_regex.match(path) and first & set(getattr(r, "methods", None) or ())),
+        None,
+    )
+    methods = set(first)
+    for route in routes:
+        if template is not None and route.path == template:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
+def _flat(routes: list[Any]) -> Iterator[Any]:
+    """Every route with a path, inside included routers too."""
+    for route in routes:
+        if hasattr(route, "original_router"):
+            yield from _flat(route.original_router.routes)
+        elif getattr(route, "path_regex", None) is not None and getattr(route, "path", None):
+            if getattr(getattr(route, "endpoint", None), "__name__", "") != "method_not_allowed":
+                yield route  # not a 405 guard (`service.routes.methods`): those name their Allow themselves
 
 
 async def store_unavailable(request: Request, exc: StoreUnavailableError) -> JSONResponse:
