@@ -25,7 +25,7 @@ def test_create_read_change_delete_and_the_audit(artifacts: Path, redis_url: str
         made = client.post("/rules", json=PIN, headers=AUTH)
         assert made.status_code == 201, made.text
         rule = made.json()
-        assert rule["state"] in ("scheduled", "active", "expired") and rule["created_by"] == "key1"
+        assert rule["state"] in ("scheduled", "active", "expired") and rule["created_by"] == "admin1"
         assert client.get("/rules", headers=AUTH).json()["rules"] == [rule]
         assert client.get(f"/rules/{rule['id']}", headers=AUTH).json() == rule
         changed = client.put(f"/rules/{rule['id']}", json={**PIN, "kind": "boost"}, headers=AUTH)
@@ -33,7 +33,7 @@ def test_create_read_change_delete_and_the_audit(artifacts: Path, redis_url: str
         assert client.delete(f"/rules/{rule['id']}", headers=AUTH).status_code == 204
         assert client.get(f"/rules/{rule['id']}", headers=AUTH).status_code == 404
         log = client.get("/rules/audit", headers=AUTH).json()["entries"]
-        assert [(e["action"], e["who"]) for e in log] == [("delete", "key1"), ("update", "key1"), ("create", "key1")]
+        assert [(e["action"], e["who"]) for e in log] == [("delete", "admin1"), ("update", "admin1"), ("create", "admin1")]
         assert log[1]["before"]["kind"] == "pin" and log[1]["after"]["kind"] == "boost"
         assert client.get("/rules", headers=AUTH).json()["revision"] == 3
 
