@@ -12,8 +12,6 @@ Surfaces: `/recommend` (both modes; plain reads take the hot path on Redis), `/r
 
 from __future__ import annotations
 
-import csv
-import io
 import shutil
 from collections import defaultdict
 from collections.abc import Iterator
@@ -34,6 +32,7 @@ from service.app import create_app
 from tests.support.apps import settings_for
 from tests.support.clocks import FixedClock
 from tests.support.keys import AUTH, MARKETER
+from tests.support.spreadsheet import csv_rows
 from tests.support.stores import STORES, publish_fresh
 
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
@@ -183,9 +182,10 @@ def _ids(items: list[dict[str, Any]]) -> list[str]:
     return [i["item_id"] for i in items]
 
 
-def _csv_lists(text: str, key: str) -> dict[str, tuple[int, list[str]]]:
+def _csv_lists(data: bytes | str, key: str) -> dict[str, tuple[int, list[str]]]:
+    """The CSV's lists by `key`, read as a spreadsheet program reads it (BOM and all)."""
     lists: dict[str, tuple[int, list[str]]] = {}
-    for row in csv.DictReader(io.StringIO(text)):
+    for row in csv_rows(data):
         segment, items = lists.setdefault(row[key], (int(row["segment_id"]), []))
         items.append(row["item_id"])
     return lists
@@ -229,9 +229,9 @@ def test_every_surface_keeps_the_rules(client: TestClient, shop: Shop, data: st.
     for segment in shop.segments:
         offers = client.get(f"/segments/{segment}/offers", params={"k": 20}).json()["offers"]
         check.one_list(_ids(offers), segment, f"segment {segment} offers")
-        exported = client.get(f"/preview/segments/{segment}/offers.csv", params={"k": 20}, auth=MARKETER).text
+        exported = client.get(f"/preview/segments/{segment}/offers.csv", params={"k": 20}, auth=MARKETER).content
         assert _csv_lists(exported, "segment_id")[str(segment)][1] == _ids(offers)
-    everyone = _csv_lists(client.get("/preview/offers.csv", auth=MARKETER).text, "customer_id")
+    everyone = _csv_lists(client.get("/preview/offers.csv", auth=MARKETER).content, "customer_id")
     assert everyone, "every customer's offers CSV is empty"
     for customer_id, (segment, items) in everyone.items():
         check.one_list(items, segment, f"offers.csv {customer_id}")

@@ -33,7 +33,11 @@ def test_create_read_change_delete_and_the_audit(artifacts: Path, redis_url: str
         assert client.delete(f"/rules/{rule['id']}", headers=AUTH).status_code == 204
         assert client.get(f"/rules/{rule['id']}", headers=AUTH).status_code == 404
         log = client.get("/rules/audit", headers=AUTH).json()["entries"]
-        assert [(e["action"], e["who"]) for e in log] == [("delete", "admin1"), ("update", "admin1"), ("create", "admin1")]
+        assert [(e["action"], e["who"]) for e in log] == [
+            ("delete", "admin1"),
+            ("update", "admin1"),
+            ("create", "admin1"),
+        ]
         assert log[1]["before"]["kind"] == "pin" and log[1]["after"]["kind"] == "boost"
         assert client.get("/rules", headers=AUTH).json()["revision"] == 3
 
