@@ -178,6 +178,19 @@ def prepare(workdir: Path, redis_url: str, artifacts: Path | None) -> Path:
     return artifacts if (artifacts / "manifest.json").exists() else max(p for p in artifacts.iterdir() if p.is_dir())
 
 
+def start_experiment(redis_url: str) -> None:
+    """What `microoffers experiment start bench --variant A --variant B` writes."""
+    import redis
+
+    from models.contract.experiments import EXPERIMENTS_KEY, RUNNING_KEY, Experiment, Variant
+
+    experiment = Experiment("bench", "bench-salt", (Variant("A"), Variant("B")), int(time.time() * 1000))
+    client = redis.Redis.from_url(redis_url)
+    client.set(RUNNING_KEY, experiment.encode())
+    client.hset(EXPERIMENTS_KEY, experiment.id, experiment.encode())
+    client.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--path", action="append", help="path template with {customer}; repeatable")
@@ -195,6 +208,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--customers", type=int, default=2000, help="distinct customer ids rotated over")
     ap.add_argument("--artifacts", type=Path, help="publish this artifact instead of training the demo data")
     ap.add_argument("--workdir", type=Path, default=ROOT / ".bench")
+    ap.add_argument(
+        "--experiment",
+        action="store_true",
+        help="serve under a running experiment whose two variants serve the published version "
+        "(every answer still on the hot path, now with ids, variants and exposures)",
+    )
     args = ap.parse_args(argv)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
@@ -204,6 +223,8 @@ def main(argv: list[str] | None = None) -> None:
     with redis_server("2gb") as redis_url, tempfile.TemporaryDirectory() as tmp:
         version_dir = prepare(args.workdir, redis_url, args.artifacts)
         ids = customer_ids(version_dir, args.customers)
+        if args.experiment:
+            start_experiment(redis_url)
         for path in paths:
             results += load_path(path, ids, redis_url, Path(tmp), args)
     print_table(results, args)

@@ -1,4 +1,4 @@
-"""`microoffers train | evaluate | publish | export | rollback | serve | events export`.
+"""`microoffers train | evaluate | publish | export | rollback | serve | events export | marketer-hash`.
 
 Entry points configure logging and turn known failures into one clear line and a non-zero
 exit; libraries below only raise and log.
@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional, cast
 
 import typer
 
+from cli.experiments import experiment_app
 from models.contract.artifact import ArtifactNotFoundError, load_artifact
 from training.errors import InputError, QualityGateError
 
 if TYPE_CHECKING:
+    from models.rules.business import RuleSet
     from training.data.clean import CleanResult
     from training.data.load import Format
     from training.selection.ranker import TwoStageMode
@@ -30,6 +32,7 @@ FORMATS = ("canonical", "online-retail")  # training.data.load.Format, without i
 app = typer.Typer(help="Micro-offers: train, publish and serve personalized recommendations.", no_args_is_help=True)
 events_app = typer.Typer(help="The feedback event log (POST /events).", no_args_is_help=True)
 app.add_typer(events_app, name="events")
+app.add_typer(experiment_app, name="experiment")
 
 ArtifactsOpt = Annotated[
     Path, typer.Option("--artifacts", help="a `train --out` directory (newest version used) or one version in it")
@@ -330,7 +333,8 @@ def export(
         typer.Option(
             "--redis-url",
             help="with --all: also leave out the Redis deny list and what each customer's "
-            "live state rules out (bought since, dismissed, returned, complained)",
+            "live state rules out (bought since, dismissed, returned, complained); business rules "
+            "come from this Redis (else from the rules file beside the artifacts)",
         ),
     ] = None,
 ) -> None:
@@ -339,7 +343,8 @@ def export(
     from datetime import UTC, date, datetime
 
     from models.contract.artifact import artifacts_root
-    from models.contract.export import CUSTOMER_COLUMNS, SEGMENT_COLUMNS, customer_rows, segment_rows, write_csv
+    from models.contract.export import CUSTOMER_COLUMNS, SEGMENT_COLUMNS, customer_rows, segment_rows
+    from models.contract.spreadsheet_csv import write_csv
     from models.rules.privacy import forgotten_path, read_forgotten
 
     if fmt != "csv":
@@ -351,14 +356,15 @@ def export(
     except ValueError:
         _fail(f"--as-of must be a date like 2024-05-31, not {as_of!r}")
     artifact = load_artifact(artifacts)
+    rules, at = _business_rules(artifacts, redis_url), None if as_of else datetime.now(UTC)
     if segment is not None:
-        rows, columns = segment_rows(artifact, segment, k, day), SEGMENT_COLUMNS
+        rows, columns = segment_rows(artifact, segment, k, day, rules, at), SEGMENT_COLUMNS
     else:
         forgotten = read_forgotten(forgotten_path(artifacts_root(artifacts)))
         hidden: dict[str, frozenset[str]] = {}
         if redis_url:
             forgotten, hidden = _live_exclusions(redis_url, forgotten)
-        rows, columns = customer_rows(artifact, k, day, forgotten, hidden), CUSTOMER_COLUMNS
+        rows, columns = customer_rows(artifact, k, day, forgotten, hidden, rules, at), CUSTOMER_COLUMNS
     first = next(rows, None)  # validates (e.g. an unknown segment) before any file is created
     stream = open(out, "w", newline="", encoding="utf-8") if out else sys.stdout  # noqa: SIM115
     try:
@@ -367,6 +373,30 @@ def export(
         if out:
             stream.close()
     typer.echo(f"wrote {n} rows{f' to {out}' if out else ''}", err=True)
+
+
+def _business_rules(artifacts: Path, redis_url: str | None) -> RuleSet:
+    """The business rules the service applies: Redis' with --redis-url, else the file beside the artifacts."""
+    import asyncio
+
+    from models.contract.artifact import artifacts_root
+    from service.storage.guard import RedisGuard
+    from service.storage.rules_storage import FileRules, RedisRules, RuleStorage, rules_dir
+
+    async def load() -> RuleSet:
+        import redis.asyncio as aioredis
+
+        client = aioredis.Redis.from_url(redis_url) if redis_url else None
+        storage: RuleStorage = (
+            RedisRules(client, RedisGuard()) if client else FileRules(rules_dir(artifacts_root(artifacts)))
+        )
+        try:
+            return await storage.load()
+        finally:
+            if client is not None:
+                await client.aclose()
+
+    return asyncio.run(load())
 
 
 def _live_exclusions(redis_url: str, forgotten: set[str]) -> tuple[set[str], dict[str, frozenset[str]]]:
@@ -452,6 +482,31 @@ def events_export(
         _fail("--redis-url (or REDIS_URL) is required")
     n = export_stream(redis_url, out, after)  # type: ignore[arg-type]
     typer.echo(f"exported {n} events to {out}")
+
+
+@app.command("marketer-hash")
+@clear_errors
+def marketer_hash(
+    name: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Argument(help="the marketer's user name: prints `name:hash`, an entry of MICROOFFERS_MARKETERS"),
+    ] = None,
+) -> None:
+    """Hash a preview password (scrypt, salted) for MICROOFFERS_MARKETERS. The password is asked
+    twice without echo, or read as one line from standard input when that is not a terminal."""
+    from service.preview.passwords import hash_password
+    from service.settings import BASIC_USER, MARKETER_NAME
+
+    if name is not None and (not MARKETER_NAME.fullmatch(name) or name == BASIC_USER):
+        _fail(f"{name!r} is not a marketer name: 1-32 lowercase letters, digits and _ . - ({BASIC_USER!r} is reserved)")
+    if sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < 8:
+        _fail("the password needs 8 characters or more")
+    encoded = hash_password(password)
+    typer.echo(f"{name}:{encoded}" if name else encoded)
 
 
 def main() -> None:

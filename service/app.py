@@ -11,30 +11,39 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from models.contract.artifact import artifacts_root
 from models.rules.privacy import forgotten_path
+from service.core.business_rules import RuleBook
+from service.core.complaint_webhook import open_complaint_webhook
 from service.core.deny_list import DenyList
 from service.hotpath.app import HotPath, open_hot_path
+from service.http.auth import RateLimiters
 from service.http.bodylimit import MaxBodySizeMiddleware
+from service.http.cors import ScopedCORSMiddleware
 from service.http.errors import install_error_handlers
+from service.http.failures import AuthFailures, AuthGuard
 from service.http.middleware import RequestContextMiddleware
-from service.http.ratelimit import RateLimiter
 from service.live.overlays import Clock, system_clock
 from service.observability.logs import AccessLog
 from service.observability.metrics import Metrics
+from service.preview import campaign_pages, complaints_page, login
 from service.preview import routes as preview
+from service.preview import rules_routes as preview_rules
 from service.reload import Reloader
 from service.routes import (
     admin,
+    business_rules,
+    campaigns,
     customers,
     events,
+    experiments,
     feedback,
     health,
     items,
@@ -43,8 +52,10 @@ from service.routes import (
     segments,
     store,
 )
-from service.serving import install, start_serving
+from service.serving import Serving, install, start_serving
 from service.settings import Settings, get_settings
+from service.storage.campaign_book import open_campaign_book
+from service.storage.rules_storage import FileRules, RedisRules, rules_dir
 from service.storage.stores import RedisStore
 
 log = logging.getLogger(__name__)
@@ -68,6 +79,14 @@ def deny_list_path(settings: Settings) -> Path:
     return settings.forgotten_file or forgotten_path(artifacts_root(settings.artifacts))
 
 
+def open_rule_book(settings: Settings, serving: Serving, clock: Clock) -> RuleBook:
+    """The business rules in Redis when serving from Redis, else in files beside the artifacts."""
+    primary = serving.stores.primary
+    if isinstance(primary, RedisStore):
+        return RuleBook(RedisRules(primary.client, primary.guard), clock)
+    return RuleBook(FileRules(settings.rules_dir or rules_dir(artifacts_root(settings.artifacts))), clock)
+
+
 def create_app(settings: Settings | None = None, clock: Clock = system_clock) -> FastAPI:
     """`clock` is injectable so tests can fix time (quiet hours, capping windows, expiry)."""
     settings = settings or get_settings()
@@ -83,9 +102,16 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
             deny.attach(primary.client, primary.guard)
             for customer_id in await deny.load_redis():
                 serving.forget_in_process(customer_id)
+        app.state.rule_book = book = open_rule_book(settings, serving, clock)
+        await book.refresh()
+        serving = replace(serving, live=replace(serving.live, rules=book))
         install(app.state, serving)
         metrics.set_loaded_model(serving.loaded_version)
         app.state.deny_list = deny
+        app.state.campaigns = open_campaign_book(settings, serving.stores.primary)
+        app.state.complaint_webhook = webhook = open_complaint_webhook(settings, metrics)
+        if webhook is not None:
+            await webhook.start()
         if settings.hot_path:
             access = AccessLog(settings.access_log, settings.log_customer_ids, metrics)
             app.hot = open_hot_path(
@@ -102,17 +128,21 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
             if settings.reload_interval_s > 0
             else None
         )
+        rules_watch = asyncio.create_task(book.watch(settings.rules_refresh_s))
         log.info("serving from the %s store", serving.stores.primary.kind)
         try:
             yield
         finally:
-            if watch is not None:
-                watch.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watch
+            for task in (watch, rules_watch):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             if app.hot is not None:
                 app.hot.close()
                 app.hot = None
+            if webhook is not None:
+                await webhook.close()
             await app.state.serving.live.state.close()
             await app.state.serving.stores.close()
 
@@ -123,23 +153,38 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         lifespan=lifespan,
     )
     app.state.metrics = metrics
-    app.state.rate_limiter = RateLimiter(settings.write_rate_per_s, settings.write_burst)
+    app.state.rate_limiters = RateLimiters.from_settings(settings)
+    app.state.auth_guard = AuthGuard(AuthFailures(settings.auth_failure_limit, settings.auth_failure_window_s), metrics)
     install_error_handlers(app)
     app.add_middleware(MaxBodySizeMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-        )
+        app.add_middleware(ScopedCORSMiddleware, allow_origins=settings.cors_origins, routes=app.router.routes)
     app.add_middleware(
         RequestContextMiddleware,
         access_log=settings.access_log,
         log_customer_ids=settings.log_customer_ids,
         metrics=metrics,
     )
-    for module in (recommend, store, items, segments, events, outbound, customers, admin, feedback, health, preview):
+    for module in (
+        recommend,
+        store,
+        items,
+        segments,
+        events,
+        outbound,
+        campaigns,
+        business_rules,
+        customers,
+        admin,
+        experiments,
+        feedback,
+        health,
+        login,
+        preview,
+        preview_rules,
+        campaign_pages,
+        complaints_page,
+    ):
         app.include_router(module.router)
     app.mount("/preview/static", StaticFiles(directory=STATIC), name="preview-static")
     return app

@@ -22,6 +22,7 @@ from service.live import EmbeddedLiveState, LivePolicy, LiveState, RedisLiveStat
 from service.live.overlays import Clock, LiveContext, customer_segment
 from service.observability.metrics import Metrics
 from service.settings import Settings
+from service.storage.experiments import EmbeddedExperiments, ExperimentStore, RedisExperiments
 from service.storage.fallback import Stores
 from service.storage.stores import EmbeddedStore, OfferStore, RedisStore
 
@@ -100,11 +101,14 @@ def open_live(
     personalizer = Personalizer(artifact, forgotten=forgotten) if artifact is not None else None
     policy = live_policy(settings)
     state: LiveState
+    experiments: ExperimentStore
     if isinstance(store, RedisStore):
         state = RedisLiveState(store.client, policy, store.guard)  # one Redis, one guard
+        experiments = RedisExperiments(store.client, store.guard)
     else:
         state = EmbeddedLiveState(policy, events_log_path(settings), partial(customer_segment, personalizer), forgotten)
-    return LiveContext(state, personalizer, policy, settings.similar_pushdown, clock, forgotten)
+        experiments = EmbeddedExperiments()
+    return LiveContext(state, personalizer, policy, settings.similar_pushdown, clock, forgotten, experiments)
 
 
 def start_serving(settings: Settings, clock: Clock, forgotten: Collection[str], metrics: Metrics) -> Serving:

@@ -23,8 +23,10 @@ from typing import cast
 import redis
 
 from models import contract
+from models.contract import experiments
 from models.contract.artifact import Artifact
 from models.contract.documents import customer_documents, is_customer_doc, personal_documents, shared_documents
+from models.contract.experiments import Experiment
 from models.contract.store_documents import segment_doc, segment_without_customer
 
 log = logging.getLogger(__name__)
@@ -271,10 +273,18 @@ def cleanup_half_written(client: redis.Redis, keep: str | None = None) -> list[s
     return removed
 
 
+def experiment_versions(client: redis.Redis) -> set[str]:
+    """The versions the running experiment serves by name (`models.contract.experiments`)."""
+    raw = cast(bytes | None, client.get(experiments.RUNNING_KEY))
+    return Experiment.decode(raw).versions() if raw else set()
+
+
 def expire_old_versions(client: redis.Redis, keep: int = 2, ttl_s: int = OLD_VERSION_TTL_S) -> None:
     """Versions older than current and previous expire after `ttl_s` (readers that are mid-way
-    through a request on them finish first)."""
+    through a request on them finish first); so do those a running experiment serves, once it
+    has stopped, not before."""
     served = {client.get(contract.CURRENT_KEY), client.get(contract.PREVIOUS_KEY)}
+    served |= {version.encode() for version in experiment_versions(client)}
     for raw in cast(list[bytes], client.lrange(contract.VERSIONS_KEY, keep, -1)):
         if raw in served:
             continue

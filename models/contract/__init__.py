@@ -28,6 +28,15 @@ FORGOTTEN_KEY = f"{PREFIX}:forgotten"  # set: customer ids to keep out of every 
 # counter: bumped after each erasure has removed the customer's documents, so every worker drops
 # its in-process copies of published documents (service.hotpath) before answering again
 ERASURES_KEY = f"{PREFIX}:forgotten:epoch"
+CAMPAIGNS_KEY = (
+    f"{PREFIX}:campaigns"  # hash: campaign id -> its JSON (service.storage.campaign_book), outside any version
+)
+# Business rules (models.rules.business), outside every model version: they change without
+# retraining or publishing. The document holds every rule and its revision; the revision key alone
+# is what workers poll; the audit log is append-only (one JSON entry per change).
+RULES_KEY = f"{PREFIX}:rules"
+RULES_REVISION_KEY = f"{PREFIX}:rules:revision"
+RULES_AUDIT_KEY = f"{PREFIX}:rules:audit"
 
 
 class Offer(NamedTuple):
@@ -123,6 +132,7 @@ LIVE_PARTS = (
     "shown",  # hash item -> "since_ms|count|source|section": impressions in the current window
     "contact",  # string: time of the last outbound contact (ms)
     "view",  # string: JSON of what the answer overlays need (service.live.view), kept by the scripts
+    "plans",  # hash item -> "subscribed" | "unsubscribed": replenishment plans, the latest event's word
 )
 
 

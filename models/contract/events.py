@@ -17,10 +17,22 @@ from typing import Any, Literal, get_args
 
 import orjson
 
-EventType = Literal["purchase", "view", "click", "add_to_cart", "dismiss", "return", "complaint", "impression"]
+EventType = Literal[
+    "purchase",
+    "view",
+    "click",
+    "add_to_cart",
+    "dismiss",
+    "return",
+    "complaint",
+    "impression",
+    "subscribe",  # to the item's replenishment plan (reminders when due)
+    "unsubscribe",  # from it: no more reminders of the item
+]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 ENGAGEMENT_TYPES = frozenset({"purchase", "click", "add_to_cart"})  # reset an item's impression cap
 NEGATIVE_TYPES = frozenset({"return", "complaint"})  # suppress the item, push down similar ones
+PLAN_STATES = {"subscribe": "subscribed", "unsubscribe": "unsubscribed"}  # event -> replenishment plan state
 
 # Field names of a stream entry (the Lua script in `service.live.redis_state` writes the same).
 STREAM_FIELDS = ("customer_id", "item_id", "type", "ts", "quantity", "section")
@@ -36,6 +48,9 @@ class Event:
     ts_ms: int
     quantity: int = 1
     section: str | None = None
+    # what experiments attribute by (service.core.experiments); not part of the durable log
+    recommendation_id: str | None = None
+    price: float | None = None  # the price paid, when the client knows it (else the catalog's)
 
 
 @dataclass(frozen=True, slots=True)

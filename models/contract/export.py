@@ -1,23 +1,23 @@
-"""Segment offers as CSV for CRM and e-mail tools: one segment's offer, or every customer's
-offer (their segment's, minus what they already bought).
+"""Segment offers as CSV rows for CRM and e-mail tools: one segment's offer, or every customer's
+offer (their segment's, minus what they already bought); written in the one spreadsheet-safe
+dialect of `models.contract.spreadsheet_csv`.
 
 Read from an artifact, not from Redis, so a marketing export never loads the serving path. The
 catalog rules apply as on the API, on the export day (`as_of`, default today): unavailable and
-not-yet-available items are skipped and the next offer takes their place.
+not-yet-available items are skipped and the next offer takes their place. The business rules
+(`models.rules.business`) apply as on `/segments/{id}/offers`, per segment, at `at` (default the
+start of the export day, UTC).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Collection, Iterable, Iterator, Mapping
-from datetime import date
-from typing import Any, TextIO
-
-import pandas as pd
+from collections.abc import Collection, Iterator, Mapping
+from datetime import UTC, date, datetime, time
+from typing import Any
 
 from models.contract.artifact import Artifact
 from models.contract.storefront import Storefront
+from models.rules.business import EMPTY_RULES, ListRules, RuleSet, apply
 from models.rules.catalog import Catalog, catalog_from_frame
 from models.rules.wording import offer_figures, segment_offer_reason
 
@@ -46,14 +46,22 @@ def storefront_of(artifact: Artifact) -> Storefront:
     return artifact.storefront
 
 
-def segment_rows(artifact: Artifact, segment_id: int, k: int, as_of: date) -> Iterator[dict[str, Any]]:
+def segment_rows(
+    artifact: Artifact,
+    segment_id: int,
+    k: int,
+    as_of: date,
+    rules: RuleSet = EMPTY_RULES,
+    at: datetime | None = None,
+) -> Iterator[dict[str, Any]]:
     sf = storefront_of(artifact)
     if not 0 <= segment_id < sf.n_segments:
         raise ExportError(f"segment {segment_id} does not exist: this artifact has segments 0..{sf.n_segments - 1}")
     catalog = catalog_from_frame(artifact.catalog)
     name = sf.segments[segment_id]["name"]
-    offers = _offers_by_segment(sf).get(segment_id, sf.offers.iloc[:0])
-    for rank, (item_id, offer) in enumerate(_offerable(artifact, offers, catalog, as_of, k, set()), start=1):
+    offers = _offers_by_segment(artifact, sf).get(segment_id, {})
+    active = rules.for_list(segment_id, at or _start_of(as_of))
+    for rank, (item_id, offer) in enumerate(_offerable(offers, catalog, as_of, k, set(), active), start=1):
         yield {"segment_id": segment_id, "segment_name": name, "rank": rank, **_item(catalog, item_id, offer)}
 
 
@@ -63,6 +71,8 @@ def customer_rows(
     as_of: date,
     forgotten: Collection[str] = frozenset(),
     hidden: Mapping[str, Collection[str]] | None = None,
+    rules: RuleSet = EMPTY_RULES,
+    at: datetime | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Every customer's top-k of their segment's offer that they have not bought; customers on
     the deny list (forgotten since the artifact was trained) are left out, and so are, per
@@ -71,7 +81,9 @@ def customer_rows(
     hidden = hidden or {}
     sf = storefront_of(artifact)
     catalog = catalog_from_frame(artifact.catalog)
-    by_segment = _offers_by_segment(sf)
+    by_segment = _offers_by_segment(artifact, sf)
+    moment = at or _start_of(as_of)
+    active = {s: rules.for_list(s, moment) for s in range(sf.n_segments)}
     h = artifact.history
     for row, customer_id in enumerate(artifact.customers.ids.tolist()):
         if customer_id in forgotten:
@@ -79,7 +91,7 @@ def customer_rows(
         segment = int(sf.segment_of[row])
         bought = {str(artifact.items.ids[i]) for i in h.indices[h.indptr[row] : h.indptr[row + 1]]}
         bought.update(hidden.get(customer_id, ()))
-        offers = _offerable(artifact, by_segment.get(segment, sf.offers.iloc[:0]), catalog, as_of, k, bought)
+        offers = _offerable(by_segment.get(segment, {}), catalog, as_of, k, bought, active[segment])
         for rank, (item_id, offer) in enumerate(offers, start=1):
             yield {
                 "customer_id": customer_id,
@@ -91,22 +103,38 @@ def customer_rows(
 
 
 def _offerable(
-    artifact: Artifact, offers: pd.DataFrame, catalog: Catalog, as_of: date, k: int, bought: set[str]
+    offers: dict[str, Any],
+    catalog: Catalog,
+    as_of: date,
+    k: int,
+    bought: set[str],
+    rules: ListRules,
 ) -> list[tuple[str, Any]]:
-    """The first `k` offers deliverable on `as_of` that the customer has not bought."""
-    out = []
-    for offer in offers.itertuples():
-        item_id = str(artifact.items.ids[offer.item_row])
+    """The first `k` offers deliverable on `as_of` that the customer has not bought, after the
+    business rules (which only reorder and drop here: an offer row needs the segment's figures)."""
+
+    def allowed(item_id: str) -> bool:
         entry = catalog.get(item_id)
-        if entry is not None and entry.offerable(as_of) and item_id not in bought:
-            out.append((item_id, offer))
-            if len(out) == k:
-                break
-    return out
+        return entry is not None and entry.offerable(as_of) and item_id not in bought
+
+    def category_of(item_id: str) -> str | None:
+        entry = catalog.get(item_id)
+        return entry.category if entry else None
+
+    return [(i, offers[i]) for i in apply(list(offers), k, allowed, category_of, rules)]
 
 
-def _offers_by_segment(sf: Storefront) -> dict[int, pd.DataFrame]:
-    return {int(s): g.sort_values("rank") for s, g in sf.offers.groupby("segment")}
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def _offers_by_segment(artifact: Artifact, sf: Storefront) -> dict[int, dict[str, Any]]:
+    """Each segment's offer rows by item id, best first."""
+    ids = artifact.items.ids
+    return {
+        int(s): {str(ids[o.item_row]): o for o in g.sort_values("rank").itertuples()}
+        for s, g in sf.offers.groupby("segment")
+    }
 
 
 def _item(catalog: Catalog, item_id: str, offer: Any) -> dict[str, Any]:
@@ -122,34 +150,3 @@ def _item(catalog: Catalog, item_id: str, offer: Any) -> dict[str, Any]:
         "overall_share": overall,
         "reason": segment_offer_reason(lift, share, overall),
     }
-
-
-def write_csv(rows: Iterable[dict[str, Any]], columns: list[str], out: TextIO) -> int:
-    """Stream rows as CSV with a header; returns the number of data rows."""
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    n = 0
-    for row in rows:
-        writer.writerow(row)
-        n += 1
-    return n
-
-
-def csv_chunks(rows: Iterable[dict[str, Any]], columns: list[str], rows_per_chunk: int = 1000) -> Iterator[str]:
-    """The same CSV as `write_csv`, as text chunks for an HTTP download: a chunk per batch of rows
-    keeps memory flat for every customer's offers without a send per row."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for n, row in enumerate(rows, start=1):
-        writer.writerow(row)
-        if n % rows_per_chunk == 0:
-            yield _drain(buffer)
-    yield _drain(buffer)
-
-
-def _drain(buffer: io.StringIO) -> str:
-    text = buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
-    return text

@@ -73,7 +73,13 @@ def segment_without_customer(raw: bytes | str, customer_id: str) -> bytes | None
 
 def data_end_day(artifact: Artifact) -> float:
     """The end of the training data as a day number (the unit of `models.rules.replenishment`)."""
-    return pd.Timestamp(artifact.manifest["data_end"]).value / 86_400e9
+    return manifest_end_day(artifact.manifest)
+
+
+def manifest_end_day(manifest: dict[str, Any]) -> float:
+    """`data_end_day` from a manifest document (naive = UTC, as training writes it)."""
+    end = pd.Timestamp(manifest["data_end"])
+    return (end.tz_convert("UTC") if end.tzinfo else end).value / 86_400e9
 
 
 def customer_store_document(a: Artifact, sf: Storefront, row: int, end_day: float) -> dict[str, Any]:

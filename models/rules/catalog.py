@@ -1,13 +1,28 @@
-"""Catalog entries as the service sees them, and the rule that keeps promises deliverable."""
+"""Catalog entries as the service sees them, and the rule that keeps promises deliverable.
+
+Optional presentation columns (`EXTRAS`: `image_url`, `url`, `currency`) travel with an item
+wherever the API shows its details, and only when the catalog has them: a shop without them
+gets exactly the answers it always got."""
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
+
+EXTRAS = ("image_url", "url", "currency")
+URL_COLUMNS = ("image_url", "url")
+CURRENCY_PATTERN = re.compile(r"[A-Z]{3}")  # ISO 4217 code, e.g. GBP, EUR
+_WEB_URL = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE)
+
+
+def is_web_url(text: str) -> bool:
+    """An absolute http(s) URL with a host and no spaces: what a browser or e-mail can load."""
+    return _WEB_URL.fullmatch(text) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +33,14 @@ class CatalogItem:
     category: str | None = None
     available: bool = True
     available_from: date | None = None
+    image_url: str | None = None
+    url: str | None = None
+    currency: str | None = None  # ISO 4217 code of `price`
+
+    def extras(self) -> dict[str, str]:
+        """The presentation columns this item has, in `EXTRAS` order (none: {})."""
+        values = (self.image_url, self.url, self.currency)
+        return {name: value for name, value in zip(EXTRAS, values, strict=True) if value is not None}
 
     def offerable(self, today: date) -> bool:
         """Never promise what cannot be delivered: unavailable or not-yet-available items."""
@@ -31,6 +54,7 @@ class CatalogItem:
             "category": self.category,
             "available": self.available,
             "available_from": self.available_from.isoformat() if self.available_from else None,
+            **self.extras(),
         }
 
     @classmethod
@@ -43,6 +67,9 @@ class CatalogItem:
             category=d.get("category"),
             available=bool(d.get("available", True)),
             available_from=date.fromisoformat(af) if af else None,
+            image_url=d.get("image_url"),
+            url=d.get("url"),
+            currency=d.get("currency"),
         )
 
 
@@ -61,6 +88,9 @@ def catalog_from_frame(frame: pd.DataFrame) -> Catalog:
             category=_text(row.get("category")),
             available=_flag(row.get("available"), default=True),
             available_from=_day(row.get("available_from")),
+            image_url=_text(row.get("image_url")),
+            url=_text(row.get("url")),
+            currency=_text(row.get("currency")),
         )
     return out
 

@@ -10,6 +10,9 @@ travel in artifacts as plain arrays and are looked up by row.
 Saying "you reorder this every ~2 days" needs evidence (`rhythm_holds`): a mean of one gap
 (two purchases) is no rhythm, and a rhythm the customer left long ago (last bought a year
 back on a 2-day rhythm) has lapsed; it is not "due". Without a rhythm the reasons state facts.
+
+A rhythm that holds is a replenishment plan (`Plan`): "every ~3 weeks, next on 12 Dec", offered
+in the personal store and reminded of through outbound when due.
 """
 
 from __future__ import annotations
@@ -33,6 +36,34 @@ def rhythm_holds(occasions: int, interval_days: float, days_since: float) -> boo
         and interval_days >= MIN_INTERVAL_DAYS
         and days_since <= LAPSED_AFTER_INTERVALS * interval_days
     )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A replenishment plan: the customer reorders the item every `interval_days`, the latest
+    time on day `last_day` (days since the epoch, fractional, as every rhythm here)."""
+
+    interval_days: float
+    last_day: float
+
+    @property
+    def next_day(self) -> float:
+        return self.last_day + self.interval_days
+
+    def due(self, occasions: int, today_day: float) -> bool:
+        """Its next reorder has come and the rhythm still holds today (a lapsed rhythm reminds no one)."""
+        return self.next_day <= today_day and rhythm_holds(occasions, self.interval_days, today_day - self.last_day)
+
+
+def replenishment_plan(
+    occasions: int, interval_days: float, days_since: float, end_day: float, live_last_day: float | None = None
+) -> Plan | None:
+    """The plan of a repeat item measured at `end_day` (the end of the training data), when its
+    rhythm holds (`rhythm_holds`); a purchase since (`live_last_day`) moves the next reorder on."""
+    if not rhythm_holds(occasions, interval_days, days_since):
+        return None
+    last = end_day - days_since
+    return Plan(interval_days, max(last, live_last_day) if live_last_day is not None else last)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ a shop assistant talking, not like a log line.
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from models.rules.replenishment import rhythm_holds
 
@@ -37,6 +38,14 @@ def every(days: float) -> str:
 
 
 _SUB_WORD = re.compile(r"[^\s\-/,+&().\"]+")  # words and the parts of "T-LIGHT", "SET/3", "CARD,PACK"
+
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")  # not the locale's
+
+
+def plan_text(interval_days: float, next_on: date) -> str:
+    """A replenishment plan in one line: "every ~3 weeks, next on 12 Dec"."""
+    return f"{every(interval_days)}, next on {next_on.day} {MONTHS[next_on.month - 1]}"
 
 
 def product_title(text: str) -> str:
@@ -99,3 +108,6 @@ def segment_offer_reason(lift: float, segment_share: float, overall_share: float
         f"bought by {segment_share:.0%} of this segment vs {overall_share:.1%} of all customers "
         f"({lift:.1f}x); {1 - segment_share:.0%} of the segment has not bought it yet"
     )
+
+
+FEATURED_REASON = "featured by the shop"  # an item a business rule pinned into a list the model did not put it in

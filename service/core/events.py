@@ -16,13 +16,15 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from models.contract.events import Event
+from models.contract.experiments import decode_recommendation_id
+from service.core import experiments
 from service.core.deny_list import CustomerForgottenError
 from service.http.schemas import EventBatch, EventIn
 from service.live.overlays import LiveContext
 from service.live.state import Impressions, Recorded
 from service.observability.logs import hash_id
 from service.observability.metrics import Metrics
-from service.storage.stores import StoreUnavailableError
+from service.storage.stores import OfferStore, StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -51,17 +53,37 @@ def parse_events(body: bytes, max_batch: int, now: datetime, max_future_s: float
         moment = item.timestamp or now
         if moment > latest:
             raise _invalid((*prefix, "timestamp"), f"lies in the future (after {latest.isoformat()})", "future")
+        if item.recommendation_id is not None:
+            _check_recommendation_id(item.recommendation_id, (*prefix, "recommendation_id"))
+        ts_ms = int(moment.timestamp() * 1000)
         events.append(
             Event(
-                item.customer_id, item.item_id, item.type, int(moment.timestamp() * 1000), item.quantity, item.section
+                item.customer_id,
+                item.item_id,
+                item.type,
+                ts_ms,
+                item.quantity,
+                item.section,
+                item.recommendation_id,
+                item.price,
             )
         )
     return events
 
 
-async def record_events(live: LiveContext, metrics: Metrics, events: list[Event]) -> list[Recorded]:
+def _check_recommendation_id(token: str, loc: tuple[str | int, ...]) -> None:
+    try:
+        decode_recommendation_id(token)
+    except ValueError as exc:
+        raise _invalid(loc, "is not a recommendation_id this service gave out", "value_error") from exc
+
+
+async def record_events(
+    live: LiveContext, metrics: Metrics, events: list[Event], store: OfferStore | None = None
+) -> list[Recorded]:
     """All or nothing; a batch naming a forgotten customer is refused whole (409), checked here
-    against this process's deny list and again by the live state against the durable one."""
+    against this process's deny list and again by the live state against the durable one. With
+    `store` (for catalog prices), the recorded events count for the running experiment's variants."""
     denied = [n for n, e in enumerate(events) if live.is_forgotten(e.customer_id)]
     try:
         if denied:
@@ -75,6 +97,11 @@ async def record_events(live: LiveContext, metrics: Metrics, events: list[Event]
         raise CustomerForgottenError([events[n].customer_id for n in positions], fields) from None
     for e, segment, r in zip(events, segments, recorded, strict=True):
         metrics.count_feedback(e.type, r.source, r.section, segment)
+    if store is not None:
+        try:
+            await experiments.attribute_events(live, store, events, recorded)
+        except StoreUnavailableError as exc:  # the events are logged and applied: only the tally is lost
+            log.warning("events not counted for the running experiment: %s", exc)
     return recorded
 
 
@@ -87,12 +114,14 @@ async def record_shown(
     section: str,
     now_ms: int | None = None,
     capped: tuple[str, ...] = (),
+    recommendation_id: str = "",
 ) -> None:
     """What the service showed counts as impressions (frequency capping, click-through); of
     `item_ids`, those already `capped` are counted only (see `Impressions`), as the hot path
     records them. Run as a background task after the response: a failure is only logged, never
     the client's problem. Nothing is recorded for a forgotten customer (the Redis script checks
-    the deny list too)."""
+    the deny list too). An answer served by an experiment variant (its `recommendation_id` says
+    so) exposes the customer to it."""
     if live.is_forgotten(customer_id):
         return
     segment = live.segment_of(customer_id)
@@ -103,6 +132,8 @@ async def record_shown(
         log.warning("impressions of customer %s not recorded: %s", hash_id(customer_id), exc)
         return
     metrics.count_feedback("impression", source, section, segment, len(item_ids))
+    if recommendation_id:
+        await experiments.record_exposure(live, experiments.exposure_of(recommendation_id, customer_id, len(item_ids)))
 
 
 def _validate(model: type[M], data: Any) -> M:

@@ -1,91 +1,45 @@
 """The contact policy of outbound channels (e-mail, SMS, push): the one best offer to send now, or
-the reason not to send anything.
+the reason not to send anything and the next time contact is allowed.
 
-No message during the customer's quiet hours (their country's local time), and none sooner
-than the minimum interval after the previous one. A marketer's system asks right before
-sending, so an answer with an offer records the contact (claimed atomically: two concurrent
-asks cannot both send); `dry_run` previews without recording.
+The calendar (quiet hours in the customer's local time, their country's rest days and public
+holidays, the minimum interval after the previous contact) is `models.rules.contact`. A
+marketer's system asks right before sending, so an answer with an offer records the contact
+(claimed atomically: two concurrent asks cannot both send); `dry_run` previews without recording.
+The offer is the customer's due replenishment reminder when one is due (`service.core.replenishment`),
+else their best recommendation.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
+from models.rules.contact import (  # the calendar moved there; these names stay importable from here
+    ContactPolicy,
+    contact_block,
+    in_quiet_hours,
+    next_allowed_contact,
+    quiet_hours_over,
+    timezone_for,
+)
+from service.core import experiments, replenishment
 from service.core import recommend as recommendations
 from service.core.deny_list import CustomerForgottenError
 from service.http.schemas import OutboundOffer
 from service.live.overlays import LiveContext
-from service.settings import Settings
 from service.storage.stores import OfferStore
 
 SECTION = "outbound"
-
-# Countries of the Online Retail data (and common spellings) -> a representative time zone.
-COUNTRY_TIMEZONES: dict[str, str] = {
-    "United Kingdom": "Europe/London",
-    "UK": "Europe/London",
-    "EIRE": "Europe/Dublin",
-    "Ireland": "Europe/Dublin",
-    "Channel Islands": "Europe/Jersey",
-    "France": "Europe/Paris",
-    "Germany": "Europe/Berlin",
-    "Netherlands": "Europe/Amsterdam",
-    "Belgium": "Europe/Brussels",
-    "European Community": "Europe/Brussels",
-    "Spain": "Europe/Madrid",
-    "Portugal": "Europe/Lisbon",
-    "Switzerland": "Europe/Zurich",
-    "Italy": "Europe/Rome",
-    "Austria": "Europe/Vienna",
-    "Sweden": "Europe/Stockholm",
-    "Norway": "Europe/Oslo",
-    "Denmark": "Europe/Copenhagen",
-    "Finland": "Europe/Helsinki",
-    "Iceland": "Atlantic/Reykjavik",
-    "Poland": "Europe/Warsaw",
-    "Czech Republic": "Europe/Prague",
-    "Lithuania": "Europe/Vilnius",
-    "Greece": "Europe/Athens",
-    "Cyprus": "Asia/Nicosia",
-    "Malta": "Europe/Malta",
-    "Israel": "Asia/Jerusalem",
-    "Lebanon": "Asia/Beirut",
-    "Bahrain": "Asia/Bahrain",
-    "Saudi Arabia": "Asia/Riyadh",
-    "United Arab Emirates": "Asia/Dubai",
-    "RSA": "Africa/Johannesburg",
-    "South Africa": "Africa/Johannesburg",
-    "Nigeria": "Africa/Lagos",
-    "USA": "America/New_York",
-    "United States": "America/New_York",
-    "Canada": "America/Toronto",
-    "Brazil": "America/Sao_Paulo",
-    "West Indies": "America/Barbados",
-    "Bermuda": "Atlantic/Bermuda",
-    "Japan": "Asia/Tokyo",
-    "Korea": "Asia/Seoul",
-    "Hong Kong": "Asia/Hong_Kong",
-    "Singapore": "Asia/Singapore",
-    "Thailand": "Asia/Bangkok",
-    "Australia": "Australia/Sydney",
-}
-
-
-@dataclass(frozen=True)
-class ContactPolicy:
-    quiet_start: time
-    quiet_end: time
-    min_interval: timedelta
-    default_timezone: str
-
-    @classmethod
-    def from_settings(cls, s: Settings) -> ContactPolicy:
-        return cls(
-            s.quiet_hours_start, s.quiet_hours_end, timedelta(seconds=s.min_contact_interval_s), s.default_timezone
-        )
+__all__ = [
+    "SECTION",
+    "ContactPolicy",
+    "OutboundDecision",
+    "decide",
+    "in_quiet_hours",
+    "quiet_hours_over",
+    "timezone_for",
+]
 
 
 @dataclass(frozen=True)
@@ -93,29 +47,8 @@ class OutboundDecision:
     """Either an offer to send, or why not and from when on it is worth asking again."""
 
     offer: OutboundOffer | None
-    reason: str | None = None  # quiet_hours | contacted_recently | no_offer | forgotten
+    reason: str | None = None  # holiday | rest_day | quiet_hours | contacted_recently | no_offer | forgotten
     next_at: datetime | None = None
-
-
-def timezone_for(country: str | None, default: str) -> ZoneInfo:
-    return ZoneInfo(COUNTRY_TIMEZONES.get(country or "", default))
-
-
-def in_quiet_hours(local: time, start: time, end: time) -> bool:
-    """Quiet from `start` until `end`, across midnight when start > end; start == end: never."""
-    if start == end:
-        return False
-    if start < end:
-        return start <= local < end
-    return local >= start or local < end
-
-
-def quiet_hours_over(local: datetime, end: time) -> datetime:
-    """The next moment (in UTC) the local clock shows `end`."""
-    candidate = datetime.combine(local.date(), end, tzinfo=local.tzinfo)
-    if candidate <= local:
-        candidate = datetime.combine(local.date() + timedelta(days=1), end, tzinfo=local.tzinfo)
-    return candidate.astimezone(UTC)
 
 
 async def decide(
@@ -127,33 +60,59 @@ async def decide(
     country = live.personalizer.country(customer_id) if live.personalizer else None
     zone = timezone_for(country, policy.default_timezone)
     local = now.astimezone(zone)
-    if in_quiet_hours(local.time(), policy.quiet_start, policy.quiet_end):
-        return OutboundDecision(None, "quiet_hours", quiet_hours_over(local, policy.quiet_end))
     at_now = dataclasses.replace(live, clock=lambda: now)
     now_ms, interval_ms = at_now.now_ms(), int(policy.min_interval.total_seconds() * 1000)
-    last = (await live.state.snapshot(customer_id, now_ms)).last_contact_ms
-    if last is not None and now_ms - last < interval_ms:
-        return _too_recent(last, interval_ms)
-    reco = (await recommendations.recommend(store, customer_id, 1, False, live=at_now)).recommendation
-    if not reco.items:
-        return OutboundDecision(None, "no_offer")
+    snapshot = await live.state.snapshot(customer_id, now_ms)
+    last = snapshot.last_contact_ms
+    if reason := contact_block(country, now, policy, _moment(last)):
+        return OutboundDecision(None, reason, next_allowed_contact(country, now, policy, _moment(last)))
+    chosen = await experiments.assignment(at_now, store, customer_id)
+    version = chosen.version_or(await recommendations.active_version(store))
+    reminder = None
+    if not live.erased_from_model(customer_id) and not chosen.popular_only:  # erased rows are never read
+        reminder = await replenishment.due_reminder(store, version, customer_id, snapshot, now)
+    if reminder is not None:
+        item, plan = reminder
+        offer = OutboundOffer(
+            customer_id=customer_id,
+            model_version=version,
+            source="personal",
+            item=item,
+            timezone=zone.key,
+            local_time=local.isoformat(timespec="seconds"),
+            reason="replenishment due",
+            plan=plan,
+            recommendation_id=experiments.stamp(chosen, version, SECTION, customer_id),
+            variant=chosen.label,
+        )
+    else:
+        answer = await recommendations.recommend_in(
+            store, version, customer_id, 1, False, live=at_now, chosen=chosen, surface=SECTION
+        )
+        reco = answer.recommendation
+        if not reco.items:
+            return OutboundDecision(None, "no_offer")
+        offer = OutboundOffer(
+            customer_id=customer_id,
+            model_version=reco.model_version,
+            source=reco.source,
+            item=reco.items[0],
+            timezone=zone.key,
+            local_time=local.isoformat(timespec="seconds"),
+            recommendation_id=reco.recommendation_id,
+            variant=reco.variant,
+        )
     if not dry_run:
         try:
             last = await live.state.claim_contact(customer_id, now_ms, interval_ms)
         except CustomerForgottenError:  # forgotten by another worker meanwhile
             return OutboundDecision(None, "forgotten")
         if last is not None:
-            return _too_recent(last, interval_ms)
-    offer = OutboundOffer(
-        customer_id=customer_id,
-        model_version=reco.model_version,
-        source=reco.source,
-        item=reco.items[0],
-        timezone=zone.key,
-        local_time=local.isoformat(timespec="seconds"),
-    )
+            return OutboundDecision(
+                None, "contacted_recently", next_allowed_contact(country, now, policy, _moment(last))
+            )
     return OutboundDecision(offer)
 
 
-def _too_recent(last_ms: int, interval_ms: int) -> OutboundDecision:
-    return OutboundDecision(None, "contacted_recently", datetime.fromtimestamp((last_ms + interval_ms) / 1000, UTC))
+def _moment(ms: int | None) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)

@@ -3,8 +3,9 @@ request from a handful of published documents (their `c:` and `store:` documents
 segment's and the shop's trending, the catalog), so time-dependent catalog rules and the
 request's `exclude`/`category` apply to every section.
 
-Buy-again timing and loyalty are measured at the end of the training data (see
-`models.contract.store_documents`); for a daily-trained model that is yesterday.
+Buy-again timing, replenishment plans and loyalty are measured at the end of the training data
+(see `models.contract.store_documents`); for a daily-trained model that is yesterday. A plan's
+status (subscribed, unsubscribed) comes from the live state, as everything else live does.
 """
 
 from __future__ import annotations
@@ -12,10 +13,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Collection
+from dataclasses import replace
+from datetime import UTC, datetime
 
 from models import contract
 from models.contract.store_documents import ALL_CUSTOMERS, NEW_ARRIVALS, store_doc, trending_doc
 from models.rules import loyalty
+from models.rules.business import EMPTY_RULES
+from service.core import experiments, replenishment
+from service.core.experiments import NO_EXPERIMENT, Assignment
 from service.core.filters import ItemFilter
 from service.core.store_sections import (
     Ingredients,
@@ -32,7 +38,7 @@ from service.core.store_sections import (
     plan_trending,
 )
 from service.http.schemas import Loyalty, PersonalStore
-from service.live.overlays import LiveContext, LiveEffect, live_effect
+from service.live.overlays import LiveContext, LiveEffect, bought_by, live_effect
 from service.live.state import LiveSnapshot
 from service.storage.json_documents import json_document
 from service.storage.stores import OfferStore, StoreUnavailableError
@@ -58,13 +64,22 @@ async def personal_store(
     category: str | None = None,
     live: LiveContext | None = None,
     snapshot: LiveSnapshot | None = None,
+    chosen: Assignment = NO_EXPERIMENT,
+    at: datetime | None = None,
 ) -> PersonalStore:
     """With `live`, the customer's live state changes every section as it changes `/recommend`
-    (`snapshot`: already read, e.g. by the hot path). A forgotten customer gets the store of a
-    customer never met, read without their documents or live state."""
+    (`snapshot`: already read, e.g. by the hot path), and its business rules apply. A forgotten
+    customer gets the store of a customer never met, read without their documents or live state;
+    so does a customer in a hold-out variant (`chosen.popular_only`), without live state but
+    under the business rules. `at`: the store as of that moment for the catalog and business
+    rules (the preview's look ahead; the live state stays today's)."""
+    moment = at or (live.clock() if live is not None else datetime.now(UTC))
+    business = live.rule_set() if live is not None else EMPTY_RULES
+    if chosen.popular_only:
+        live = None
     now_ms = live.now_ms() if live is not None else 0
     degraded = False
-    if live is not None and live.is_forgotten(customer_id):
+    if chosen.popular_only or (live is not None and live.is_forgotten(customer_id)):
         offers, ing, snap = None, None, LiveSnapshot()
     else:
         offers, ing, (snap, degraded) = await asyncio.gather(
@@ -72,7 +87,9 @@ async def personal_store(
             ingredients(store, version, customer_id),
             _live_snapshot(live, customer_id, now_ms, snapshot),
         )
-    rules = ItemFilter.of(await store.catalog(version), exclude, category)
+    segment = ing.segment if offers is not None and ing is not None else None
+    day = moment.date() if at is not None else None
+    rules = ItemFilter.of(await store.catalog(version), exclude, category, day, business.for_list(segment, moment))
     if offers is None or ing is None:  # unknown customer (or a version trained without stores)
         popular, everyone, new = await asyncio.gather(
             store.popular_offers(version), _trending(store, version, ALL_CUSTOMERS), _new_arrivals(store, version)
@@ -81,17 +98,19 @@ async def personal_store(
         first = plan_for_you(effect.offers) if effect.source == "personal" else plan_popular(effect.offers)
         plans = [first, plan_shop_trending(everyone), plan_new_arrivals(new, personal=False)]
         tier = FIRST_ORDER_LOYALTY if effect.source == "personal" else UNKNOWN_LOYALTY
-        return _page(customer_id, version, effect, tier, plans, rules, k, degraded)
-    mine, everyone = await asyncio.gather(
-        _trending(store, version, ing.segment), _trending(store, version, ALL_CUSTOMERS)
+        return _page(customer_id, version, effect, tier, plans, rules, k, degraded, chosen, live)
+    mine, everyone, end_day = await asyncio.gather(
+        _trending(store, version, ing.segment),
+        _trending(store, version, ALL_CUSTOMERS),
+        replenishment.data_end_day(store, version),
     )
     effect = _effect(offers, "personal", snap, live, customer_id, now_ms)
-    plans = [plan_buy_again(ing), plan_for_you(effect.offers)]
+    plans = [plan_buy_again(ing, replenishment.store_plans(ing, end_day, snap)), plan_for_you(effect.offers)]
     if ing.anchor and ing.anchor not in effect.hidden:  # never "because you bought" what they returned
         plans.append(plan_because(ing, rules.title(ing.anchor)))
     plans.append(plan_trending(ing, mine, everyone))
     plans.append(plan_new_arrivals(ing.new_arrivals, personal=True))
-    return _page(customer_id, version, effect, customer_loyalty(ing), plans, rules, k, degraded)
+    return _page(customer_id, version, effect, customer_loyalty(ing), plans, rules, k, degraded, chosen, live)
 
 
 def _effect(
@@ -116,16 +135,29 @@ def _page(
     rules: ItemFilter,
     k: int,
     degraded: bool,
+    chosen: Assignment,
+    live: LiveContext | None = None,
 ) -> PersonalStore:
-    """The sections after the live state (those made from `effect.offers` have it already)."""
+    """The sections after the live state (those made from `effect.offers` have it already; they
+    take pinned items, but never ones the customer bought or had hidden), each with its
+    recommendation id (the section is its surface)."""
     adjusted = [p if p.id in FROM_OFFERS else adjust(p, effect.hidden, effect.bought, effect.demoted) for p in plans]
+    if not rules.business.empty:
+        never = frozenset(effect.hidden | bought_by(effect, live, customer_id))
+        adjusted = [replace(p, pins=True, never=never) if p.id in FROM_OFFERS else p for p in adjusted]
+    day = experiments.utc_day()
+    sections = [
+        s.model_copy(update={"recommendation_id": experiments.stamp(chosen, version, s.id, customer_id, day)})
+        for s in assemble(adjusted, rules, k)
+    ]
     return PersonalStore(
         customer_id=customer_id,
         model_version=version,
         source=effect.source,
         loyalty=tier,
-        sections=assemble(adjusted, rules, k),
+        sections=sections,
         degraded=degraded,
+        variant=chosen.label,
     )
 
 

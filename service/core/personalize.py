@@ -49,6 +49,14 @@ class Personalizer:
     def forget(self, customer_id: str) -> None:
         self.forgotten.add(customer_id)
 
+    def bought(self, customer_id: str) -> frozenset[str]:
+        """What the customer bought in the training data (none for customers it has not met)."""
+        row = self._row(customer_id)
+        if row is None:
+            return frozenset()
+        cols = self.history.indices[self.history.indptr[row] : self.history.indptr[row + 1]]
+        return frozenset(str(i) for i in self.items.ids[cols])
+
     def segment(self, customer_id: str) -> int | None:
         """The customer's micro-segment id in this version (None for customers it has not met)."""
         row = self._row(customer_id)

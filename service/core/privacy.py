@@ -29,6 +29,7 @@ from service.core.deny_list import DenyList
 from service.http.schemas import (
     CachedDocument,
     CustomerExport,
+    ExperimentMembership,
     LiveData,
     LoggedEventOut,
     SegmentMembership,
@@ -80,7 +81,23 @@ async def export_customer(serving: Serving, deny: DenyList, customer_id: str, no
             for name, raw in docs.items()
         ],
         segment=await _segment(serving, cached, customer_id),
+        experiments=await _experiments(serving, customer_id),
     )
+
+
+async def _experiments(serving: Serving, customer_id: str) -> list[ExperimentMembership]:
+    if serving.live.experiments is None:
+        return []
+    return [
+        ExperimentMembership(
+            experiment=t.experiment,
+            variant=t.variant,
+            exposed_on=None if t.exposed_day is None else _day(t.exposed_day),
+            converted_on=None if t.converted_day is None else _day(t.converted_day),
+            revenue=t.revenue_cents / 100,
+        )
+        for t in await serving.live.experiments.customer_tallies(customer_id)
+    ]
 
 
 async def forget_customer(state: Any, deny: DenyList, customer_id: str) -> None:
@@ -92,6 +109,8 @@ async def forget_customer(state: Any, deny: DenyList, customer_id: str) -> None:
     if serving.live.personalizer is not None:
         serving.live.personalizer.forget(customer_id)
     events = await serving.live.state.forget(customer_id)
+    if serving.live.experiments is not None:  # their exposure, conversion and revenue in every experiment
+        await serving.live.experiments.forget(customer_id)
     log.info(
         "forgot customer %s: %d cached documents and %d logged events removed", hash_id(customer_id), removed, events
     )
@@ -156,6 +175,7 @@ def live_data(events: list[LoggedEvent], snapshot: LiveSnapshot) -> LiveData:
         negative=list(snapshot.negative),
         impressions={item: s.count for item, s in snapshot.shown.items()},
         last_contact=ms_to_iso(snapshot.last_contact_ms) if snapshot.last_contact_ms is not None else None,
+        plans=dict(snapshot.plans),
     )
 
 

@@ -4,9 +4,11 @@ next-best lift takes their place)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from models.contract.store_documents import SEGMENTS, segment_doc, segment_offers_doc
+from models.rules.business import EMPTY_RULES, RuleSet
 from models.rules.wording import segment_offer_reason
 from service.core.filters import ItemFilter
 from service.http.errors import NotFoundError
@@ -26,27 +28,37 @@ async def segment_detail(store: OfferStore, version: str, segment_id: int) -> Se
     return SegmentDetail(model_version=version, **await _segment(store, version, segment_id))
 
 
-async def segment_offers(store: OfferStore, version: str, segment_id: int, k: int) -> SegmentOffers:
+async def segment_offers(
+    store: OfferStore,
+    version: str,
+    segment_id: int,
+    k: int,
+    business: RuleSet = EMPTY_RULES,
+    now: datetime | None = None,
+) -> SegmentOffers:
+    """The business rules for this segment apply at `now` (pins only reorder here: an offer
+    row needs the segment's figures, as in the CSV exports)."""
     segment = await _segment(store, version, segment_id)
     doc = await json_document(store, version, segment_offers_doc(segment_id))
-    rules = ItemFilter.of(await store.catalog(version))
-    offers: list[SegmentOffer] = []
-    for item_id, lift, score, share, overall in (doc or {}).get("items", []):
-        if len(offers) == k:
-            break
-        if rules.allows(item_id):
-            offers.append(
-                SegmentOffer(
-                    item_id=item_id,
-                    title=rules.title(item_id),
-                    price=rules.price(item_id),
-                    lift=lift,
-                    score=score,
-                    segment_share=share,
-                    overall_share=overall,
-                    reason=segment_offer_reason(lift, share, overall),
-                )
-            )
+    active = business.for_list(segment_id, now or datetime.now(UTC))
+    rules = ItemFilter.of(await store.catalog(version), business=active)
+    rows: dict[str, list[Any]] = {}
+    for row in (doc or {}).get("items", []):
+        rows.setdefault(row[0], row)
+    offers = [
+        SegmentOffer(
+            item_id=item_id,
+            title=rules.title(item_id),
+            price=rules.price(item_id),
+            lift=lift,
+            score=score,
+            segment_share=share,
+            overall_share=overall,
+            reason=segment_offer_reason(lift, share, overall),
+            **rules.extras(item_id),
+        )
+        for item_id, lift, score, share, overall in (rows[i] for i in rules.pick(list(rows), k))
+    ]
     return SegmentOffers(segment_id=segment_id, name=segment["name"], model_version=version, offers=offers)
 
 

@@ -9,16 +9,16 @@ left out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from models.contract import Offer
 from models.rules.loyalty import RFM
 from models.rules.ranking import ScoreScale, scale_of
-from models.rules.wording import duration, repeat_purchase_reason
+from models.rules.wording import FEATURED_REASON, duration, repeat_purchase_reason
 from service.core.filters import ItemFilter
-from service.http.schemas import StoreItem, StoreSection
+from service.http.schemas import ReplenishmentPlan, StoreItem, StoreSection
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,7 @@ class Candidate:
     item_id: str
     score: float
     reason: str
+    plan: ReplenishmentPlan | None = None
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class SectionPlan:
     candidates: Sequence[Candidate]
     scale: ScoreScale | None = None  # None: the candidates' own (see `models.rules.ranking.ScoreScale`)
     discovery: bool = True  # items bought since training leave it (all but buy_again)
+    pins: bool = False  # a pinned item may join it (the customer's recommendations), unless in `never`
+    never: frozenset[str] = frozenset()
 
 
 def adjust(plan: SectionPlan, hidden: frozenset[str], bought: frozenset[str], demoted: frozenset[str]) -> SectionPlan:
@@ -114,37 +117,61 @@ class Trending:
 
 
 def assemble(plans: Sequence[SectionPlan], rules: ItemFilter, k: int) -> list[StoreSection]:
+    """Each section's first `k` candidates the rules allow (business rules included) that no
+    earlier section showed; a pinned item joins only a section that takes pins, as "featured"."""
     seen: set[str] = set()
     sections = []
     for plan in plans:
-        items: list[StoreItem] = []
         scale = plan.scale or ScoreScale.of(c.score for c in plan.candidates)
-        for c in plan.candidates:
-            if len(items) == k:
-                break
-            if c.item_id in seen or not rules.allows(c.item_id):
-                continue
-            seen.add(c.item_id)
-            items.append(
-                StoreItem(
-                    item_id=c.item_id,
-                    title=rules.title(c.item_id),
-                    price=rules.price(c.item_id),
-                    score=scale(c.score),
-                    reason=c.reason,
-                )
+        picked = _first(plan.candidates, rules, k, seen) if rules.business.empty else _ruled(plan, rules, k, seen)
+        seen.update(c.item_id for c in picked)
+        items = [
+            StoreItem(
+                item_id=c.item_id,
+                title=rules.title(c.item_id),
+                price=rules.price(c.item_id),
+                score=scale(c.score),
+                reason=c.reason,
+                plan=c.plan,
+                **rules.extras(c.item_id),
             )
+            for c in picked
+        ]
         if items:
             sections.append(StoreSection(id=plan.id, title=plan.title, reason=plan.reason, items=items))
     return sections
 
 
-def plan_buy_again(ing: Ingredients) -> SectionPlan:
+def _first(candidates: Sequence[Candidate], rules: ItemFilter, k: int, seen: set[str]) -> list[Candidate]:
+    picked: list[Candidate] = []
+    here: set[str] = set()
+    for c in candidates:
+        if len(picked) == k:
+            break
+        if c.item_id in seen or c.item_id in here or not rules.allows(c.item_id):
+            continue
+        here.add(c.item_id)
+        picked.append(c)
+    return picked
+
+
+def _ruled(plan: SectionPlan, rules: ItemFilter, k: int, seen: set[str]) -> list[Candidate]:
+    """The section's picks under business rules; an item pinned into it scores 0, "featured"."""
+    candidates: dict[str, Candidate] = {}
+    for c in plan.candidates:
+        candidates.setdefault(c.item_id, c)
+    never = seen | plan.never
+    ids = rules.pick(list(candidates), k, lambda i: i not in never, plan.pins)
+    return [candidates.get(i) or Candidate(i, float("-inf"), FEATURED_REASON) for i in ids]
+
+
+def plan_buy_again(ing: Ingredients, plans: Mapping[str, ReplenishmentPlan]) -> SectionPlan:
+    """`plans`: the items' replenishment plans (those with a steady rhythm)."""
     return SectionPlan(
         "buy_again",
         "Buy it again",
         "things you bought more than once, the most due first",
-        [Candidate(b.item_id, b.score, b.reason) for b in ing.buy_again],
+        [Candidate(b.item_id, b.score, b.reason, plans.get(b.item_id)) for b in ing.buy_again],
         discovery=False,
     )
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from models.contract import Offer
 from service.live.state import Impressions
+from service.storage.experiments import Exposure
 
 
 @dataclass(slots=True)
@@ -24,6 +25,7 @@ class Rendered:
     valid_until_ms: float  # the view's earliest expiry
     shown: Impressions | None = None  # what the answer shows, recorded as impressions
     encoded: str = ""  # `shown` as the impressions script takes it
+    exposure: Exposure | None = None  # what showing it counts for an experiment variant
 
 
 @dataclass(slots=True)

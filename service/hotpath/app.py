@@ -8,7 +8,11 @@ kept between requests (see `answers`). It hands the request to FastAPI, untouche
 request is anything else: another path or method (a fixed path such as `/recommend/batch` is a
 route of its own, not a customer id), other or repeated or invalid parameters (so
 errors keep the routes' 422 shape), a customer on this worker's deny list, Redis unreadable or
-the service already answering from its fallback (degraded answers are the routes' business).
+the service already answering from its fallback (degraded answers are the routes' business),
+a customer whose experiment variant serves another version than the one read, or the
+hold-out (`_assignment`; the running experiment is read with every tick's pipeline), and
+while any business rule is active or scheduled (`models.rules.business`: the answers it keeps
+could not follow a rule starting or ending).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import orjson
 from starlette.types import Scope, Send
 
 from models.contract import decode_offers, documents
-from service.core import filters, personal_store
+from service.core import experiments, filters, personal_store
 from service.core import recommend as recommendations
 from service.core.deny_list import DenyList
 from service.hotpath.answers import AnswerCache, Entry, Rendered
@@ -37,6 +41,7 @@ from service.live.state import Impressions
 from service.live.view import overlay_from_view
 from service.observability.logs import AccessLog
 from service.serving import Serving
+from service.storage.experiments import RedisExperiments
 from service.storage.stores import RedisStore, StoreUnavailableError
 
 log = logging.getLogger(__name__)
@@ -187,14 +192,39 @@ class HotPath:
             self.metrics.count_lookup("redis", entry.offers is not None)
         rendered = entry.bodies.get((k, include_purchased))
         if rendered is None or rendered.view != read.view or now_ms >= rendered.valid_until_ms:
-            rendered = await self._compute_recommend(serving, read, entry, customer_id, k, include_purchased, now_ms)
+            chosen = self._assignment(serving, read, customer_id)
+            rendered = await self._compute_recommend(
+                serving, read, entry, customer_id, k, include_purchased, now_ms, chosen
+            )
             entry.bodies[(k, include_purchased)] = rendered
         if rendered.shown is not None:
             self.batcher.shown(rendered.shown, rendered.encoded)
+            if rendered.exposure is not None:
+                self.batcher.exposed(rendered.exposure)
         return rendered.body
 
+    def _assignment(self, serving: Serving, read: Read, customer_id: str) -> experiments.Assignment:
+        """The customer's variant in the experiment this tick read; Delegate when the variant
+        serves something else than the plain answer (another version, the hold-out): the
+        routes answer those, so only the version and policy read here are ever served here."""
+        store = serving.live.experiments
+        if read.experiment is None or not isinstance(store, RedisExperiments):
+            return experiments.NO_EXPERIMENT
+        chosen = experiments.assign(store.parse_running(read.experiment), customer_id)
+        if chosen.popular_only or chosen.version not in (None, read.version):
+            raise Delegate
+        return chosen
+
     async def _compute_recommend(
-        self, serving: Serving, read: Read, entry: Entry, customer_id: str, k: int, include_purchased: bool, now_ms: int
+        self,
+        serving: Serving,
+        read: Read,
+        entry: Entry,
+        customer_id: str,
+        k: int,
+        include_purchased: bool,
+        now_ms: int,
+        chosen: experiments.Assignment,
     ) -> Rendered:
         store, live, version = serving.stores.primary, serving.live, read.version
         snapshot, until = overlay_from_view(read.view, now_ms, live.policy.cap_window_ms)
@@ -214,7 +244,8 @@ class HotPath:
             rhythm = await recommendations.rhythms_if_needed(store, version, customer_id, choice)
         except StoreUnavailableError as exc:
             raise Delegate from exc
-        body = orjson.dumps(recommendations.answer_fields(version, customer_id, choice, False, rhythm))
+        fields = recommendations.answer_fields(version, customer_id, choice, False, rhythm, chosen)
+        body = orjson.dumps(fields)
         if not choice.offers:
             return Rendered(body, read.view, until)
         if entry.segment is None:
@@ -222,7 +253,8 @@ class HotPath:
         items = tuple(o.item_id for o in choice.offers)
         capped = snapshot.capped_among(items, live.policy, now_ms)
         shown = Impressions(customer_id, items, choice.source, recommendations.SECTION, entry.segment, capped)
-        return Rendered(body, read.view, until, shown, encode_impressions(shown))
+        exposure = experiments.exposure_of(fields["recommendation_id"], customer_id, len(items))
+        return Rendered(body, read.view, until, shown, encode_impressions(shown), exposure)
 
     async def _personal_store(self, scope: Scope, customer_id: str) -> bytes:
         serving = self._serving(customer_id, self.store_cache)
@@ -233,9 +265,16 @@ class HotPath:
         rendered = entry.bodies.get(k)
         if rendered is None or rendered.view != read.view or now_ms >= rendered.valid_until_ms:
             snapshot, until = overlay_from_view(read.view, now_ms, serving.live.policy.cap_window_ms)
+            chosen = self._assignment(serving, read, customer_id)
             try:
                 page = await personal_store.personal_store(
-                    serving.stores.primary, read.version, customer_id, k, live=serving.live, snapshot=snapshot
+                    serving.stores.primary,
+                    read.version,
+                    customer_id,
+                    k,
+                    live=serving.live,
+                    snapshot=snapshot,
+                    chosen=chosen,
                 )
             except StoreUnavailableError as exc:
                 raise Delegate from exc
@@ -256,7 +295,7 @@ class HotPath:
                 read = batch.read(n)
             except StoreUnavailableError as exc:
                 raise Delegate from exc
-            key = (read.version, read.erasures, _utc_day(), id(serving))
+            key = (read.version, read.erasures, _utc_day(), id(serving), read.experiment)
             cache = getattr(self, which)  # another request may have replaced it meanwhile
             if cache is None or cache.key != key:
                 cache = AnswerCache(key, self.cache_size)
@@ -276,6 +315,9 @@ class HotPath:
         serving: Serving = self.state.serving
         if serving.stores.degraded or customer_id in self.deny.ids:
             raise Delegate
+        rules = serving.live.rule_set()
+        if rules.rules and rules.in_force(serving.live.clock()):
+            raise Delegate  # business rules active or scheduled: the routes apply them (answers kept here would not)
         if (cache is None or customer_id not in cache) and not _CUSTOMER_ID.fullmatch(customer_id):
             raise Delegate
         return serving

@@ -20,11 +20,13 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from models import contract
+from models.contract import experiments
 from service.hotpath.resp import Command, RespConnection
 from service.live.impressions import Encoded, MissingScriptError, writes_items
 from service.live.redis_state import RedisLiveState
 from service.live.state import Impressions
 from service.observability.metrics import Metrics
+from service.storage.experiments import Exposure, exposure_commands
 from service.storage.stores import RedisStore, StoreUnavailableError
 
 log = logging.getLogger(__name__)
@@ -33,12 +35,14 @@ IMPRESSIONS_DELAY_S = 0.005
 
 class Read(NamedTuple):
     """What one request got: the version its document was read under, the erasure counter, the
-    customer's overlay view and the document (None where absent or not asked for)."""
+    customer's overlay view and the document (None where absent or not asked for), and the
+    running experiment's definition (`models.contract.experiments.RUNNING_KEY`)."""
 
     version: str
     erasures: bytes | None
     view: bytes | None
     document: bytes | None
+    experiment: bytes | None = None
 
 
 class Batch:
@@ -46,7 +50,18 @@ class Batch:
     erasure counter, and per request (by the index `RedisBatcher.read` gave) its view and
     document."""
 
-    __slots__ = ("views", "docs", "view_at", "doc_at", "done", "version", "erasures", "view_values", "doc_values")
+    __slots__ = (
+        "views",
+        "docs",
+        "view_at",
+        "doc_at",
+        "done",
+        "version",
+        "erasures",
+        "experiment",
+        "view_values",
+        "doc_values",
+    )
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.views: list[str] = []
@@ -56,6 +71,7 @@ class Batch:
         self.done: asyncio.Future[None] = loop.create_future()
         self.version = ""
         self.erasures: bytes | None = None
+        self.experiment: bytes | None = None
         self.view_values: list[bytes | None] = []
         self.doc_values: list[bytes | None] = []
 
@@ -67,6 +83,7 @@ class Batch:
             self.erasures,
             self.view_values[view_at] if view_at >= 0 else None,
             self.doc_values[doc_at] if doc_at >= 0 else None,
+            self.experiment,
         )
 
 
@@ -83,6 +100,7 @@ class RedisBatcher:
         self.version: str | None = None
         self._batch: Batch | None = None
         self._shown: list[Encoded] = []
+        self._exposed: list[Exposure] = []
         self._late: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -116,6 +134,10 @@ class RedisBatcher:
         if self._batch is None and self._late is None:
             self._late = asyncio.get_running_loop().call_later(IMPRESSIONS_DELAY_S, self._start)
 
+    def exposed(self, exposure: Exposure) -> None:
+        """Record an experiment exposure with the next pipeline (sent with the impressions)."""
+        self._exposed.append(exposure)
+
     def _start(self) -> None:
         if self._late is not None:
             self._late.cancel()
@@ -147,9 +169,12 @@ class RedisBatcher:
 
     async def _round_trip(self, batch: Batch | None, shown: list[Encoded]) -> None:
         version = self.version
+        exposed, self._exposed = self._exposed, []
         commands = self.writer.commands(shown, self._now_ms()) if shown else []
         n_impressions = len(commands)
-        commands += [("GET", contract.CURRENT_KEY), ("GET", contract.ERASURES_KEY)]
+        commands += exposure_commands(exposed)
+        n_writes = len(commands)
+        commands += [("GET", contract.CURRENT_KEY), ("GET", contract.ERASURES_KEY), ("GET", experiments.RUNNING_KEY)]
         views = batch.views if batch is not None else []
         docs = batch.docs if batch is not None else []
         if views:
@@ -159,16 +184,18 @@ class RedisBatcher:
         replies = await self.guard(self.connection.execute(commands))
         if shown:
             self._impressions_done(commands[:n_impressions], replies[:n_impressions], shown)
-            del replies[:n_impressions]
-        current, erasures = replies[0], replies[1]
+        if exposed and any(isinstance(reply, Exception) for reply in replies[n_impressions:n_writes]):
+            log.warning("%d experiment exposures not recorded", len(exposed))
+        del replies[:n_writes]
+        current, erasures, experiment = replies[0], replies[1], replies[2]
         if current is None:
             raise StoreUnavailableError("no model version has been published yet")
         served = current.decode()
         self.version = served
         if batch is None:
             return
-        batch.version, batch.erasures = served, erasures
-        batch.view_values = replies[2] if views else []
+        batch.version, batch.erasures, batch.experiment = served, erasures, experiment
+        batch.view_values = replies[3] if views else []
         if docs and version != served:
             keys = [contract.document_key(served, name) for name in docs]
             batch.doc_values = (await self.guard(self.connection.execute([("MGET", *keys)])))[0]

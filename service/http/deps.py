@@ -9,6 +9,7 @@ from fastapi import Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import StringConstraints
 
+from service.core.business_rules import RuleBook
 from service.core.deny_list import DenyList
 from service.live.overlays import LiveContext
 from service.observability.metrics import Metrics
@@ -59,6 +60,10 @@ async def get_reloader(request: Request) -> Reloader:
     return request.app.state.reloader  # type: ignore[no-any-return]
 
 
+async def get_rule_book(request: Request) -> RuleBook:
+    return request.app.state.rule_book  # type: ignore[no-any-return]
+
+
 StoreDep = Annotated[OfferStore, Depends(get_store)]
 StoresDep = Annotated[Stores, Depends(get_stores)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
@@ -66,6 +71,7 @@ LiveDep = Annotated[LiveContext, Depends(get_live)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 DenyListDep = Annotated[DenyList, Depends(get_deny_list)]
 ReloaderDep = Annotated[Reloader, Depends(get_reloader)]
+RuleBookDep = Annotated[RuleBook, Depends(get_rule_book)]
 CustomerId = Annotated[
     str,
     Path(

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from service.core.deny_list import CustomerForgottenError
 from service.storage.stores import StoreUnavailableError
@@ -35,12 +36,33 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
     return JSONResponse(status_code=422, content={"error": "invalid_request", "message": message, "errors": errors})
 
 
+def _allowed_methods(request: Request) -> set[str]:
+    """Every method some route of this path accepts. Starlette's 405 names only the first
+    route that matched the path, so `DELETE /campaigns` would say `Allow: GET` though POST is
+    served too."""
+    allowed: set[str] = set()
+    pending = list(request.app.router.routes)
+    while pending:
+        route = pending.pop()
+        if hasattr(route, "original_router"):  # an included router: its routes carry the full path
+            pending.extend(route.original_router.routes)
+            continue
+        methods = getattr(route, "methods", None)
+        if methods and route.matches({**request.scope, "method": next(iter(methods))})[0] is Match.FULL:
+            allowed.update(methods)
+    return allowed
+
+
 async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405 and message == "Method Not Allowed":  # the router's own, not a route's
+        allowed = _allowed_methods(request)
+        if allowed:
+            headers = {"Allow": ", ".join(sorted(allowed))}
+            message = f"{request.url.path} accepts {', '.join(sorted(allowed))}, not {request.method}"
     return JSONResponse(
-        status_code=exc.status_code,
-        content={"error": _slug(exc.status_code), "message": message},
-        headers=getattr(exc, "headers", None),
+        status_code=exc.status_code, content={"error": _slug(exc.status_code), "message": message}, headers=headers
     )
 
 

@@ -16,15 +16,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.observability.logs import AccessLog
 from service.observability.metrics import Metrics
 
+# `same-origin`: no other site learns a preview URL (they name customers), while the preview's own
+# forms carry their real `Origin`, which its CSRF and sign-in checks need (under `no-referrer` a
+# browser sends `Origin: null` even for a same-origin form post).
 SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),
 ]
 # HTML pages get a strict policy: everything from this origin, no inline script or style (the
 # preview needs none). Only the interactive API docs, which FastAPI renders with an inline script
 # and Swagger UI from a CDN, get the looser one.
-HTML_CSP = (
-    b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; "
+HTML_CSP = (  # img-src https: for the catalog's product images (`image_url`)
+    b"default-src 'self'; img-src 'self' data: https:; style-src 'self'; script-src 'self'; form-action 'self'; "
     b"base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
 )
 DOCS_CSP = (

@@ -1,9 +1,11 @@
-"""A token bucket per API key for writes and admin calls.
+"""A token bucket per API key for writes and admin calls (and, for publishable keys, per client IP).
 
 Each key may make `burst` requests at once and `rate_per_s` on average; past that a request is
 refused with 429 and `Retry-After` (when the next token arrives) instead of queueing, so one
 misbehaving client cannot slow the others or flood the event log. Per process: with N workers a
-key gets N times the rate, which is why the limits are settings.
+key gets N times the rate, which is why the limits are settings. A limiter remembers at most
+`max_tracked` buckets (client IPs are many): past that, the full ones are dropped, which loses
+nothing, since a new bucket starts full.
 """
 
 from __future__ import annotations
@@ -30,9 +32,14 @@ class TokenBucket:
         return (1.0 - self.tokens) / rate_per_s
 
 
+MAX_TRACKED = 100_000
+
+
 class RateLimiter:
-    def __init__(self, rate_per_s: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.rate_per_s, self.burst, self.clock = rate_per_s, burst, clock
+    def __init__(
+        self, rate_per_s: float, burst: int, clock: Callable[[], float] = time.monotonic, max_tracked: int = MAX_TRACKED
+    ) -> None:
+        self.rate_per_s, self.burst, self.clock, self.max_tracked = rate_per_s, burst, clock, max_tracked
         self._buckets: dict[str, TokenBucket] = {}
         self._lock = threading.Lock()  # sync dependencies may run on the thread pool
 
@@ -40,8 +47,18 @@ class RateLimiter:
         """0 if `key_id` may go ahead now (and a token is spent), else how long to wait."""
         now = self.clock()
         with self._lock:
+            if key_id not in self._buckets and len(self._buckets) >= self.max_tracked:
+                self._drop_full(now)
             bucket = self._buckets.setdefault(key_id, TokenBucket(float(self.burst), now))
             return bucket.take(now, self.rate_per_s, self.burst)
+
+    def _drop_full(self, now: float) -> None:
+        full = [k for k, b in self._buckets.items() if b.tokens + (now - b.updated) * self.rate_per_s >= self.burst]
+        for key_id in full or list(self._buckets)[: len(self._buckets) // 2]:
+            del self._buckets[key_id]
+
+    def tracked(self) -> int:
+        return len(self._buckets)
 
 
 def retry_after(wait_s: float) -> str:

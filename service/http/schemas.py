@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    Strict,
+    model_serializer,
+)
 
 from models.contract.events import EventType
+from models.rules.catalog import EXTRAS
 from service.http.deps import CUSTOMER_ID_PATTERN, ITEM_ID_PATTERN, MAX_EXCLUDE
 from service.http.params import DEFAULT_K, MAX_RECOMMEND_K, MIN_K
+
+
+def _omit_unset_extras(self: BaseModel, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+    """Catalog extras appear only when the catalog has them: answers for a catalog without
+    them are exactly what they always were (the hot path renders them the same way). No return
+    annotation on purpose: with one, pydantic would document the model as a bare object."""
+    data: dict[str, Any] = handler(self)
+    for name in EXTRAS:
+        if data.get(name) is None:
+            data.pop(name, None)
+    return data
+
+
+ImageUrl = Annotated[str | None, Field(description="the catalog's product image, when it has one")]
+ProductUrl = Annotated[str | None, Field(description="the product's page in the shop, when the catalog has one")]
+Currency = Annotated[str | None, Field(description="ISO 4217 code of `price`, when the catalog gives one")]
 
 
 class RecommendedItem(BaseModel):
@@ -18,6 +43,15 @@ class RecommendedItem(BaseModel):
     price: float | None = None
     score: float
     reason: str = Field("", description='why this item: "bought by customers like you", "a best-seller", ...')
+    image_url: ImageUrl = None
+    url: ProductUrl = None
+    currency: Currency = None
+    _extras = model_serializer(mode="wrap")(_omit_unset_extras)
+
+
+RECOMMENDATION_ID_PATTERN = r"^r1[A-Za-z0-9_-]{8,400}$"
+RECOMMENDATION_ID = Field(description="names this answer in events (`POST /events`): attribution reads it")
+VARIANT = Field(None, description="the experiment variant that served this answer; null outside experiments")
 
 
 class Recommendation(BaseModel):
@@ -26,6 +60,8 @@ class Recommendation(BaseModel):
     source: Literal["personal", "popular"]
     degraded: bool = False
     items: list[RecommendedItem]
+    recommendation_id: str = RECOMMENDATION_ID
+    variant: str | None = VARIANT
 
 
 class Health(BaseModel):
@@ -66,12 +102,28 @@ class BatchRecommendation(BaseModel):
     results: list[Recommendation]
 
 
+class ReplenishmentPlan(BaseModel):
+    """A steady reorder rhythm offered as a plan (`models.rules.replenishment.Plan`)."""
+
+    every_days: float = Field(description="the customer's mean days between purchase occasions of the item")
+    next_on: str = Field(description="ISO date of the next reorder: the latest purchase + the rhythm")
+    status: Literal["offered", "subscribed", "unsubscribed"] = Field(
+        description="subscribed / unsubscribed by the customer's latest subscribe or unsubscribe event"
+    )
+    text: str = Field(examples=["every ~3 weeks, next on 12 Dec"])
+
+
 class StoreItem(BaseModel):
     item_id: str
     title: str
     price: float | None
     score: float
     reason: str
+    plan: ReplenishmentPlan | None = Field(None, description="buy_again items with a steady rhythm")
+    image_url: ImageUrl = None
+    url: ProductUrl = None
+    currency: Currency = None
+    _extras = model_serializer(mode="wrap")(_omit_unset_extras)
 
 
 class StoreSection(BaseModel):
@@ -79,6 +131,7 @@ class StoreSection(BaseModel):
     title: str
     reason: str
     items: list[StoreItem]
+    recommendation_id: str = Field("", description="names this section's answer in events")
 
 
 class Loyalty(BaseModel):
@@ -93,6 +146,7 @@ class PersonalStore(BaseModel):
     source: Literal["personal", "popular"]
     loyalty: Loyalty
     sections: list[StoreSection]
+    variant: str | None = VARIANT
 
 
 class SimilarItems(BaseModel):
@@ -101,6 +155,7 @@ class SimilarItems(BaseModel):
     model_version: str
     degraded: bool = False  # answered from the in-process fallback while Redis is down
     items: list[StoreItem]
+    recommendation_id: str = RECOMMENDATION_ID
 
 
 class SegmentSummary(BaseModel):
@@ -137,6 +192,10 @@ class SegmentOffer(BaseModel):
     segment_share: float
     overall_share: float
     reason: str
+    image_url: ImageUrl = None
+    url: ProductUrl = None
+    currency: Currency = None
+    _extras = model_serializer(mode="wrap")(_omit_unset_extras)
 
 
 class SegmentOffers(BaseModel):
@@ -178,6 +237,12 @@ class EventIn(BaseModel):
     section: str | None = Field(
         None, pattern=r"^[a-z0-9_]{1,32}$", description="where the item was shown, if the client knows"
     )
+    recommendation_id: str | None = Field(
+        None,
+        pattern=RECOMMENDATION_ID_PATTERN,
+        description="the `recommendation_id` of the answer that showed the item: experiments attribute by it",
+    )
+    price: float | None = Field(None, ge=0, le=10_000_000, description="price paid per unit (default: the catalog's)")
 
 
 class EventBatch(BaseModel):
@@ -198,6 +263,10 @@ class OutboundOffer(BaseModel):
     item: RecommendedItem
     timezone: str
     local_time: str
+    reason: Literal["best offer", "replenishment due"] = "best offer"
+    plan: ReplenishmentPlan | None = Field(None, description="the plan reminded of, when replenishment is due")
+    recommendation_id: str = RECOMMENDATION_ID
+    variant: str | None = VARIANT
 
 
 class FeedbackRates(BaseModel):
@@ -268,6 +337,9 @@ class LiveData(BaseModel):
     negative: list[str] = Field(description="items returned or complained about, newest first")
     impressions: dict[str, int] = Field(description="item -> times shown in the current capping window")
     last_contact: str | None = Field(description="last outbound contact (ISO-8601)")
+    plans: dict[str, str] = Field(
+        default_factory=dict, description="item -> replenishment plan subscribed or unsubscribed"
+    )
 
 
 class CachedDocument(BaseModel):
@@ -280,6 +352,14 @@ class SegmentMembership(BaseModel):
     id: int
     name: str | None
     model_version: str
+
+
+class ExperimentMembership(BaseModel):
+    experiment: str
+    variant: str
+    exposed_on: str | None = Field(description="UTC day first shown an answer of the variant")
+    converted_on: str | None = Field(description="UTC day of the first attributed purchase")
+    revenue: float
 
 
 class CustomerExport(BaseModel):
@@ -297,9 +377,63 @@ class CustomerExport(BaseModel):
     live: LiveData
     cached: list[CachedDocument]
     segment: SegmentMembership | None
+    experiments: list[ExperimentMembership] = Field(
+        default_factory=list, description="the experiment variants the customer was counted in"
+    )
 
 
 class ReloadResult(BaseModel):
     previous_version: str | None
     version: str
     changed: bool
+
+
+# --- Campaigns ---
+
+CAMPAIGN_ID_PATTERN = r"^c[0-9a-f]{12}$"
+MAX_CAMPAIGN_CUSTOMERS = 10_000
+
+
+def _campaign_day(day: date) -> date:
+    if not EARLIEST.date() <= day < LATEST.date():
+        raise ValueError(f"must lie between {EARLIEST.date()} and {LATEST.date()}")
+    return day
+
+
+CampaignDay = Annotated[date, AfterValidator(_campaign_day)]
+
+
+class CampaignIn(BaseModel):
+    """A campaign to plan: a segment or a saved customer list, one item or each customer's best
+    offer, a channel and a schedule (send time is the customer's local time)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=120, examples=["Spring mugs"])
+    segment_id: Annotated[int, Strict()] | None = Field(
+        None, ge=0, le=100_000, description="the audience: one micro-segment, or ..."
+    )
+    customer_ids: list[Annotated[str, Field(pattern=ID_PATTERN)]] | None = Field(
+        None, min_length=1, max_length=MAX_CAMPAIGN_CUSTOMERS, description="... a saved customer list"
+    )
+    item_id: str | None = Field(None, pattern=ID_PATTERN, description="the offer; unset = each customer's best offer")
+    channel: Literal["email", "sms", "push"]
+    start: CampaignDay = Field(description="first day (customer's local date)")
+    end: CampaignDay | None = Field(None, description="last day, inclusive; unset = open-ended")
+    send_time: str = Field(
+        "10:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="customer's local time of day to send, HH:MM"
+    )
+
+    @property
+    def send_at(self) -> time:
+        return time.fromisoformat(self.send_time)
+
+
+class CampaignOut(CampaignIn):
+    id: str
+    created_by: str
+    created_at: datetime
+
+
+class CampaignList(BaseModel):
+    campaigns: list[CampaignOut]

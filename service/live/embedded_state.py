@@ -14,14 +14,14 @@ import logging
 import os
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 import orjson
 
-from models.contract.events import Event, LoggedEvent, from_record, id_key, read_log, to_record
+from models.contract.events import NEGATIVE_TYPES, Event, LoggedEvent, from_record, id_key, read_log, to_record
 from service.core.deny_list import CustomerForgottenError
 from service.live.state import (
     CustomerState,
@@ -36,6 +36,7 @@ from service.live.state import (
 from service.storage.stores import StoreUnavailableError
 
 log = logging.getLogger(__name__)
+NEGATIVE_KEPT = 1000  # newest returns and complaints held for the preview's complaints page
 
 
 class EmbeddedLiveState(LiveState):
@@ -57,6 +58,7 @@ class EmbeddedLiveState(LiveState):
         self._counts: dict[str, int] = defaultdict(int)
         self._items: dict[str, dict[str, int]] = {"return": defaultdict(int), "complaint": defaultdict(int)}
         self._lock = threading.Lock()
+        self._negative: deque[LoggedEvent] = deque(maxlen=NEGATIVE_KEPT)  # newest last
         self._last_id = (0, -1)
         self._file: BinaryIO | None = None
         self._log_path = log_path
@@ -81,6 +83,7 @@ class EmbeddedLiveState(LiveState):
             if logged.event.customer_id in self._forgotten:
                 continue
             self._apply(logged.event, self._segment_of(logged.event.customer_id))
+            self._keep_negative(logged)
             self._last_id = max(self._last_id, id_key(logged.id))
             replayed += 1
         log.info("replayed %d events from %s", replayed, path)
@@ -111,8 +114,17 @@ class EmbeddedLiveState(LiveState):
             out = []
             for x, segment in zip(logged, segments, strict=True):
                 source, section = self._apply(x.event, segment)
+                self._keep_negative(x)
                 out.append(Recorded(x.id, source, section))
             return out
+
+    def _keep_negative(self, logged: LoggedEvent) -> None:
+        if logged.event.type in NEGATIVE_TYPES:
+            self._negative.append(logged)
+
+    async def recent_negative(self, limit: int) -> list[LoggedEvent]:
+        with self._lock:
+            return list(reversed(self._negative))[:limit]
 
     async def record_impressions(self, impressions: Impressions, now_ms: int) -> None:
         """As the Redis script does: items at the cap are counted, their counts left as they are."""
@@ -180,6 +192,9 @@ class EmbeddedLiveState(LiveState):
         synced, then renamed over it, so a crash leaves the old log or the new one, never half."""
         with self._lock:
             self._customers.pop(customer_id, None)
+            kept = [x for x in self._negative if x.event.customer_id != customer_id]
+            self._negative.clear()
+            self._negative.extend(kept)
             if self._file is None or self._log_path is None:
                 return 0
             path, tmp = self._log_path, self._log_path.with_name(self._log_path.name + ".tmp")

@@ -13,9 +13,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from models.contract import Offer
+from models.rules.business import EMPTY_RULES, RuleSet
 from models.rules.ranking import demote, drop_items, mark_bought
+from service.core.business_rules import RuleBook
 from service.core.personalize import Personalizer
 from service.live.state import LivePolicy, LiveSnapshot, LiveState
+from service.storage.experiments import ExperimentStore
 
 UNKNOWN_SEGMENT = "unknown"
 NEGATIVES_CONSIDERED = 10  # the most recent returns/complaints whose neighbours are pushed down
@@ -39,6 +42,10 @@ class LiveContext:
     # the deny list as it stands (`service.core.deny_list.DenyList.ids`, shared, so it sees later
     # erasures and restores): a forgotten customer is read as unknown and nothing about them is written
     forgotten: Collection[str] = field(default_factory=frozenset)
+    experiments: ExperimentStore | None = None  # the running experiment and its tallies (service.core.experiments)
+    # the business rules as they stand (`RuleBook.current`, kept fresh by the book): every answer
+    # made with this context applies them, at `clock()`'s moment
+    rules: RuleBook | None = None
 
     def is_forgotten(self, customer_id: str) -> bool:
         return customer_id in self.forgotten
@@ -50,6 +57,9 @@ class LiveContext:
 
     def now_ms(self) -> int:
         return int(self.clock().timestamp() * 1000)
+
+    def rule_set(self) -> RuleSet:
+        return self.rules.current if self.rules is not None else EMPTY_RULES
 
     def segment_of(self, customer_id: str) -> str:
         return customer_segment(self.personalizer, customer_id)
@@ -95,6 +105,13 @@ def live_effect(
     return LiveEffect(
         demote(ranked, demoted), source, snapshot.suppressed, frozenset(snapshot.purchases), frozenset(demoted)
     )
+
+
+def bought_by(effect: LiveEffect, live: LiveContext | None, customer_id: str) -> set[str]:
+    """Everything the customer is known to have bought: since training, among their candidates,
+    and in the training data when this process holds the model (a pin must not offer it as new)."""
+    known = live.personalizer.bought(customer_id) if live is not None and live.personalizer else frozenset()
+    return set(effect.bought | known) | {o.item_id for o in effect.offers if o.bought}
 
 
 def apply_live(

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Sequence
 import redis.asyncio as aioredis
 
 from models import contract
-from models.contract.events import Event, LoggedEvent, from_stream
+from models.contract.events import NEGATIVE_TYPES, Event, LoggedEvent, from_stream
 from service.core.deny_list import CustomerForgottenError
 from service.live.impressions import ImpressionsWriter, MissingScriptError, encode_impressions
 from service.live.scripts import APPLY, CLAIM_CONTACT
@@ -28,6 +28,7 @@ from service.live.view import snapshot_from_view
 from service.storage.guard import RedisGuard, StoreUnavailableError
 
 STREAM_PAGE = 2000  # entries per XRANGE while scanning the log for one customer
+NEGATIVE_SCAN = 50_000  # newest log entries searched for the complaints page
 
 
 class RedisLiveState(LiveState):
@@ -129,7 +130,7 @@ class RedisLiveState(LiveState):
         return out
 
     async def snapshot(self, customer_id: str, now_ms: int) -> LiveSnapshot:
-        bought, recent, suppressed, negative, shown, contact, _view = contract.live_keys(customer_id)
+        bought, recent, suppressed, negative, shown, contact, _view, plans = contract.live_keys(customer_id)
         pipe = self.client.pipeline(transaction=False)
         pipe.hgetall(bought)
         pipe.zrange(recent, 0, -1, withscores=True)
@@ -137,7 +138,8 @@ class RedisLiveState(LiveState):
         pipe.zrevrange(negative, 0, -1)
         pipe.hgetall(shown)
         pipe.get(contact)
-        counts, times, active, negatives, shown_raw, last = await self.guard(pipe.execute())
+        pipe.hgetall(plans)
+        counts, times, active, negatives, shown_raw, last, plan_raw = await self.guard(pipe.execute())
         last_ms = {item.decode(): int(ms) for item, ms in times}
         return LiveSnapshot(
             purchases={item.decode(): (int(n), last_ms.get(item.decode(), 0)) for item, n in counts.items()},
@@ -145,6 +147,7 @@ class RedisLiveState(LiveState):
             negative=tuple(item.decode() for item in negatives),
             shown={item.decode(): Shown.decode(raw.decode()) for item, raw in shown_raw.items()},
             last_contact_ms=int(last) if last is not None else None,
+            plans={item.decode(): state.decode() for item, state in plan_raw.items()},
         )
 
     async def claim_contact(self, customer_id: str, now_ms: int, min_interval_ms: int) -> int | None:
@@ -164,6 +167,19 @@ class RedisLiveState(LiveState):
         pipe.hgetall(contract.ITEM_COMPLAINTS_KEY)
         returns, complaints = await self.guard(pipe.execute())
         return {"return": _counts(returns), "complaint": _counts(complaints)}
+
+    async def recent_negative(self, limit: int) -> list[LoggedEvent]:
+        """Pages back from the end of the log; reads at most `NEGATIVE_SCAN` entries."""
+        found: list[LoggedEvent] = []
+        end, scanned = "+", 0
+        while len(found) < limit and scanned < NEGATIVE_SCAN:
+            page = await self.guard(self.client.xrevrange(contract.EVENTS_STREAM, max=end, min="-", count=STREAM_PAGE))
+            found += [from_stream(i, f) for i, f in page if f.get(b"type", b"").decode() in NEGATIVE_TYPES]
+            scanned += len(page)
+            if len(page) < STREAM_PAGE:
+                break
+            end = f"({page[-1][0].decode()}"
+        return found[:limit]
 
     async def customer_events(self, customer_id: str) -> list[LoggedEvent]:
         return [from_stream(event_id, fields) async for event_id, fields in self._entries_of(customer_id)]

@@ -23,6 +23,7 @@ end
 # their window (the others cannot change an answer). The view expires with the event parts it summarises.
 REBUILD_VIEW = r"""
 local function rebuild_view(k, cap, ttl)
+  local p = redis.call('HGETALL', k[8])
   local b = redis.call('HGETALL', k[1])
   local r = redis.call('ZRANGE', k[2], 0, -1, 'WITHSCORES')
   local s = redis.call('ZRANGE', k[3], 0, -1, 'WITHSCORES')
@@ -33,9 +34,9 @@ local function rebuild_view(k, cap, ttl)
     local _, count = shown_parts(sh[j + 1])
     if count ~= nil and count >= cap then c[#c + 1] = sh[j]; c[#c + 1] = string.match(sh[j + 1], '^([^|]*)') end
   end
-  if #b + #r + #s + #n + #c == 0 then redis.call('DEL', k[7]); return end
-  local view = cjson.encode({b = b, r = r, s = s, n = n, c = c})
-  for i = 1, 4 do
+  if #b + #r + #s + #n + #c + #p == 0 then redis.call('DEL', k[7]); return end
+  local view = cjson.encode({b = b, r = r, s = s, n = n, c = c, p = p})
+  for _, i in ipairs({1, 2, 3, 4, 8}) do
     local left = redis.call('PTTL', k[i])
     if left > 0 then redis.call('SET', k[7], view, 'PX', left); return end
   end
@@ -43,8 +44,8 @@ local function rebuild_view(k, cap, ttl)
 end
 """
 
-# KEYS 1-7: the customer's live keys (contract.LIVE_PARTS order); 8 stream; 9 counters;
-# 10 item returns; 11 item complaints.
+# KEYS 1-8: the customer's live keys (contract.LIVE_PARTS order); 9 stream; 10 counters;
+# 11 item returns; 12 item complaints.
 # ARGV: customer, dismiss_ms, window_ms, negative_keep, ttl_s, now_ms, cap, then per event:
 # type, item, ts_ms, quantity, section ('' = none), segment.
 APPLY = (
@@ -68,7 +69,11 @@ for b = 8, #ARGV, 6 do
     redis.call('ZADD', KEYS[3], 'GT', '+inf', item)
     redis.call('ZADD', KEYS[4], ts, item)
     redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -(keep + 1))
-    if typ == 'return' then redis.call('HINCRBY', KEYS[10], item, 1) else redis.call('HINCRBY', KEYS[11], item, 1) end
+    if typ == 'return' then redis.call('HINCRBY', KEYS[11], item, 1) else redis.call('HINCRBY', KEYS[12], item, 1) end
+  elseif typ == 'subscribe' then
+    redis.call('HSET', KEYS[8], item, 'subscribed')
+  elseif typ == 'unsubscribe' then
+    redis.call('HSET', KEYS[8], item, 'unsubscribed')
   end
   if typ == 'impression' then
     if since == nil or ts - since > window then since = ts; count = 0 end
@@ -76,14 +81,14 @@ for b = 8, #ARGV, 6 do
   elseif since ~= nil and (typ == 'purchase' or typ == 'click' or typ == 'add_to_cart') then
     redis.call('HSET', KEYS[5], item, string.format('%d|0|%s|%s', since, source, section))
   end
-  local id = redis.call('XADD', KEYS[8], '*', 'customer_id', ARGV[1], 'item_id', item, 'type', typ,
+  local id = redis.call('XADD', KEYS[9], '*', 'customer_id', ARGV[1], 'item_id', item, 'type', typ,
                         'ts', ARGV[b+2], 'quantity', qty, 'section', given)
-  redis.call('HINCRBY', KEYS[9], typ .. '|' .. source .. '|' .. section .. '|' .. segment, 1)
+  redis.call('HINCRBY', KEYS[10], typ .. '|' .. source .. '|' .. section .. '|' .. segment, 1)
   out[#out + 1] = {id, source, section}
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. now)
-for i = 1, 5 do redis.call('EXPIRE', KEYS[i], ttl) end
-rebuild_view({KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]}, tonumber(ARGV[7]), ttl)
+for _, i in ipairs({1, 2, 3, 4, 5, 8}) do redis.call('EXPIRE', KEYS[i], ttl) end
+rebuild_view({KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]}, tonumber(ARGV[7]), ttl)
 return out
 """
 )
@@ -101,7 +106,7 @@ IMPRESSIONS = (
     + REBUILD_VIEW
     + """
 local now, window, cap, ttl, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
-local parts = {'bought', 'recent', 'suppressed', 'negative', 'shown', 'contact', 'view'}
+local parts = {'bought', 'recent', 'suppressed', 'negative', 'shown', 'contact', 'view', 'plans'}
 local total = 0
 for a = 6, #ARGV do
   local f = {}

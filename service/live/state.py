@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from models.contract.events import ENGAGEMENT_TYPES, NEGATIVE_TYPES, Event, LoggedEvent
+from models.contract.events import ENGAGEMENT_TYPES, NEGATIVE_TYPES, PLAN_STATES, Event, LoggedEvent
 
 NONE = "none"  # attribution when nothing is known
 
@@ -69,6 +69,7 @@ class LiveSnapshot:
     last_contact_ms: int | None = None
     # items known to be at the cap, with their window's start (the overlay view carries only these)
     at_cap_since: dict[str, int] = field(default_factory=dict)
+    plans: dict[str, str] = field(default_factory=dict)  # item -> "subscribed" | "unsubscribed"
 
     def capped_among(self, items: Sequence[str], policy: LivePolicy, now_ms: int) -> tuple[str, ...]:
         """Those of an answer's `items` already at the cap, in order (`Impressions.capped`)."""
@@ -185,6 +186,12 @@ class LiveState(ABC):
         """{"return": {item: n}, "complaint": {item: n}} for marketers."""
 
     @abstractmethod
+    async def recent_negative(self, limit: int) -> list[LoggedEvent]:
+        """The newest `return` and `complaint` events in the durable log, newest first, at most
+        `limit` (for the preview's complaints page; forgotten customers' events are gone from
+        the log with them)."""
+
+    @abstractmethod
     async def customer_events(self, customer_id: str) -> list[LoggedEvent]:
         """Every event of the customer in the durable log, oldest first (privacy export). Scans
         the whole log: meant for rare admin calls, not the request path."""
@@ -209,6 +216,7 @@ class CustomerState:
     negative: dict[str, int] = field(default_factory=dict)
     shown: dict[str, Shown] = field(default_factory=dict)
     contact_ms: int | None = None
+    plans: dict[str, str] = field(default_factory=dict)
 
     def apply(self, e: Event, policy: LivePolicy) -> tuple[str, str]:
         """The live rules for one event; returns its attribution (source, section)."""
@@ -226,6 +234,8 @@ class CustomerState:
             self.negative[e.item_id] = e.ts_ms
             newest = sorted(self.negative.items(), key=lambda kv: -kv[1])[: policy.negative_keep]
             self.negative = dict(newest)
+        elif e.type in PLAN_STATES:
+            self.plans[e.item_id] = PLAN_STATES[e.type]
         if e.type == "impression":
             base = prior or Shown(e.ts_ms, 0, source, section)
             self.shown[e.item_id] = base.impressed(e.ts_ms, policy.cap_window_ms, source, section)
@@ -240,4 +250,5 @@ class CustomerState:
             negative=tuple(sorted(self.negative, key=lambda item: -self.negative[item])),
             shown=dict(self.shown),
             last_contact_ms=self.contact_ms,
+            plans=dict(self.plans),
         )

@@ -20,7 +20,8 @@ EMPTY = LiveSnapshot()
 
 def snapshot_from_view(raw: bytes | None, now_ms: int) -> LiveSnapshot:
     """The `LiveSnapshot` the overlays need: purchases, running suppressions, returned or
-    complained items, and the items at or over the impression cap (with their window)."""
+    complained items, the items at or over the impression cap (with their window), and the
+    replenishment plans subscribed to or left (the personal store marks them)."""
     return overlay_from_view(raw, now_ms, 0)[0]
 
 
@@ -31,7 +32,7 @@ def overlay_from_view(raw: bytes | None, now_ms: int, window_ms: int) -> tuple[L
     if not raw:
         return EMPTY, float("inf")
     view: dict[str, Any] = orjson.loads(raw)
-    bought, recent, suppressed, negative, capped = (_flat(view.get(part)) for part in "brsnc")
+    bought, recent, suppressed, negative, capped, plans = (_flat(view.get(part)) for part in "brsncp")
     last_ms = {item: int(float(ms)) for item, ms in _pairs(recent)}
     running = {item: float(until) for item, until in _pairs(suppressed) if float(until) > now_ms}
     at_cap = {item: int(since) for item, since in _pairs(capped)}
@@ -42,6 +43,7 @@ def overlay_from_view(raw: bytes | None, now_ms: int, window_ms: int) -> tuple[L
         suppressed=frozenset(running),
         negative=tuple(negative),
         at_cap_since=at_cap,
+        plans=dict(_pairs(plans)),
     )
     return snapshot, min(ends, default=float("inf"))
 

@@ -37,6 +37,13 @@ class Metrics:
             ("reason",),
             registry=r,
         )
+        self.complaint_webhook = Counter(
+            "microoffers_complaint_webhook",
+            "Complaint/return webhook payloads by outcome: delivered, retried (an attempt after a failure), "
+            "failed (every attempt failed), dropped (queue full, or undelivered at shutdown)",
+            ("outcome",),
+            registry=r,
+        )
         self.outbound = Counter(
             "microoffers_outbound_decisions",
             "GET /outbound answers by outcome",
@@ -79,7 +86,19 @@ class Metrics:
         )
         self.rate_limited = Counter(
             "microoffers_rate_limited",
-            "Write and admin requests refused with 429",
+            "Keyed requests refused with 429 by a key's (or a browser IP's) rate",
+            registry=r,
+        )
+        self.auth_failures = Counter(
+            "microoffers_auth_failures",
+            "Wrong credentials presented, by scheme (bearer key, HTTP Basic, the preview's sign-in form)",
+            ("scheme",),
+            registry=r,
+        )
+        self.auth_blocked = Counter(
+            "microoffers_auth_blocked",
+            "Authentications refused with 429: the client IP had too many failures in the window",
+            ("scheme",),
             registry=r,
         )
         self.reloads = Counter(

@@ -3,8 +3,8 @@
 The browser sends a marketer's credentials with every request to the preview, including one that
 another site's page makes it send; a change must therefore prove that it came from a page the
 preview itself rendered. Every form carries a token that is an HMAC of the signed-in user under a
-secret derived from the configured keys (stateless: every worker computes the same token, and
-rotating the keys invalidates old forms). A change is accepted only with the matching token
+secret derived from the configured keys and marketers (stateless: every worker computes the same
+token, and rotating them invalidates old forms). A change is accepted only with the matching token
 (form field `csrf_token` or header `X-CSRF-Token`), and only when the browser's `Origin`, if it
 sends one, is the preview's own.
 """
@@ -27,11 +27,11 @@ HEADER = "X-CSRF-Token"
 
 def csrf_token(settings: Settings, user: str) -> str:
     """The token a form rendered for `user` carries."""
-    secret = hashlib.sha256("\n".join(["microoffers-preview-csrf", *settings.api_keys()]).encode()).digest()
-    return hmac.new(secret, user.encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(settings.preview_secret("csrf"), user.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def _same_origin(request: Request) -> bool:
+def same_origin(request: Request) -> bool:
+    """The browser's `Origin`, if it sent one, is this site's."""
     origin = request.headers.get("origin")
     if origin is None or origin == "null":
         return origin is None
@@ -48,7 +48,7 @@ async def require_csrf(request: Request, settings: SettingsDep, user: Annotated[
         form = await request.form()
         value = form.get(FIELD)
         given = value if isinstance(value, str) else None
-    if not _same_origin(request):
+    if not same_origin(request):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "cross-site request refused: the Origin is not this preview")
     if given is None or not hmac.compare_digest(given, csrf_token(settings, user)):
         raise HTTPException(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from models.contract.artifact import Artifact
@@ -21,13 +21,14 @@ from models.contract.export import (
     CUSTOMER_COLUMNS,
     SEGMENT_COLUMNS,
     ExportError,
-    csv_chunks,
     customer_rows,
     segment_rows,
     storefront_of,
 )
 from models.contract.purchase_history import purchase_history
+from models.contract.spreadsheet_csv import csv_chunks
 from models.contract.store_documents import SEGMENTS, segment_doc
+from models.rules.business import EMPTY_RULES, RuleSet
 from service.core import personal_store, segments
 from service.core.recommend import active_version
 from service.http.errors import NotFoundError
@@ -144,13 +145,17 @@ class SegmentPage:
 
 
 async def segment_page(
-    store: OfferStore, artifact: Artifact | None, segment_id: int, feedback: Mapping[int, SegmentFeedback] | None
+    store: OfferStore,
+    artifact: Artifact | None,
+    segment_id: int,
+    feedback: Mapping[int, SegmentFeedback] | None,
+    rules: RuleSet = EMPTY_RULES,
 ) -> SegmentPage:
     version = await active_version(store)
     header, detail, offer = await asyncio.gather(
         model_header(store, version, artifact),
         segments.segment_detail(store, version, segment_id),
-        segments.segment_offers(store, version, segment_id, OFFERS_SHOWN),
+        segments.segment_offers(store, version, segment_id, OFFERS_SHOWN, rules),
     )
     figures = (feedback or {}).get(segment_id)
     return SegmentPage(header, detail, offer.offers, figures if figures and figures.impressions else None)
@@ -178,6 +183,7 @@ class CustomerPage:
     history_version: str | None
     forgotten: bool = False
     degraded: bool = False
+    at: datetime | None = None  # the store as of then (None: now)
 
     @property
     def known(self) -> bool:
@@ -185,16 +191,21 @@ class CustomerPage:
 
 
 async def customer_page(
-    store: OfferStore, artifact: Artifact | None, customer_id: str, live: LiveContext | None = None
+    store: OfferStore,
+    artifact: Artifact | None,
+    customer_id: str,
+    live: LiveContext | None = None,
+    at: datetime | None = None,
 ) -> CustomerPage:
     """The customer's store exactly as `GET /personal-store` answers it now (live state
-    included), next to their purchase history. Looking records nothing. A forgotten customer's
-    page says so and shows nothing of them."""
+    included), next to their purchase history; with `at`, as the catalog and business rules
+    will have it then (a rule scheduled for next week, previewed). Looking records nothing. A
+    forgotten customer's page says so and shows nothing of them."""
     version = await active_version(store)
     forgotten = live is not None and live.is_forgotten(customer_id)
     header, shop, ingredients, catalog = await asyncio.gather(
         model_header(store, version, artifact),
-        personal_store.personal_store(store, version, customer_id, STORE_ITEMS, live=live),
+        personal_store.personal_store(store, version, customer_id, STORE_ITEMS, live=live, at=at),
         personal_store.ingredients(store, version, customer_id) if not forgotten else _none(),
         store.catalog(version),
     )
@@ -224,7 +235,7 @@ async def customer_page(
         ]
     )
     return CustomerPage(
-        header, customer_id, shop, segment, history, len(purchases or []), artifact.version if artifact else None
+        header, customer_id, shop, segment, history, len(purchases or []), artifact.version if artifact else None, at=at
     )
 
 
@@ -239,6 +250,8 @@ def offers_csv(
     day: date,
     forgotten: Collection[str] = frozenset(),
     hidden: Mapping[str, Collection[str]] | None = None,
+    rules: RuleSet = EMPTY_RULES,
+    at: datetime | None = None,
 ) -> tuple[Iterator[str], str]:
     """(CSV text chunks, file name): one segment's offer, or every customer's with `segment_id`
     None. The same rows as `microoffers export`; checks run before the first byte is sent.
@@ -251,9 +264,9 @@ def offers_csv(
     except ExportError as exc:
         raise NotFoundError(str(exc)) from exc
     if segment_id is None:
-        rows = customer_rows(artifact, k, day, forgotten, hidden)
+        rows = customer_rows(artifact, k, day, forgotten, hidden, rules, at)
         return csv_chunks(rows, CUSTOMER_COLUMNS), f"offers-{artifact.version}.csv"
     if not 0 <= segment_id < sf.n_segments:
         raise NotFoundError(f"segment {segment_id} does not exist in model version {artifact.version}")
-    rows = segment_rows(artifact, segment_id, k, day)
+    rows = segment_rows(artifact, segment_id, k, day, rules, at)
     return csv_chunks(rows, SEGMENT_COLUMNS), f"segment-{segment_id}-offers-{artifact.version}.csv"

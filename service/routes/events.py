@@ -6,8 +6,8 @@ from fastapi import APIRouter, HTTPException, Request, status
 
 from service.core import events
 from service.core.deny_list import CustomerForgottenError
-from service.http.auth import WriteAccessDep
-from service.http.deps import LiveDep, MetricsDep, SettingsDep
+from service.http.auth import EventsAccessDep
+from service.http.deps import LiveDep, MetricsDep, SettingsDep, StoreDep
 from service.http.schemas import ErrorBody, EventBatch, EventIn, EventsAccepted
 
 router = APIRouter(tags=["feedback"])
@@ -30,14 +30,20 @@ _BYTES_PER_EVENT = 1024
     "/events",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=EventsAccepted,
-    dependencies=[WriteAccessDep],
+    dependencies=[EventsAccessDep],
     openapi_extra={"requestBody": _body_schema()},
     responses={code: {"model": ErrorBody} for code in (401, 403, 409, 413, 422, 429, 503)},
 )
-async def post_events(request: Request, settings: SettingsDep, live: LiveDep, metrics: MetricsDep) -> EventsAccepted:
+async def post_events(
+    request: Request, settings: SettingsDep, live: LiveDep, metrics: MetricsDep, store: StoreDep
+) -> EventsAccepted:
     """Record one event or a batch `{"events": [...]}`. Each is in the durable log before the 202,
     and the very next request for that customer sees its effect. A batch naming a forgotten
-    customer is refused whole with 409 (restore them first: `POST /customers/{id}/restore`)."""
+    customer is refused whole with 409 (restore them first: `POST /customers/{id}/restore`).
+    Takes an admin key or a publishable events key (`pk_...`, which a shop's page may hold;
+    limited per key and per client IP). Clicks, purchases and returns count for the running
+    experiment's variant: the one their `recommendation_id` names, else the customer's, for an
+    item the service showed them."""
     limit = settings.events_max_batch * _BYTES_PER_EVENT + 4096
     if int(request.headers.get("content-length") or 0) > limit:
         metrics.events_rejected.labels("too_large").inc()
@@ -50,8 +56,11 @@ async def post_events(request: Request, settings: SettingsDep, live: LiveDep, me
         metrics.events_rejected.labels("invalid").inc()
         raise
     try:
-        recorded = await events.record_events(live, metrics, parsed)
+        recorded = await events.record_events(live, metrics, parsed, store)
     except CustomerForgottenError:
         metrics.events_rejected.labels("forgotten").inc()
         raise
+    webhook = getattr(request.app.state, "complaint_webhook", None)
+    if webhook is not None:  # only enqueues: the webhook's answer never delays or fails this request
+        webhook.notify(parsed, recorded, live.segment_of)
     return EventsAccepted(accepted=len(recorded), ids=[r.id for r in recorded])

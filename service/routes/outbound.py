@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Query, Response, status
 from fastapi.responses import JSONResponse
 
+from models.rules.contact import ContactPolicy
 from service.core import events, outbound
 from service.http.auth import WriteAccessDep
 from service.http.deps import CustomerId, LiveDep, MetricsDep, SettingsDep, StoreDep
@@ -22,8 +23,9 @@ NEXT_AT_HEADER = "X-Outbound-Next-At"
     dependencies=[WriteAccessDep],
     responses={
         204: {
-            "description": f"nothing to send now; `{REASON_HEADER}` says why (quiet_hours, contacted_recently, "
-            f"no_offer, forgotten) and `{NEXT_AT_HEADER}` from when on asking again may help"
+            "description": f"nothing to send now; `{REASON_HEADER}` says why (holiday, rest_day, quiet_hours, "
+            f"contacted_recently, no_offer, forgotten) and `{NEXT_AT_HEADER}` (ISO-8601, UTC) the next time the "
+            "contact policy allows a message"
         },
         401: {"model": ErrorBody},
         403: {"model": ErrorBody},
@@ -46,7 +48,7 @@ async def get_outbound(
 ) -> Response:
     """The single best offer to send this customer now by e-mail, SMS or push, or 204 with the
     reason. An offer (unless `dry_run`) counts as a contact."""
-    policy = outbound.ContactPolicy.from_settings(settings)
+    policy = ContactPolicy.from_settings(settings)
     offer_time = now or live.clock()
     decision = await outbound.decide(store, live, policy, customer_id, offer_time, dry_run)
     metrics.outbound.labels(decision.reason or "offer").inc()
@@ -66,5 +68,6 @@ async def get_outbound(
             offer.source,
             outbound.SECTION,
             int(offer_time.timestamp() * 1000),
+            recommendation_id=offer.recommendation_id,
         )
     return JSONResponse(decision.offer.model_dump())

@@ -25,6 +25,7 @@ refuse_other_methods(router, BATCH, "POST")  # before /recommend/{customer_id}: 
         401: {"model": ErrorBody},
         403: {"model": ErrorBody},
         422: {"model": ErrorBody},
+        429: {"model": ErrorBody},
         503: {"model": ErrorBody},
     },
 )
@@ -61,6 +62,7 @@ async def recommend(
             reco.source,
             recommendations.SECTION,
             capped=answer.capped,
+            recommendation_id=reco.recommendation_id,
         )
     return reco
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Query
 
 from service.core import segments
 from service.core.recommend import active_version
-from service.http.deps import StoresDep
+from service.http.deps import LiveDep, StoresDep
 from service.http.schemas import ErrorBody, SegmentDetail, SegmentList, SegmentOffers
 from service.storage.stores import OfferStore
 
@@ -35,11 +35,14 @@ async def segment_detail(segment_id: SegmentId, stores: StoresDep) -> SegmentDet
 async def segment_offers(
     segment_id: SegmentId,
     stores: StoresDep,
+    live: LiveDep,
     k: Annotated[int, Query(ge=1, le=40, description="how many offers")] = 10,
 ) -> SegmentOffers:
     """The segment's offer: items with the highest lift over all customers that most of the
-    segment has not bought yet, each with its lift and reason."""
-    return await stores.answer(lambda store: _on_version(store, segments.segment_offers, segment_id, k))
+    segment has not bought yet, each with its lift and reason; the business rules for the
+    segment applied."""
+    rules, now = live.rule_set(), live.clock()
+    return await stores.answer(lambda store: _on_version(store, segments.segment_offers, segment_id, k, rules, now))
 
 
 async def _on_version(store: OfferStore, func: Callable[..., Awaitable[T]], *args: Any) -> T:

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from service.core import personal_store
+from service.core import experiments, personal_store
 from service.core.recommend import active_version
 from service.http.deps import CustomerId, ItemFiltersDep, LiveDep, StoresDep
 from service.http.params import DEFAULT_K, MAX_STORE_K, MIN_K
@@ -32,9 +32,10 @@ async def get_personal_store(
     customer did since training (POST /events) changes every section as it changes /recommend."""
 
     async def build(store: OfferStore) -> PersonalStore:
-        version = await active_version(store)
+        chosen = await experiments.assignment(live, store, customer_id)
+        version = chosen.version_or(await active_version(store))
         return await personal_store.personal_store(
-            store, version, customer_id, k, filters.exclude, filters.category, live
+            store, version, customer_id, k, filters.exclude, filters.category, live, chosen=chosen
         )
 
     return await stores.answer(build)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import pytest
@@ -12,6 +10,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from models.contract.artifact import load_artifact
 from models.contract.export import CUSTOMER_COLUMNS, SEGMENT_COLUMNS
+from tests.support.spreadsheet import csv_table
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +24,7 @@ def _run(*args: str) -> tuple[int, str, str]:
 
 
 def _rows(text: str) -> tuple[list[str], list[dict[str, str]]]:
-    reader = csv.DictReader(io.StringIO(text))
-    return list(reader.fieldnames or []), list(reader)
+    return csv_table(text)
 
 
 def test_segment_export_lists_its_offers_in_order(trained_artifacts: Path, artifact) -> None:  # type: ignore[no-untyped-def]
@@ -52,7 +50,7 @@ def test_all_export_gives_every_customer_their_segments_unbought_offers(
     out_file = tmp_path / "offers.csv"
     code, _, err = _run("--artifacts", str(trained_artifacts), "--all", "--k", "3", "--out", str(out_file))
     assert code == 0, err
-    columns, rows = _rows(out_file.read_text())
+    columns, rows = csv_table(out_file.read_bytes())
     assert columns == CUSTOMER_COLUMNS
     sf, h = artifact.storefront, artifact.history
     by_customer: dict[str, list[dict[str, str]]] = {}

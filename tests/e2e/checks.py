@@ -18,6 +18,7 @@ EMPTY_LIVE: dict[str, Any] = {
     "negative": [],
     "impressions": {},
     "last_contact": None,
+    "plans": {},
 }
 
 

@@ -124,7 +124,7 @@ def _item_pool(artifact: Artifact, customers: dict[str, str]) -> tuple[str, ...]
 def service_settings(root: Path, redis_url: str | None = None, **overrides: object) -> Settings:
     """The service as the shop runs it, with limits that stay out of the way of the promises
     under test: no write rate limit (the checks read a lot), frequency capping off (every read
-    is an impression), outbound quiet hours off (so dry runs show an offer), long dismissals."""
+    is an impression), outbound quiet hours, rest days and holidays off (so dry runs show an offer), long dismissals."""
     values: dict[str, object] = {
         "artifacts": root,
         "redis_url": redis_url,
@@ -137,6 +137,8 @@ def service_settings(root: Path, redis_url: str | None = None, **overrides: obje
         "dismiss_suppress_s": DISMISS_SUPPRESS_S,
         "quiet_hours_start": time(0, 0),
         "quiet_hours_end": time(0, 0),
+        "contact_rest_days": False,  # the real clock runs these tests: any day of the week
+        "contact_holidays": False,
         "redis_timeout_s": 2.0,
         **overrides,
     }

@@ -8,8 +8,6 @@ items of each answer by surface name, so a check can say which surface broke a p
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -27,6 +25,7 @@ from models import contract
 from tests.e2e.promises import check_items, check_score, check_store_page, expect, item_ids
 from tests.e2e.shop import BEARER, MARKETER
 from tests.support import redis_reads
+from tests.support.spreadsheet import csv_rows
 
 K = 10  # items per answer (per store section) the sweep asks for
 
@@ -153,14 +152,14 @@ class Surfaces:
         )
 
     def offers_csv(self, k: int = K) -> list[dict[str, str]]:
-        return _csv_rows(self.ok("GET", f"/preview/offers.csv?k={k}", auth=MARKETER).text)
+        return _csv_rows(self.ok("GET", f"/preview/offers.csv?k={k}", auth=MARKETER).content)
 
     def segment_csv(self, segment: int, k: int = K) -> list[dict[str, str]] | None:
         """The segment's offer rows; None for a segment the loaded version does not have (404)."""
         url = f"/preview/segments/{segment}/offers.csv?k={k}"
         resp = self.call("GET", url, auth=MARKETER)
         expect(resp.status_code in (200, 404), "answers", f"GET {url}", f"{resp.status_code} {resp.text[:200]}")
-        return _csv_rows(resp.text) if resp.status_code == 200 else None
+        return _csv_rows(resp.content) if resp.status_code == 200 else None
 
     def segment_samples(self) -> dict[int, list[str]]:
         """Segment id -> its sample customers, as GET /segments/{id} answers."""
@@ -205,8 +204,8 @@ class Surfaces:
         )
 
 
-def _csv_rows(text: str) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(text)))
+def _csv_rows(data: bytes) -> list[dict[str, str]]:
+    return csv_rows(data)
 
 
 # --- what the store itself holds ---

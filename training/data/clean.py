@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from models.rules.catalog import EXTRAS
 from training.data.load import Format
 
 log = logging.getLogger(__name__)
@@ -231,7 +232,8 @@ def build_catalog(purchases: pd.DataFrame, catalog: pd.DataFrame | None = None) 
     given["first_sold"] = lookup("first_sold").astype("datetime64[ns]")
     given["last_sold"] = lookup("last_sold").astype("datetime64[ns]")
     extra = derived[~derived["item_id"].isin(given["item_id"])]
-    parts = [p for p in (given[CATALOG_OUT_COLUMNS], extra) if len(p)]
+    kept = CATALOG_OUT_COLUMNS + [c for c in EXTRAS if c in given.columns]  # image_url, url, currency if given
+    parts = [p for p in (given[kept], extra) if len(p)]
     if not parts:
         return derived
     out = pd.concat(parts, ignore_index=True)

@@ -26,6 +26,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from models.rules.catalog import CURRENCY_PATTERN, EXTRAS, is_web_url
 from training.errors import InputError
 
 Format = Literal["canonical", "online-retail"]
@@ -62,6 +63,9 @@ _CATALOG = {
     "category": (["category"], False),
     "available": (["available"], False),
     "available_from": (["available_from"], False),
+    "image_url": (["image_url"], False),
+    "url": (["url"], False),
+    "currency": (["currency"], False),
 }
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
@@ -304,4 +308,21 @@ def load_catalog(path: str | Path) -> pd.DataFrame:
         if "available_from" in cols
         else pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
     )
-    return out[CATALOG_COLUMNS].reset_index(drop=True)
+    for column in (c for c in EXTRAS if c in cols):  # only when given: a catalog without them is unchanged
+        out[column] = _extra(cols[column], src, name[column], column)
+    return out[CATALOG_COLUMNS + [c for c in EXTRAS if c in cols]].reset_index(drop=True)
+
+
+def _extra(s: pd.Series, src: _Source, column: str, canon: str) -> pd.Series:
+    """A presentation column: URLs must be absolute http(s) URLs, currencies ISO 4217 codes."""
+    t = _text(s)
+    if canon == "currency":
+        t = t.where(t.isna(), t.str.upper())
+        bad = t.notna() & ~t.map(lambda v: v is None or CURRENCY_PATTERN.fullmatch(v) is not None)
+        if bad.any():
+            raise src.fail(f"not a currency code: {t[bad].iloc[0]!r} (use ISO 4217, e.g. GBP, EUR)", column, bad)
+        return t
+    bad = t.notna() & ~t.map(lambda v: v is None or is_web_url(v))
+    if bad.any():
+        raise src.fail(f"not an http(s) URL: {t[bad].iloc[0]!r}", column, bad)
+    return t

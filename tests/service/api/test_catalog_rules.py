@@ -5,8 +5,6 @@ retraining."""
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from datetime import date
 from pathlib import Path
@@ -16,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from models.contract.artifact import load_artifact
 from tests.support.paths import ROOT
+from tests.support.spreadsheet import csv_rows
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +98,7 @@ def _export(artifacts: Path, *args: str) -> list[dict[str, str]]:
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    return list(csv.DictReader(io.StringIO(result.stdout)))
+    return csv_rows(result.stdout)
 
 
 def test_exports_never_contain_blocked_items(catalog_rules, artifact) -> None:  # type: ignore[no-untyped-def]

@@ -61,6 +61,7 @@ def test_reads_after_forgetting_record_nothing(client: TestClient, artifact: Art
         "negative": [],
         "impressions": {},
         "last_contact": None,
+        "plans": {},
     }
     if redis_url:
         assert _keys_naming(redis_url, customer) == []

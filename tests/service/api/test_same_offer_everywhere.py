@@ -7,8 +7,6 @@ raw ones, so one offer read "5.0%" in the API and "4.9%" in the CSV; and the seg
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
@@ -25,6 +23,7 @@ from service.app import create_app
 from tests.support.apps import settings_for
 from tests.support.html import attr, one
 from tests.support.keys import MARKETER
+from tests.support.spreadsheet import csv_rows
 from tests.support.stores import STORES, publish_fresh
 
 ALL = 40  # the most offers any surface gives
@@ -41,8 +40,8 @@ def client(request: pytest.FixtureRequest, trained_artifacts: Path) -> Iterator[
         yield c
 
 
-def _csv(body: str) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(body)))
+def _csv(body: bytes) -> list[dict[str, str]]:
+    return csv_rows(body)
 
 
 def _page(client: TestClient, segment: int) -> BeautifulSoup:
@@ -63,7 +62,7 @@ def test_every_offer_reads_the_same_in_the_api_the_csv_the_export_and_the_page(
     compared = 0
     for segment in _segments(client):
         api = client.get(f"/segments/{segment}/offers?k={ALL}").json()["offers"]
-        download = _csv(client.get(f"/preview/segments/{segment}/offers.csv?k={ALL}", auth=MARKETER).text)
+        download = _csv(client.get(f"/preview/segments/{segment}/offers.csv?k={ALL}", auth=MARKETER).content)
         out = tmp_path / f"segment-{segment}.csv"
         result = CliRunner().invoke(
             app,
@@ -80,7 +79,7 @@ def test_every_offer_reads_the_same_in_the_api_the_csv_the_export_and_the_page(
             ],
         )
         assert result.exit_code == 0, result.output
-        exported = _csv(out.read_text())
+        exported = _csv(out.read_bytes())
         expected = [(o["item_id"], o["reason"], o["lift"], o["segment_share"], o["overall_share"]) for o in api]
         for rows in (download, exported):
             assert [

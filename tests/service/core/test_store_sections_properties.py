@@ -90,7 +90,7 @@ def test_store_invariants(catalog, data, mine, everyone, filt, k) -> None:  # ty
     excluded, category = set(filt[0]), filt[1]
     rules = ItemFilter.of(catalog, excluded, category, day=DAY)
     plans = [
-        plan_buy_again(ing),
+        plan_buy_again(ing, {}),
         plan_for_you(offers),
         plan_because(ing, "X"),
         plan_trending(ing, mine, everyone),

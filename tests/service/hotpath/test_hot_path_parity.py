@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import redis
 from fastapi.testclient import TestClient
@@ -22,6 +23,7 @@ from tests.support.apps import RECOMMEND, STORE, answered, settings_for
 from tests.support.keys import AUTH
 from tests.support.redis_reads import fields, kind
 from tests.support.redis_server import RedisServer
+from tests.support.replenishment import plans_of
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.redis
@@ -29,6 +31,7 @@ pytestmark = pytest.mark.redis
 NOW = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 CAP = 2  # a third showing of an item within the window is at the cap
 Dump = dict[str, tuple[bytes, int]]
+STORE_PAGE = "/personal-store/"
 
 
 def stopped_clock() -> datetime:
@@ -156,3 +159,31 @@ def test_hot_path_answers_as_the_routes_do_with_events_and_capping_on(
         if any(int(v.split(b"|")[1]) >= CAP for v in fields(published, contract.live_key(customer, "shown")).values())
     ]
     assert capped == customers  # every customer had items at the cap: the answers above rotated
+
+
+def test_hot_path_store_shows_replenishment_plans_as_the_route_does(
+    artifacts: Path, artifact: Artifact, own_redis: RedisServer, published: redis.Redis
+) -> None:
+    """Byte for byte, before and after a `subscribe` event changes the customer's overlay view:
+    the hot path's cached page is not reused once the plan's status changed."""
+
+    def client(hot_path: bool) -> TestClient:
+        settings = settings_for(artifacts, own_redis.url, hot_path=hot_path, cap_impressions=1000)
+        return TestClient(create_app(settings, clock=stopped_clock))
+
+    def plan_status(body: bytes, item: str) -> str | None:
+        sections = {s["id"]: s["items"] for s in orjson.loads(body)["sections"]}
+        return next((i["plan"]["status"] for i in sections.get("buy_again", []) if i["item_id"] == item), None)
+
+    with client(False) as routes, client(True) as hot:
+        p = next(
+            p for p in plans_of(artifact) if plan_status(routes.get(f"{STORE_PAGE}{p.customer_id}").content, p.item_id)
+        )
+        page = f"{STORE_PAGE}{p.customer_id}"
+        before = hot.get(page).content
+        assert before == routes.get(page).content and plan_status(before, p.item_id) == "offered"
+        event = {"customer_id": p.customer_id, "item_id": p.item_id, "type": "subscribe"}
+        assert routes.post("/events", json=event, headers=AUTH).status_code == 202
+        after = hot.get(page).content
+        assert after == routes.get(page).content and plan_status(after, p.item_id) == "subscribed"
+        assert answered(hot, STORE, "hot_path") == 2

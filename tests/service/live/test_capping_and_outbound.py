@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
+from pydantic import ValidationError
 
 from models.contract.artifact import Artifact
+from service.settings import Settings
 from tests.support.clocks import FixedClock
 from tests.support.keys import AUTH
 from tests.support.live import AppFactory, item_ids, known_customer, post
@@ -70,6 +72,41 @@ def test_quiet_hours_follow_the_customers_country(
     assert resp.headers["X-Outbound-Next-At"] == quiet_until
 
 
+@pytest.mark.parametrize(
+    ("country", "now", "reason", "next_allowed"),
+    [
+        ("Bahrain", "2024-06-07T09:00:00Z", "rest_day", "2024-06-09T06:00:00+00:00"),  # Fri: Sunday 09:00
+        ("United Arab Emirates", "2024-03-01T08:00:00Z", "rest_day", "2024-03-02T05:00:00+00:00"),  # a Friday
+        ("Israel", "2024-03-02T10:00:00Z", "rest_day", "2024-03-03T07:00:00+00:00"),  # Shabbat
+        ("Germany", "2024-06-02T10:00:00Z", "rest_day", "2024-06-03T07:00:00+00:00"),  # a Sunday
+        ("United Kingdom", "2024-12-24T22:00:00Z", "quiet_hours", "2024-12-27T09:00:00+00:00"),  # then 25, 26
+        ("United Kingdom", "2024-12-25T12:00:00Z", "holiday", "2024-12-27T09:00:00+00:00"),
+        ("France", "2024-05-08T12:00:00Z", "holiday", "2024-05-10T07:00:00+00:00"),  # 8 May, then Ascension
+    ],
+)
+def test_outbound_answers_the_next_allowed_time_of_the_customers_week(
+    client: TestClient, artifact: Artifact, country: str, now: str, reason: str, next_allowed: str
+) -> None:
+    customer = _customer_in(artifact, country)
+    resp = _outbound(client, customer, now)
+    assert resp.status_code == 204 and resp.headers["X-Outbound-Reason"] == reason
+    assert resp.headers["X-Outbound-Next-At"] == next_allowed
+    assert _outbound(client, customer, next_allowed, dry_run="true").status_code == 200  # open from then on
+    assert "outbound" not in client.get("/feedback/summary").json()["by_section"]  # nothing was sent
+
+
+def test_rest_days_and_holidays_follow_the_settings(make_client: AppFactory, artifact: Artifact) -> None:
+    uk, germany = _customer_in(artifact, "United Kingdom"), _customer_in(artifact, "Germany")
+    with make_client(contact_rest_days=False, contact_holidays=False) as client:
+        assert _outbound(client, germany, "2024-06-02T10:00:00Z", dry_run="true").status_code == 200
+        assert _outbound(client, uk, "2024-12-25T12:00:00Z", dry_run="true").status_code == 200
+    with make_client(contact_rest_day_overrides={"United Kingdom": ["sun"], "DE": []}) as client:
+        sunday = _outbound(client, uk, "2024-06-02T10:00:00Z")
+        assert sunday.status_code == 204 and sunday.headers["X-Outbound-Reason"] == "rest_day"
+        assert sunday.headers["X-Outbound-Next-At"] == "2024-06-03T08:00:00+00:00"  # Monday 09:00 BST
+        assert _outbound(client, germany, "2024-06-02T10:00:00Z", dry_run="true").status_code == 200
+
+
 def test_outbound_sends_once_then_waits_the_minimum_interval(client: TestClient, artifact: Artifact) -> None:
     customer = _customer_in(artifact, "Germany")
     offer = _outbound(client, customer, "2024-06-03T10:00:00Z")
@@ -107,3 +144,11 @@ def test_outbound_refuses_implausible_now(client: TestClient, now: str) -> None:
 def test_outbound_needs_the_api_key(client: TestClient, artifact: Artifact) -> None:
     resp = client.get(f"/outbound/{known_customer(artifact)}")
     assert resp.status_code == 401 and resp.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_a_bad_rest_day_override_stops_the_service_at_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MICROOFFERS_CONTACT_REST_DAY_OVERRIDES", '{"Saudi Arabia": ["friday"]}')
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    error = caught.value.errors()[0]
+    assert error["loc"] == ("contact_rest_day_overrides",) and "unknown day(s) ['friday']" in error["msg"]

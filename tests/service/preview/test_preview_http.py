@@ -3,8 +3,6 @@ and the artifact, which are computed independently of the templates), and the CS
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import pytest
@@ -22,6 +20,8 @@ from tests.support.apps import settings_for
 from tests.support.html import around, one, text
 from tests.support.keys import API_KEY, AUTH, MARKETER
 from tests.support.redis_server import RedisServer, free_port
+from tests.support.replenishment import plans_of
+from tests.support.spreadsheet import csv_table
 from training.publish import publish
 
 PAGES = [
@@ -40,10 +40,8 @@ def soup(client: TestClient, url: str, status: int = 200) -> BeautifulSoup:
     return BeautifulSoup(resp.text, "html.parser")
 
 
-def csv_rows(body: str) -> tuple[list[str], list[dict[str, str]]]:
-    reader = csv.DictReader(io.StringIO(body))
-    rows = list(reader)
-    return list(reader.fieldnames or []), rows
+def csv_rows(body: bytes) -> tuple[list[str], list[dict[str, str]]]:
+    return csv_table(body)
 
 
 @pytest.mark.parametrize("url", PAGES)
@@ -225,7 +223,7 @@ def test_segment_csv_has_the_offer_the_api_gives(client: TestClient) -> None:
     assert resp.status_code == 200
     assert resp.headers["content-type"].startswith("text/csv")
     assert f'filename="segment-{segment}-offers-' in resp.headers["content-disposition"]
-    columns, rows = csv_rows(resp.text)
+    columns, rows = csv_rows(resp.content)
     assert columns == SEGMENT_COLUMNS
     api = client.get(f"/segments/{segment}/offers?k=5").json()["offers"]
     assert [r["item_id"] for r in rows] == [o["item_id"] for o in api]
@@ -236,7 +234,7 @@ def test_segment_csv_has_the_offer_the_api_gives(client: TestClient) -> None:
 def test_everyone_csv_offers_nothing_a_customer_already_bought(client: TestClient, trained_artifacts: Path) -> None:
     artifact = load_artifact(trained_artifacts)
     resp = client.get("/preview/offers.csv?k=3", auth=MARKETER)
-    columns, rows = csv_rows(resp.text)
+    columns, rows = csv_rows(resp.content)
     assert columns == CUSTOMER_COLUMNS
     by_customer: dict[str, list[dict[str, str]]] = {}
     for row in rows:
@@ -334,3 +332,21 @@ def test_customer_history_shows_a_rhythm_only_where_the_store_may_claim_one(
                 assert rhythm is None, (customer, p)
                 hidden += p.occasions > 1
     assert shown and hidden
+
+
+def test_customer_page_shows_the_replenishment_plans_of_their_store(
+    client: TestClient, trained_artifacts: Path
+) -> None:
+    """Each plan on the page reads as the store's, status included; items without one show none."""
+    checked = 0
+    for p in plans_of(load_artifact(trained_artifacts))[:10]:
+        store = client.get(f"/personal-store/{p.customer_id}?k=6").json()
+        plans = {i["item_id"]: i["plan"] for s in store["sections"] for i in s["items"]}
+        page = soup(client, f"/preview/customers?customer_id={p.customer_id}")
+        for card in page.select("section.store li.card"):
+            shown, plan = card.select_one(".plan"), plans[str(card["data-item"])]
+            assert (shown is None) == (plan is None)
+            if plan is not None and shown is not None:
+                assert text(shown) == f"Plan: {plan['text']}" and shown["data-status"] == plan["status"]
+                checked += 1
+    assert checked, "no plan reached a customer's page"

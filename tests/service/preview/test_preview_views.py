@@ -12,7 +12,7 @@ import pytest
 from models.contract.artifact import load_artifact
 from models.contract.purchase_history import purchase_history
 from service.preview.figures import FigureTable, SegmentFeedback, evaluation_tables, freshness
-from service.preview.formatting import figure, percent, product
+from service.preview.formatting import figure, percent, price_in, product
 from service.preview.views import SegmentRow, sort_segments
 
 
@@ -123,3 +123,17 @@ def test_purchase_history_matches_the_artifact_history(trained_artifacts: Path) 
         assert [p.last for p in history] == sorted((p.last for p in history), reverse=True)
         assert all((p.interval_days is None) == (p.occasions == 1) for p in history)
     assert purchase_history(artifact, "not-a-customer") is None
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "shown"),
+    [
+        (2.55, "GBP", "£2.55"),
+        (1234.5, "USD", "$1,234.50"),
+        (2.55, "EUR", "2.55 EUR"),
+        (2.55, None, "2.55"),
+        (None, "GBP", "–"),
+    ],
+)
+def test_prices_show_their_currency(value: float | None, currency: str | None, shown: str) -> None:
+    assert price_in(value, currency) == shown

@@ -305,3 +305,32 @@ def test_real_file_loads_fast() -> None:
     assert elapsed < 5, f"took {elapsed:.1f}s"
     assert not df["customer_id"].dropna().str.endswith(".0").any()
     assert df["timestamp"].min() >= pd.Timestamp("2009-12-01")
+
+
+def test_catalog_extras_are_read_when_given_and_checked(tmp_path: Path) -> None:
+    text = (
+        "item_id,title,image_url,url,currency\nA,Mug,https://img.example/a.jpg,https://shop.example/a,eur\nB,Cup,,,\n"
+    )
+    cat = load_catalog(write_csv(tmp_path / "c.csv", text))
+    assert list(cat.columns) == [*CATALOG_COLUMNS, "image_url", "url", "currency"]
+    assert cat["image_url"].tolist() == ["https://img.example/a.jpg", None]
+    assert cat["currency"].tolist() == ["EUR", None]
+
+
+@pytest.mark.parametrize(
+    ("header", "cell", "column", "problem"),
+    [
+        ("image_url", "javascript:alert(1)", "image_url", "not an http(s) URL: 'javascript:alert(1)'"),
+        ("url", "shop.example/a", "url", "not an http(s) URL"),
+        ("url", "https://shop example/a", "url", "not an http(s) URL"),
+        ("currency", "pounds", "currency", "not a currency code: 'POUNDS'"),
+    ],
+)
+def test_a_bad_catalog_extra_names_its_column_and_row(
+    tmp_path: Path, header: str, cell: str, column: str, problem: str
+) -> None:
+    text = f"item_id,{header}\nA,\nB,{cell}\n"
+    with pytest.raises(InputError) as caught:
+        load_catalog(write_csv(tmp_path / "c.csv", text))
+    message = str(caught.value)
+    assert f"column '{column}', row 3" in message and problem in message
