@@ -90,7 +90,7 @@ class BatchRecommendRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     customer_ids: list[Annotated[str, Field(pattern=CUSTOMER_ID_PATTERN)]] = Field(min_length=1, max_length=MAX_BATCH)
-    k: int = Field(DEFAULT_K, ge=MIN_K, le=MAX_RECOMMEND_K)
+    k: int = Field(DEFAULT_K, ge=MIN_K, le=MAX_RECOMMEND_K, strict=True)  # a JSON number: `true` is no k
     include_purchased: bool = False
     exclude: list[Annotated[str, Field(pattern=ITEM_ID_PATTERN)]] = Field(default_factory=list, max_length=MAX_EXCLUDE)
     category: str | None = Field(None, min_length=1, max_length=64)

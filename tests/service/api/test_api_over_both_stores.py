@@ -103,3 +103,12 @@ def test_health_and_ready(client: TestClient, artifact) -> None:  # type: ignore
 def test_openapi_docs_served(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
     assert "/recommend/{customer_id}" in client.get("/openapi.json").json()["paths"]
+
+
+def test_a_batch_k_must_be_a_json_number(client: TestClient) -> None:
+    """`true` or "5" is no count: 422 naming `k` (pydantic's lax mode would read `true` as 1)."""
+    for k in (True, "5"):
+        resp = client.post("/recommend/batch", json={"customer_ids": ["13085"], "k": k})
+        assert resp.status_code == 422, (k, resp.text)
+        assert resp.json()["errors"][0]["field"] == "k"
+    assert client.post("/recommend/batch", json={"customer_ids": ["13085"], "k": 5}).status_code == 200

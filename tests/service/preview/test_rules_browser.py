@@ -20,6 +20,7 @@ from tests.support.apps import settings_for
 from tests.support.keys import AUTH, MARKETER
 from tests.support.paths import SCREENSHOTS
 from tests.support.servers import LiveServer
+from tests.support.sign_in import sign_in
 
 pytestmark = pytest.mark.browser
 LOW_CONTRAST_JS = (Path(__file__).parent / "low_contrast.js").read_text()
@@ -53,10 +54,10 @@ def errors() -> list[str]:
 def page(browser: Browser, server: LiveServer, errors: list[str]) -> Iterator[Page]:
     context = browser.new_context(
         viewport={"width": 1280, "height": 800},
-        http_credentials={"username": MARKETER[0], "password": MARKETER[1]},
         base_url=server.url,
     )
     tab = context.new_page()
+    sign_in(tab)  # through the form, as a marketer does: the session cookie goes along
     tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
     yield tab
