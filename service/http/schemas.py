@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
@@ -84,13 +85,21 @@ class ErrorBody(BaseModel):
 MAX_BATCH = 500
 
 
+def _json_number(value: object) -> object:
+    """A count given as a JSON number (66 or 66.0, as JSON Schema's integer allows), never `true`
+    or "66", which pydantic's lax mode would read as 1 and 66."""
+    if isinstance(value, bool | str):
+        raise ValueError("should be a JSON number")
+    return value
+
+
 class BatchRecommendRequest(BaseModel):
     """Many customers at once (e-mail and CRM jobs), all answered from one model version."""
 
     model_config = ConfigDict(extra="forbid")
 
     customer_ids: list[Annotated[str, Field(pattern=CUSTOMER_ID_PATTERN)]] = Field(min_length=1, max_length=MAX_BATCH)
-    k: int = Field(DEFAULT_K, ge=MIN_K, le=MAX_RECOMMEND_K, strict=True)  # a JSON number: `true` is no k
+    k: Annotated[int, BeforeValidator(_json_number)] = Field(DEFAULT_K, ge=MIN_K, le=MAX_RECOMMEND_K)
     include_purchased: bool = False
     exclude: list[Annotated[str, Field(pattern=ITEM_ID_PATTERN)]] = Field(default_factory=list, max_length=MAX_EXCLUDE)
     category: str | None = Field(None, min_length=1, max_length=64)
