@@ -107,9 +107,9 @@ def test_openapi_docs_served(client: TestClient) -> None:
 
 def test_a_batch_k_must_be_a_json_number(client: TestClient) -> None:
     """`true` or "5" is no count: 422 naming `k` (pydantic's lax mode would read `true` as 1)."""
-    for k in (True, "5"):
-        resp = client.post("/recommend/batch", json={"customer_ids": ["13085"], "k": k})
-        assert resp.status_code == 422, (k, resp.text)
+    for refused in (True, "5"):
+        resp = client.post("/recommend/batch", json={"customer_ids": ["13085"], "k": refused})
+        assert resp.status_code == 422, (refused, resp.text)
         assert resp.json()["errors"][0]["field"] == "k"
-    for k in (5, 5.0):  # JSON Schema's integer: 5.0 is one
-        assert client.post("/recommend/batch", json={"customer_ids": ["13085"], "k": k}).status_code == 200
+    for count in (5, 5.0):  # JSON Schema's integer: 5.0 is one
+        assert client.post("/recommend/batch", json={"customer_ids": ["13085"], "k": count}).status_code == 200
