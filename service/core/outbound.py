@@ -15,14 +15,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from models.rules.contact import (  # the calendar moved there; these names stay importable from here
-    ContactPolicy,
-    contact_block,
-    in_quiet_hours,
-    next_allowed_contact,
-    quiet_hours_over,
-    timezone_for,
-)
+from models.rules.contact import ContactPolicy, contact_block, next_allowed_contact, timezone_for
 from service.core import experiments, replenishment
 from service.core import recommend as recommendations
 from service.core.deny_list import CustomerForgottenError
@@ -31,15 +24,6 @@ from service.live.overlays import LiveContext
 from service.storage.stores import OfferStore
 
 SECTION = "outbound"
-__all__ = [
-    "SECTION",
-    "ContactPolicy",
-    "OutboundDecision",
-    "decide",
-    "in_quiet_hours",
-    "quiet_hours_over",
-    "timezone_for",
-]
 
 
 @dataclass(frozen=True)

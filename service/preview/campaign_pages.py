@@ -14,8 +14,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from pydantic import ValidationError
 
 from models.contract.store_documents import SEGMENTS
+from models.rules.contact import ContactPolicy
 from service.core import campaigns
-from service.core.outbound import ContactPolicy
 from service.core.recommend import active_version
 from service.http.deps import ServingDep, SettingsDep
 from service.http.errors import NotFoundError

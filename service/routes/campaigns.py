@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Path, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from models.contract.spreadsheet_csv import csv_chunks
+from models.rules.contact import ContactPolicy
 from service.core import campaigns
-from service.core.outbound import ContactPolicy
 from service.http.auth import WriteAccessDep
 from service.http.deps import ServingDep, SettingsDep
 from service.http.downloads import CsvResponse, csv_download

@@ -15,11 +15,9 @@ from service.http.deps import LiveDep, StoreDep
 from service.http.experiment_schemas import ExperimentIn, ExperimentList, ExperimentResults, ExperimentSummary
 from service.http.schemas import ErrorBody
 from service.live.overlays import LiveContext
-from service.routes.methods import refuse_other_methods
 from service.storage.experiments import ExperimentStore
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
-refuse_other_methods(router, "", "GET, POST")  # both routes of one path: the 405 names both
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 422, 429, 503)

@@ -6,8 +6,8 @@ matched `GET /recommend/{customer_id}` and answered a recommendation for a custo
 `refuse_other_methods` before the parameterized one answers every other method with a 405
 JSON error and the `Allow` header of the fixed path.
 
-The same guard, registered after them, serves a path whose methods are separate routes (`GET`
-and `POST /campaigns`): Starlette's own 405 would name only the first route's method in `Allow`.
+A path whose methods are separate routes (`GET` and `POST /campaigns`) needs no guard: the 405
+handler (`service.http.errors`) names every method of the path.
 """
 
 from __future__ import annotations
@@ -20,15 +20,12 @@ from starlette.exceptions import HTTPException
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
-def refuse_other_methods(router: APIRouter, path: str, allowed: str, *more: str) -> None:
-    """Register, on `router`, a 405 for every method but `allowed` (and `more`) on `path`; call
-    it before the route whose path template also matches `path`. `allowed` may itself list
-    several ("GET, POST")."""
-    names = [m.strip() for m in allowed.split(",")] + list(more)
-    allow = ", ".join(names)
+def refuse_other_methods(router: APIRouter, path: str, allowed: str) -> None:
+    """Register, on `router`, a 405 for every method but `allowed` on `path`; call it before
+    the route whose path template also matches `path`."""
 
     async def method_not_allowed(request: Request) -> NoReturn:
-        raise HTTPException(405, f"{path} accepts {allow} only, not {request.method}", headers={"Allow": allow})
+        raise HTTPException(405, f"{path} accepts {allowed} only, not {request.method}", headers={"Allow": allowed})
 
-    others = [m for m in METHODS if m not in names and not (m == "HEAD" and "GET" in names)]
+    others = [m for m in METHODS if m != allowed and not (m == "HEAD" and allowed == "GET")]
     router.add_api_route(path, method_not_allowed, methods=others, include_in_schema=False, response_model=None)

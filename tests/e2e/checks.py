@@ -10,16 +10,7 @@ from typing import Any
 from tests.e2e.promises import expect, item_ids
 from tests.e2e.surfaces import RedisContents, Seen
 from tests.e2e.world import Expect
-
-EMPTY_LIVE: dict[str, Any] = {
-    "events": [],
-    "purchases": {},
-    "suppressed": [],
-    "negative": [],
-    "impressions": {},
-    "last_contact": None,
-    "plans": {},
-}
+from tests.support.live import EMPTY_LIVE
 
 
 def who(exp: Expect) -> str:

@@ -30,3 +30,15 @@ def post(client: TestClient, *events: Mapping[str, object]) -> dict[str, Any]:
     assert resp.status_code == 202, resp.text
     answer: dict[str, Any] = resp.json()  # the 202 body: {"accepted": n, "ids": [...]}
     return answer
+
+
+EMPTY_LIVE: dict[str, Any] = {
+    "events": [],
+    "purchases": {},
+    "suppressed": [],
+    "negative": [],
+    "impressions": {},
+    "last_contact": None,
+    "plans": {},
+}
+"""The `live` part of a customer's export when the service holds nothing live of them."""

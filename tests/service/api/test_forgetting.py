@@ -20,6 +20,7 @@ from models.contract.artifact import Artifact, load_artifact
 from models.rules.privacy import append_forgotten, forgotten_path, read_forgotten
 from tests.support.apps import add_version, client_for
 from tests.support.keys import AUTH
+from tests.support.live import EMPTY_LIVE
 from tests.support.redis_server import RedisServer
 from training.publish import publish
 
@@ -56,15 +57,7 @@ def test_reads_after_forgetting_record_nothing(client: TestClient, artifact: Art
     outbound = client.get(f"/outbound/{customer}", headers=AUTH)
     assert outbound.status_code == 204 and outbound.headers["X-Outbound-Reason"] == "forgotten"
     live = client.get(f"/customers/{customer}/export", headers=AUTH).json()["live"]
-    assert live == {
-        "events": [],
-        "purchases": {},
-        "suppressed": [],
-        "negative": [],
-        "impressions": {},
-        "last_contact": None,
-        "plans": {},
-    }
+    assert live == EMPTY_LIVE
     if redis_url:
         assert _keys_naming(redis_url, customer) == []
 
