@@ -1,11 +1,15 @@
 """Training and publishing at scale: time and peak memory of `train` and `publish`.
 
-Two runs, each `train` then `publish` into a private redis-server (loopback, no persistence):
-the seeded synthetic shop (default 1M customers, 50k items, 10M lines; see
-`benchmarks.synthetic`) and the bundled Online Retail II year. Each command runs as its own
-process through the real CLI; its peak memory is the kernel's count for that process.
+Runs, each `train` then `publish` into a private redis-server (loopback, no persistence): the
+seeded synthetic shop in every `--shapes` (default 1M customers, 50k items, 10M lines; the
+project's shape and a differently shaped one, see `benchmarks.synthetic`) and the bundled
+Online Retail II year. `--series` adds `train` runs at smaller customer counts (ten lines per
+customer, same items) to show how peak memory grows with the customers. Each command runs as
+its own process through the real CLI, with the options a user would give it; its peak memory is
+the kernel's count for that process, its per-step times are the manifest's `timings`.
 
-    python -m benchmarks.scale [--customers N --items N --lines N] [--workdir .bench] [--skip-demo]
+    python -m benchmarks.scale [--customers N --items N --lines N] [--shapes default narrow]
+                               [--series 100000 300000] [--workdir .bench] [--skip-demo]
     python -m benchmarks.scale --publish-only 1 2 1 2 [--workdir .bench]
 
 `--publish-only` publishes the newest synthetic artifact already in the workdir once per listed
@@ -26,7 +30,7 @@ from typing import Any
 import redis
 
 from benchmarks.procs import ROOT, cli, redis_server, run_measured
-from benchmarks.synthetic import ShopSpec, add_spec_arguments, default_path, spec_from_arguments, write
+from benchmarks.synthetic import SHAPES, ShopSpec, add_spec_arguments, default_path, shop_spec, write
 
 DEMO = ROOT / "data" / "online_retail_ii_2009_2010.parquet"
 _PUBLISHED = re.compile(r"published \S+ \((\d+) customers, (\d+)/s\)")
@@ -42,28 +46,20 @@ def synthetic_file(workdir: Path, spec: ShopSpec) -> Path:
     return path
 
 
-def train_and_publish(
-    label: str, purchases: Path, fmt: str, out: Path, redis_url: str, publish_workers: int = 1
-) -> dict[str, Any]:
+TRAIN_OPTIONS = ("--no-tune",)  # what `make bench-scale` promises; see docs/benchmarks.md
+
+
+def train_measured(label: str, purchases: Path, fmt: str, out: Path) -> tuple[dict[str, Any], Path]:
+    """`microoffers train` as a user runs it (the quality gate on: the synthetic shops pass
+    it); the row of figures and the version directory it wrote."""
     shutil.rmtree(out, ignore_errors=True)
     print(f"[{label}] train ...", flush=True)
-    # Untuned and ungated: this measures time and memory, not quality (random synthetic data
-    # may well not beat popularity; docs/quality.md is where quality is measured).
-    trained = run_measured(
-        cli("train", "--purchases", str(purchases), "--format", fmt, "--out", str(out), "--no-tune", "--force")
-    )
+    load_before = os.getloadavg()[0]
+    command = cli("train", "--purchases", str(purchases), "--format", fmt, "--out", str(out), *TRAIN_OPTIONS)
+    trained = run_measured(command)
     version_dir = Path(trained.stdout.strip().splitlines()[-1])
     manifest = json.loads((version_dir / "manifest.json").read_text())
-    client = redis.Redis.from_url(redis_url)
-    client.flushall()
-    print(f"[{label}] publish ...", flush=True)
-    published = run_measured(
-        cli("publish", "--artifacts", str(version_dir), "--redis-url", redis_url, "--workers", str(publish_workers))
-    )
-    match = _PUBLISHED.search(published.stdout)
-    if match is None:
-        raise RuntimeError(f"unexpected publish output: {published.stdout!r}")
-    return {
+    row = {
         "run": label,
         "customers": manifest["counts"]["matrix_customers"],
         "items": manifest["counts"]["matrix_items"],
@@ -74,6 +70,28 @@ def train_and_publish(
         "train_peak_mib": round(trained.peak_rss_mib),
         "train_steps_s": manifest["timings"],
         "artifact_mib": round(sum(f.stat().st_size for f in version_dir.iterdir()) / 2**20),
+        "load_avg_1min_before": round(load_before, 2),
+        "load_avg_1min_after": round(os.getloadavg()[0], 2),
+    }
+    print(f"[{label}] {row}", flush=True)
+    return row, version_dir
+
+
+def train_and_publish(
+    label: str, purchases: Path, fmt: str, out: Path, redis_url: str, publish_workers: int = 1
+) -> dict[str, Any]:
+    row, version_dir = train_measured(label, purchases, fmt, out)
+    client = redis.Redis.from_url(redis_url)
+    client.flushall()
+    print(f"[{label}] publish ...", flush=True)
+    published = run_measured(
+        cli("publish", "--artifacts", str(version_dir), "--redis-url", redis_url, "--workers", str(publish_workers))
+    )
+    match = _PUBLISHED.search(published.stdout)
+    if match is None:
+        raise RuntimeError(f"unexpected publish output: {published.stdout!r}")
+    return {
+        **row,
         "publish_s": round(published.seconds, 1),
         "publish_cpu_s": round(published.cpu_seconds, 1),
         "publish_peak_mib": round(published.peak_rss_mib),
@@ -120,37 +138,45 @@ def print_table(results: list[dict[str, Any]]) -> None:
         "publish_customers_per_s",
         "artifact_mib",
         "redis_used_mib",
+        "load_avg_1min_before",
         "load_avg_1min_after",
     ]
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     for r in results:
-        print("| " + " | ".join(str(r[c]) for c in cols) + " |")
+        print("| " + " | ".join(str(r.get(c, "")) for c in cols) + " |")
     for r in results:
         print(f"{r['run']} train steps (s): {r['train_steps_s']}")
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_spec_arguments(ap)
+    add_spec_arguments(ap, shape=False)
     ap.add_argument("--workdir", type=Path, default=ROOT / ".bench")
     ap.add_argument("--publish-workers", type=int, default=1, help="publish --workers")
     ap.add_argument("--skip-demo", action="store_true", help="only the synthetic run")
     ap.add_argument("--skip-synthetic", action="store_true", help="only the demo-data run")
     ap.add_argument("--publish-only", type=int, nargs="+", metavar="WORKERS", help="publish the existing artifact")
+    ap.add_argument("--shapes", nargs="+", choices=sorted(SHAPES), default=["default", "narrow"])
+    ap.add_argument("--series", type=int, nargs="*", default=[], metavar="CUSTOMERS", help="train-only runs")
     args = ap.parse_args(argv)
     if args.publish_only:
         with redis_server() as url:
             publish_only(args.workdir / "artifacts-synthetic", url, args.publish_only)
         return
     args.workdir.mkdir(parents=True, exist_ok=True)
-    spec = spec_from_arguments(args)
     results = []
     with redis_server() as url:
-        if not args.skip_synthetic:
-            data = synthetic_file(args.workdir, spec)
-            out = args.workdir / "artifacts-synthetic"
-            results.append(train_and_publish("synthetic", data, "canonical", out, url, args.publish_workers))
+        for shape in [] if args.skip_synthetic else args.shapes:
+            for customers in args.series:  # memory against customers: train only
+                spec = shop_spec(shape, customers=customers, items=args.items, lines=10 * customers, seed=args.seed)
+                out = args.workdir / f"artifacts-series-{shape}"
+                label = f"{shape}, {customers:,} customers"
+                results.append(train_measured(label, synthetic_file(args.workdir, spec), "canonical", out)[0])
+            sizes = {"customers": args.customers, "items": args.items, "lines": args.lines, "seed": args.seed}
+            data = synthetic_file(args.workdir, shop_spec(shape, **sizes))
+            out = args.workdir / ("artifacts-synthetic" if shape == "default" else f"artifacts-synthetic-{shape}")
+            results.append(train_and_publish(f"synthetic {shape}", data, "canonical", out, url, args.publish_workers))
         if not args.skip_demo:
             out = args.workdir / "artifacts-demo"
             results.append(train_and_publish("demo", DEMO, "online-retail", out, url, args.publish_workers))

@@ -6,7 +6,14 @@ seconds. Each customer gets one to three *tastes* (item groups); a line picks on
 then an item of that group by popularity, or, with `explore` probability, any item by global
 popularity. Lines come in baskets that share a timestamp (one shopping trip).
 
-    python -m benchmarks.synthetic --customers 1000000 --items 50000 --lines 10000000 [--out data.parquet]
+Shapes (`--shape`): `default` is the shop above (500 tastes, 1-3 per customer, log-normal
+activity with sigma 1, baskets of ~4 lines); `narrow` is a differently shaped one, so a
+result does not hold only for one generator: 100 tastes, 1-2 per customer (each customer's
+items concentrate on fewer, larger groups), a more skewed activity (sigma 1.6: many one-line
+customers, a few with thousands of lines) and larger baskets (~10 lines).
+
+    python -m benchmarks.synthetic --customers 1000000 --items 50000 --lines 10000000 \\
+        [--shape narrow] [--out data.parquet]
 """
 
 from __future__ import annotations
@@ -30,10 +37,20 @@ class ShopSpec:
     items: int = 50_000
     lines: int = 10_000_000
     tastes: int = 500  # item groups customers have a taste for
+    max_tastes: int = 3  # each customer has 1 .. max_tastes of them
+    activity_sigma: float = 1.0  # lines per customer ~ log-normal(0, sigma): the activity skew
     zipf_exponent: float = 1.0  # item popularity ~ 1 / (rank + 10) ** exponent
     explore: float = 0.15  # share of lines picked by global popularity, not by taste
     mean_basket: float = 4.0  # mean lines per shopping trip
     seed: int = 42
+    shape: str = "default"  # the name of the preset (`SHAPES`), part of the file name
+
+
+# Presets of the parameters that shape the data (sizes and seed are given separately).
+SHAPES: dict[str, dict[str, float | int]] = {
+    "default": {},
+    "narrow": {"tastes": 100, "max_tastes": 2, "activity_sigma": 1.6, "mean_basket": 10.0},
+}
 
 
 @dataclass(frozen=True)
@@ -57,7 +74,7 @@ def popularity_weights(n_items: int, exponent: float) -> np.ndarray:
 
 def lines_per_customer(rng: np.random.Generator, spec: ShopSpec) -> np.ndarray:
     """Every customer has at least one line; the rest follow a heavy-tailed activity."""
-    activity = rng.lognormal(0.0, 1.0, spec.customers)
+    activity = rng.lognormal(0.0, spec.activity_sigma, spec.customers)
     extra = rng.multinomial(spec.lines - spec.customers, activity / activity.sum())
     return (extra + 1).astype(np.int64)
 
@@ -85,8 +102,8 @@ def generate(spec: ShopSpec) -> Purchases:
 
     counts = lines_per_customer(rng, spec)
     customer = np.repeat(np.arange(spec.customers, dtype=np.int32), counts)
-    n_tastes = rng.integers(1, 4, spec.customers)
-    tastes = rng.choice(spec.tastes, size=(spec.customers, 3), p=taste_weight / taste_weight.sum())
+    n_tastes = rng.integers(1, spec.max_tastes + 1, spec.customers)
+    tastes = rng.choice(spec.tastes, size=(spec.customers, spec.max_tastes), p=taste_weight / taste_weight.sum())
     slot = (rng.random(spec.lines) * n_tastes[customer]).astype(np.int64)
     taste = tastes[customer, slot]
     item = by_taste[sample_by_weight(rng, cum_taste, taste_lo[taste], taste_hi[taste])]
@@ -154,19 +171,28 @@ def write(spec: ShopSpec, out: Path, catalog: Path | None = None) -> Purchases:
     return p
 
 
-def add_spec_arguments(ap: argparse.ArgumentParser) -> None:
-    """--customers --items --lines --seed, for every benchmark that generates a shop."""
+def add_spec_arguments(ap: argparse.ArgumentParser, shape: bool = True) -> None:
+    """--customers --items --lines --seed (and --shape), for every benchmark that generates a shop."""
     for name in ("customers", "items", "lines", "seed"):
         ap.add_argument(f"--{name}", type=int, default=getattr(ShopSpec, name))
+    if shape:
+        ap.add_argument("--shape", choices=sorted(SHAPES), default="default", help="the data's shape (see the module)")
+
+
+def shop_spec(shape: str = "default", **sizes: int) -> ShopSpec:
+    """The preset `shape` at the given sizes (`customers`, `items`, `lines`, `seed`)."""
+    return ShopSpec(**sizes, **SHAPES[shape], shape=shape)  # type: ignore[arg-type]  # presets are typed by name
 
 
 def spec_from_arguments(args: argparse.Namespace) -> ShopSpec:
-    return ShopSpec(customers=args.customers, items=args.items, lines=args.lines, seed=args.seed)
+    return shop_spec(args.shape, customers=args.customers, items=args.items, lines=args.lines, seed=args.seed)
 
 
 def default_path(workdir: Path, spec: ShopSpec) -> Path:
-    """One file name per shop, so a generated shop is found again (the generator is seeded)."""
-    return workdir / f"synthetic-{spec.customers}c-{spec.items}i-{spec.lines}l-s{spec.seed}.parquet"
+    """One file name per shop, so a generated shop is found again (the generator is seeded);
+    the default shape keeps the name it always had."""
+    shape = "" if spec.shape == "default" else f"-{spec.shape}"
+    return workdir / f"synthetic{shape}-{spec.customers}c-{spec.items}i-{spec.lines}l-s{spec.seed}.parquet"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -152,13 +152,15 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return idx, vals
 
 
-def top_k_wide(scores: np.ndarray, k: int, block: int = 512) -> tuple[np.ndarray, np.ndarray]:
+def top_k_wide(scores: np.ndarray, k: int, block: int = 512, same_ties: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """`top_k` of rows with many more items than `k`, a few times faster, the same answer.
 
     The k-th largest of the rows' block maxima is at most the row's k-th largest value, so
     only the entries at or above it can be in the top k: those few are ranked. Where two of
     the top k + 1 values tie, `top_k`'s order depends on how `argpartition` arranged them, so
-    those rows go through `top_k` itself; elsewhere the answer is unique and both agree."""
+    those rows go through `top_k` itself; elsewhere the answer is unique and both agree.
+    Without `same_ties`, tied rows keep this function's own (equally correct) choice among
+    equal values: for callers that need the k largest values, not `top_k`'s order of ties."""
     n, n_items = scores.shape
     if n == 0 or n_items < 4 * block or n_items // block <= k:
         return top_k(scores, k)
@@ -179,7 +181,7 @@ def top_k_wide(scores: np.ndarray, k: int, block: int = 512) -> tuple[np.ndarray
     pos, best = top_k(values, k)
     idx = np.where(pos >= 0, np.take_along_axis(columns, np.maximum(pos, 0), axis=1), -1)
     with np.errstate(invalid="ignore"):  # -inf padding: every other value is below the threshold
-        tied = (np.diff(ranked, axis=1) == 0).any(axis=1) | ~np.isfinite(threshold) | crowded
+        tied = ((np.diff(ranked, axis=1) == 0).any(axis=1) & same_ties) | ~np.isfinite(threshold) | crowded
     if tied.any():
         idx[tied], best[tied] = top_k(scores[tied], k)
     return idx, best

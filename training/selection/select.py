@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict
@@ -22,7 +23,7 @@ from models.algorithms.base import Recommender
 from training.errors import QualityGateError
 from training.evaluation.evaluate import EvalData
 from training.evaluation.protocol import summarize
-from training.evaluation.split import TemporalSplit
+from training.evaluation.split import Split, TemporalSplit
 from training.selection.candidates import ModelSpec, TrainingData
 from training.selection.ranker import TwoStageMode
 from training.selection.tune import SELECT, Tuning, default_specs, tune, untuned
@@ -42,6 +43,10 @@ class QualityParams(BaseModel):
     # Validation scores are dense (customers x items) per model: a seeded sample of this many
     # evaluated customers keeps a million-customer shop's selection within memory.
     max_validation_customers: int = 3000
+    # Every model tried is fitted on the validation window's training part: on a seeded sample
+    # of this many customers at most, so a try costs the same on a million-customer shop as on
+    # one of this size (the published models are fitted on everyone, after selection).
+    max_fit_customers: int = 200_000
     two_stage: TwoStageMode = "auto"  # the learned ranker: tried within the budget, or always, or never
 
 
@@ -90,6 +95,18 @@ def validation_window(purchases: pd.DataFrame, days: int) -> TemporalSplit:
     return TemporalSplit(max(1, min(days, span // 4)))
 
 
+def sampled_customers(split: Split, at_most: int, seed: int = 11) -> Split:
+    """`split` restricted to a seeded sample of at most `at_most` of its training customers
+    (the whole split when there are no more)."""
+    customers = np.sort(np.asarray(split.train["customer_id"].unique(), dtype=object))
+    if len(customers) <= at_most:
+        return split
+    keep = set(np.random.default_rng(seed).choice(customers, at_most, replace=False).tolist())
+    train = split.train[split.train["customer_id"].isin(keep)].reset_index(drop=True)
+    test = split.test[split.test["customer_id"].isin(keep)].reset_index(drop=True)
+    return Split(train, test, f"{split.description}, {at_most:,} of {len(customers):,} customers")
+
+
 def check_gate(tuning: Tuning) -> dict[str, Any]:
     """Per task: does the winner's validation NDCG@10 beat the best popularity baseline?"""
     out: dict[str, Any] = {"metric": SELECT, "against": list(POPULARITY_BASELINES), "tasks": {}}
@@ -126,7 +143,8 @@ def select_models(
     """Tune (or not) on the validation window and apply the gate; raises `QualityGateError`."""
     splitter = validation_window(purchases, params.validation_days)
     try:
-        ev = EvalData.from_split(splitter(purchases), max_customers=params.max_validation_customers)
+        split = sampled_customers(splitter(purchases), params.max_fit_customers)
+        ev = EvalData.from_split(split, max_customers=params.max_validation_customers)
         usable = all(ev.customers(t) > 0 for t in ev.tasks)
     except ValueError:
         usable = False

@@ -28,8 +28,10 @@ from typing import Any
 
 from models.algorithms.blend import BlendedScores, scaled_rows
 from models.algorithms.registry import model_type, validate_params
+from models.evaluation.metrics import calc_metrics
 from training.data.features import WeightParams
 from training.evaluation.evaluate import EvalData, Scores, applies, model_scores, task_metrics
+from training.selection.blend_topk import BlendTopK
 from training.selection.candidates import TUNED_BASELINES, ModelSpec, TunedBaseline, baseline_specs, blend_spec
 from training.selection.ranker import CF_SHARE, TwoStageMode, consider_two_stage
 
@@ -147,6 +149,7 @@ class _Tuner:
         self.ev, self.ks, self.out = ev, ks, Tuning(validation={t: {} for t in ev.tasks})
         self.objective = "discovery" if "discovery" in ev.tasks else "all"
         self.scores: dict[str, Scores] = {}
+        self.blends = BlendTopK(ev)  # ranks blend tries and popularity from candidates
         self._recent: list[tuple[Scores, str, tuple[int, ...], dict[str, float]]] = []  # see `metrics`
 
     def metrics(self, scores: Scores, task: str, ks: list[int]) -> dict[str, float]:
@@ -156,7 +159,11 @@ class _Tuner:
         for seen, seen_task, seen_ks, values in self._recent:
             if seen is scores and seen_task == task and seen_ks == tuple(ks):
                 return values
-        values = task_metrics(scores, self.ev, task, ks)
+        ranked = self.blends.ranked(scores, task, max(ks))
+        if ranked is not None:
+            values = calc_metrics(ranked, self.ev.truth[task], ks, self.ev.item_rank)
+        else:
+            values = task_metrics(scores, self.ev, task, ks)
         self._recent = [*self._recent[-7:], (scores, task, tuple(ks), values)]
         return values
 
