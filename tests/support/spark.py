@@ -15,6 +15,7 @@ from models.algorithms.als import ALSParams
 from training.pipeline import TrainInputs, TrainParams
 from training.selection.select import QualityParams
 
+PARTITION_ROWS = 150  # the slice's 400 customers in three list files
 # Small and quick: the tests check the engine's plumbing and parity, not the model's quality.
 QUICK = TrainParams(als=ALSParams(factors=16, iterations=4), quality=QualityParams(force=True))
 
@@ -33,5 +34,5 @@ def spark_artifacts_fixture(spark: object, retail_slice: Path, tmp_path_factory:
     from training.engines.spark.job import train_on_spark
 
     out = tmp_path_factory.mktemp("spark-artifacts")
-    train_on_spark(TrainInputs(retail_slice, "online-retail"), out, QUICK)
+    train_on_spark(TrainInputs(retail_slice, "online-retail"), out, QUICK, partition_rows=PARTITION_ROWS)
     return out

@@ -47,8 +47,11 @@ def train_on_spark(
     progress: Callable[[str], None] | None = None,
     on_clean: Callable[[CleanResult], None] | None = None,
     checkpoint_dir: Path | None = None,
+    partition_rows: int = LIST_PARTITION_ROWS,
 ) -> Artifact:
-    """The whole job on Spark; returns the artifact written under `out_dir` (same format)."""
+    """The whole job on Spark; returns the artifact written under `out_dir` (same format, the
+    lists in files of `partition_rows` customers). `checkpoint_dir`: where ALS checkpoints
+    (on a cluster, storage every node reaches); a temporary directory when not given."""
     if inputs.events_from:
         raise InputError(inputs.events_from, "--events-from is not supported with --engine spark (train without it)")
     params = params or TrainParams()
@@ -70,7 +73,7 @@ def train_on_spark(
         artifact.manifest["engine"] = {"name": "spark", "master": master, "spark": spark.version}
         artifact.manifest["timings"] = {**timer.timings, "total": round(time.perf_counter() - start, 3)}
         with timer.step("save"):
-            artifact.path = save_artifact(artifact, out_dir, partition_rows=LIST_PARTITION_ROWS)
+            artifact.path = save_artifact(artifact, out_dir, partition_rows=partition_rows)
         return artifact
     finally:
         if own_checkpoints:
