@@ -7,7 +7,7 @@ DATA := data/online_retail_ii_2009_2010.parquet
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo train serve test test-deps test-long system-deps lint bench-quality bench-serving bench-scale bench-data bench-cachemiss bench-events clean
+.PHONY: install demo train serve test test-deps test-long system-deps lint bench-quality bench-serving bench-scale bench-data bench-cachemiss bench-events bench-spark clean
 
 $(BIN)/microoffers: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -91,6 +91,12 @@ bench-data: install
 bench-scale: install system-deps
 	$(BIN)/python -m benchmarks.scale --customers $(BENCH_CUSTOMERS) --items $(BENCH_ITEMS) \
 		--lines $(BENCH_LINES) --workdir $(BENCH_DIR)
+
+# Spark local[2] vs the single-machine engine (time, peak memory of driver and executors); docs/scaling.md.
+SPARK_BENCH_CUSTOMERS ?= 100000
+bench-spark: install test-deps
+	$(BIN)/python -m benchmarks.spark_train --customers $(SPARK_BENCH_CUSTOMERS) --items 10000 \
+		--lines $$(( $(SPARK_BENCH_CUSTOMERS) * 10 )) --workdir $(BENCH_DIR)
 
 bench-cachemiss: install
 	$(BIN)/python -m benchmarks.cache_miss --items $(BENCH_ITEMS)
