@@ -7,7 +7,7 @@ DATA := data/online_retail_ii_2009_2010.parquet
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo train serve test test-long system-deps lint bench-quality bench-serving bench-scale bench-data bench-cachemiss bench-events clean
+.PHONY: install demo train serve test test-deps test-long system-deps lint bench-quality bench-serving bench-scale bench-data bench-cachemiss bench-events bench-spark clean
 
 $(BIN)/microoffers: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,11 +38,14 @@ demo: train
 serve: install
 	$(BIN)/microoffers serve --artifacts $(ARTIFACTS) --host $(HOST) --port $(PORT)
 
-# Servers the tests run for real: Debian's redis-server and chromium, installed when missing.
+# Servers the tests run for real: Debian's redis-server and chromium, installed when missing; Java 17
+# for the Spark engine's tests.
 system-deps:
 	@command -v redis-server >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 || { \
 		echo "installing redis-server and chromium (needs root)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server chromium >/dev/null; }
+	@command -v java >/dev/null 2>&1 || { echo "installing Java 17 for Spark (needs root)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
 
 # The gate CI enforces before any test runs: lint, format and types over the code and the tests.
 CODE := models training service cli tests benchmarks
@@ -51,7 +54,12 @@ lint: install
 	$(BIN)/ruff format --check $(CODE)
 	$(BIN)/mypy $(CODE)
 
-test: install system-deps lint
+# pyspark (the Spark engine, `train --engine spark`, and its tests) is for the tests only: the demo stays free of it.
+# Java 17 is needed too (`java -version`).
+test-deps: install
+	@$(BIN)/python -c "import pyspark" 2>/dev/null || $(BIN)/pip install --quiet -e '.[dev,spark]'
+
+test: install system-deps test-deps lint
 	$(BIN)/python -m pytest
 
 # The model-based end-to-end test (tests/e2e) alone, with a large profile: MBT_EXAMPLES examples of
@@ -83,6 +91,12 @@ bench-data: install
 bench-scale: install system-deps
 	$(BIN)/python -m benchmarks.scale --customers $(BENCH_CUSTOMERS) --items $(BENCH_ITEMS) \
 		--lines $(BENCH_LINES) --workdir $(BENCH_DIR)
+
+# Spark local[2] vs the single-machine engine (time, peak memory of driver and executors); docs/scaling.md.
+SPARK_BENCH_CUSTOMERS ?= 100000
+bench-spark: install test-deps
+	$(BIN)/python -m benchmarks.spark_train --customers $(SPARK_BENCH_CUSTOMERS) --items 10000 \
+		--lines $$(( $(SPARK_BENCH_CUSTOMERS) * 10 )) --workdir $(BENCH_DIR)
 
 bench-cachemiss: install
 	$(BIN)/python -m benchmarks.cache_miss --items $(BENCH_ITEMS)

@@ -145,6 +145,16 @@ def train(
             help="deny list of customer ids to leave out (repeatable); OUT/privacy/forgotten.txt is always read",
         ),
     ] = None,
+    engine: Annotated[str, typer.Option("--engine", help="single (this machine) | spark")] = "single",
+    spark_master: Annotated[
+        str, typer.Option("--spark-master", help="with --engine spark: local[N] or spark://HOST:7077")
+    ] = "local[2]",
+    spark_checkpoints: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--spark-checkpoint-dir", help="with --engine spark: ALS checkpoints (shared storage on a cluster)"
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Train on a purchase history and write a new artifact version under OUT.
@@ -168,8 +178,17 @@ def train(
         quality=QualityParams(tune=tune, tune_budget_s=tune_budget, force=force, two_stage=_check_two_stage(two_stage)),
     )
     inputs = TrainInputs(purchases, purchase_format, catalog, events_from, tuple(forget or ()))
+    if engine not in ("single", "spark"):
+        _fail(f"--engine must be single or spark, not {engine!r}")
     with _cleaning_summary() as on_clean:
-        artifact = run_training(inputs, out, params, progress=_progress, on_clean=on_clean)
+        if engine == "spark":
+            from training.engines.spark.job import train_on_spark
+
+            artifact = train_on_spark(
+                inputs, out, params, spark_master, _progress, on_clean, checkpoint_dir=spark_checkpoints
+            )
+        else:
+            artifact = run_training(inputs, out, params, progress=_progress, on_clean=on_clean)
         metrics = artifact.metrics
         if metrics.get("metrics"):
             typer.echo("\n" + render_markdown(metrics), err=True)
@@ -295,7 +314,7 @@ def publish(
 
     from models.contract.artifact import artifacts_root
     from models.rules.privacy import forgotten_path, read_forgotten
-    from training.publish import publish as run_publish
+    from training.publish_partitions import publish_artifact as run_publish
 
     _setup_logging(verbose)
     if not redis_url:

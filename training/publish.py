@@ -14,7 +14,7 @@ import gc
 import logging
 import multiprocessing
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -78,12 +78,14 @@ def publish(
     progress: Callable[[int, int], None] | None = None,
     workers: int = 1,
     forgotten: Collection[str] = (),
+    ranges: Sequence[tuple[int, int]] | None = None,
 ) -> PublishReport:
     """Write every document of `artifact` under its version, then switch to it. With
     `workers` > 1, forked processes encode and write disjoint ranges of customers (encoding is
     the CPU cost; they share the loaded artifact's memory). `forgotten`: deny-list ids known
     outside Redis (the file beside the artifacts, see `models.rules.privacy`): added to the Redis set
-    first, so the set is the union of both, and left out of this version like every id in it."""
+    first, so the set is the union of both, and left out of this version like every id in it.
+    `ranges`: the customer row ranges the workers take (`training.publish_partitions`)."""
     start = time.perf_counter()
     version = artifact.version
     if forgotten:
@@ -92,7 +94,7 @@ def publish(
     client.sadd(PENDING_KEY, version)
     n = len(artifact.customers)
     if workers > 1:
-        written = _write_in_workers(artifact, client, chunk_size, workers)
+        written = _write_in_workers(artifact, client, chunk_size, workers, ranges)
     else:
         written = _write_customers(artifact, client, range(n), chunk_size)
     for done in written:
@@ -168,12 +170,18 @@ def _write_documents(
 _FORKED: tuple[Artifact, redis.ConnectionPool, int] | None = None
 
 
-def _write_in_workers(artifact: Artifact, client: redis.Redis, chunk_size: int, workers: int) -> Iterator[int]:
+def _write_in_workers(
+    artifact: Artifact,
+    client: redis.Redis,
+    chunk_size: int,
+    workers: int,
+    ranges: Sequence[tuple[int, int]] | None = None,
+) -> Iterator[int]:
     """Ranges of customers written by forked processes; yields how many customers are done."""
     global _FORKED
     n = len(artifact.customers)
     step = max(chunk_size, min(WORKER_RANGE, -(-n // workers)))
-    ranges = [(start, min(start + step, n)) for start in range(0, n, step)]
+    ranges = ranges or [(start, min(start + step, n)) for start in range(0, n, step)]
     _FORKED = (artifact, client.connection_pool, chunk_size)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:

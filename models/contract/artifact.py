@@ -9,7 +9,10 @@ Layout of one version directory (`<out>/<version>/`):
                     country, when the purchases had one (outbound quiet hours use it)
     model.npz       the ALS model (`factors_model`) the service folds customers into: its arrays
                     and parameters
-    lists.npz       precomputed top-N per customer: discovery (unbought) and all
+    lists.npz       precomputed top-N per customer: discovery (unbought) and all; or, in an
+                    artifact written in partitions (the Spark engine's), lists-00000.npz, ...
+                    each holding a contiguous range of customer rows (`list_partitions` in the
+                    manifest); the reader concatenates them, so readers see one artifact
     popular.npz     item rows by popularity (cold start)
     history.npz     customer x item purchase counts (what the customer already has)
     replenishment.npz  per customer x item: occasions, first and last day (buy-again rhythm)
@@ -49,6 +52,9 @@ from models.rules.replenishment import ReplenishmentStats
 
 MANIFEST = "manifest.json"
 TMP_PREFIX = ".tmp-"
+LISTS = "lists.npz"
+LIST_ARRAYS = ("discovery_items", "discovery_scores", "all_items", "all_scores")
+PARTITIONS_KEY = "list_partitions"  # in the manifest: [[first row, end row), ...] of lists-NNNNN.npz
 
 
 class ArtifactNotFoundError(FileNotFoundError):
@@ -87,8 +93,9 @@ class Artifact:
         return str(self.manifest["version"])
 
 
-def save_artifact(artifact: Artifact, out_dir: Path) -> Path:
-    """Write `artifact` as `out_dir/<version>`, atomically. Returns the version directory."""
+def save_artifact(artifact: Artifact, out_dir: Path, partition_rows: int | None = None) -> Path:
+    """Write `artifact` as `out_dir/<version>`, atomically. Returns the version directory.
+    With `partition_rows`, the per-customer lists go into files of that many customers each."""
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / artifact.version
     if final.exists():
@@ -97,7 +104,7 @@ def save_artifact(artifact: Artifact, out_dir: Path) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        _write_files(artifact, tmp)
+        _write_files(artifact, tmp, partition_rows)
         os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -105,19 +112,21 @@ def save_artifact(artifact: Artifact, out_dir: Path) -> Path:
     return final
 
 
-def _write_files(a: Artifact, d: Path) -> None:
+def _write_files(a: Artifact, d: Path, partition_rows: int | None = None) -> None:
     countries = np.full(len(a.customers), "") if a.countries is None else np.asarray(a.countries, dtype=str)
     np.savez(d / "ids.npz", customers=a.customers.ids, items=a.items.ids, countries=countries)
     if a.events is not None:
         a.events.to_parquet(d / "events.parquet", index=False)
     a.model.save(d / "model.npz")
-    np.savez(
-        d / "lists.npz",
-        discovery_items=a.discovery_items.astype(np.int32),
-        discovery_scores=a.discovery_scores.astype(np.float32),
-        all_items=a.all_items.astype(np.int32),
-        all_scores=a.all_scores.astype(np.float32),
-    )
+    manifest = dict(a.manifest)
+    if partition_rows is None:
+        _write_lists(a, d / LISTS, 0, len(a.customers))
+    else:
+        n = len(a.customers)
+        bounds = [(start, min(start + partition_rows, n)) for start in range(0, max(n, 1), partition_rows)]
+        for i, (start, stop) in enumerate(bounds):
+            _write_lists(a, d / partition_file(i), start, stop)
+        manifest[PARTITIONS_KEY] = [list(b) for b in bounds]
     np.savez(d / "popular.npz", items=a.popular_items, scores=a.popular_scores)
     h = a.history.tocsr()
     np.savez(d / "history.npz", data=h.data, indices=h.indices, indptr=h.indptr, shape=h.shape)
@@ -129,7 +138,36 @@ def _write_files(a: Artifact, d: Path) -> None:
     for name, content in a.reports.items():
         (d / name).write_bytes(content)
     # The manifest goes last: its presence marks a complete version.
-    (d / MANIFEST).write_text(json.dumps(a.manifest, indent=2, default=str))
+    (d / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
+
+
+def partition_file(i: int) -> str:
+    return f"lists-{i:05d}.npz"
+
+
+def _write_lists(a: Artifact, path: Path, start: int, stop: int) -> None:
+    arrays = {name: getattr(a, name)[start:stop] for name in LIST_ARRAYS}
+    np.savez(path, **{name: v.astype(np.int32 if name.endswith("items") else np.float32) for name, v in arrays.items()})
+
+
+def list_partitions(manifest: dict[str, Any], n_customers: int) -> list[tuple[int, int]]:
+    """The customer row ranges of the list files: one range for `lists.npz`."""
+    return [(int(a), int(b)) for a, b in manifest.get(PARTITIONS_KEY, [[0, n_customers]])]
+
+
+def _read_lists(d: Path, manifest: dict[str, Any], n_customers: int) -> dict[str, Any]:
+    """The lists as one array each, whether written whole or in partitions."""
+    if PARTITIONS_KEY not in manifest:
+        with _reading(d, LISTS) as f, np.load(f, allow_pickle=False) as lists:
+            return {k: lists[k] for k in lists.files}
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in LIST_ARRAYS}
+    for i, (start, stop) in enumerate(list_partitions(manifest, n_customers)):
+        with _reading(d, partition_file(i)) as f, np.load(f, allow_pickle=False) as lists:
+            for name in LIST_ARRAYS:
+                if len(lists[name]) != stop - start:
+                    raise ValueError(f"{len(lists[name])} rows of {name}, the manifest says {stop - start}")
+                parts[name].append(lists[name])
+    return {name: np.concatenate(values) for name, values in parts.items()}
 
 
 def resolve_version_dir(path: Path) -> Path:
@@ -183,8 +221,7 @@ def load_artifact(path: Path, with_events: bool = False) -> Artifact:
     with _reading(d, "ids.npz") as f, np.load(f, allow_pickle=False) as ids:
         customers, items = IdMap.from_ids(ids["customers"]), IdMap.from_ids(ids["items"])
         countries = ids["countries"] if "countries" in ids.files else None
-    with _reading(d, "lists.npz") as f, np.load(f, allow_pickle=False) as lists:
-        arrays = {k: lists[k] for k in lists.files}
+    arrays = _read_lists(d, manifest, len(customers))
     with _reading(d, "popular.npz") as f, np.load(f, allow_pickle=False) as pop:
         popular_items, popular_scores = pop["items"], pop["scores"]
     with _reading(d, "history.npz") as f, np.load(f, allow_pickle=False) as h:

@@ -9,6 +9,7 @@ retraining (`CatalogItem.offerable`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -62,13 +63,15 @@ def build_storefront(
     model: ALSRecommender,
     catalog: pd.DataFrame,
     params: StoreParams,
+    assign: Callable[[np.ndarray, np.ndarray, SegmentParams], np.ndarray] = assign_segments,
 ) -> Storefront:
+    """`assign` cuts the customers into segments (the Spark engine passes its k-means)."""
     customers, items = history.customers, history.items
     deliverable = deliverable_mask(items.ids, catalog)
     profiles = customer_profiles(purchases, customers)
     tiers, thresholds = loyalty_tiers(profiles)
     rfm = rfm_array(profiles)
-    labels = assign_segments(model.user_factors, rfm, params.segments)
+    labels = assign(model.user_factors, rfm, params.segments)
     n_segments = int(labels.max()) + 1 if len(labels) else 0
     info = _item_info(items.ids, catalog)
     segments = describe_segments(
