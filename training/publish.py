@@ -21,6 +21,8 @@ from functools import partial
 from typing import cast
 
 import redis
+from redis.cluster import ClusterNode, RedisCluster
+from redis.crc import key_slot
 
 from models import contract
 from models.contract import experiments
@@ -28,6 +30,7 @@ from models.contract.artifact import Artifact
 from models.contract.documents import customer_documents, is_customer_doc, personal_documents, shared_documents
 from models.contract.experiments import Experiment
 from models.contract.store_documents import segment_doc, segment_without_customer
+from training.redis_client import is_cluster_client
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +148,7 @@ def _write_documents(
     times the rate of single SETs). Each MSET is small enough to keep Redis answering readers in
     between (well under a millisecond)."""
     pipe = client.pipeline(transaction=False)
+    mset = _mset_per_slot if is_cluster_client(client) else redis.client.Pipeline.mset
     mset_keys = min(MSET_KEYS, chunk_size)
     batch: dict[str, bytes] = {}
     pending = customers = 0
@@ -152,20 +156,31 @@ def _write_documents(
         batch[contract.document_key(version, name)] = payload
         customers += is_customer_doc(name)
         if len(batch) >= mset_keys:
-            pipe.mset(batch)
+            mset(pipe, batch)
             pending, batch = pending + len(batch), {}
         if pending >= chunk_size:
             pipe.execute()
             pending = 0
             yield customers
     if batch:
-        pipe.mset(batch)
+        mset(pipe, batch)
     pipe.execute()
     yield customers
 
 
+def _mset_per_slot(pipe: redis.client.Pipeline, batch: dict[str, bytes]) -> None:
+    """On a cluster an MSET may only hold keys of one slot: one per slot (a customer's `c:` and
+    `store:` documents share one, a version's shared documents another); redis-py's cluster
+    pipeline then sends each node its commands in one round trip."""
+    by_slot: dict[int, dict[str, bytes]] = {}
+    for key, payload in batch.items():
+        by_slot.setdefault(key_slot(key.encode()), {})[key] = payload
+    for documents in by_slot.values():  # (redis-py blocks `mset` on cluster pipelines: it cannot split it)
+        pipe.execute_command("MSET", *(part for pair in documents.items() for part in pair))
+
+
 # What forked workers inherit: (artifact, how to connect, chunk size). Set only while they run.
-_FORKED: tuple[Artifact, redis.ConnectionPool, int] | None = None
+_FORKED: tuple[Artifact, Callable[[], redis.Redis], int] | None = None
 
 
 def _write_in_workers(artifact: Artifact, client: redis.Redis, chunk_size: int, workers: int) -> Iterator[int]:
@@ -174,7 +189,7 @@ def _write_in_workers(artifact: Artifact, client: redis.Redis, chunk_size: int, 
     n = len(artifact.customers)
     step = max(chunk_size, min(WORKER_RANGE, -(-n // workers)))
     ranges = [(start, min(start + step, n)) for start in range(0, n, step)]
-    _FORKED = (artifact, client.connection_pool, chunk_size)
+    _FORKED = (artifact, partial(reconnect, client), chunk_size)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             done = 0
@@ -187,9 +202,8 @@ def _write_in_workers(artifact: Artifact, client: redis.Redis, chunk_size: int, 
 
 def _write_range_in_worker(bounds: tuple[int, int]) -> int:
     assert _FORKED is not None, "only runs in a worker forked by _write_in_workers"
-    artifact, pool, chunk_size = _FORKED
-    own_pool = redis.ConnectionPool(connection_class=pool.connection_class, **pool.connection_kwargs)
-    client = redis.Redis(connection_pool=own_pool)  # a connection of its own, not the parent's
+    artifact, connect, chunk_size = _FORKED
+    client = connect()  # a connection of its own, not the parent's
     try:
         for _ in _write_customers(artifact, client, range(*bounds), chunk_size):
             pass
@@ -198,14 +212,29 @@ def _write_range_in_worker(bounds: tuple[int, int]) -> int:
     return bounds[1] - bounds[0]
 
 
+def reconnect(client: redis.Redis) -> redis.Redis:
+    """A new client to the same Redis (or cluster) with the same options, sharing no socket."""
+    if is_cluster_client(client):
+        cluster = cast(RedisCluster, client)
+        options = {k: v for k, v in cluster.nodes_manager.connection_kwargs.items() if k in ("username", "password")}
+        nodes = [ClusterNode(node.host, node.port) for node in cluster.get_primaries()]
+        return cast(redis.Redis, RedisCluster(startup_nodes=nodes, **options))
+    pool = client.connection_pool
+    return redis.Redis(
+        connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **pool.connection_kwargs)
+    )
+
+
 def purge_forgotten(client: redis.Redis, artifact: Artifact) -> int:
     """Remove forgotten customers from the version being written: an artifact trained before
     their `DELETE` still has them. Read after every document is written, and the service's
     DELETE also cleans versions being written (`mo:pending`), so one racing the other is
     caught by one of the two. Returns how many documents were removed."""
     version, removed = artifact.version, 0
+    markers = client.pipeline(transaction=False)  # each id's marker on its shard (contract.forgotten_marker_key)
     for raw in client.sscan_iter(contract.FORGOTTEN_KEY, count=10_000):
         customer_id = raw.decode()
+        markers.set(contract.forgotten_marker_key(customer_id), b"1")
         row = artifact.customers.row(customer_id)
         if row is None:
             continue
@@ -213,6 +242,7 @@ def purge_forgotten(client: redis.Redis, artifact: Artifact) -> int:
         if artifact.storefront is not None:
             key = contract.document_key(version, segment_doc(int(artifact.storefront.segment_of[row])))
             client.transaction(partial(_scrub, key=key, customer_id=customer_id), key)
+    markers.execute()
     if removed:
         log.info("left %d documents of forgotten customers out of %s", removed, version)
     return removed

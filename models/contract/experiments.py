@@ -24,14 +24,14 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Literal, NamedTuple, get_args
 
-from models.contract import PREFIX, decode_json, encode_json
+from models.contract import CONTROL, PREFIX, decode_json, encode_json
 
 Policy = Literal["personal", "popular"]
 POLICIES: tuple[str, ...] = get_args(Policy)
 HOLDOUT = "holdout"  # the usual name of the popular-only variant
 
-EXPERIMENTS_KEY = f"{PREFIX}:experiments"  # hash id -> definition JSON (running and stopped)
-RUNNING_KEY = f"{PREFIX}:experiment:running"  # the running experiment's definition (read per request)
+EXPERIMENTS_KEY = f"{CONTROL}:experiments"  # hash id -> definition JSON (running and stopped)
+RUNNING_KEY = f"{CONTROL}:experiment:running"  # the running experiment's definition (read per request)
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
 _NAME = re.compile(NAME_PATTERN)
 _ID_PREFIX = "r1"

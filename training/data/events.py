@@ -42,7 +42,7 @@ from training.errors import InputError
 log = logging.getLogger(__name__)
 
 EVENT_COLUMNS = ["id", "customer_id", "item_id", "type", "timestamp", "quantity", "section"]
-_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+cluster://")
 _PAGE = 10_000
 
 
@@ -91,9 +91,9 @@ def events_frame(logged: Iterator[LoggedEvent] | list[LoggedEvent]) -> pd.DataFr
 
 
 def _read_stream(url: str, after_id: str | None) -> Iterator[LoggedEvent]:
-    import redis
+    from training import redis_client
 
-    client = redis.Redis.from_url(url)
+    client = redis_client.connect(url)
     try:
         start = f"({after_id}" if after_id else "-"
         while True:
