@@ -52,7 +52,8 @@ class ImpressionsWriter:
 
     def commands(self, shown: Sequence[Encoded], now_ms: int, node_of: NodeOf | None = None) -> list[Command]:
         """One script call for the answers with an item below the cap (one per node of
-        `node_of`, on a cluster), then one `HINCRBY` per feedback cell for every answer (runs
+        `node_of`, on a cluster: its one declared key, a customer's on that node, routes it),
+        then one `HINCRBY` per feedback cell for every answer (runs
         per tick over all of its answers: the cap tests are written out, not called)."""
         commands: list[Command] = []
         written = [(i, encoded) for i, encoded in shown if len(i.capped) < len(i.item_ids)]
@@ -73,7 +74,7 @@ class ImpressionsWriter:
                 keys, values = groups.setdefault(node_of(key) if node_of else None, ([], []))
                 keys.append(key)
                 values.append(encoded)
-            commands += [(*head, len(keys), *keys, *args, *values) for keys, values in groups.values()]
+            commands += [(*head, 1, keys[0], *args, *values) for keys, values in groups.values()]
         counted = Counter[str]()
         for impressions, _ in shown:
             if impressions.item_ids:

@@ -128,9 +128,10 @@ return out
 
 # Impressions of many customers in one call (the hot path sends one per loop tick, one per
 # cluster node on a cluster; see `service.live.impressions`, the one place that builds its
-# arguments). KEYS: each customer's `shown` key (declared so a cluster routes the call to their
-# node; the flag lets one call span the slots of one node). ARGV: now_ms, window_ms, cap, ttl_s,
-# live key prefix, forgotten marker prefix, then one string per customer (in KEYS order):
+# arguments). KEYS: the first customer's `shown` key (a cluster routes the call to its node; all
+# the call's customers are on that node, and the flag lets the script reach their slots: a
+# command's declared keys must share one slot, so the others are built here). ARGV: now_ms,
+# window_ms, cap, ttl_s, live key prefix, forgotten marker prefix, then one string per customer:
 # customer, source, section, segment, impressions of already capped items, items..., joined by
 # "\31" (none of them can hold it). The other keys are built here from the prefixes, as
 # `models.contract` builds them. A forgotten customer's impressions are not written. The

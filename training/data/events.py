@@ -1,6 +1,6 @@
 """Close the loop: fold the service's event log into the next training run.
 
-`train --events-from URL|FILE` reads the log (a Redis URL reads the `mo:events` stream; a file is
+`train --events-from URL|FILE` reads the log (a Redis URL reads the `mo:{events}:log` stream; a file is
 a JSONL export or the embedded store's log) from just after the last event the previous
 version consumed. The new events join the ones that version had folded in (kept in its
 `events.parquet`), de-duplicated by id, so every run learns from every event exactly once:
