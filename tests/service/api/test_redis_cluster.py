@@ -22,6 +22,7 @@ from tests.support.apps import RECOMMEND, add_version, answered, client_for
 from tests.support.keys import AUTH
 from tests.support.redis_cluster import RedisClusterProcesses
 from tests.support.redis_reads import entries, fields
+from tests.support.waiting import wait_until
 from training import redis_client
 from training.publish import publish, rollback
 
@@ -128,6 +129,26 @@ def test_business_rules_apply_on_a_cluster(
         assert client.post("/rules", json={"kind": "block", "item_id": top}, headers=AUTH).status_code == 201
         assert top not in [i["item_id"] for i in client.get(f"/recommend/{customer}?k=3").json()["items"]]
     assert writer.exists(contract.RULES_KEY)
+
+
+def test_an_experiment_runs_and_counts_on_a_cluster(
+    cluster: RedisClusterProcesses, writer: redis.Redis, artifacts: Path, artifact: Artifact
+) -> None:
+    publish(artifact, writer)
+    customers = [str(c) for c in artifact.customers.ids[:40]]
+    with client_for(artifacts, cluster.url) as client:
+        body = {"id": "exp-c", "variants": [{"name": "A"}, {"name": "B"}]}
+        assert client.post("/experiments", json=body, headers=AUTH).status_code == 201
+        variants = {c: client.get(f"/recommend/{c}").json()["variant"] for c in customers}
+        assert set(variants.values()) == {"A", "B"}
+
+        def exposed() -> int:
+            results = client.get("/experiments/exp-c", headers=AUTH).json()
+            return sum(int(v["customers"]) for v in results["variants"])
+
+        assert wait_until(lambda: exposed() == len(customers), timeout=10), exposed()
+        assert client.post("/experiments/exp-c/stop", headers=AUTH).status_code == 200
+        assert client.get(f"/recommend/{customers[0]}").json()["variant"] is None
 
 
 class Load(threading.Thread):
