@@ -18,7 +18,12 @@ T = TypeVar("T")
 experiment_app = typer.Typer(
     help="Online experiments: model versions or a hold-out against the control.", no_args_is_help=True
 )
-RedisOpt = Annotated[Optional[str], typer.Option("--redis-url", envvar="REDIS_URL", help="redis://host:port/db")]  # noqa: UP045
+RedisOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--redis-url", envvar="REDIS_URL", help="redis://host:port/db, or redis+cluster://host:port for a Redis Cluster"
+    ),
+]  # noqa: UP045
 
 
 def parse_variant(spec: str) -> Variant:

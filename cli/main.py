@@ -37,7 +37,12 @@ app.add_typer(experiment_app, name="experiment")
 ArtifactsOpt = Annotated[
     Path, typer.Option("--artifacts", help="a `train --out` directory (newest version used) or one version in it")
 ]
-RedisOpt = Annotated[Optional[str], typer.Option("--redis-url", envvar="REDIS_URL", help="redis://host:port/db")]  # noqa: UP045
+RedisOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--redis-url", envvar="REDIS_URL", help="redis://host:port/db, or redis+cluster://host:port for a Redis Cluster"
+    ),
+]  # noqa: UP045
 
 # Bounds of the numeric options: a value outside them is a usage error (exit 2) before anything
 # runs, never a silently different behaviour (uvicorn took --port 99999 as "any free port").
@@ -309,11 +314,11 @@ def publish(
     """Write an artifact's offers into Redis under a new version, then switch to it atomically.
     Customers on the deny list (the Redis set and ARTIFACTS' privacy/forgotten.txt, merged) are
     left out."""
-    import redis
     from tqdm import tqdm
 
     from models.contract.artifact import artifacts_root
     from models.rules.privacy import forgotten_path, read_forgotten
+    from training import redis_client
     from training.publish_partitions import publish_artifact as run_publish
 
     _setup_logging(verbose)
@@ -321,7 +326,7 @@ def publish(
         _fail("--redis-url (or REDIS_URL) is required")
     artifact = load_artifact(artifacts)
     forgotten = read_forgotten(forgotten_path(artifacts_root(artifacts)))
-    client = redis.Redis.from_url(redis_url)  # type: ignore[arg-type]
+    client = redis_client.connect(redis_url)  # type: ignore[arg-type]  # _fail does not return
     with tqdm(total=len(artifact.customers), unit="customers", file=sys.stderr, disable=None) as bar:
         report = run_publish(
             artifact,
@@ -403,9 +408,9 @@ def _business_rules(artifacts: Path, redis_url: str | None) -> RuleSet:
     from service.storage.rules_storage import FileRules, RedisRules, RuleStorage, rules_dir
 
     async def load() -> RuleSet:
-        import redis.asyncio as aioredis
+        from service.storage import redis_client as async_redis
 
-        client = aioredis.Redis.from_url(redis_url) if redis_url else None
+        client = async_redis.connect(redis_url) if redis_url else None
         storage: RuleStorage = (
             RedisRules(client, RedisGuard()) if client else FileRules(rules_dir(artifacts_root(artifacts)))
         )
@@ -423,14 +428,13 @@ def _live_exclusions(redis_url: str, forgotten: set[str]) -> tuple[set[str], dic
     import asyncio
     import time
 
-    import redis.asyncio as aioredis
-
     from service.live.redis_state import RedisLiveState
     from service.live.state import LivePolicy
+    from service.storage import redis_client as async_redis
     from training.data.forget import redis_deny_list
 
     async def read() -> dict[str, frozenset[str]]:
-        client = aioredis.Redis.from_url(redis_url)
+        client = async_redis.connect(redis_url)
         try:
             return await RedisLiveState(client, LivePolicy()).hidden_items(int(time.time() * 1000))
         finally:
@@ -443,13 +447,12 @@ def _live_exclusions(redis_url: str, forgotten: set[str]) -> tuple[set[str], dic
 @clear_errors
 def rollback(redis_url: RedisOpt = None) -> None:
     """Serve the previously published version again."""
-    import redis
-
+    from training import redis_client
     from training.publish import rollback as run_rollback
 
     if not redis_url:
         _fail("--redis-url (or REDIS_URL) is required")
-    version = run_rollback(redis.Redis.from_url(redis_url))  # type: ignore[arg-type]
+    version = run_rollback(redis_client.connect(redis_url))  # type: ignore[arg-type]  # _fail does not return
     typer.echo(f"now serving {version}")
 
 
@@ -461,30 +464,24 @@ def serve(
     host: Annotated[str, typer.Option("--host", callback=_non_empty, help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port")] = 8000,
     workers: Annotated[int, typer.Option("--workers", min=1, max=MAX_WORKERS, help="worker processes")] = 1,
+    reuse_port: Annotated[
+        bool,
+        typer.Option("--reuse-port", help="bind with SO_REUSEPORT: several serve processes share the port (Linux)"),
+    ] = False,
 ) -> None:
     """Serve the HTTP API (embedded store from ARTIFACTS unless a Redis URL is given)."""
     import os
-
-    import uvicorn
 
     load_artifact(artifacts)  # fail fast with a clear message, before the server starts
     os.environ["MICROOFFERS_ARTIFACTS"] = str(artifacts)
     if redis_url:
         os.environ["REDIS_URL"] = redis_url
+    from cli import serve as server
     from service.observability.logs import configure_json_logging
     from service.settings import get_settings
 
     configure_json_logging()
-    uvicorn.run(
-        "service.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        access_log=False,  # JSON access lines come from the app's own middleware
-        timeout_graceful_shutdown=get_settings().shutdown_timeout_s,  # SIGTERM: requests in flight finish first
-    )
+    server.run(host, port, workers, reuse_port, get_settings().shutdown_timeout_s)
 
 
 @events_app.command("export")

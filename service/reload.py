@@ -1,7 +1,7 @@
 """Pick up a newly published model without a restart: `POST /admin/reload` or a polling watch.
 
 The target is the version to serve from the artifacts directory: with Redis, the one Redis
-serves (`mo:current`, so after a publish or a `rollback` the in-process fallback and the fold-in
+serves (`mo:{ctl}:current`, so after a publish or a `rollback` the in-process fallback and the fold-in
 factors follow it), else the newest complete version. The new artifact is loaded and the new
 stores built in a worker thread while requests keep being answered by the old ones, then one
 reference is swapped (`service.serving.install`). A version that fails to load leaves the old

@@ -15,6 +15,7 @@ import redis
 
 from tests.support import markers
 from tests.support.paths import BUNDLED
+from tests.support.redis_cluster import RedisClusterProcesses
 from tests.support.redis_server import RedisServer
 
 
@@ -39,6 +40,17 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterProcesses]:
+    """A real Redis Cluster (3 primaries, 3 replicas), one per session: forming one takes seconds."""
+    cluster = RedisClusterProcesses(tmp_path_factory.mktemp("redis-cluster"))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture

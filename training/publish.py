@@ -1,11 +1,11 @@
 """Publish an artifact into Redis: write a new version namespace, then switch to it atomically.
 
 Order matters for crash safety: the customer lists, popularity, catalog and manifest are
-written first (pipelined, in chunks), customers on the deny list (`mo:forgotten`, see
+written first (pipelined, in chunks), customers on the deny list (`mo:{ctl}:forgotten`, see
 `models.rules.privacy`) are taken out again, then a `complete` marker, and only then the one atomic
-switch of `mo:current`. A publish killed at any point before the switch leaves the previous
+switch of `mo:{ctl}:current`. A publish killed at any point before the switch leaves the previous
 version serving; the next publish removes half-written namespaces it finds. The version
-before the new one stays as `mo:previous` for `rollback`; older ones expire.
+before the new one stays as `mo:{ctl}:previous` for `rollback`; older ones expire.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from functools import partial
 from typing import cast
 
 import redis
+from redis.cluster import ClusterNode, RedisCluster
+from redis.crc import key_slot
 
 from models import contract
 from models.contract import experiments
@@ -28,6 +30,7 @@ from models.contract.artifact import Artifact
 from models.contract.documents import customer_documents, is_customer_doc, personal_documents, shared_documents
 from models.contract.experiments import Experiment
 from models.contract.store_documents import segment_doc, segment_without_customer
+from training.redis_client import is_cluster_client
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +149,7 @@ def _write_documents(
     Documents go in MSETs of up to `MSET_KEYS` keys (one command instead of hundreds: about three
     times the rate of single SETs). Each MSET is small enough to keep Redis answering readers in
     between (well under a millisecond)."""
-    pipe = client.pipeline(transaction=False)
+    pipe = _NodePipelines(cast(RedisCluster, client)) if is_cluster_client(client) else _OnePipeline(client)
     mset_keys = min(MSET_KEYS, chunk_size)
     batch: dict[str, bytes] = {}
     pending = customers = 0
@@ -166,8 +169,45 @@ def _write_documents(
     yield customers
 
 
+class _OnePipeline:
+    def __init__(self, client: redis.Redis) -> None:
+        self.pipe = client.pipeline(transaction=False)
+
+    def mset(self, batch: dict[str, bytes]) -> None:
+        self.pipe.mset(batch)
+
+    def execute(self) -> None:
+        self.pipe.execute()
+
+
+class _NodePipelines:
+    """On a cluster: an MSET may only hold keys of one slot, so one per slot (a customer's `c:`
+    and `store:` documents share one, a version's shared documents another), in a plain pipeline
+    per primary. redis-py's cluster pipeline would route them too, at a tenth of the rate (it
+    works out every command's slot and node again in Python)."""
+
+    def __init__(self, cluster: RedisCluster) -> None:
+        self.cluster = cluster
+        self.pipes: dict[str, redis.client.Pipeline] = {}
+
+    def mset(self, batch: dict[str, bytes]) -> None:
+        by_slot: dict[int, dict[str, bytes]] = {}
+        for key, payload in batch.items():
+            by_slot.setdefault(key_slot(key.encode()), {})[key] = payload
+        for slot, documents in by_slot.items():
+            node = self.cluster.nodes_manager.get_node_from_slot(slot)
+            pipe = self.pipes.get(node.name)
+            if pipe is None:
+                pipe = self.pipes[node.name] = self.cluster.get_redis_connection(node).pipeline(transaction=False)
+            pipe.mset(documents)
+
+    def execute(self) -> None:
+        for pipe in self.pipes.values():
+            pipe.execute()
+
+
 # What forked workers inherit: (artifact, how to connect, chunk size). Set only while they run.
-_FORKED: tuple[Artifact, redis.ConnectionPool, int] | None = None
+_FORKED: tuple[Artifact, Callable[[], redis.Redis], int] | None = None
 
 
 def _write_in_workers(
@@ -182,7 +222,7 @@ def _write_in_workers(
     n = len(artifact.customers)
     step = max(chunk_size, min(WORKER_RANGE, -(-n // workers)))
     ranges = ranges or [(start, min(start + step, n)) for start in range(0, n, step)]
-    _FORKED = (artifact, client.connection_pool, chunk_size)
+    _FORKED = (artifact, partial(reconnect, client), chunk_size)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             done = 0
@@ -195,9 +235,8 @@ def _write_in_workers(
 
 def _write_range_in_worker(bounds: tuple[int, int]) -> int:
     assert _FORKED is not None, "only runs in a worker forked by _write_in_workers"
-    artifact, pool, chunk_size = _FORKED
-    own_pool = redis.ConnectionPool(connection_class=pool.connection_class, **pool.connection_kwargs)
-    client = redis.Redis(connection_pool=own_pool)  # a connection of its own, not the parent's
+    artifact, connect, chunk_size = _FORKED
+    client = connect()  # a connection of its own, not the parent's
     try:
         for _ in _write_customers(artifact, client, range(*bounds), chunk_size):
             pass
@@ -206,14 +245,29 @@ def _write_range_in_worker(bounds: tuple[int, int]) -> int:
     return bounds[1] - bounds[0]
 
 
+def reconnect(client: redis.Redis) -> redis.Redis:
+    """A new client to the same Redis (or cluster) with the same options, sharing no socket."""
+    if is_cluster_client(client):
+        cluster = cast(RedisCluster, client)
+        options = {k: v for k, v in cluster.nodes_manager.connection_kwargs.items() if k in ("username", "password")}
+        nodes = [ClusterNode(node.host, node.port) for node in cluster.get_primaries()]
+        return cast(redis.Redis, RedisCluster(startup_nodes=nodes, **options))
+    pool = client.connection_pool
+    return redis.Redis(
+        connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **pool.connection_kwargs)
+    )
+
+
 def purge_forgotten(client: redis.Redis, artifact: Artifact) -> int:
     """Remove forgotten customers from the version being written: an artifact trained before
     their `DELETE` still has them. Read after every document is written, and the service's
-    DELETE also cleans versions being written (`mo:pending`), so one racing the other is
+    DELETE also cleans versions being written (`mo:{ctl}:pending`), so one racing the other is
     caught by one of the two. Returns how many documents were removed."""
     version, removed = artifact.version, 0
+    markers = client.pipeline(transaction=False)  # each id's marker on its shard (contract.forgotten_marker_key)
     for raw in client.sscan_iter(contract.FORGOTTEN_KEY, count=10_000):
         customer_id = raw.decode()
+        markers.set(contract.forgotten_marker_key(customer_id), b"1")
         row = artifact.customers.row(customer_id)
         if row is None:
             continue
@@ -221,6 +275,7 @@ def purge_forgotten(client: redis.Redis, artifact: Artifact) -> int:
         if artifact.storefront is not None:
             key = contract.document_key(version, segment_doc(int(artifact.storefront.segment_of[row])))
             client.transaction(partial(_scrub, key=key, customer_id=customer_id), key)
+    markers.execute()
     if removed:
         log.info("left %d documents of forgotten customers out of %s", removed, version)
     return removed

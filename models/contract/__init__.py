@@ -17,26 +17,32 @@ import numpy as np
 import orjson
 
 PREFIX = "mo"
-CURRENT_KEY = f"{PREFIX}:current"
-PREVIOUS_KEY = f"{PREFIX}:previous"
-VERSIONS_KEY = f"{PREFIX}:versions"  # list, newest first: every version ever switched to
-PENDING_KEY = f"{PREFIX}:pending"  # set: versions being written by a publish, not yet switched to
+# Hash tags (the part in braces decides a key's Redis Cluster slot; a single Redis ignores them):
+# every control key shares `{ctl}`, so the version switch and the other control scripts stay one
+# atomic single-slot step; a customer's keys share `{<customer>}` (see `document_key`, `LIVE_KEY`,
+# `forgotten_marker_key`); a version's shared documents share `{v:<version>}`; the event log and
+# its counters share `{events}`. One layout for a single Redis and a cluster.
+CONTROL = f"{PREFIX}:{{ctl}}"
+CURRENT_KEY = f"{CONTROL}:current"
+PREVIOUS_KEY = f"{CONTROL}:previous"
+VERSIONS_KEY = f"{CONTROL}:versions"  # list, newest first: every version ever switched to
+PENDING_KEY = f"{CONTROL}:pending"  # set: versions being written by a publish, not yet switched to
 # set: older versions whose keys were given a TTL: they still hold documents (an erasure must
 # reach them) until they expire
-EXPIRING_KEY = f"{PREFIX}:expiring"
-FORGOTTEN_KEY = f"{PREFIX}:forgotten"  # set: customer ids to keep out of every version (models.rules.privacy)
+EXPIRING_KEY = f"{CONTROL}:expiring"
+FORGOTTEN_KEY = f"{CONTROL}:forgotten"  # set: customer ids to keep out of every version (models.rules.privacy)
 # counter: bumped after each erasure has removed the customer's documents, so every worker drops
 # its in-process copies of published documents (service.hotpath) before answering again
-ERASURES_KEY = f"{PREFIX}:forgotten:epoch"
+ERASURES_KEY = f"{CONTROL}:forgotten:epoch"
 CAMPAIGNS_KEY = (
-    f"{PREFIX}:campaigns"  # hash: campaign id -> its JSON (service.storage.campaign_book), outside any version
+    f"{CONTROL}:campaigns"  # hash: campaign id -> its JSON (service.storage.campaign_book), outside any version
 )
 # Business rules (models.rules.business), outside every model version: they change without
 # retraining or publishing. The document holds every rule and its revision; the revision key alone
 # is what workers poll; the audit log is append-only (one JSON entry per change).
-RULES_KEY = f"{PREFIX}:rules"
-RULES_REVISION_KEY = f"{PREFIX}:rules:revision"
-RULES_AUDIT_KEY = f"{PREFIX}:rules:audit"
+RULES_KEY = f"{CONTROL}:rules"
+RULES_REVISION_KEY = f"{CONTROL}:rules:revision"
+RULES_AUDIT_KEY = f"{CONTROL}:rules:audit"
 
 
 class Offer(NamedTuple):
@@ -47,13 +53,22 @@ class Offer(NamedTuple):
     bought: bool = False
 
 
+# Per-customer document names (`models.contract.documents`): their key puts the id in a hash tag.
+PERSONAL_DOCUMENT_KINDS = ("c:", "store:")
+
+
 def version_prefix(version: str) -> str:
     return f"{PREFIX}:v:{version}"
 
 
 def document_key(version: str, name: str) -> str:
-    """Where a version's document `name` (see `models.contract.documents`) lives in Redis."""
-    return f"{version_prefix(version)}:{name}"
+    """Where a version's document `name` (see `models.contract.documents`) lives in Redis: a
+    customer's (`c:<id>`, `store:<id>`) as `mo:v:<version>:c:{<id>}`, on the customer's shard;
+    the shared ones as `mo:v:<version>:{v:<version>}:<name>`, together on one shard."""
+    for kind in PERSONAL_DOCUMENT_KINDS:
+        if name.startswith(kind):
+            return f"{PREFIX}:v:{version}:{kind}{{{name[len(kind) :]}}}"
+    return f"{PREFIX}:v:{version}:{{v:{version}}}:{name}"
 
 
 def customer_key(version: str, customer_id: str) -> str:
@@ -73,8 +88,9 @@ def manifest_key(version: str) -> str:
 
 
 def complete_key(version: str) -> str:
-    """Written last: a version without it is half-written and never switched to."""
-    return f"{version_prefix(version)}:complete"
+    """Written last: a version without it is half-written and never switched to. Tagged `{ctl}`,
+    so the switch script reads it on the control keys' shard."""
+    return f"{version_prefix(version)}:{{ctl}}:complete"
 
 
 def encode_offers(offers: Sequence[Offer]) -> bytes:
@@ -117,10 +133,20 @@ def decode_json(raw: bytes | str) -> object:
 
 # --- Real-time feedback (not per version: live state and the event log survive publishes) ---
 
-EVENTS_STREAM = f"{PREFIX}:events"  # the durable event log (XADD), read by `train --events-from`
-FEEDBACK_COUNTS_KEY = f"{PREFIX}:feedback:counts"  # hash "type|source|section|segment" -> count
-ITEM_RETURNS_KEY = f"{PREFIX}:feedback:returns"  # hash item -> returns reported by events
-ITEM_COMPLAINTS_KEY = f"{PREFIX}:feedback:complaints"  # hash item -> complaints reported by events
+EVENTS_TAG = f"{PREFIX}:{{events}}"  # the log and its counters share one slot: one script writes them
+EVENTS_STREAM = f"{EVENTS_TAG}:log"  # the durable event log (XADD), read by `train --events-from`
+FEEDBACK_COUNTS_KEY = f"{EVENTS_TAG}:feedback:counts"  # hash "type|source|section|segment" -> count
+ITEM_RETURNS_KEY = f"{EVENTS_TAG}:feedback:returns"  # hash item -> returns reported by events
+ITEM_COMPLAINTS_KEY = f"{EVENTS_TAG}:feedback:complaints"  # hash item -> complaints reported by events
+# One key per forgotten customer beside the deny-list set (`FORGOTTEN_KEY`), on the customer's
+# shard: the live scripts check it in the same atomic step as the writes they guard (a cluster
+# script cannot read the set, which lives on the control shard).
+FORGOTTEN_MARKER_PREFIX = f"{PREFIX}:forgotten:"
+
+
+def forgotten_marker_key(customer_id: str) -> str:
+    return f"{FORGOTTEN_MARKER_PREFIX}{{{customer_id}}}"
+
 
 # One customer's live state, each part a key. The `{customer}` hash tag keeps a customer's keys
 # on one cluster shard, so the scripts that update them stay single-slot.

@@ -4,7 +4,7 @@ how a customer is bucketed, and the recommendation id every answer carries.
 An experiment splits customers between variants by a salted hash of their id (the salt is the
 experiment's own, kept in its definition), so every worker and every restart puts a customer
 in the same variant, and two experiments split independently. A variant serves a published
-model version (`version`, None = whatever `mo:current` names) under a serving policy:
+model version (`version`, None = whatever `mo:{ctl}:current` names) under a serving policy:
 `personal` (the usual answers) or `popular` (the hold-out: best-sellers only, nothing personal).
 
 A recommendation id is a compact token, not a database key: it spells out the model version,
@@ -24,14 +24,14 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Literal, NamedTuple, get_args
 
-from models.contract import PREFIX, decode_json, encode_json
+from models.contract import CONTROL, PREFIX, decode_json, encode_json
 
 Policy = Literal["personal", "popular"]
 POLICIES: tuple[str, ...] = get_args(Policy)
 HOLDOUT = "holdout"  # the usual name of the popular-only variant
 
-EXPERIMENTS_KEY = f"{PREFIX}:experiments"  # hash id -> definition JSON (running and stopped)
-RUNNING_KEY = f"{PREFIX}:experiment:running"  # the running experiment's definition (read per request)
+EXPERIMENTS_KEY = f"{CONTROL}:experiments"  # hash id -> definition JSON (running and stopped)
+RUNNING_KEY = f"{CONTROL}:experiment:running"  # the running experiment's definition (read per request)
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
 _NAME = re.compile(NAME_PATTERN)
 _ID_PREFIX = "r1"
@@ -42,7 +42,7 @@ TAG_CHARS = 8
 @dataclass(frozen=True)
 class Variant:
     name: str
-    version: str | None = None  # None: the served version (mo:current) at the time of each answer
+    version: str | None = None  # None: the served version (mo:{ctl}:current) at the time of each answer
     policy: Policy = "personal"
     weight: float = 1.0
 

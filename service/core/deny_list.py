@@ -1,5 +1,7 @@
 """The service's view of the deny list (see `models.rules.privacy`): forgotten customer ids, kept in
-memory and recorded durably in the Redis set and the file beside the artifacts.
+memory and recorded durably in the Redis set and the file beside the artifacts. Each id also
+gets a marker key on its own shard (`models.contract.forgotten_marker_key`), which the live
+state's scripts check in the same step as their writes.
 
 The in-memory set is shared by reference with the model's `Personalizer`, and every embedded
 store is built without these customers, so a reload or a restart never brings one back. Other
@@ -101,8 +103,9 @@ class DenyList:
     async def add(self, customer_id: str) -> None:
         """Record durably first (Redis set, then the file), so an erasure that fails half-way
         can be retried and one that answered is never undone by a reload or a training run."""
-        if self.client is not None:
+        if self.client is not None:  # the set first: a batch of events that watches it is aborted
             await self.guard(self.client.sadd(contract.FORGOTTEN_KEY, customer_id))
+            await self.guard(self.client.set(contract.forgotten_marker_key(customer_id), b"1"))
         if self.path is not None:
             try:
                 await asyncio.to_thread(append_forgotten, self.path, [customer_id])
@@ -117,6 +120,7 @@ class DenyList:
         Other workers follow when they next read the file or the set (the reload watch)."""
         was = customer_id in self.ids
         if self.client is not None:
+            await self.guard(self.client.delete(contract.forgotten_marker_key(customer_id)))
             was = bool(await self.guard(self.client.srem(contract.FORGOTTEN_KEY, customer_id))) or was
         if self.path is not None:
             try:

@@ -21,8 +21,10 @@ from typing import Any, NamedTuple
 
 from models import contract
 from models.contract import experiments
+from models.contract.redis_url import is_cluster
+from service.hotpath.cluster import ClusterConnection
 from service.hotpath.resp import Command, RespConnection
-from service.live.impressions import Encoded, MissingScriptError, writes_items
+from service.live.impressions import Encoded, MissingScriptError
 from service.live.redis_state import RedisLiveState
 from service.live.state import Impressions
 from service.observability.metrics import Metrics
@@ -87,6 +89,11 @@ class Batch:
         )
 
 
+def hot_path_connection(url: str, timeout_s: float) -> RespConnection | ClusterConnection:
+    """A connection of the hot path's own: to the one Redis, or to every primary of a cluster."""
+    return ClusterConnection(url, timeout_s) if is_cluster(url) else RespConnection(url, timeout_s)
+
+
 class RedisBatcher:
     def __init__(
         self, store: RedisStore, live: RedisLiveState, now_ms: Callable[[], int], metrics: Metrics | None = None
@@ -96,10 +103,11 @@ class RedisBatcher:
         leave what the routes' would; the connection is the hot path's own (`resp`)."""
         self.guard, self.writer, self.metrics = store.guard, live.impressions, metrics
         self._now_ms = now_ms
-        self.connection = RespConnection(store.url, store.timeout_s)
+        self.connection = hot_path_connection(store.url, store.timeout_s)
         self.version: str | None = None
         self._batch: Batch | None = None
         self._shown: list[Encoded] = []
+        self._again: list[Command] = []  # impressions scripts a Redis without the script refused
         self._exposed: list[Exposure] = []
         self._late: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -144,7 +152,7 @@ class RedisBatcher:
             self._late = None
         batch, self._batch = self._batch, None
         shown, self._shown = self._shown, []
-        if batch is None and not shown:
+        if batch is None and not shown and not self._again:
             return
         task = asyncio.ensure_future(self._flush(batch, shown))
         self._tasks.add(task)
@@ -170,7 +178,9 @@ class RedisBatcher:
     async def _round_trip(self, batch: Batch | None, shown: list[Encoded]) -> None:
         version = self.version
         exposed, self._exposed = self._exposed, []
-        commands = self.writer.commands(shown, self._now_ms()) if shown else []
+        commands, self._again = self._again, []
+        if shown:
+            commands += self.writer.commands(shown, self._now_ms(), self.connection.node_of)
         n_impressions = len(commands)
         commands += exposure_commands(exposed)
         n_writes = len(commands)
@@ -182,7 +192,7 @@ class RedisBatcher:
         if docs and version is not None:
             commands.append(("MGET", *(contract.document_key(version, name) for name in docs)))
         replies = await self.guard(self.connection.execute(commands))
-        if shown:
+        if n_impressions:
             self._impressions_done(commands[:n_impressions], replies[:n_impressions], shown)
         if exposed and any(isinstance(reply, Exception) for reply in replies[n_impressions:n_writes]):
             log.warning("%d experiment exposures not recorded", len(exposed))
@@ -204,12 +214,11 @@ class RedisBatcher:
 
     def _impressions_done(self, commands: list[Command], replies: list[Any], shown: list[Encoded]) -> None:
         error = self.writer.settle(commands, replies)
-        if isinstance(error, MissingScriptError):  # Redis restarted: the writer sends the script itself next time
-            self._shown[:0] = [encoded for encoded in shown if writes_items(encoded[0])]
+        if isinstance(error, MissingScriptError):  # Redis restarted: the script calls again, with its source
+            self._again += self.writer.again(commands, replies)
             if self._batch is None and self._late is None:  # sent again even if no request comes
                 self._late = asyncio.get_running_loop().call_later(IMPRESSIONS_DELAY_S, self._start)
-            return
-        if error is not None:
+        elif error is not None:
             log.warning("%d answers' impressions not recorded: %s", len(shown), error)
             return
         if self.metrics is None:

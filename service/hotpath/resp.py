@@ -67,6 +67,8 @@ def _expire(future: asyncio.Future[list[Any]]) -> None:
 
 
 class RespConnection:
+    node_of = None  # one Redis: every key on it (the cluster connection's `node_of` groups keys by node)
+
     def __init__(self, url: str, timeout_s: float) -> None:
         options = parse_url(url)  # redis-py's reading of the URL, so both clients agree on it
         if "connection_class" in options or "path" in options:

@@ -4,14 +4,14 @@ An answer's impressions reach Redis two ways: from the routes (a background task
 response, through redis-py) and from the hot path (with the next tick's pipeline, on a
 connection of its own). Both send what `ImpressionsWriter.commands` builds, so the same answer
 leaves the same Redis state whichever path served it: the `IMPRESSIONS` script for answers with
-items below the cap, and for answers whose every item was already at the cap only a `HINCRBY`
-of the feedback counter (nothing per customer to write, see `Impressions.capped`).
+items below the cap (answers whose every item was already at the cap have nothing per customer
+to write, see `Impressions.capped`), and a `HINCRBY` of the feedback counters for all.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 
 from redis.exceptions import NoScriptError
 
@@ -21,6 +21,7 @@ from service.live.state import Impressions, LivePolicy, feedback_field
 
 Command = Sequence[bytes | str | int]  # as `service.hotpath.resp` sends it
 Encoded = tuple[Impressions, str]  # impressions with their `encode_impressions`
+NodeOf = Callable[[str], Hashable]  # a key's cluster node (the hot path's cluster connection knows them)
 
 
 class MissingScriptError(Exception):
@@ -49,25 +50,43 @@ class ImpressionsWriter:
         self.policy = policy
         self.script_loaded = False  # Redis has run the script's source: EVALSHA from then on
 
-    def commands(self, shown: Sequence[Encoded], now_ms: int) -> list[Command]:
-        """One script call for every answer with an item below the cap, one `HINCRBY` per
-        feedback cell for the answers entirely at it (runs per tick over all of its answers:
-        the cap tests are written out, not called)."""
+    def commands(self, shown: Sequence[Encoded], now_ms: int, node_of: NodeOf | None = None) -> list[Command]:
+        """One script call for the answers with an item below the cap (one per node of
+        `node_of`, on a cluster: its one declared key, a customer's on that node, routes it),
+        then one `HINCRBY` per feedback cell for every answer (runs
+        per tick over all of its answers: the cap tests are written out, not called)."""
         commands: list[Command] = []
-        written = [encoded for impressions, encoded in shown if len(impressions.capped) < len(impressions.item_ids)]
+        written = [(i, encoded) for i, encoded in shown if len(i.capped) < len(i.item_ids)]
         if written:
             p = self.policy
             head = ("EVALSHA", IMPRESSIONS_SHA) if self.script_loaded else ("EVAL", IMPRESSIONS)
-            keys = (contract.FEEDBACK_COUNTS_KEY, contract.FORGOTTEN_KEY)
-            args = (now_ms, p.cap_window_ms, p.cap_impressions, p.ttl_s, contract.LIVE_PREFIX)
-            commands.append((*head, len(keys), *keys, *args, *written))
+            args = (
+                now_ms,
+                p.cap_window_ms,
+                p.cap_impressions,
+                p.ttl_s,
+                contract.LIVE_PREFIX,
+                contract.FORGOTTEN_MARKER_PREFIX,
+            )
+            groups: dict[Hashable, tuple[list[str], list[str]]] = {}
+            for impressions, encoded in written:
+                key = contract.LIVE_KEY % (impressions.customer_id, "shown")
+                keys, values = groups.setdefault(node_of(key) if node_of else None, ([], []))
+                keys.append(key)
+                values.append(encoded)
+            commands += [(*head, 1, keys[0], *args, *values) for keys, values in groups.values()]
         counted = Counter[str]()
         for impressions, _ in shown:
-            if impressions.item_ids and len(impressions.capped) == len(impressions.item_ids):
+            if impressions.item_ids:
                 cell = feedback_field("impression", impressions.source, impressions.section, impressions.segment)
                 counted[cell] += len(impressions.item_ids)
         commands += [("HINCRBY", contract.FEEDBACK_COUNTS_KEY, cell, n) for cell, n in counted.items()]
         return commands
+
+    def again(self, commands: Sequence[Command], replies: Sequence[object]) -> list[Command]:
+        """The script calls of `commands` that met a Redis (node) without the script, with its
+        source (the counters sent beside them were counted: not sent twice)."""
+        return [("EVAL", IMPRESSIONS, *c[2:]) for c, r in zip(commands, replies) if _missing_script(r)]
 
     def settle(self, commands: Sequence[Command], replies: Sequence[object]) -> Exception | None:
         """After `commands` ran: None when every reply is a success, else the first error (a
@@ -78,7 +97,11 @@ class ImpressionsWriter:
             if commands and commands[0][0] == "EVAL":
                 self.script_loaded = True
             return None
-        if any(isinstance(error, NoScriptError) or str(error).startswith("NOSCRIPT") for error in errors):
+        if any(_missing_script(error) for error in errors):
             self.script_loaded = False
             return MissingScriptError(str(errors[0]))
         return errors[0]
+
+
+def _missing_script(reply: object) -> bool:
+    return isinstance(reply, NoScriptError) or (isinstance(reply, Exception) and str(reply).startswith("NOSCRIPT"))

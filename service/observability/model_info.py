@@ -1,7 +1,7 @@
 """Which model version answers are coming from, and how old it is, for `/metrics`.
 
 Resolved at scrape time (one GET of the active version and its manifest document): with Redis
-that is the published `mo:current`, which a publish or rollback changes without this process
+that is the published `mo:{ctl}:current`, which a publish or rollback changes without this process
 doing anything; while Redis is down, the in-process fallback's version.
 """
 

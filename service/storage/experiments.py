@@ -1,6 +1,6 @@
 """Where experiments and their tallies live: one interface, Redis and in-process.
 
-Redis holds every definition (`mo:experiments`), the running one by itself (`mo:experiment:running`,
+Redis holds every definition (`mo:{ctl}:experiments`), the running one by itself (`mo:{ctl}:experiment:running`,
 read with every answer: the routes `GET` it, the hot path reads it in its tick's pipeline), and
 per experiment the totals by variant and, per customer, the day they were first exposed, the day
 they first converted and their revenue (see `models.contract.experiments`). The embedded store

@@ -22,6 +22,7 @@ from models.contract.artifact import Artifact
 from models.contract.documents import customer_documents, shared_documents
 from models.contract.store_documents import segment_doc, segment_of_store_document, segment_without_customer
 from models.rules.catalog import Catalog, CatalogItem, catalog_from_frame
+from service.storage import redis_client
 from service.storage.guard import RedisGuard, StoreUnavailableError
 
 LookupCounter = Callable[[str, bool], None]  # (store kind, customer document found)
@@ -161,7 +162,7 @@ class RedisStore(OfferStore):
 
     def __init__(self, url: str, timeout_s: float = 0.25, pool_size: int = 64) -> None:
         self.url, self.timeout_s = url, timeout_s
-        self.client = aioredis.Redis.from_url(
+        self.client = redis_client.connect(
             url,
             socket_timeout=timeout_s,
             socket_connect_timeout=timeout_s,

@@ -237,20 +237,21 @@ class RedisContents:
         """Keys whose name holds the customer id as one of its parts (`mo:v:<v>:c:<id>`,
         `mo:live:{<id>}:shown`, ...)."""
         pattern = re.compile(rf"(^|[:{{]){re.escape(customer)}($|[:}}])")
-        return [k for k in self.keys if pattern.search(k)]
+        marker = contract.forgotten_marker_key(customer)  # part of the deny list, like the set's member
+        return [k for k in self.keys if pattern.search(k) and k != marker]
 
     def documents_of(self, customer: str) -> dict[str, list[str]]:
         """Version -> the customer's own documents (`c:`, `store:`) it holds."""
         found: dict[str, list[str]] = {}
         for key in self.keys:
             match = _VERSION_KEY.match(key)
-            if match and match["name"] in (f"c:{customer}", f"store:{customer}"):
+            if match and match["name"] in (f"c:{{{customer}}}", f"store:{{{customer}}}"):
                 found.setdefault(match["version"], []).append(key)
         return found
 
 
 _VERSION_KEY = re.compile(r"^mo:v:(?P<version>[^:]+):(?P<name>.+)$")
-_SEGMENT_DOC = re.compile(r"^mo:v:[^:]+:segment:\d+$")
+_SEGMENT_DOC = re.compile(r"^mo:v:[^:]+:\{v:[^}]+\}:segment:\d+$")
 
 
 def logged_customers(log: Path) -> Counter[str]:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import pytest
 
 FIXTURES = {
-    "redis": frozenset({"redis_server", "redis_client", "own_redis"}),
+    "redis": frozenset({"redis_server", "redis_client", "own_redis", "redis_cluster"}),
     "browser": frozenset({"browser"}),
 }
 

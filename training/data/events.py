@@ -1,6 +1,6 @@
 """Close the loop: fold the service's event log into the next training run.
 
-`train --events-from URL|FILE` reads the log (a Redis URL reads the `mo:events` stream; a file is
+`train --events-from URL|FILE` reads the log (a Redis URL reads the `mo:{events}:log` stream; a file is
 a JSONL export or the embedded store's log) from just after the last event the previous
 version consumed. The new events join the ones that version had folded in (kept in its
 `events.parquet`), de-duplicated by id, so every run learns from every event exactly once:
@@ -42,7 +42,7 @@ from training.errors import InputError
 log = logging.getLogger(__name__)
 
 EVENT_COLUMNS = ["id", "customer_id", "item_id", "type", "timestamp", "quantity", "section"]
-_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+cluster://")
 _PAGE = 10_000
 
 
@@ -91,9 +91,9 @@ def events_frame(logged: Iterator[LoggedEvent] | list[LoggedEvent]) -> pd.DataFr
 
 
 def _read_stream(url: str, after_id: str | None) -> Iterator[LoggedEvent]:
-    import redis
+    from training import redis_client
 
-    client = redis.Redis.from_url(url)
+    client = redis_client.connect(url)
     try:
         start = f"({after_id}" if after_id else "-"
         while True:

@@ -35,9 +35,9 @@ def forgotten_customers(out_dir: Path, files: Sequence[Path] = (), redis_url: st
 
 
 def redis_deny_list(url: str) -> set[str]:
-    import redis
+    from training import redis_client
 
-    client = redis.Redis.from_url(url)
+    client = redis_client.connect(url)
     try:
         return {cast(bytes, m).decode() for m in client.sscan_iter(contract.FORGOTTEN_KEY, count=10_000)}
     finally:

@@ -36,10 +36,12 @@ def _event(customer: str, item: str, kind: str = "purchase") -> dict[str, object
 
 
 def _keys_naming(redis_url: str, customer: str) -> list[str]:
-    """Every Redis key that names the id as one of its `:` parts (the deny-list set only holds it
-    as a member; a version name such as 20261203T123511Z may contain the digits by chance)."""
+    """Every Redis key that names the id as one of its `:` parts (the deny list holds it as a
+    member of its set and as its marker key, `contract.forgotten_marker_key`, which is part of
+    the deny list; a version name such as 20261203T123511Z may contain the digits by chance)."""
     keys = [k.decode() for k in redis.Redis.from_url(redis_url).scan_iter(count=1000)]
-    return [k for k in keys if customer in re.split(r"[:{}]", k)]
+    marker = contract.forgotten_marker_key(customer)
+    return [k for k in keys if customer in re.split(r"[:{}]", k) and k != marker]
 
 
 def _forget(client: TestClient, customer: str) -> None:

@@ -16,6 +16,7 @@ import httpx
 import pytest
 import redis
 
+from models import contract
 from models.contract.artifact import Artifact, load_artifact
 from service.hotpath.app import RECOMMEND_QUERY, STORE_QUERY, parse_query
 from service.hotpath.batcher import RedisBatcher
@@ -161,10 +162,14 @@ def test_impressions_of_hot_answers_reach_redis_and_cap_items(
         # shown twice: capped, so the next answer rotates to other items
         third = [i["item_id"] for i in client.get(f"/recommend/{customer}?k=3").json()["items"]]
         assert not set(third) & set(first)
-        counts = {k.decode(): int(v) for k, v in fields(published, "mo:feedback:counts").items()}
+        counts = {k.decode(): int(v) for k, v in fields(published, contract.FEEDBACK_COUNTS_KEY).items()}
         assert wait_until(
             lambda: (
-                sum(int(v) for k, v in fields(published, "mo:feedback:counts").items() if k.startswith(b"impression|"))
+                sum(
+                    int(v)
+                    for k, v in fields(published, contract.FEEDBACK_COUNTS_KEY).items()
+                    if k.startswith(b"impression|")
+                )
                 == 9
             ),
             timeout=5,
@@ -263,10 +268,10 @@ def test_both_writers_leave_the_same_state_and_survive_a_script_flush(own_redis:
 
     answers = [("at-cap", ("a", "b"), ("a", "b")), ("fresh", ("a", "b"), ("b",)), ("later", ("c",), ())]
     client = redis.Redis.from_url(own_redis.url)
-    client.set("mo:current", "v1")
+    client.set(contract.CURRENT_KEY, "v1")
 
     def counted(who: str) -> int:
-        return int(client.hget("mo:feedback:counts", f"impression|personal|recommend|{who}") or 0)
+        return int(client.hget(contract.FEEDBACK_COUNTS_KEY, f"impression|personal|recommend|{who}") or 0)
 
     async def eventually(check: Callable[[], bool]) -> bool:
         for _ in range(500):

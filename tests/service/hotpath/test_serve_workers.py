@@ -1,7 +1,11 @@
 """`microoffers serve --workers 2` as deployed: a real supervisor process with two uvicorn workers
 over one Redis. Both workers answer (each stamps its own random prefix on `X-Request-ID`, see
 `service.http.middleware.request_id_of`), both answer on the hot path, they answer alike, and
-SIGTERM stops the supervisor and its workers cleanly."""
+SIGTERM stops the supervisor and its workers cleanly. And two separate `serve --reuse-port`
+processes on one port: a burst of new connections is answered by both.
+
+Every wait is for a state (both processes ready, both answered), never a fixed sleep: on a busy
+machine a worker may take many seconds to import and open its Redis connections."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import BinaryIO
 
 import httpx
 import pytest
@@ -40,16 +45,42 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _ready(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/ready", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def _worker_of(response: httpx.Response) -> str:
     """The per-process prefix of a generated request id (`<prefix>-<counter>`)."""
     return response.headers["x-request-id"].split("-", 1)[0]
+
+
+def _workers_ready(base: str, expected: int) -> bool:
+    """`expected` distinct processes have answered /ready with 200 (new connections spread over
+    them; a process still starting does not accept, so this waits for the slowest one)."""
+    seen: set[str] = set()
+    for _ in range(8 * expected):
+        try:
+            response = httpx.get(f"{base}/ready", timeout=2)
+        except httpx.HTTPError:
+            return False
+        if response.status_code != 200:
+            return False
+        seen.add(_worker_of(response))
+        if len(seen) >= expected:
+            return True
+    return False
+
+
+def _serve(command: list[str], port: int, log: BinaryIO) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        "MICROOFFERS_ACCESS_LOG": "false",
+        "MICROOFFERS_CAP_IMPRESSIONS": "1000000",  # every answer to a request stays the same
+    }
+    return subprocess.Popen(  # `python -m cli.main` is the `microoffers` entry point (pyproject scripts)
+        [sys.executable, "-m", "cli.main", *command, "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def _hot_answers(metrics: str) -> float:
@@ -65,23 +96,11 @@ def test_two_workers_both_answer_alike_and_stop_on_sigterm(
 ) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-        "MICROOFFERS_ACCESS_LOG": "false",
-        "MICROOFFERS_CAP_IMPRESSIONS": "1000000",  # every answer to a request stays the same
-    }
     command = ["serve", "--artifacts", str(artifacts), "--redis-url", own_redis.url, "--workers", "2"]
     log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen(  # `python -m cli.main` is the `microoffers` entry point (pyproject scripts)
-        [sys.executable, "-m", "cli.main", *command, "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    proc = _serve(command, port, log)
     try:
-        assert wait_until(lambda: _ready(base), timeout=90), (tmp_path / "serve.log").read_text()
+        assert wait_until(lambda: _workers_ready(base, 2), timeout=120), (tmp_path / "serve.log").read_text()
         workers = _children(proc.pid)
         assert len(workers) >= 2
         customers = [str(c) for c in artifact.customers.ids[:8]]
@@ -124,3 +143,40 @@ def test_two_workers_both_answer_alike_and_stop_on_sigterm(
         log.close()
     output = (tmp_path / "serve.log").read_text()
     assert "Traceback" not in output, output
+
+
+def test_two_serve_processes_share_one_port_with_reuse_port(
+    artifacts: Path, artifact: Artifact, own_redis: RedisServer, published: redis.Redis, tmp_path: Path
+) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = ["serve", "--artifacts", str(artifacts), "--redis-url", own_redis.url, "--reuse-port"]
+    logs = [(tmp_path / f"serve-{n}.log").open("wb") for n in range(2)]
+    procs = [_serve(command, port, log) for log in logs]
+    try:
+        assert wait_until(lambda: _workers_ready(base, 2), timeout=120), [p.poll() for p in procs]
+        customers = [str(c) for c in artifact.customers.ids[:8]]
+        paths = [f"/recommend/{c}?k=4" for c in customers] * 8
+        with ThreadPoolExecutor(16) as pool:  # a new connection per request: the kernel picks the process
+            responses = list(pool.map(lambda path: httpx.get(f"{base}{path}", timeout=10), paths))
+        assert {r.status_code for r in responses} == {200}
+        by_process: dict[str, dict[str, object]] = {}
+        for path, response in zip(paths, responses, strict=True):
+            by_process.setdefault(_worker_of(response), {})[path] = response.json()
+        assert len(by_process) == 2, by_process.keys()  # the burst spread over both processes
+        first, second = by_process.values()
+        assert all(first[path] == second[path] for path in first.keys() & second.keys())
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        # a single uvicorn process re-raises the SIGTERM it handled once it has shut down
+        assert {proc.wait(timeout=40) for proc in procs} <= {0, -signal.SIGTERM}
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+        for log in logs:
+            log.close()
+    for n in range(2):
+        output = (tmp_path / f"serve-{n}.log").read_text()
+        assert "Traceback" not in output, output
