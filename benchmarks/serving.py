@@ -7,7 +7,15 @@ then runs two uvicorn servers with identical settings: the real app (`REDIS_URL`
 ids (a Lua script), loopback only. Prints requests/s, p50, p99 and errors of each, and the
 ratios to the floor. Everything it starts, it stops.
 
+With `--cold`, each path is also loaded on a fresh server that keeps no answers
+(`MICROOFFERS_HOT_PATH_CACHE_SIZE=0`: every answer computed), without warm-up, over all
+`--customers` ids (>= 20,000 for issue 14; each requested a few times at most), reported beside the
+warm run (the first `--warm-customers` ids, after the warm-up). `--live-share 0.1` first gives 10% of
+the customers live state (`benchmarks.live_share`: a recent event and capped items). Every run
+also reports Redis' CPU per request (INFO cpu, user + system, over the run).
+
     python -m benchmarks.serving [--duration 15] [--connections 32] [--path '/recommend/{customer}?k=10' ...]
+    python -m benchmarks.serving --artifacts /work/bench-fast/artifacts --customers 40000 --cold [--live-share 0.1]
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.live_share import API_KEY, give_live_state, redis_cpu_s
 from benchmarks.procs import ROOT, cli, free_port, redis_server, run_measured, wait_for_port
 
 DEMO = ROOT / "data" / "online_retail_ii_2009_2010.parquet"
@@ -84,13 +93,17 @@ class Server:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measured_load(srv: Server, script: Path, args: argparse.Namespace) -> dict[str, Any]:
+def measured_load(srv: Server, script: Path, args: argparse.Namespace, redis_url: str | None = None) -> dict[str, Any]:
     """wrk's figures plus the server's CPU time per answered request: on a shared machine the
-    requests/s of both runs move with the neighbours, the CPU cost of a request much less."""
-    before = srv.cpu_s()
+    requests/s of both runs move with the neighbours, the CPU cost of a request much less. With
+    `redis_url`, Redis' CPU time per request too."""
+    before, redis_before = srv.cpu_s(), redis_cpu_s(redis_url) if redis_url else 0.0
     result = run_wrk(srv.url, script, args.duration, args.connections, args.threads)
     cpu = srv.cpu_s() - before
-    result["server_cpu_us_per_request"] = round(cpu * 1e6 / max(result["requests"], 1), 1)
+    n = max(result["requests"], 1)
+    result["server_cpu_us_per_request"] = round(cpu * 1e6 / n, 1)
+    if redis_url:
+        result["redis_cpu_us_per_request"] = round((redis_cpu_s(redis_url) - redis_before) * 1e6 / n, 1)
     return result
 
 
@@ -206,6 +219,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=2, help="wrk threads")
     ap.add_argument("--workers", type=int, default=1, help="uvicorn workers (same for both apps)")
     ap.add_argument("--customers", type=int, default=2000, help="distinct customer ids rotated over")
+    ap.add_argument("--warm-customers", type=int, default=2000, help="with --cold: ids the warm run rotates over")
+    ap.add_argument("--cold", action="store_true", help="also a fresh server keeping no answers, no warm-up")
+    ap.add_argument("--live-share", type=float, default=0.0, help="share of customers given live state first")
     ap.add_argument("--artifacts", type=Path, help="publish this artifact instead of training the demo data")
     ap.add_argument("--workdir", type=Path, default=ROOT / ".bench")
     ap.add_argument(
@@ -225,6 +241,9 @@ def main(argv: list[str] | None = None) -> None:
         ids = customer_ids(version_dir, args.customers)
         if args.experiment:
             start_experiment(redis_url)
+        if args.live_share > 0:
+            live = ids[:: max(1, round(1 / args.live_share))]
+            give_live_state(live, redis_url, lambda port, env: server(service_cmd(port, args), port, env))
         for path in paths:
             results += load_path(path, ids, redis_url, Path(tmp), args)
     print_table(results, args)
@@ -239,12 +258,18 @@ def main(argv: list[str] | None = None) -> None:
     print(f"results in {out}")
 
 
+def service_cmd(port: int, args: argparse.Namespace) -> list[str]:
+    return uvicorn_cmd("service.app:create_app", port, args.workers, True)
+
+
 def load_path(path: str, ids: list[str], redis_url: str, tmp: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Load the service on `path`, then the floor with a body of the same size."""
-    script = lua_script(ids, path, tmp)
+    """Load the service on `path` (warm; with `--cold` also cold), then the floor with a body of
+    the same size."""
+    warm_ids = ids[: args.warm_customers] if args.cold else ids
+    script = lua_script(warm_ids, path, tmp)
+    env = {**os.environ, "REDIS_URL": redis_url, "MICROOFFERS_API_KEY": API_KEY}
     port = free_port()
-    env = {**os.environ, "REDIS_URL": redis_url}
-    with server(uvicorn_cmd("service.app:create_app", port, args.workers, True), port, env) as srv:
+    with server(service_cmd(port, args), port, env) as srv:
         first = path.replace("{customer}", ids[0])
         try:
             body = urllib.request.urlopen(srv.url + first, timeout=5).read()
@@ -252,8 +277,16 @@ def load_path(path: str, ids: list[str], redis_url: str, tmp: Path, args: argpar
             print(f"skipping {path}: {exc}")
             return []
         run_wrk(srv.url, script, args.warmup, args.connections, args.threads)
-        service = measured_load(srv, script, args)
+        service = measured_load(srv, script, args, redis_url)
         service["answered_by"] = answered_by(srv.url)
+    runs = [{"app": "service", **service}]
+    if args.cold:
+        port = free_port()
+        cold_env = {**env, "MICROOFFERS_HOT_PATH_CACHE_SIZE": "0"}
+        with server(service_cmd(port, args), port, cold_env) as srv:
+            cold = measured_load(srv, lua_script(ids, path, tmp), args, redis_url)
+            cold["answered_by"] = answered_by(srv.url)
+        runs.append({"app": "service cold", **cold})
     body_file = tmp / "floor-body.json"
     body_file.write_bytes(body)
     port = free_port()
@@ -261,15 +294,11 @@ def load_path(path: str, ids: list[str], redis_url: str, tmp: Path, args: argpar
     with server(uvicorn_cmd("benchmarks.floor_app:app", port, args.workers, False), port, env) as srv:
         run_wrk(srv.url, script, args.warmup, args.connections, args.threads)
         floor = measured_load(srv, script, args)
-    ratio = {
-        "rps_ratio": round(service["requests_per_s"] / floor["requests_per_s"], 3),
-        "p99_ratio": round(service["p99_ms"] / floor["p99_ms"], 2),
-        "cpu_ratio": round(floor["server_cpu_us_per_request"] / max(service["server_cpu_us_per_request"], 0.1), 3),
-    }
-    return [
-        {"app": "service", "path": path, "body_bytes": len(body), **service, **ratio},
-        {"app": "floor", "path": path, "body_bytes": len(body), **floor},
-    ]
+    for run in runs:
+        run["rps_ratio"] = round(run["requests_per_s"] / floor["requests_per_s"], 3)
+        run["p99_ratio"] = round(run["p99_ms"] / floor["p99_ms"], 2)
+        run["cpu_ratio"] = round(floor["server_cpu_us_per_request"] / max(run["server_cpu_us_per_request"], 0.1), 3)
+    return [{"path": path, "body_bytes": len(body), **run} for run in [*runs, {"app": "floor", **floor}]]
 
 
 def answered_by(url: str) -> dict[str, float]:
@@ -286,22 +315,24 @@ def answered_by(url: str) -> dict[str, float]:
 def print_table(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(
         f"\n{args.connections} connections, {args.threads} wrk threads, {args.duration}s, "
-        f"{args.workers} uvicorn worker(s), {args.customers} customers rotated, {args.warmup}s warm-up, load average "
-        f"{os.getloadavg()[0]:.1f}"
+        f"{args.workers} uvicorn worker(s), {args.customers} customers rotated"
+        f"{f' (warm: {args.warm_customers}, cold: all)' if args.cold else ''}, {args.warmup}s warm-up, "
+        f"live share {args.live_share}, load average {os.getloadavg()[0]:.1f}"
     )
     print(
-        "| app | path | body B | req/s | p50 ms | p99 ms | errors | server CPU/request | req/s vs floor "
-        "| p99 vs floor | floor CPU / service CPU |"
+        "| app | path | body B | req/s | p50 ms | p99 ms | errors | server CPU/request | Redis CPU/request "
+        "| req/s vs floor | p99 vs floor | floor CPU / service CPU |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(
             f"| {r['app']} | `{r['path']}` | {r['body_bytes']} | {r['requests_per_s']:.0f} | {r['p50_ms']:.2f} | "
-            f"{r['p99_ms']:.2f} | {r['errors']} | {r['server_cpu_us_per_request']} us | {r.get('rps_ratio', '')} "
+            f"{r['p99_ms']:.2f} | {r['errors']} | {r['server_cpu_us_per_request']} us "
+            f"| {r.get('redis_cpu_us_per_request', '')} us | {r.get('rps_ratio', '')} "
             f"| {r.get('p99_ratio', '')} | {r.get('cpu_ratio', '')} |"
         )
         if r.get("answered_by"):
-            print(f"|  | answered by: {r['answered_by']} | | | | | | | | | |")
+            print(f"|  | answered by: {r['answered_by']} | | | | | | | | | | |")
 
 
 if __name__ == "__main__":

@@ -116,9 +116,9 @@ def publish(
 
 
 def _write_customers(artifact: Artifact, client: redis.Redis, customers: range, chunk_size: int) -> Iterator[int]:
-    """The documents (`c:` and `store:`) of the customers in `customers` (row numbers); yields
+    """The documents (`c:`, `store:` and `a:`) of the customers in `customers` (row numbers); yields
     how many customers are done."""
-    documents = customer_documents(artifact, customers=customers)
+    documents = customer_documents(artifact, customers=customers, answers=True)
     with collector_paused():
         yield from _write_documents(client, artifact.version, documents, chunk_size)
 

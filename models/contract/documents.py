@@ -12,6 +12,7 @@ import itertools
 from collections.abc import Iterator
 
 from models import contract
+from models.contract.answer_fragments import ANSWER_ITEMS, encode_answer_rows
 from models.contract.artifact import Artifact
 from models.contract.store_blocks import store_documents
 from models.contract.store_documents import shared_store_documents, store_doc
@@ -24,16 +25,23 @@ MANIFEST = "manifest"
 
 
 CUSTOMER_PREFIX = "c:"
+ANSWER_PREFIX = "a:"
 
 
 def customer_doc(customer_id: str) -> str:
     return f"{CUSTOMER_PREFIX}{customer_id}"
 
 
-def personal_documents(customer_id: str) -> tuple[str, str]:
-    """The documents of a version that are about one customer: their list and store ingredients
-    (what forgetting a customer removes; segment samples are edited, see `store_documents`)."""
-    return customer_doc(customer_id), store_doc(customer_id)
+def answer_doc(customer_id: str) -> str:
+    """The customer's pre-rendered `/recommend` answer (`models.contract.answer_fragments`)."""
+    return f"{ANSWER_PREFIX}{customer_id}"
+
+
+def personal_documents(customer_id: str) -> tuple[str, str, str]:
+    """The documents of a version that are about one customer: their list, store ingredients and
+    pre-rendered answer (what forgetting a customer removes; segment samples are edited, see
+    `store_documents`)."""
+    return customer_doc(customer_id), store_doc(customer_id), answer_doc(customer_id)
 
 
 def is_customer_doc(name: str) -> bool:
@@ -41,12 +49,18 @@ def is_customer_doc(name: str) -> bool:
     return name.startswith(CUSTOMER_PREFIX)
 
 
+def is_answer_doc(name: str) -> bool:
+    return name.startswith(ANSWER_PREFIX)
+
+
 def customer_documents(
-    artifact: Artifact, chunk: int = 4096, customers: range | None = None
+    artifact: Artifact, chunk: int = 4096, customers: range | None = None, answers: bool = False
 ) -> Iterator[tuple[str, bytes]]:
     """Per known customer (or per customer row in `customers`): their merged candidate list
     (`c:`, see `models.rules.ranking`; merged and encoded a block at a time), each followed by their
-    personal-store ingredients (`store:`, see `models.contract.store_documents`) when trained."""
+    personal-store ingredients (`store:`, see `models.contract.store_documents`) when trained,
+    and with `answers` by their pre-rendered answer (`a:`, read by the service's hot path only,
+    so the embedded store does without)."""
     a = artifact
     item_ids = a.items.ids.astype(object)
     todo = customers if customers is not None else range(len(a.customers))
@@ -57,7 +71,10 @@ def customer_documents(
             rows, a.discovery_items, a.discovery_scores, a.all_items, a.all_scores, a.history
         )
         payloads = contract.encode_offer_rows(item_ids, items, scores, bought, lengths)
-        for document in zip(map(customer_doc, a.customers.ids[rows].tolist()), payloads):
+        ids = a.customers.ids[rows].tolist()
+        if answers:
+            yield from zip(map(answer_doc, ids), encode_answer_rows(items, scores, bought, lengths))
+        for document in zip(map(customer_doc, ids), payloads):
             yield document
             yield from itertools.islice(stores, 1)
 
@@ -70,6 +87,7 @@ def shared_documents(artifact: Artifact) -> Iterator[tuple[str, bytes]]:
     yield POPULAR, contract.encode_offers(popular)
     catalog = {k: v.to_json() for k, v in catalog_from_frame(a.catalog).items()}
     yield CATALOG, contract.encode_json(catalog)
+    yield ANSWER_ITEMS, contract.encode_json(a.items.ids.tolist())
     yield MANIFEST, contract.encode_json({**a.manifest, "metrics": a.metrics})
     yield from shared_store_documents(a)
 

@@ -22,6 +22,7 @@ import pandas as pd
 
 from models import contract
 from models.contract import documents
+from models.contract.answer_fragments import decode_answer_rows
 from models.contract.artifact import Artifact
 from models.contract.events import LoggedEvent, ms_to_iso, to_record
 from models.contract.store_documents import segment_doc, segment_of_store_document, store_doc
@@ -222,4 +223,6 @@ def _day(day_number: float) -> str:
 def _decode(name: str, raw: bytes) -> Any:
     if documents.is_customer_doc(name):
         return [list(offer) for offer in contract.decode_offers(raw)]
+    if documents.is_answer_doc(name):
+        return decode_answer_rows(raw)
     return contract.decode_json(raw)

@@ -220,18 +220,29 @@ def answer_fields(
         "source": source,
         "degraded": degraded,
         "items": [
-            {
-                "item_id": o.item_id,
-                "title": rules.title(o.item_id),
-                "price": rules.price(o.item_id),
-                "score": scale(o.score),
-                "reason": FEATURED_REASON if o.item_id in choice.featured else _reason(o, source, rhythm),
-                **rules.extras(o.item_id),
-            }
+            item_fields(
+                rules,
+                o.item_id,
+                scale(o.score),
+                FEATURED_REASON if o.item_id in choice.featured else _reason(o, source, rhythm),
+            )
             for o in choice.offers
         ],
         "recommendation_id": experiments.stamp(chosen, version, surface, customer_id),
         "variant": chosen.label,
+    }
+
+
+def item_fields(rules: ItemFilter, item_id: str, score: float, reason: str) -> dict[str, Any]:
+    """One answer item, in the schema's order (the hot path pre-renders it around its score,
+    see `service.hotpath.cold`)."""
+    return {
+        "item_id": item_id,
+        "title": rules.title(item_id),
+        "price": rules.price(item_id),
+        "score": score,
+        "reason": reason,
+        **rules.extras(item_id),
     }
 
 

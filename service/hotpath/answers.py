@@ -1,7 +1,8 @@
 """Answers kept in process, per model version, erasure count and day.
 
-A customer's entry holds their decoded candidates (so a request whose overlay view is non-empty
-still needs no document read) and rendered answers by query. Answers are reused only while
+A customer's entry holds their pre-rendered answer rows (`service.hotpath.cold`) and, once a
+request needed them, their decoded candidates (so a request whose overlay view is non-empty
+needs no further document read), and rendered answers by query. Answers are reused only while
 nothing they depend on can have changed: the same version, no erasure since (an erasure anywhere
 empties every worker's cache, see `models.contract.ERASURES_KEY`), the same UTC day (catalog
 rules are by day), and, for `/recommend`, the same overlay view and a time before the view's
@@ -30,7 +31,10 @@ class Rendered:
 
 @dataclass(slots=True)
 class Entry:
-    offers: list[Offer] | None  # None: a customer this version does not know
+    offers: list[Offer] | None  # None: a customer this version does not know (or not read yet)
+    answer: bytes | None = None  # the `a:` document (`service.hotpath.cold`), if there is one
+    offers_read: bool = True  # False: `offers` not read yet (the entry was made for the `a:` document)
+    answer_read: bool = False  # the `a:` document was read (`answer` None: there is none)
     segment: str | None = None  # feedback label (`LiveContext.segment_of`), once known
     bodies: dict[object, Rendered] = field(default_factory=dict)
 

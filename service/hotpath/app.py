@@ -27,11 +27,13 @@ import orjson
 from starlette.types import Scope, Send
 
 from models.contract import decode_offers, documents
+from models.contract.answer_fragments import ANSWER_ITEMS
 from service.core import experiments, filters, personal_store
 from service.core import recommend as recommendations
 from service.core.deny_list import DenyList
 from service.hotpath.answers import AnswerCache, Entry, Rendered
 from service.hotpath.batcher import Read, RedisBatcher
+from service.hotpath.cold import AnswerItems, cold_answer
 from service.http.deps import CUSTOMER_ID_PATTERN
 from service.http.middleware import request_id_of, response_headers
 from service.http.params import DEFAULT_K, MAX_RECOMMEND_K, MAX_STORE_K, MIN_K
@@ -52,6 +54,7 @@ _CUSTOMER_ID = re.compile(CUSTOMER_ID_PATTERN)
 _BOOLS = {b"true": True, b"false": False, b"1": True, b"0": False}
 _JSON = (b"content-type", b"application/json")
 MAX_REMEMBERED_QUERIES = 1024
+ANSWER, OFFERS = "answer", "offers"  # what a cache entry must hold (see `HotPath._read`)
 
 
 def _count(most: int) -> Callable[[bytes], int | None]:
@@ -136,6 +139,7 @@ class HotPath:
         self.recommend_cache: AnswerCache | None = None
         self.store_cache: AnswerCache | None = None
         self._queries: dict[tuple[bytes, int], dict[bytes, Any]] = {}
+        self._answer_items: tuple[str, AnswerItems | None] | None = None  # (version, its items)
 
     def close(self) -> None:
         self.batcher.connection.close()
@@ -185,23 +189,60 @@ class HotPath:
         serving = self._serving(customer_id, self.recommend_cache)
         query = self._query(scope["query_string"], RECOMMEND_QUERY)
         k, include_purchased = query.get(b"k", DEFAULT_K), query.get(b"include_purchased", False)
-        read, entry = await self._read(serving, customer_id, "recommend_cache", True)
-        live = serving.live
-        now_ms = live.now_ms()
-        if self.metrics is not None:
-            self.metrics.count_lookup("redis", entry.offers is not None)
+        wanted = OFFERS if include_purchased else ANSWER
+        read, entry = await self._read(serving, customer_id, "recommend_cache", wanted)
+        now_ms = serving.live.now_ms()
         rendered = entry.bodies.get((k, include_purchased))
         if rendered is None or rendered.view != read.view or now_ms >= rendered.valid_until_ms:
-            chosen = self._assignment(serving, read, customer_id)
-            rendered = await self._compute_recommend(
-                serving, read, entry, customer_id, k, include_purchased, now_ms, chosen
-            )
+            cold = not (read.view or include_purchased) and entry.answer is not None
+            rendered = await self._cold(serving, read, entry, customer_id, k) if cold else None
+            if rendered is None:  # live state, or no `a:` document: the full computation
+                if not entry.offers_read:
+                    read, entry = await self._read(serving, customer_id, "recommend_cache", OFFERS)
+                chosen = self._assignment(serving, read, customer_id)
+                rendered = await self._compute_recommend(
+                    serving, read, entry, customer_id, k, include_purchased, now_ms, chosen
+                )
             entry.bodies[(k, include_purchased)] = rendered
+        if self.metrics is not None:
+            self.metrics.count_lookup("redis", entry.offers is not None or entry.answer is not None)
         if rendered.shown is not None:
             self.batcher.shown(rendered.shown, rendered.encoded)
             if rendered.exposure is not None:
                 self.batcher.exposed(rendered.exposure)
         return rendered.body
+
+    async def _cold(self, serving: Serving, read: Read, entry: Entry, customer_id: str, k: int) -> Rendered | None:
+        """The answer from the customer's `a:` document (`service.hotpath.cold`; their overlay
+        view is empty); None when the version has no pre-rendered items."""
+        items = await self._answer_items_of(serving, read.version)
+        if items is None or entry.answer is None:
+            return None
+        chosen = self._assignment(serving, read, customer_id)
+        body, shown_items, recommendation_id = cold_answer(items, entry.answer, customer_id, k, chosen, filters.today())
+        if not shown_items:
+            return Rendered(body, read.view, float("inf"))
+        if entry.segment is None:
+            entry.segment = serving.live.segment_of(customer_id)
+        shown = Impressions(customer_id, shown_items, "personal", recommendations.SECTION, entry.segment, ())
+        exposure = (
+            experiments.exposure_of(recommendation_id, customer_id, len(shown_items)) if chosen.experiment else None
+        )
+        return Rendered(body, read.view, float("inf"), shown, encode_impressions(shown), exposure)
+
+    async def _answer_items_of(self, serving: Serving, version: str) -> AnswerItems | None:
+        """The version's `AnswerItems`, made once per version (None: published without them)."""
+        known = self._answer_items
+        if known is not None and known[0] == version:
+            return known[1]
+        store = serving.stores.primary
+        try:
+            raw = await store.document(version, ANSWER_ITEMS)
+            items = AnswerItems(version, orjson.loads(raw), await store.catalog(version)) if raw else None
+        except StoreUnavailableError as exc:
+            raise Delegate from exc
+        self._answer_items = (version, items)
+        return items
 
     def _assignment(self, serving: Serving, read: Read, customer_id: str) -> experiments.Assignment:
         """The customer's variant in the experiment this tick read; Delegate when the variant
@@ -260,7 +301,7 @@ class HotPath:
         serving = self._serving(customer_id, self.store_cache)
         query = self._query(scope["query_string"], STORE_QUERY)
         k = query.get(b"k", DEFAULT_K)
-        read, entry = await self._read(serving, customer_id, "store_cache", False)
+        read, entry = await self._read(serving, customer_id, "store_cache", None)
         now_ms = serving.live.now_ms()
         rendered = entry.bodies.get(k)
         if rendered is None or rendered.view != read.view or now_ms >= rendered.valid_until_ms:
@@ -282,13 +323,15 @@ class HotPath:
             entry.bodies[k] = rendered
         return rendered.body
 
-    async def _read(self, serving: Serving, customer_id: str, which: str, with_offers: bool) -> tuple[Read, Entry]:
+    async def _read(self, serving: Serving, customer_id: str, which: str, wanted: str | None) -> tuple[Read, Entry]:
         """This tick's read for the customer, and their entry in the cache of the version read (a
-        new, empty cache when the version, the erasure count, the day or the generation changed)."""
-        for _ in range(2):
+        new, empty cache when the version, the erasure count, the day or the generation changed).
+        `wanted`: what the entry must hold, reading its document if it does not (`ANSWER`: the
+        `a:` document, `OFFERS`: the `c:` list; None: nothing, the personal store reads its own)."""
+        for _ in range(3):
             cache: AnswerCache | None = getattr(self, which)
-            known = cache is not None and customer_id in cache
-            document = documents.customer_doc(customer_id) if with_offers and not known else None
+            entry = cache.get(customer_id) if cache is not None else None
+            document = None if entry is not None and _holds(entry, wanted) else _document_of(wanted, customer_id)
             try:
                 batch, n = self.batcher.read(customer_id, document)  # the view: both pages follow live state
                 await batch.done
@@ -301,13 +344,18 @@ class HotPath:
                 cache = AnswerCache(key, self.cache_size)
                 setattr(self, which, cache)
             entry = cache.get(customer_id)
-            if entry is not None:
+            if document is None and entry is not None:
                 return read, entry
-            if document is not None or not with_offers:
-                offers = decode_offers(read.document) if read.document else None
-                return read, cache.put(customer_id, Entry(offers))
-            # the cache was emptied while we read without the document: read again, with it
-        raise Delegate  # the version switched twice while we read: let the route answer
+            if document is None and wanted is not None:
+                continue  # the cache was emptied while we read without the document: read again, with it
+            if entry is None:
+                entry = cache.put(customer_id, Entry(None, offers_read=False))
+            if wanted == OFFERS:
+                entry.offers, entry.offers_read = (decode_offers(read.document) if read.document else None), True
+            elif wanted == ANSWER:
+                entry.answer, entry.answer_read = read.document, True  # b"": an empty pool
+            return read, entry
+        raise Delegate  # the version switched while we read, again and again: let the route answer
 
     def _serving(self, customer_id: str, cache: AnswerCache | None) -> Serving:
         """The generation to answer from; Delegate when the routes must answer. A customer with
@@ -333,6 +381,18 @@ class HotPath:
             if len(self._queries) < MAX_REMEMBERED_QUERIES:
                 self._queries[key] = query
         return query
+
+
+def _holds(entry: Entry, wanted: str | None) -> bool:
+    if wanted == ANSWER:
+        return entry.answer_read or entry.offers_read
+    return entry.offers_read or wanted is None
+
+
+def _document_of(wanted: str | None, customer_id: str) -> str | None:
+    if wanted == ANSWER:
+        return documents.answer_doc(customer_id)
+    return documents.customer_doc(customer_id) if wanted == OFFERS else None
 
 
 def _has_header(scope: Scope, name: bytes) -> bool:
