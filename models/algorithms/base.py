@@ -155,7 +155,8 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 def top_k_wide(scores: np.ndarray, k: int, block: int = 512, same_ties: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """`top_k` of rows with many more items than `k`, a few times faster, the same answer.
 
-    The k-th largest of the rows' block maxima is at most the row's k-th largest value, so
+    The k-th largest of the rows' block maxima is at most the row's k-th largest value (any
+    partition of the items into blocks will do; here item j is in block j mod the count), so
     only the entries at or above it can be in the top k: those few are ranked. Where two of
     the top k + 1 values tie, `top_k`'s order depends on how `argpartition` arranged them, so
     those rows go through `top_k` itself; elsewhere the answer is unique and both agree.
@@ -165,7 +166,9 @@ def top_k_wide(scores: np.ndarray, k: int, block: int = 512, same_ties: bool = T
     if n == 0 or n_items < 4 * block or n_items // block <= k:
         return top_k(scores, k)
     width = n_items // block * block
-    maxima = scores[:, :width].reshape(n, -1, block).max(axis=2)
+    # Interleaved blocks (item j in block j mod n_blocks): item rows often follow popularity,
+    # and contiguous blocks would then put the best items in the first few, loosening the bound.
+    maxima = scores[:, :width].reshape(n, block, -1).max(axis=1)
     threshold = -np.partition(-maxima, k - 1, axis=1)[:, k - 1]
     above = scores >= threshold[:, None]
     counts = above.sum(axis=1)

@@ -36,7 +36,6 @@ class BlendTopK:
         self.ev, self.pool = ev, pool
         self.min_items = MIN_ITEMS if min_items is None else min_items
         self.from_candidates = self.from_every_item = 0  # customers answered each way (for the log)
-        self._shuffle = np.random.default_rng(0).permutation(ev.data.history.shape[1])
         self._pools: dict[tuple[int, str], tuple[Scores, np.ndarray, np.ndarray]] = {}
 
     def ranked(self, scores: Scores, task: str, k: int) -> np.ndarray | None:
@@ -147,12 +146,9 @@ class BlendTopK:
             if task == "discovery":
                 seen = self.ev.data.history.matrix[self.ev.rows[rows]].tocoo()
                 sub[seen.row, seen.col] = -np.inf
-            # The values matter, not ties' order. Items are shuffled first: item rows often follow
-            # popularity, which puts the best items in the first blocks and leaves `top_k_wide`'s
-            # block-maxima threshold loose; blocks of 64 keep it tight for k = 64.
-            found, found_values = top_k_wide(sub[:, self._shuffle], self.pool, block=64, same_ties=False)
-            items[start : start + len(rows)] = np.where(found >= 0, self._shuffle[np.maximum(found, 0)], -1)
-            values[start : start + len(rows)] = found_values
+            # The values matter, not ties' order; blocks of 64 keep the threshold tight for k = 64.
+            found = top_k_wide(sub, self.pool, block=64, same_ties=False)
+            items[start : start + len(rows)], values[start : start + len(rows)] = found
         self._pools[key] = (part, items, values)
         return self._pools[key]
 
