@@ -7,7 +7,7 @@ DATA := data/online_retail_ii_2009_2010.parquet
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo train serve test test-deps test-long system-deps lint bench-quality bench-serving bench-scale bench-data bench-cachemiss bench-events bench-spark clean
+.PHONY: install demo train serve test test-deps test-long system-deps lint bench-quality bench-serving bench-serving-cluster bench-scale bench-data bench-cachemiss bench-events bench-spark clean
 
 $(BIN)/microoffers: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,8 +41,8 @@ serve: install
 # Servers the tests run for real: Debian's redis-server and chromium, installed when missing; Java 17
 # for the Spark engine's tests.
 system-deps:
-	@command -v redis-server >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 || { \
-		echo "installing redis-server and chromium (needs root)"; \
+	@command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 || { \
+		echo "installing redis-server (with redis-cli, which forms the test cluster) and chromium (needs root)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server chromium >/dev/null; }
 	@command -v java >/dev/null 2>&1 || { echo "installing Java 17 for Spark (needs root)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
@@ -106,6 +106,12 @@ bench-serving: install system-deps
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python -m benchmarks.serving --workdir $(BENCH_DIR) --warmup 40 \
 		--path '/recommend/{customer}?k=10' --path '/personal-store/{customer}'
+
+# Serving over a 3-primary Redis Cluster vs one Redis vs the floor, alternately in one run (docs/scaling.md).
+bench-serving-cluster: train system-deps
+	@command -v wrk >/dev/null 2>&1 || { echo "installing wrk (needs root)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python -m benchmarks.serving_cluster --workdir $(BENCH_DIR) --artifacts $(ARTIFACTS) --rounds 2
 
 # Event-to-effect latency and events/s over loopback (starts its own redis-server and uvicorn); writes docs/events.md.
 bench-events: train

@@ -443,6 +443,20 @@ def _live_exclusions(redis_url: str, forgotten: set[str]) -> tuple[set[str], dic
     return forgotten | redis_deny_list(redis_url), asyncio.run(read())
 
 
+@app.command("migrate-keys")
+@clear_errors
+def migrate_keys(redis_url: RedisOpt = None) -> None:
+    """Rename a Redis' keys written before hash tags to their tagged names (once, after upgrading;
+    then publish again)."""
+    from training import redis_client
+    from training.key_migration import migrate_keys as run_migration
+
+    if not redis_url:
+        _fail("--redis-url (or REDIS_URL) is required")
+    renamed = run_migration(redis_client.connect(redis_url))  # type: ignore[arg-type]  # _fail does not return
+    typer.echo(f"renamed {len(renamed)} keys" + (f": {', '.join(renamed)}" if renamed else ""))
+
+
 @app.command()
 @clear_errors
 def rollback(redis_url: RedisOpt = None) -> None:

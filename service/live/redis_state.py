@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, ResponseError
@@ -216,7 +216,9 @@ class RedisLiveState(LiveState):
         out: list[tuple[str, LiveSnapshot]] = []
         for start in range(0, len(keys), STREAM_PAGE):
             page = keys[start : start + STREAM_PAGE]
-            views = await self.guard(self.client.mget(page))
+            # a page spans many slots: on a cluster, one MGET per slot (redis-py splits it)
+            mget = cast(Any, self.client).mget_nonatomic if self.cluster else self.client.mget
+            views = await self.guard(mget(page))
             out += [
                 (key.decode()[len(prefix) : -len(suffix)], snapshot_from_view(raw, now_ms))
                 for key, raw in zip(page, views)

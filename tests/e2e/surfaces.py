@@ -234,7 +234,7 @@ class RedisContents:
         return cls(keys, logged, samples, forgotten, current.decode() if current else None)
 
     def naming(self, customer: str) -> list[str]:
-        """Keys whose name holds the customer id as one of its parts (`mo:v:<v>:c:<id>`,
+        """Keys whose name holds the customer id as one of its parts (`mo:v:<v>:c:{<id>}`,
         `mo:live:{<id>}:shown`, ...)."""
         pattern = re.compile(rf"(^|[:{{]){re.escape(customer)}($|[:}}])")
         marker = contract.forgotten_marker_key(customer)  # part of the deny list, like the set's member

@@ -76,6 +76,25 @@ def test_publish_writes_every_shard_then_switches_and_rolls_back(
         assert again["model_version"] == first.version and again["items"] == hot.json()["items"]
 
 
+def test_old_versions_expire_and_half_written_ones_go_on_every_shard(
+    cluster: RedisClusterProcesses, writer: redis.Redis, artifacts: Path, artifact: Artifact
+) -> None:
+    first = publish(artifact, writer).version
+    writer.sadd(contract.PENDING_KEY, "half")  # what a publish killed half-way leaves
+    writer.set(contract.customer_key("half", "someone"), b"[]")
+    writer.set(contract.document_key("half", "popular"), b"[]")
+    publish(load_artifact(add_version(artifacts, "b")), writer)
+    publish(load_artifact(add_version(artifacts, "c")), writer)
+    keys = _keys_per_primary(cluster)
+    old = {port: [k for k in found if k.startswith(f"mo:v:{first}:")] for port, found in keys.items()}
+    assert all(old.values())  # the oldest version's keys were on every primary
+    for port, found in old.items():
+        node = cluster.client(port)
+        assert all(0 < int(node.ttl(k)) <= 24 * 3600 for k in found), port
+    assert not any(k.startswith("mo:v:half:") for found in keys.values() for k in found)
+    assert writer.sismember(contract.EXPIRING_KEY, first) and not writer.sismember(contract.PENDING_KEY, "half")
+
+
 def test_events_change_the_next_answer_and_reach_the_log(
     cluster: RedisClusterProcesses, writer: redis.Redis, artifacts: Path, artifact: Artifact
 ) -> None:
@@ -92,6 +111,9 @@ def test_events_change_the_next_answer_and_reach_the_log(
         assert client.get(f"/customers/{customers[0]}/export", headers=AUTH).json()["live"]["suppressed"] == [
             before[customers[0]]
         ]
+        live = client.app.state.serving.live.state  # type: ignore[attr-defined]
+        hidden = client.portal.call(live.hidden_items, int(time.time() * 1000))  # type: ignore[union-attr]  # every shard
+        assert {c: set(items) for c, items in hidden.items()} == {c: {before[c]} for c in customers}
     logged = entries(writer, contract.EVENTS_STREAM)
     assert sorted(f[b"customer_id"].decode() for _, f in logged) == sorted(customers)
     dismissals = {k: v for k, v in fields(writer, contract.FEEDBACK_COUNTS_KEY).items() if k.startswith(b"dismiss|")}
