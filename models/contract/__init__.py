@@ -54,7 +54,7 @@ class Offer(NamedTuple):
 
 
 # Per-customer document names (`models.contract.documents`): their key puts the id in a hash tag.
-PERSONAL_DOCUMENT_KINDS = ("c:", "store:")
+PERSONAL_DOCUMENT_KINDS = ("c:", "store:", "a:")
 
 
 def version_prefix(version: str) -> str:
@@ -63,7 +63,7 @@ def version_prefix(version: str) -> str:
 
 def document_key(version: str, name: str) -> str:
     """Where a version's document `name` (see `models.contract.documents`) lives in Redis: a
-    customer's (`c:<id>`, `store:<id>`) as `mo:v:<version>:c:{<id>}`, on the customer's shard;
+    customer's (`c:<id>`, `store:<id>`, `a:<id>`) as `mo:v:<version>:c:{<id>}`, on the customer's shard;
     the shared ones as `mo:v:<version>:{v:<version>}:<name>`, together on one shard."""
     for kind in PERSONAL_DOCUMENT_KINDS:
         if name.startswith(kind):
