@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from models import contract
 from models.contract.artifact import Artifact, load_artifact
+from models.contract.documents import personal_documents
 from tests.support.apps import RECOMMEND, add_version, answered, client_for
 from tests.support.keys import AUTH
 from tests.support.redis_cluster import RedisClusterProcesses
@@ -61,9 +62,7 @@ def test_publish_writes_every_shard_then_switches_and_rolls_back(
     customer = str(artifact.customers.ids[7])
     owner = cluster.primary_of(contract.customer_key(first.version, customer))
     own = [k for k in per_primary[owner] if f"{{{customer}}}" in k]
-    assert sorted(own) == sorted(
-        contract.document_key(first.version, n) for n in (f"c:{customer}", f"store:{customer}")
-    )
+    assert sorted(own) == sorted(contract.document_key(first.version, n) for n in personal_documents(customer))
     second = publish(load_artifact(add_version(artifacts, "b")), writer, workers=2)
     assert second.previous == first.version and writer.get(contract.CURRENT_KEY) == second.version.encode()
     with client_for(artifacts, cluster.url) as client:
