@@ -160,6 +160,15 @@ def train(
             "--spark-checkpoint-dir", help="with --engine spark: ALS checkpoints (shared storage on a cluster)"
         ),
     ] = None,
+    spark_als_iterations: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(
+            "--spark-als-iterations",
+            min=1,
+            max=100,
+            help="with --engine spark: ALS sweeps (default 15; each is a few Spark jobs, checkpointed every 5)",
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Train on a purchase history and write a new artifact version under OUT.
@@ -188,6 +197,11 @@ def train(
     with _cleaning_summary() as on_clean:
         if engine == "spark":
             from training.engines.spark.job import train_on_spark
+
+            if spark_als_iterations is not None:
+                params = params.model_copy(
+                    update={"als": params.als.model_copy(update={"iterations": spark_als_iterations})}
+                )
 
             artifact = train_on_spark(
                 inputs, out, params, spark_master, _progress, on_clean, checkpoint_dir=spark_checkpoints

@@ -59,12 +59,13 @@ def test_trains_on_a_standalone_cluster_of_two_workers(cluster: str, retail_slic
     out = tmp_path / "artifacts"
     command = [sys.executable, "-m", "cli.main", "train", "--purchases", str(data), "--format", "online-retail"]
     command += ["--out", str(out), "--engine", "spark", "--spark-master", cluster, "--force", "--segments", "4"]
-    command += ["--spark-checkpoint-dir", str(tmp_path / "checkpoints")]
+    command += ["--spark-checkpoint-dir", str(tmp_path / "checkpoints"), "--spark-als-iterations", "6"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SPARK_LOCAL_IP": "127.0.0.1"}
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     artifact = load_artifact(out)
     assert artifact.manifest["engine"]["master"] == cluster
+    assert artifact.manifest["params"]["als"]["iterations"] == 6
     assert len(artifact.customers) == artifact.manifest["counts"]["customers"] > 100
     assert (artifact.discovery_items[:, 0] >= 0).all()
     assert "Registering app microoffers-train" in (tmp_path / "master.log").read_text()
