@@ -18,10 +18,13 @@ from fastapi.testclient import TestClient
 from models import contract
 from models.contract import documents
 from models.contract.artifact import Artifact, load_artifact
+from service.app import create_app
 from service.hotpath.app import HotPath
-from tests.support.apps import RECOMMEND, add_version, answered, client_for
+from tests.support.apps import RECOMMEND, add_version, answered, client_for, settings_for
 from tests.support.keys import AUTH
+from tests.support.redis_reads import fields, kind
 from tests.support.redis_server import RedisServer
+from tests.support.waiting import wait_until
 from training.publish import publish
 
 pytestmark = pytest.mark.redis
@@ -146,3 +149,32 @@ def test_after_a_version_switch_cold_answers_come_from_the_new_version(
         for customer in customers:
             assert orjson.loads(_same(routes, hot, customer, "?k=6"))["model_version"] == newer.version
             assert _answered_cold(hot, customer)
+
+
+def _recorded(r: redis.Redis, customer: str) -> dict[str, dict[bytes, bytes]]:
+    """What an answer's impressions write: the customer's live hashes and the feedback counters."""
+    keys = [*contract.live_keys(customer), contract.FEEDBACK_COUNTS_KEY]
+    return {key: fields(r, key) for key in keys if kind(r, key) == "hash"}
+
+
+def test_cold_answers_record_the_impressions_the_routes_record(
+    artifact: Artifact, artifacts: Path, own_redis: RedisServer, published: redis.Redis
+) -> None:
+    """From the same (empty) live state, one answer by the route and one from the `a:`
+    document leave the same counts (same stopped clock on both apps)."""
+    customer = str(artifact.customers.ids[17])
+    clock = lambda: datetime(2024, 3, 1, 12, 0, tzinfo=UTC)  # noqa: E731
+    with (
+        TestClient(create_app(settings_for(artifacts, own_redis.url, hot_path=False), clock=clock)) as routes,
+        TestClient(create_app(settings_for(artifacts, own_redis.url), clock=clock)) as hot,
+    ):
+        assert routes.get(f"/recommend/{customer}?k=7").status_code == 200
+        by_route = _recorded(published, customer)
+        assert any(by_route.values())
+        published.delete(*contract.live_keys(customer), contract.FEEDBACK_COUNTS_KEY)
+        assert hot.get(f"/recommend/{customer}?k=7").status_code == 200
+        assert wait_until(lambda: _recorded(published, customer) == by_route, timeout=5), (
+            _recorded(published, customer),
+            by_route,
+        )
+        assert _answered_cold(hot, customer)
