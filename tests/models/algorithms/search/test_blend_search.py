@@ -69,3 +69,18 @@ def test_only_blends_of_linear_parts_are_searched() -> None:
     data = TrainingData.from_purchases(random_shop(customers=50, items=60, lines=600))
     assert supported(data.fit(published_blend(0.2, 0.3)))
     assert not supported(BlendRecommender([(EASERecommender(), 1.0)]))
+
+
+def test_batches_of_customers_with_similar_histories_give_the_lists_of_one_batch() -> None:
+    """`_searched_lists` batches customers by history length (own items are padded candidates);
+    any batching gives every customer the same list, up to float rounding of exact ties."""
+    data = TrainingData.from_purchases(random_shop(seed=3))
+    spec = published_blend(0.2, 0.3)
+    model, matrix = data.fit(spec), data.matrix(spec.weights).matrix
+    offerable = np.ones(matrix.shape[1], dtype=bool)
+    batched = _searched_lists(model, matrix, offerable, 30, batch_size=37)
+    whole = _searched_lists(model, matrix, offerable, 30, batch_size=matrix.shape[0])
+    for name in ("discovery_scores", "all_scores"):
+        assert np.allclose(batched[name], whole[name], rtol=0, atol=1e-6)
+    for name in ("discovery_items", "all_items"):
+        assert (batched[name] == whole[name]).mean() > 0.99
