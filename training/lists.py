@@ -17,6 +17,9 @@ Only customers who bought more than `spare` of their own top items need a second
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -30,6 +33,7 @@ LIST_LENGTH = 100
 SPARE = 32  # extra candidates so bought items can be skipped without a second pass
 _ROWS_PER_CHUNK = 65_536
 SEARCH_MIN_ITEMS = 10_000  # below this, scoring every item is as fast as searching (and simpler)
+LIST_THREADS = min(4, os.cpu_count() or 1)  # the searched lists' batches run on this many threads
 LIST_NAMES = ("discovery_items", "discovery_scores", "all_items", "all_scores")
 
 
@@ -73,11 +77,21 @@ def _dense_lists(
 
 
 def _searched_lists(
-    model: Recommender, matrix: sp.csr_matrix, offerable: np.ndarray, k: int, batch_size: int = 4096
+    model: Recommender,
+    matrix: sp.csr_matrix,
+    offerable: np.ndarray,
+    k: int,
+    batch_size: int = 4096,
+    threads: int = LIST_THREADS,
 ) -> dict[str, np.ndarray]:
     """A supported blend (`models.algorithms.search.blend`): per batch, the candidates (top `k + SPARE` of
     the blend's linear form and the customer's own items) scored exactly; a customer whose
-    lists are not proven complete by the search's bound is scored on every item instead."""
+    lists are not proven complete by the search's bound is scored on every item instead.
+
+    Batches run on `threads` threads: numpy lets go of the GIL in the large array operations
+    that make up most of a batch, so the step uses every core (at 1M customers it was the
+    longest step of `train`, on one core). A search keeps the current batch's state, so each
+    thread has its own and takes every `threads`-th batch; each batch writes its own rows."""
     n = matrix.shape[0]
     out = {
         name: np.full(
@@ -85,29 +99,43 @@ def _searched_lists(
         )
         for name in LIST_NAMES
     }
-    search = BlendSearch(model, matrix.shape[1])
     # Every customer's own items are candidates, padded to the batch's longest history, so
     # customers are batched by history length: one heavy buyer no longer widens 4,095 others.
     by_history = np.argsort(np.diff(matrix.indptr), kind="stable")
-    for start in range(0, n, batch_size):
-        rows = np.sort(by_history[start : start + batch_size])
-        seen = matrix[rows]
-        items, bound = search.candidates(search.form(model, rows, seen), k + SPARE, offerable)
-        scores = np.where(items >= 0, search.exact(model, rows, items), -np.inf).astype(np.float32)
-        pos, all_scores = top_k(scores, k)
-        all_items = np.where(pos >= 0, np.take_along_axis(items, np.maximum(pos, 0), axis=1), -1)
-        scores[bought_mask(seen, items)] = -np.inf
-        pos, disc_scores = top_k(scores, k)
-        disc_items = np.where(pos >= 0, np.take_along_axis(items, np.maximum(pos, 0), axis=1), -1)
-        lists = (disc_items, disc_scores, all_items, all_scores)
-        for name, value in zip(LIST_NAMES, lists):
-            out[name][rows] = value
-        unproven = np.flatnonzero((disc_scores[:, k - 1] < bound) | (all_scores[:, k - 1] < bound))
-        if len(unproven):
-            dense = _dense_lists(model, rows[unproven], seen[unproven], offerable, k)
-            for name, value in zip(LIST_NAMES, dense):
-                out[name][rows[unproven]] = value
+    batches = [np.sort(by_history[start : start + batch_size]) for start in range(0, n, batch_size)]
+    threads = max(1, min(threads, len(batches)))
+
+    def run(first: int) -> None:
+        search = BlendSearch(model, matrix.shape[1])
+        for rows in batches[first::threads]:
+            for name, value in zip(LIST_NAMES, _search_batch(model, search, matrix[rows], rows, offerable, k)):
+                out[name][rows] = value
+
+    if threads == 1:
+        run(0)
+    else:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(run, range(threads)))  # list(): a batch's exception is raised here
     return out
+
+
+def _search_batch(
+    model: Recommender, search: BlendSearch, seen: sp.csr_matrix, rows: np.ndarray, offerable: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(discovery items, scores, all items, scores) of one batch of `rows`."""
+    items, bound = search.candidates(search.form(model, rows, seen), k + SPARE, offerable)
+    scores = np.where(items >= 0, search.exact(model, rows, items), -np.inf).astype(np.float32)
+    pos, all_scores = top_k(scores, k)
+    all_items = np.where(pos >= 0, np.take_along_axis(items, np.maximum(pos, 0), axis=1), -1)
+    scores[bought_mask(seen, items)] = -np.inf
+    pos, disc_scores = top_k(scores, k)
+    disc_items = np.where(pos >= 0, np.take_along_axis(items, np.maximum(pos, 0), axis=1), -1)
+    unproven = np.flatnonzero((disc_scores[:, k - 1] < bound) | (all_scores[:, k - 1] < bound))
+    if len(unproven):
+        dense = _dense_lists(model, rows[unproven], seen[unproven], offerable, k)
+        for value, exact in zip((disc_items, disc_scores, all_items, all_scores), dense):
+            value[unproven] = exact
+    return disc_items, disc_scores, all_items, all_scores
 
 
 def _stack(values: list[np.ndarray], k: int, ids: bool) -> np.ndarray:

@@ -84,3 +84,17 @@ def test_batches_of_customers_with_similar_histories_give_the_lists_of_one_batch
         assert np.allclose(batched[name], whole[name], rtol=0, atol=1e-6)
     for name in ("discovery_items", "all_items"):
         assert (batched[name] == whole[name]).mean() > 0.99
+
+
+def test_lists_on_several_threads_equal_the_lists_on_one() -> None:
+    """Batches run on threads, each with its own search (a search holds its batch's state):
+    the same batches give exactly the same lists on one thread or three."""
+    data = TrainingData.from_purchases(random_shop(seed=5))
+    spec = published_blend(0.2, 0.3)
+    model, matrix = data.fit(spec), data.matrix(spec.weights).matrix
+    offerable = np.random.default_rng(5).random(matrix.shape[1]) > 0.1
+    one = _searched_lists(model, matrix, offerable, 30, batch_size=29, threads=1)
+    three = _searched_lists(model, matrix, offerable, 30, batch_size=29, threads=3)
+    assert matrix.shape[0] > 3 * 29  # every thread has batches
+    for name in one:
+        assert np.array_equal(one[name], three[name]), name
