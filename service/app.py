@@ -7,7 +7,6 @@ What requests read (stores, live context, model) is one `service.serving.Serving
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from models.contract.artifact import artifacts_root
 from models.rules.privacy import forgotten_path
+from service import background
 from service.core.business_rules import RuleBook
 from service.core.complaint_webhook import open_complaint_webhook
 from service.core.deny_list import DenyList
@@ -135,9 +135,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         finally:
             for task in (watch, rules_watch):
                 if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                    await background.stop(task)
             if app.hot is not None:
                 app.hot.close()
                 app.hot = None

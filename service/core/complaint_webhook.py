@@ -30,6 +30,7 @@ import httpx
 import orjson
 
 from models.contract.events import NEGATIVE_TYPES, Event, ms_to_iso
+from service import background
 from service.live.state import Recorded
 from service.observability.metrics import Metrics
 from service.settings import Settings
@@ -114,9 +115,7 @@ class ComplaintWebhook:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.queue.join(), self.drain_s)
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await background.stop(self._task)
         left = [self.queue.get_nowait()[0] for _ in range(self.queue.qsize())]
         if left:
             self.metrics.complaint_webhook.labels("dropped").inc(len(left))
