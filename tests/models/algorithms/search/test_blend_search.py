@@ -10,7 +10,8 @@ from models.algorithms.als import ALSParams
 from models.algorithms.blend import BlendRecommender
 from models.algorithms.ease import EASERecommender
 from models.algorithms.search.blend import supported
-from training.lists import _scored_lists, _searched_lists
+from training import lists as lists_module
+from training.lists import _history_batches, _scored_lists, _searched_lists
 from training.selection.candidates import COUNTS, ModelSpec, TrainingData, baseline_specs, blend_spec
 from training.selection.tune import search_space, spec_for
 
@@ -98,3 +99,33 @@ def test_lists_on_several_threads_equal_the_lists_on_one() -> None:
     assert matrix.shape[0] > 3 * 29  # every thread has batches
     for name in one:
         assert np.array_equal(one[name], three[name]), name
+
+
+def test_heavy_buyers_come_in_smaller_batches_that_cover_everyone_once() -> None:
+    """A batch's candidate cells are bounded: customers with long histories are batched fewer at
+    a time (peak memory of a skewed shop's lists step), and every customer is in one batch."""
+    history = np.array([1, 2, 3, 400, 5, 900, 2, 1000, 7, 1])
+    order = np.argsort(history, kind="stable")
+    batches = _history_batches(order, history, batch_size=4, spare=100, cells=2_000)
+    assert np.array_equal(np.concatenate(batches), order)
+    for rows in batches:
+        assert len(rows) * (history[rows].max() + 100) <= 2_000 or len(rows) == 1
+    assert [len(rows) for rows in batches] == [4, 4, 1, 1]
+
+
+def test_lists_with_a_small_cell_budget_equal_the_default_batches() -> None:
+    data = TrainingData.from_purchases(random_shop(seed=3))
+    spec = published_blend(0.2, 0.3)
+    model, matrix = data.fit(spec), data.matrix(spec.weights).matrix
+    offerable = np.ones(matrix.shape[1], dtype=bool)
+    default = lists_module._searched_lists(model, matrix, offerable, 30, batch_size=37)
+    saved = lists_module.BATCH_CELLS
+    try:
+        lists_module.BATCH_CELLS = 37 * 40  # below every batch's width: many more, smaller batches
+        small = lists_module._searched_lists(model, matrix, offerable, 30, batch_size=37)
+    finally:
+        lists_module.BATCH_CELLS = saved
+    for name in ("discovery_scores", "all_scores"):
+        assert np.allclose(default[name], small[name], rtol=0, atol=1e-6)
+    for name in ("discovery_items", "all_items"):
+        assert (default[name] == small[name]).mean() > 0.99
