@@ -90,10 +90,10 @@ def _norm(name: object) -> str:
     return re.sub(r"[\s_]+", "", str(name)).lower()
 
 
-def _read_table(path: str | Path) -> tuple[pd.DataFrame, _Source]:
-    """Read CSV (all columns as text, parsed later with row-level errors) or Parquet."""
-    file = str(path)
-    p = Path(path)
+def file_kind(path: str | Path) -> str:
+    """ "CSV" or "Parquet" for a readable, non-empty file of a known type; InputError otherwise
+    (the checks every engine's reader makes before reading)."""
+    file, p = str(path), Path(path)
     name = p.name.lower()
     if name.endswith((".csv", ".csv.gz")):
         kind = "CSV"
@@ -105,11 +105,18 @@ def _read_table(path: str | Path) -> tuple[pd.DataFrame, _Source]:
         raise InputError(file, "file not found")
     if p.stat().st_size == 0:
         raise InputError(file, "file is empty")
+    return kind
+
+
+def _read_table(path: str | Path) -> tuple[pd.DataFrame, _Source]:
+    """Read CSV (all columns as text, parsed later with row-level errors) or Parquet."""
+    file, p = str(path), Path(path)
+    kind = file_kind(p)
     try:
         if kind == "Parquet":
             df = pd.read_parquet(p)
         else:
-            opener = gzip.open if name.endswith(".gz") else open
+            opener = gzip.open if p.name.lower().endswith(".gz") else open
             with opener(p, "rb") as fh:
                 head = fh.read(8192)
             control = sum(head.count(bytes([b])) for b in [*range(9), *range(14, 32), 127])

@@ -31,6 +31,7 @@ from training.data.load import (
     _Source,
     _text,
     _timestamp,
+    file_kind,
 )
 from training.errors import InputError
 
@@ -69,17 +70,7 @@ def read_purchases(spark: SparkSession, path: Path, fmt: Format) -> SparkPurchas
 
 def _read(spark: SparkSession, path: Path) -> tuple[DataFrame, _Source]:
     """The loader's file checks (type, presence, emptiness, readability), then Spark's reader."""
-    file, name = str(path), path.name.lower()
-    if name.endswith((".csv", ".csv.gz")):
-        kind = "CSV"
-    elif name.endswith((".parquet", ".pq")):
-        kind = "Parquet"
-    else:
-        raise InputError(file, "unsupported file type; expected .csv, .csv.gz, .parquet or .pq")
-    if not path.is_file():
-        raise InputError(file, "file not found")
-    if path.stat().st_size == 0:
-        raise InputError(file, "file is empty")
+    file, kind = str(path), file_kind(path)
     try:
         if kind == "Parquet":
             df = spark.read.parquet(str(path.resolve()))
